@@ -1,0 +1,78 @@
+provider "aws" {
+  region = var.region
+}
+
+locals {
+  service = "app"
+  name    = "${var.name_prefix}-${local.service}"
+
+  # Exactly what is passed to the execution-role module; echoed in the
+  # `services` output so tests can compare the policy against it. tolist()
+  # gives every entry a list type (not a tuple) so the `services` output
+  # unifies to one map element type.
+  declared = {
+    secret_arns         = tolist([])
+    ssm_parameter_arns  = tolist([])
+    kms_key_arns        = tolist([])
+    ecr_repository_arns = tolist([aws_ecr_repository.this.arn])
+    log_group_arns      = tolist([aws_cloudwatch_log_group.this.arn])
+  }
+}
+
+################################################################################
+# Same-account ECR repository holding the service image
+################################################################################
+
+resource "aws_ecr_repository" "this" {
+  name = "${var.name_prefix}-basic"
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = "/ecs/${local.name}"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+################################################################################
+# ECS task execution role: pull from the repository, write to the log group
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+################################################################################
+
+module "execution_role" {
+  source = "../../modules/ecs-execution-role"
+
+  service_name        = local.name
+  secret_arns         = local.declared.secret_arns
+  ssm_parameter_arns  = local.declared.ssm_parameter_arns
+  kms_key_arns        = local.declared.kms_key_arns
+  ecr_repository_arns = local.declared.ecr_repository_arns
+  log_group_arns      = local.declared.log_group_arns
+  tags                = var.tags
+}
+
+resource "aws_ecs_task_definition" "this" {
+  family                   = local.name
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = "256"
+  memory                   = "512"
+  execution_role_arn       = module.execution_role.arn
+  tags                     = var.tags
+
+  container_definitions = jsonencode([
+    {
+      name      = local.service
+      image     = "${aws_ecr_repository.this.repository_url}:latest"
+      essential = true
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = aws_cloudwatch_log_group.this.name
+          awslogs-region        = var.region
+          awslogs-stream-prefix = local.service
+        }
+      }
+    },
+  ])
+}

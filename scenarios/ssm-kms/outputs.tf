@@ -1,0 +1,31 @@
+output "services" {
+  description = "Per-service facts keyed by service short name: roles, task definition, log group and the ARN lists declared to the role modules."
+  value = tomap({
+    (local.service) = {
+      execution_role_arn  = module.execution_role.arn
+      execution_role_name = module.execution_role.name
+      task_role_arn       = tostring(null)
+      task_role_name      = tostring(null)
+      task_definition_arn = aws_ecs_task_definition.this.arn
+      family              = aws_ecs_task_definition.this.family
+      log_group_name      = aws_cloudwatch_log_group.this.name
+      log_group_arn       = aws_cloudwatch_log_group.this.arn
+      log_retention_days  = aws_cloudwatch_log_group.this.retention_in_days
+      declared            = local.declared
+      task_declared = {
+        s3_bucket_arns      = tolist([])
+        dynamodb_table_arns = tolist([])
+      }
+    }
+  })
+}
+
+output "kms_key_arn" {
+  description = "ARN of the customer managed KMS key encrypting the parameters."
+  value       = aws_kms_key.this.arn
+}
+
+output "parameter_names" {
+  description = "Names of the SecureString parameters (sorted by container env var name: API_TOKEN, DB_PASSWORD). The values are never output."
+  value       = [for env in sort(keys(local.parameters)) : aws_ssm_parameter.this[env].name]
+}
