@@ -1,0 +1,91 @@
+"""Where scenarios live, what each needs, and the variables a run gives it."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import ConfigurationError
+from harness.targets.base import RESOURCE_SERVICES
+from harness.terraform import local_module_dirs
+
+_RESOURCE = re.compile(r'^\s*resource\s+"(aws_[a-z0-9_]+)"', re.MULTILINE)
+_VARIABLE = re.compile(r'^\s*variable\s+"([A-Za-z0-9_-]+)"', re.MULTILINE)
+#: Variables whose values the harness generates and must never print.
+SENSITIVE_VARIABLES = ("secret_value",)
+
+
+def default_scenarios_dir() -> Path:
+    """``HARNESS_SCENARIOS_DIR``, else ``./scenarios``."""
+    return Path(os.environ.get("HARNESS_SCENARIOS_DIR") or "scenarios").resolve()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A root configuration under the scenarios folder."""
+
+    name: str
+    path: Path
+
+    @property
+    def needed_services(self) -> frozenset[str]:
+        """AWS services the scenario's resources (its own and its local modules') need."""
+        found = {"iam", "sts"}
+        for folder in local_module_dirs(self.path):
+            for tf in folder.glob("*.tf"):
+                for resource_type in _RESOURCE.findall(tf.read_text()):
+                    for prefix, service in RESOURCE_SERVICES.items():
+                        if resource_type.startswith(prefix):
+                            found.add(service)
+        return frozenset(found)
+
+    @property
+    def variables(self) -> frozenset[str]:
+        """Names of the variables the root module declares."""
+        names: set[str] = set()
+        for tf in self.path.glob("*.tf"):
+            names.update(_VARIABLE.findall(tf.read_text()))
+        return frozenset(names)
+
+    @property
+    def needs_registry_account(self) -> bool:
+        """True when the scenario reaches a second (registry) account."""
+        return "registry_role_arn" in self.variables
+
+
+def discover(scenarios_dir: Path | None = None) -> dict[str, Scenario]:
+    """Every root configuration directly under the scenarios folder, by name."""
+    root = scenarios_dir or default_scenarios_dir()
+    if not root.is_dir():
+        raise ConfigurationError(
+            f"scenarios folder {root} does not exist: run from the project root or set "
+            "--tf-scenarios-dir / HARNESS_SCENARIOS_DIR"
+        )
+    return {
+        child.name: Scenario(child.name, child)
+        for child in sorted(root.iterdir())
+        if child.is_dir() and any(child.glob("*.tf"))
+    }
+
+
+def get(name: str, scenarios_dir: Path | None = None) -> Scenario:
+    """The scenario called ``name`` or a ConfigurationError listing the known ones."""
+    known = discover(scenarios_dir)
+    if name not in known:
+        raise ConfigurationError(f"no scenario {name!r}; known scenarios: {', '.join(known) or 'none'}")
+    return known[name]
+
+
+def unique_prefix(worker: str = "main") -> str:
+    """A resource-name prefix unique to this process: ``fh-<worker>-<6 hex>``."""
+    worker = re.sub(r"[^a-z0-9]", "", worker.lower())[:6] or "main"
+    return f"fh-{worker}-{secrets.token_hex(3)}"
+
+
+def run_variables(scenario: Scenario, prefix: str, target_variables: dict[str, str]) -> dict[str, str]:
+    """Variables for one run: the prefix, a fresh secret value, and what the target supplies."""
+    values = {"name_prefix": prefix, "secret_value": secrets.token_urlsafe(24), **target_variables}
+    return {k: v for k, v in values.items() if k in scenario.variables}
