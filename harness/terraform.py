@@ -53,7 +53,9 @@ RETRYABLE_ERRORS: dict[str, str] = {
 _LOCAL_SOURCE = re.compile(r"""\bsource\s*=\s*"(\.{1,2}/[^"]*)\"""")
 _PROVIDER_BLOCK = re.compile(r'provider\s+"aws"\s*\{')
 _ALIAS = re.compile(r'^\s*alias\s*=\s*"([^"]+)"', re.MULTILINE)
-_LOCK_AWS = re.compile(r'provider\s+"registry\.(?:terraform\.io|opentofu\.org)/hashicorp/aws"\s*\{\s*version\s*=\s*"([^"]+)"')
+_LOCK_AWS = re.compile(
+    r'provider\s+"registry\.(?:terraform\.io|opentofu\.org)/hashicorp/aws"\s*\{\s*version\s*=\s*"([^"]+)"'
+)
 _WORK_IGNORE = shutil.ignore_patterns(".terraform", "terraform.tfstate*", ".terraform.tfstate.lock.info")
 
 
@@ -178,7 +180,9 @@ class ScenarioRun:
         with open(self.log_path, "a", encoding="utf-8") as handle:
             handle.write(self.masker(text))
 
-    def _command(self, cmd: str, *args: str, ok: Iterable[int] = (0,), retry: bool = True) -> tftest.TerraformCommandOutput:
+    def _command(
+        self, cmd: str, *args: str, ok: Iterable[int] = (0,), retry: bool = True
+    ) -> tftest.TerraformCommandOutput:
         """Run one Terraform command in the copy; retry known-transient errors; raise on any other exit."""
         assert self._tf is not None, "prepare() first"
         argv = [str(self.toolchain.terraform), cmd, *args]
@@ -197,7 +201,9 @@ class ScenarioRun:
                 return result
             why = self.retry.reason(err + out)
             if why and attempt < attempts:
-                LOG.warning("%s: retrying `terraform %s` (%s), attempt %d of %d", self.name, cmd, why, attempt + 1, attempts)
+                LOG.warning(
+                    "%s: retrying `terraform %s` (%s), attempt %d of %d", self.name, cmd, why, attempt + 1, attempts
+                )
                 time.sleep(self.retry.pause_seconds)
                 continue
             raise TerraformError(argv, code, self.masker(err), self.masker(out))
@@ -215,7 +221,9 @@ class ScenarioRun:
         config = self.workdir / "config"
         self.tfdir = copy_configuration(self.source, config)
         if (self.tfdir / OVERRIDE_FILE).exists():
-            raise ConfigurationError(f"{self.source} has its own {OVERRIDE_FILE}; rename it, the harness writes that file")
+            raise ConfigurationError(
+                f"{self.source} has its own {OVERRIDE_FILE}; rename it, the harness writes that file"
+            )
         env = {**self.toolchain.env(), **self.target.terraform_env(), **tf_var_env(self.variables)}
         env.pop("TF_LOG", None)
         self._tf = tftest.TerraformTest(
@@ -228,7 +236,12 @@ class ScenarioRun:
             self._command("init", "-input=false", "-no-color")
         self.provider_version = selected_provider_version(self.tfdir)
         lock = self.tfdir / ".terraform.lock.hcl"
-        if self.target.is_emulator and not self.provider_version and lock.is_file() and "/hashicorp/aws" in lock.read_text():
+        if (
+            self.target.is_emulator
+            and not self.provider_version
+            and lock.is_file()
+            and "/hashicorp/aws" in lock.read_text()
+        ):
             raise ConfigurationError(
                 f"{self.name}: cannot read the AWS provider version from {lock}; without it no emulator override "
                 "can be written and Terraform would call real AWS. Check the lock file's provider block."
@@ -271,7 +284,9 @@ class ScenarioRun:
     def plan_changes(self) -> list[str]:
         """Resources a fresh plan would change, as ``"<address>: <actions>"`` (empty when idempotent)."""
         with self._stage("plan"):
-            result = self._command("plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=idempotency.tfplan", ok=(0, 2))
+            result = self._command(
+                "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=idempotency.tfplan", ok=(0, 2)
+            )
             if result.retcode == 0:
                 return []
             shown = json.loads(self._command("show", "-json", "idempotency.tfplan", retry=False).out)

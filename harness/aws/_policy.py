@@ -153,18 +153,12 @@ def allowed_resources(documents: Iterable[Mapping[str, Any]], action: str) -> se
     return resources
 
 
-def granting_statements(
-    documents: Iterable[Mapping[str, Any]], action: str, resource: str
-) -> list[dict[str, Any]]:
+def granting_statements(documents: Iterable[Mapping[str, Any]], action: str, resource: str) -> list[dict[str, Any]]:
     """Return the Allow statements that apply to both ``action`` and ``resource`` (conditions ignored)."""
     found: list[dict[str, Any]] = []
     for document in documents:
         for statement in statements(document):
-            if (
-                _is_allow(statement)
-                and _action_applies(statement, action)
-                and _resource_applies(statement, resource)
-            ):
+            if _is_allow(statement) and _action_applies(statement, action) and _resource_applies(statement, resource):
                 found.append(statement)
     return found
 

@@ -19,9 +19,7 @@ __all__ = [
     "repository_arn",
 ]
 
-PULL_ACTIONS = frozenset(
-    {"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}
-)
+PULL_ACTIONS = frozenset({"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"})
 
 _IMAGE_RE = re.compile(
     r"""

@@ -86,9 +86,7 @@ def awslogs_options(td: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     for container in _containers(td):
         config = container.get("logConfiguration") or {}
         if config.get("logDriver") == "awslogs":
-            found[str(container.get("name"))] = {
-                str(k): str(v) for k, v in (config.get("options") or {}).items()
-            }
+            found[str(container.get("name"))] = {str(k): str(v) for k, v in (config.get("options") or {}).items()}
     return found
 
 

@@ -97,9 +97,7 @@ def _documents(documents: Documents) -> list[Mapping[str, Any]]:
     """Normalise name -> document mappings, lists of documents and a lone document to a list."""
     if isinstance(documents, Mapping):
         raw_statement = documents.get("Statement")
-        if isinstance(raw_statement, list) or (
-            isinstance(raw_statement, Mapping) and "Effect" in raw_statement
-        ):
+        if isinstance(raw_statement, list) or (isinstance(raw_statement, Mapping) and "Effect" in raw_statement):
             return [documents]
         return list(documents.values())
     return list(documents)
@@ -158,21 +156,15 @@ def assert_trusts_only_service(
         ok_action = "NotAction" not in statement and [a.lower() for a in actions] == [_ASSUME_ROLE]
         if effect != "Allow" or not ok_principal or not ok_action:
             action_text = f"NotAction {statement['NotAction']!r}" if "NotAction" in statement else actions
-            problems.append(
-                f"{label}: Effect {effect!r}, {_principal_summary(statement)}, Action {action_text!r}"
-            )
+            problems.append(f"{label}: Effect {effect!r}, {_principal_summary(statement)}, Action {action_text!r}")
     if problems:
         fail(scenario, resource, expected, "; ".join(problems))
 
 
-def assert_managed_policy_attached(
-    role_name: str, attached: list[str], policy_arn: str, *, scenario: str
-) -> None:
+def assert_managed_policy_attached(role_name: str, attached: list[str], policy_arn: str, *, scenario: str) -> None:
     """Check that managed policy ``policy_arn`` is among the ``attached`` policy ARNs of the role."""
     if policy_arn not in attached:
-        fail(
-            scenario, _role_label(role_name), f"managed policy {policy_arn} attached", f"attached {attached}"
-        )
+        fail(scenario, _role_label(role_name), f"managed policy {policy_arn} attached", f"attached {attached}")
 
 
 def assert_statement(
@@ -230,9 +222,7 @@ def _sids(found: list[dict[str, Any]]) -> list[str]:
     return [str(statement.get("Sid") or "<no Sid>") for statement in found]
 
 
-def assert_not_granted(
-    role_name: str, documents: Documents, action: str, resource: str, *, scenario: str
-) -> None:
+def assert_not_granted(role_name: str, documents: Documents, action: str, resource: str, *, scenario: str) -> None:
     """Check that no Allow statement of the role applies to ``action`` on ``resource``.
 
     Conditions are ignored, so a conditional Allow also fails this check (see :mod:`harness.aws._policy`).
@@ -247,9 +237,7 @@ def assert_not_granted(
         )
 
 
-def assert_granted(
-    role_name: str, documents: Documents, action: str, resource: str, *, scenario: str
-) -> None:
+def assert_granted(role_name: str, documents: Documents, action: str, resource: str, *, scenario: str) -> None:
     """Check that some Allow statement of the role applies to ``action`` on ``resource``."""
     if not granting_statements(_documents(documents), action, resource):
         fail(scenario, _role_label(role_name), f"an Allow for {action} on {resource}", "none")

@@ -28,8 +28,6 @@ def assert_retention(group: Mapping[str, Any], expected_days: int | None, *, sce
     """Check the group's ``retentionInDays``; ``expected_days=None`` means the group never expires."""
     actual = group.get("retentionInDays")
     if actual != expected_days:
-        expected = (
-            "no retention (never expire)" if expected_days is None else f"retention {expected_days} days"
-        )
+        expected = "no retention (never expire)" if expected_days is None else f"retention {expected_days} days"
         got = "no retention (never expire)" if actual is None else f"{actual} days"
         fail(scenario, f"log group {group.get('logGroupName')}", expected, got)

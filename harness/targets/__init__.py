@@ -25,9 +25,7 @@ def make_target(
 ) -> Target:
     """Build (but do not start) the target called ``name``."""
     if name == "embedded":
-        return EmbeddedTarget(
-            region=region or "us-east-1", log_path=log_dir / "moto.log" if log_dir else None
-        )
+        return EmbeddedTarget(region=region or "us-east-1", log_path=log_dir / "moto.log" if log_dir else None)
     if name == "localstack":
         return LocalStackTarget(endpoint=localstack_endpoint, region=region or "us-east-1")
     if name == "aws":

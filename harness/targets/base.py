@@ -50,8 +50,7 @@ def account_of_role(role_arn: str, setting: str) -> str:
     match = ROLE_ARN.match(role_arn)
     if not match:
         raise ConfigurationError(
-            f"{setting} is {role_arn!r}, which is not an IAM role ARN "
-            "(arn:aws:iam::<12-digit account>:role/<name>)"
+            f"{setting} is {role_arn!r}, which is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"
         )
     return match.group(1)
 
@@ -166,7 +165,7 @@ class Target:
         """
         if not self.endpoint_url:
             return None
-        major = int(provider_version.split(".")[0])
+        major = int(provider_version.split(".", maxsplit=1)[0])
         arguments = [
             f'access_key                  = "{self.access_key}"',
             f'secret_key                  = "{self.secret_key}"',

@@ -1,0 +1,56 @@
+"""Run options shared by the pytest plugin and the command line: one value per setting, with sources."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import ConfigurationError
+
+TRUE = {"1", "true", "yes", "on"}
+
+
+def env_flag(name: str) -> bool:
+    """True when environment variable ``name`` holds 1/true/yes/on."""
+    return os.environ.get(name, "").strip().lower() in TRUE
+
+
+def run_id() -> str:
+    """``HARNESS_RUN_ID``, set once per run (the pytest controller sets it for its xdist workers)."""
+    value = os.environ.get("HARNESS_RUN_ID")
+    if not value:
+        value = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
+        os.environ["HARNESS_RUN_ID"] = value
+    return value
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a run needs to know before it starts."""
+
+    target: str = "embedded"
+    tf_binary: str | None = None
+    provider_source: str | None = None
+    keep: bool = False
+    results_dir: Path = Path("results")
+    scenarios_dir: Path = Path("scenarios")
+    localstack_endpoint: str | None = None
+    registry_role_arn: str | None = None
+    region: str | None = None
+
+    @property
+    def run_dir(self) -> Path:
+        """This run's folder under the results folder."""
+        return self.results_dir.resolve() / run_id()
+
+    def validate(self) -> Options:
+        """Fail early, with the fix, on settings that cannot work."""
+        if not self.scenarios_dir.is_dir():
+            raise ConfigurationError(
+                f"scenarios folder {self.scenarios_dir} does not exist: run from the project root or set "
+                "--tf-scenarios-dir / HARNESS_SCENARIOS_DIR"
+            )
+        return self

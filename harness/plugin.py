@@ -1,0 +1,175 @@
+"""pytest plugin: options under one group, and fixtures. The logic lives in importable modules."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import scenarios, toolchain
+from harness.config import Options, env_flag, run_id
+from harness.errors import HarnessError
+from harness.targets import TARGETS, Target, make_target
+from harness.terraform import ScenarioRun
+
+LOG = logging.getLogger("harness")
+
+#: option dest -> (environment variable, ini key, default)
+_SETTINGS: dict[str, tuple[str, str, str | None]] = {
+    "target": ("HARNESS_TARGET", "harness_target", "embedded"),
+    "tf_binary": ("TERRAFORM_BINARY", "harness_tf_binary", None),
+    "tf_provider_source": ("HARNESS_PROVIDER_SOURCE", "harness_provider_source", "auto"),
+    "tf_results_dir": ("HARNESS_RESULTS_DIR", "harness_results_dir", "results"),
+    "tf_scenarios_dir": ("HARNESS_SCENARIOS_DIR", "harness_scenarios_dir", "scenarios"),
+    "localstack_endpoint": ("HARNESS_LOCALSTACK_ENDPOINT", "harness_localstack_endpoint", None),
+    "registry_role_arn": ("HARNESS_REGISTRY_ROLE_ARN", "harness_registry_role_arn", None),
+    "aws_region": ("HARNESS_AWS_REGION", "harness_aws_region", None),
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fargate-harness", "ECS Fargate IAM harness")
+    group.addoption("--target", choices=TARGETS, help="where to apply scenarios (env HARNESS_TARGET; default embedded)")
+    group.addoption(
+        "--tf-binary", help="Terraform/OpenTofu executable (env TERRAFORM_BINARY; default: PATH, then bundled)"
+    )
+    group.addoption(
+        "--tf-provider-source",
+        choices=toolchain.PROVIDER_SOURCES,
+        help="AWS provider from the registry, the offline mirror, or auto (env HARNESS_PROVIDER_SOURCE)",
+    )
+    group.addoption(
+        "--tf-keep", action="store_true", default=None, help="keep resources after the tests (env HARNESS_KEEP=1)"
+    )
+    group.addoption("--tf-results-dir", help="where logs, outputs and failed runs' state go (env HARNESS_RESULTS_DIR)")
+    group.addoption("--tf-scenarios-dir", help="folder of scenario root modules (env HARNESS_SCENARIOS_DIR)")
+    group.addoption("--localstack-endpoint", help="LocalStack URL (else AWS_ENDPOINT_URL, LOCALSTACK_HOST)")
+    group.addoption("--registry-role-arn", help="role assumed in the registry account on --target aws")
+    group.addoption("--aws-region", help="region for --target aws (else AWS_REGION)")
+    for dest, (_env, ini, default) in _SETTINGS.items():
+        parser.addini(ini, f"default for --{dest.replace('_', '-')}", default=default)
+
+
+def _setting(config: pytest.Config, dest: str) -> str | None:
+    """Command line, then environment, then ini file, then the default."""
+    env, ini, _default = _SETTINGS[dest]
+    value = config.getoption(dest)
+    if value is None:
+        value = os.environ.get(env) or config.getini(ini) or None
+    return str(value) if value is not None else None
+
+
+def options_from_config(config: pytest.Config) -> Options:
+    """Resolve every setting once."""
+    keep = config.getoption("tf_keep") or env_flag("HARNESS_KEEP")
+    return Options(
+        target=_setting(config, "target") or "embedded",
+        tf_binary=_setting(config, "tf_binary"),
+        provider_source=_setting(config, "tf_provider_source"),
+        keep=bool(keep),
+        results_dir=Path(_setting(config, "tf_results_dir") or "results"),
+        scenarios_dir=Path(_setting(config, "tf_scenarios_dir") or "scenarios").resolve(),
+        localstack_endpoint=_setting(config, "localstack_endpoint"),
+        registry_role_arn=_setting(config, "registry_role_arn"),
+        region=_setting(config, "aws_region"),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "scenario(name): apply the named scenario for this test module")
+    run_id()  # fixed in the controller before xdist starts workers, so all share one results folder
+
+
+def _worker_id(config: pytest.Config) -> str:
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else "main"
+
+
+@pytest.fixture(scope="session")
+def harness_options(pytestconfig: pytest.Config) -> Options:
+    """The resolved harness options."""
+    return options_from_config(pytestconfig).validate()
+
+
+@pytest.fixture(scope="session")
+def harness_toolchain(harness_options: Options) -> toolchain.Toolchain:
+    """Terraform plus CLI config (offline mirror when the registry is unreachable)."""
+    return toolchain.prepare(harness_options.tf_binary, harness_options.provider_source)
+
+
+@pytest.fixture(scope="session")
+def harness_target(harness_options: Options, pytestconfig: pytest.Config) -> Iterator[Target]:
+    """The selected target, started for the session (one embedded emulator per xdist worker)."""
+    worker = _worker_id(pytestconfig)
+    target = make_target(
+        harness_options.target,
+        region=harness_options.region,
+        localstack_endpoint=harness_options.localstack_endpoint,
+        registry_role_arn=harness_options.registry_role_arn,
+        log_dir=harness_options.run_dir / f"emulator-{worker}",
+    )
+    target.start()
+    try:
+        yield target
+    finally:
+        target.stop()
+
+
+ScenarioFactory = Callable[..., ScenarioRun]
+
+
+@pytest.fixture(scope="module")
+def scenario_factory(
+    request: pytest.FixtureRequest,
+    harness_options: Options,
+    harness_toolchain: toolchain.Toolchain,
+    harness_target: Target,
+) -> ScenarioFactory:
+    """``factory(name, **variables)``: copy, init, apply and idempotency-check a scenario once per module.
+
+    Destroy is registered before apply and runs at the end of the module whatever happened; a run
+    whose tests failed keeps its state, logs and outputs under the results folder.
+    """
+
+    def factory(name: str, **variables: Any) -> ScenarioRun:
+        scenario = scenarios.get(name, harness_options.scenarios_dir)
+        missing = harness_target.missing_services(scenario.needed_services)
+        if missing:
+            pytest.skip(f"{name}: target {harness_target.name} lacks {', '.join(missing)}")
+        if scenario.needs_registry_account and not harness_target.registry_role_arn:
+            pytest.skip(f"{name}: needs a registry account; set --registry-role-arn / HARNESS_REGISTRY_ROLE_ARN")
+        prefix = scenarios.unique_prefix(_worker_id(request.config))
+        values = scenarios.run_variables(scenario, prefix, harness_target.scenario_variables())
+        run = ScenarioRun(
+            scenario.path,
+            target=harness_target,
+            toolchain=harness_toolchain,
+            prefix=prefix,
+            results_dir=harness_options.run_dir,
+            variables={**values, **variables},
+            sensitive=scenarios.SENSITIVE_VARIABLES,
+            keep=harness_options.keep,
+        )
+        failures_before = request.session.testsfailed
+        request.addfinalizer(lambda: run.down(failed=request.session.testsfailed > failures_before))
+        try:
+            run.up()
+        except (HarnessError, OSError):
+            run.failed = True
+            raise
+        return run
+
+    return factory
+
+
+@pytest.fixture(scope="module")
+def applied(request: pytest.FixtureRequest, scenario_factory: ScenarioFactory) -> ScenarioRun:
+    """The scenario named by the module's ``pytest.mark.scenario("<name>")``, applied once for the module."""
+    marker = request.node.get_closest_marker("scenario")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(f"{request.node.nodeid}: add pytestmark = pytest.mark.scenario('<name>')")
+    return scenario_factory(str(marker.args[0]))

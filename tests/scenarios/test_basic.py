@@ -1,0 +1,29 @@
+"""Scenario basic: one service pulling its image from a same-account ECR repository."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import checks
+from harness.aws import ecr, ecs
+from harness.terraform import ScenarioRun
+
+pytestmark = pytest.mark.scenario("basic")
+
+CHECKS = checks.COMMON_CHECKS
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_check(applied: ScenarioRun, check: checks.Check) -> None:
+    assert check(applied) > 0, f"basic: {check.__name__}: expected something to check, got nothing"
+
+
+def test_image_comes_from_the_declared_same_account_repository(applied: ScenarioRun) -> None:
+    (service,) = checks.services(applied)
+    td = ecs.get_task_definition(applied.target.client("ecs"), service["task_definition_arn"])
+    images = [ecr.parse_image_uri(c["image"]) for c in td["containerDefinitions"]]
+    arns = {ecr.repository_arn(i, partition=service["execution_role_arn"].split(":")[1]) for i in images if i}
+    assert arns == set(service.declared("ecr_repository_arns")), (
+        f"basic: task definition {ecs.task_definition_label(td)}: expected images from "
+        f"{service.declared('ecr_repository_arns')}, got {[c['image'] for c in td['containerDefinitions']]}"
+    )

@@ -1,0 +1,28 @@
+"""Scenario cross-account-ecr: an image in a second (registry) account, pulled through its repository policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import checks
+from harness.terraform import ScenarioRun
+
+pytestmark = pytest.mark.scenario("cross-account-ecr")
+
+CHECKS = (
+    *checks.COMMON_CHECKS,
+    checks.cross_account_repository,
+)
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_check(applied: ScenarioRun, check: checks.Check) -> None:
+    assert check(applied) > 0, f"cross-account-ecr: {check.__name__}: expected something to check, got nothing"
+
+
+def test_registry_is_another_account(applied: ScenarioRun) -> None:
+    primary = applied.target.account_id()
+    registry = str(applied.outputs["registry_account_id"])
+    assert registry != primary, (
+        f"cross-account-ecr: repository: expected an account other than {primary}, got {registry}"
+    )

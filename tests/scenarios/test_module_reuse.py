@@ -1,0 +1,29 @@
+"""Scenario module-reuse: the execution-role module reused for three services, each with its own secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import checks
+from harness.terraform import ScenarioRun
+
+pytestmark = pytest.mark.scenario("module-reuse")
+
+CHECKS = (
+    *checks.COMMON_CHECKS,
+    checks.secret_references,
+    checks.role_isolation,
+)
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_check(applied: ScenarioRun, check: checks.Check) -> None:
+    assert check(applied) > 0, f"module-reuse: {check.__name__}: expected something to check, got nothing"
+
+
+def test_three_services_with_distinct_roles(applied: ScenarioRun) -> None:
+    items = checks.services(applied)
+    roles = {s["execution_role_arn"] for s in items}
+    assert len(items) >= 3 and len(roles) == len(items), (
+        f"module-reuse: services: expected >= 3 services with distinct execution roles, got {sorted(roles)}"
+    )

@@ -1,0 +1,29 @@
+"""Scenario ssm-kms: SecureString parameters under a customer KMS key."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import checks
+from harness.terraform import ScenarioRun
+
+pytestmark = pytest.mark.scenario("ssm-kms")
+
+CHECKS = (
+    *checks.COMMON_CHECKS,
+    checks.secret_references,
+    checks.secure_parameters,
+)
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_check(applied: ScenarioRun, check: checks.Check) -> None:
+    assert check(applied) > 0, f"ssm-kms: {check.__name__}: expected something to check, got nothing"
+
+
+def test_role_may_decrypt_with_the_scenario_key(applied: ScenarioRun) -> None:
+    (service,) = checks.services(applied)
+    assert service.declared("kms_key_arns") == [applied.outputs["kms_key_arn"]], (
+        f"ssm-kms: role {service['execution_role_name']}: expected kms:Decrypt on "
+        f"{applied.outputs['kms_key_arn']}, got {service.declared('kms_key_arns')}"
+    )

@@ -1,0 +1,28 @@
+"""Scenario task-role: execution role and task role side by side, with an S3 bucket and a DynamoDB table."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import checks
+from harness.terraform import ScenarioRun
+
+pytestmark = pytest.mark.scenario("task-role")
+
+CHECKS = (
+    *checks.COMMON_CHECKS,
+    checks.task_role_statements,
+    checks.secret_references,
+    checks.role_separation,
+)
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_check(applied: ScenarioRun, check: checks.Check) -> None:
+    assert check(applied) > 0, f"task-role: {check.__name__}: expected something to check, got nothing"
+
+
+def test_task_role_reaches_bucket_and_table(applied: ScenarioRun) -> None:
+    (service,) = checks.services(applied)
+    assert service.task_declared("s3_bucket_arns") == [applied.outputs["bucket_arn"]]
+    assert service.task_declared("dynamodb_table_arns") == [applied.outputs["table_arn"]]
