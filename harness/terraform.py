@@ -149,14 +149,14 @@ class ScenarioRun:
     toolchain: Toolchain
     prefix: str
     results_dir: Path
-    variables: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict, repr=False)
     sensitive: tuple[str, ...] = ()
     keep: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    masker: Masker = field(default_factory=Masker)
+    masker: Masker = field(default_factory=Masker, repr=False)
     timings: dict[str, float] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    resources: list[str] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict, repr=False)
+    resources: list[str] = field(default_factory=list, repr=False)
     provider_version: str | None = None
     failed: bool = False
     applied: bool = False
@@ -262,9 +262,10 @@ class ScenarioRun:
         self.read_outputs()
 
     def state_list(self) -> list[str]:
-        """Resource addresses in the state."""
+        """Addresses of the managed resources in the state (data sources left out)."""
         result = self._command("state", "list", ok=(0, 1), retry=False)
-        return [line.strip() for line in (result.out or "").splitlines() if line.strip()]
+        addresses = [line.strip() for line in (result.out or "").splitlines() if line.strip()]
+        return [a for a in addresses if not (a.startswith("data.") or ".data." in a)]
 
     def read_outputs(self) -> dict[str, Any]:
         """Outputs as plain values; sensitive ones are masked everywhere and kept out of outputs.json."""

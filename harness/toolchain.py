@@ -164,6 +164,7 @@ def terraform_version(binary: Path) -> str:
     try:
         proc = subprocess.run(
             [str(binary), "version", "-json"],
+            check=False,
             capture_output=True,
             text=True,
             timeout=60,

@@ -55,7 +55,7 @@ class EmbeddedTarget(Target):
             env.pop("MOTO_ACCOUNT_ID", None)
             if self.log_path is not None:
                 self.log_path.parent.mkdir(parents=True, exist_ok=True)
-                self._log = open(self.log_path, "ab")
+                self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                 stdout=self._log or subprocess.DEVNULL,

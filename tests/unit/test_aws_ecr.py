@@ -106,9 +106,7 @@ def test_repository_arn() -> None:
     image = EcrImage("123456789012", "us-east-1", "app/web", tag="1")
     assert repository_arn(image) == "arn:aws:ecr:us-east-1:123456789012:repository/app/web"
     china = EcrImage("123456789012", "cn-north-1", "app")
-    assert (
-        repository_arn(china, partition="aws-cn") == "arn:aws-cn:ecr:cn-north-1:123456789012:repository/app"
-    )
+    assert repository_arn(china, partition="aws-cn") == "arn:aws-cn:ecr:cn-north-1:123456789012:repository/app"
 
 
 def test_get_repository(client: tuple[Any, Stubber]) -> None:
@@ -126,9 +124,7 @@ def test_get_repository_with_registry_id(client: tuple[Any, Stubber]) -> None:
         _load("ecr_describe_repositories.json"),
         {"repositoryNames": ["app/web"], "registryId": "123456789012"},
     )
-    assert (
-        ecr.get_repository(ecr_client, "app/web", registry_id="123456789012")["registryId"] == "123456789012"
-    )
+    assert ecr.get_repository(ecr_client, "app/web", registry_id="123456789012")["registryId"] == "123456789012"
 
 
 def test_get_repository_missing(client: tuple[Any, Stubber]) -> None:
@@ -152,9 +148,7 @@ def test_get_repository_policy_decodes(client: tuple[Any, Stubber]) -> None:
 def test_get_repository_policy_missing(client: tuple[Any, Stubber], code: str) -> None:
     ecr_client, stubber = client
     stubber.add_client_error("get_repository_policy", service_error_code=code)
-    with pytest.raises(
-        ResourceNotFoundError, match=f"policy of ECR repository 'app/web' not found \\({code}"
-    ):
+    with pytest.raises(ResourceNotFoundError, match=f"policy of ECR repository 'app/web' not found \\({code}"):
         ecr.get_repository_policy(ecr_client, "app/web")
 
 
@@ -228,9 +222,7 @@ def test_assert_pull_only_policy_missing_principal() -> None:
 def test_assert_pull_only_policy_non_aws_principal(principal: Any, found: str) -> None:
     policy = _policy()
     policy["Statement"][0]["Principal"] = principal
-    with pytest.raises(
-        AssertionError, match=r"statement CrossAccountPull: expected AWS principals .*, got " + found
-    ):
+    with pytest.raises(AssertionError, match=r"statement CrossAccountPull: expected AWS principals .*, got " + found):
         ecr.assert_pull_only_policy("app/web", policy, principals={PULLER}, scenario="cross-account")
 
 
@@ -244,9 +236,7 @@ def test_assert_pull_only_policy_second_statement_and_not_elements() -> None:
     not_action = _policy()
     statement = not_action["Statement"][0]
     statement["NotAction"] = statement.pop("Action")
-    with pytest.raises(
-        AssertionError, match=r"statement CrossAccountPull: expected no NotAction, got NotAction"
-    ):
+    with pytest.raises(AssertionError, match=r"statement CrossAccountPull: expected no NotAction, got NotAction"):
         ecr.assert_pull_only_policy("app/web", not_action, principals={PULLER}, scenario="cross-account")
 
 

@@ -22,9 +22,7 @@ TASK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/app-task"
 
 
 def _td() -> dict[str, Any]:
-    recorded: dict[str, Any] = json.loads(
-        (DATA / "ecs_describe_task_definition.json").read_text(encoding="utf-8")
-    )
+    recorded: dict[str, Any] = json.loads((DATA / "ecs_describe_task_definition.json").read_text(encoding="utf-8"))
     return copy.deepcopy(recorded["taskDefinition"])
 
 
@@ -60,9 +58,7 @@ def test_get_task_definition_missing(client: tuple[Any, Stubber]) -> None:
 
 def test_get_task_definition_other_error_propagates(client: tuple[Any, Stubber]) -> None:
     ecs_client, stubber = client
-    stubber.add_client_error(
-        "describe_task_definition", service_error_code="ServerException", http_status_code=500
-    )
+    stubber.add_client_error("describe_task_definition", service_error_code="ServerException", http_status_code=500)
     with pytest.raises(ecs_client.exceptions.ClientError):
         ecs.get_task_definition(ecs_client, "app")
 
@@ -83,9 +79,7 @@ def test_assert_task_definition_no_task_role() -> None:
         AssertionError,
         match=r"^basic: ECS task definition app:7: expected taskRoleArn '.*app-task', got None$",
     ):
-        ecs.assert_task_definition(
-            td, scenario="basic", execution_role_arn=EXEC_ROLE, task_role_arn=TASK_ROLE
-        )
+        ecs.assert_task_definition(td, scenario="basic", execution_role_arn=EXEC_ROLE, task_role_arn=TASK_ROLE)
 
 
 def test_assert_task_definition_unexpected_task_role() -> None:
@@ -125,9 +119,7 @@ def test_assert_task_definition_fields(field: str, value: Any, message: str) -> 
     td = _td()
     td[field] = value
     with pytest.raises(AssertionError, match=r"^basic: ECS task definition app:7: " + message + "$"):
-        ecs.assert_task_definition(
-            td, scenario="basic", execution_role_arn=EXEC_ROLE, task_role_arn=TASK_ROLE
-        )
+        ecs.assert_task_definition(td, scenario="basic", execution_role_arn=EXEC_ROLE, task_role_arn=TASK_ROLE)
 
 
 def test_assert_task_definition_custom_compatibilities() -> None:
@@ -183,9 +175,7 @@ def test_assert_awslogs_wrong_group() -> None:
 
 
 def test_assert_awslogs_wrong_region() -> None:
-    with pytest.raises(
-        AssertionError, match=r"container app: expected awslogs-region 'eu-west-1', got 'us-east-1'$"
-    ):
+    with pytest.raises(AssertionError, match=r"container app: expected awslogs-region 'eu-west-1', got 'us-east-1'$"):
         ecs.assert_awslogs(_td(), scenario="basic", log_group_name="/ecs/app", region="eu-west-1")
 
 
@@ -201,9 +191,7 @@ def test_assert_awslogs_missing_prefix_on_second_container() -> None:
 def test_assert_awslogs_other_driver_or_no_config() -> None:
     td = _td()
     td["containerDefinitions"][1]["logConfiguration"] = {"logDriver": "json-file"}
-    with pytest.raises(
-        AssertionError, match=r"container sidecar: expected logDriver 'awslogs', got 'json-file'$"
-    ):
+    with pytest.raises(AssertionError, match=r"container sidecar: expected logDriver 'awslogs', got 'json-file'$"):
         ecs.assert_awslogs(td, scenario="basic", log_group_name="/ecs/app", region="us-east-1")
     del td["containerDefinitions"][1]["logConfiguration"]
     with pytest.raises(AssertionError, match=r"container sidecar: expected logDriver 'awslogs', got None$"):
@@ -211,9 +199,5 @@ def test_assert_awslogs_other_driver_or_no_config() -> None:
 
 
 def test_assert_awslogs_no_containers() -> None:
-    with pytest.raises(
-        AssertionError, match=r"expected at least one container, got no containerDefinitions$"
-    ):
-        ecs.assert_awslogs(
-            {"family": "x", "revision": 1}, scenario="basic", log_group_name="/g", region="us-east-1"
-        )
+    with pytest.raises(AssertionError, match=r"expected at least one container, got no containerDefinitions$"):
+        ecs.assert_awslogs({"family": "x", "revision": 1}, scenario="basic", log_group_name="/g", region="us-east-1")

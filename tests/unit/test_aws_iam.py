@@ -84,9 +84,7 @@ def test_get_attached_policy_arns_paginates(client: tuple[Any, Stubber]) -> None
         "IsTruncated": False,
     }
     stubber.add_response("list_attached_role_policies", first, {"RoleName": "app-task-exec"})
-    stubber.add_response(
-        "list_attached_role_policies", second, {"RoleName": "app-task-exec", "Marker": "page-2"}
-    )
+    stubber.add_response("list_attached_role_policies", second, {"RoleName": "app-task-exec", "Marker": "page-2"})
     assert iam.get_attached_policy_arns(iam_client, "app-task-exec") == [
         EXEC_POLICY,
         f"arn:aws:iam::{ACCOUNT}:policy/extra",
@@ -95,9 +93,7 @@ def test_get_attached_policy_arns_paginates(client: tuple[Any, Stubber]) -> None
 
 def test_get_attached_policy_arns_missing_role(client: tuple[Any, Stubber]) -> None:
     iam_client, stubber = client
-    stubber.add_client_error(
-        "list_attached_role_policies", service_error_code="NoSuchEntity", http_status_code=404
-    )
+    stubber.add_client_error("list_attached_role_policies", service_error_code="NoSuchEntity", http_status_code=404)
     with pytest.raises(ResourceNotFoundError, match="IAM role 'gone'"):
         iam.get_attached_policy_arns(iam_client, "gone")
 
@@ -137,9 +133,7 @@ def test_get_inline_policies_missing_role(client: tuple[Any, Stubber]) -> None:
 
 def test_get_inline_policies_policy_vanished(client: tuple[Any, Stubber]) -> None:
     iam_client, stubber = client
-    stubber.add_response(
-        "list_role_policies", {"PolicyNames": ["p"], "IsTruncated": False}, {"RoleName": "r"}
-    )
+    stubber.add_response("list_role_policies", {"PolicyNames": ["p"], "IsTruncated": False}, {"RoleName": "r"})
     stubber.add_client_error("get_role_policy", service_error_code="NoSuchEntity", http_status_code=404)
     with pytest.raises(ResourceNotFoundError, match="inline policy 'p' of IAM role 'r'"):
         iam.get_inline_policies(iam_client, "r")
@@ -221,9 +215,7 @@ def test_assert_trusts_only_service_other_service() -> None:
 
 
 def test_assert_trusts_only_service_without_document() -> None:
-    with pytest.raises(
-        AssertionError, match=r"IAM role app-task trust policy: .* got no AssumeRolePolicyDocument$"
-    ):
+    with pytest.raises(AssertionError, match=r"IAM role app-task trust policy: .* got no AssumeRolePolicyDocument$"):
         iam.assert_trusts_only_service({"RoleName": "app-task"}, scenario="basic")
 
 
@@ -291,9 +283,7 @@ def test_assert_statement_extra_and_missing_actions() -> None:
 
 
 def test_assert_statement_extra_resource() -> None:
-    with pytest.raises(
-        AssertionError, match=r"statement 'ReadSecrets': expected resources .* \(extra \[.*api-token"
-    ):
+    with pytest.raises(AssertionError, match=r"statement 'ReadSecrets': expected resources .* \(extra \[.*api-token"):
         iam.assert_statement(
             "app-task-exec",
             _load("iam_execution_inline_policies.json"),
@@ -321,9 +311,7 @@ def test_assert_statement_effect_duplicates_and_not_elements() -> None:
     with pytest.raises(AssertionError, match=r"statement 'X': expected Effect 'Allow', got Effect 'Deny'"):
         iam.assert_statement("r", deny, "X", actions={"a:b"}, resources={"*"}, scenario="s")
     twice = [{"Statement": {"Sid": "X", "Effect": "Allow", "Action": "a:b", "Resource": "*"}}] * 2
-    with pytest.raises(
-        AssertionError, match=r"expected exactly one statement with that Sid, got 2 statements"
-    ):
+    with pytest.raises(AssertionError, match=r"expected exactly one statement with that Sid, got 2 statements"):
         iam.assert_statement("r", twice, "X", actions={"a:b"}, resources={"*"}, scenario="s")
     not_resource = [{"Statement": {"Sid": "X", "Effect": "Allow", "Action": "a:b", "NotResource": "arn:x"}}]
     with pytest.raises(AssertionError, match=r"expected no NotResource, got NotResource 'arn:x'"):
@@ -347,9 +335,7 @@ def test_assert_no_statement() -> None:
 def test_assert_granted_and_not_granted_pass() -> None:
     recorded = _load("iam_execution_inline_policies.json")
     iam.assert_granted("app-task-exec", recorded, "secretsmanager:GetSecretValue", SECRET, scenario="iso")
-    iam.assert_not_granted(
-        "app-task-exec", recorded, "secretsmanager:GetSecretValue", OTHER_SECRET, scenario="iso"
-    )
+    iam.assert_not_granted("app-task-exec", recorded, "secretsmanager:GetSecretValue", OTHER_SECRET, scenario="iso")
 
 
 def test_assert_not_granted_names_granting_statement() -> None:

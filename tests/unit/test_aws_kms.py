@@ -52,9 +52,7 @@ def test_get_key_aliases_paginates(client: tuple[Any, Stubber]) -> None:
     stubber.add_response(
         "list_aliases", {"Aliases": aliases[:1], "Truncated": True, "NextMarker": "m"}, {"KeyId": KEY_ID}
     )
-    stubber.add_response(
-        "list_aliases", {"Aliases": aliases[1:], "Truncated": False}, {"KeyId": KEY_ID, "Marker": "m"}
-    )
+    stubber.add_response("list_aliases", {"Aliases": aliases[1:], "Truncated": False}, {"KeyId": KEY_ID, "Marker": "m"})
     assert [a["AliasName"] for a in kms.get_key_aliases(kms_client, KEY_ID)] == ["alias/app", "alias/other"]
 
 

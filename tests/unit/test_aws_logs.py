@@ -18,9 +18,7 @@ DATA = Path(__file__).parent / "data"
 
 
 def _recorded() -> dict[str, Any]:
-    recorded: dict[str, Any] = json.loads(
-        (DATA / "logs_describe_log_groups.json").read_text(encoding="utf-8")
-    )
+    recorded: dict[str, Any] = json.loads((DATA / "logs_describe_log_groups.json").read_text(encoding="utf-8"))
     return recorded
 
 
@@ -75,9 +73,7 @@ def test_assert_retention() -> None:
     with_retention, without = _recorded()["logGroups"]
     logs.assert_retention(with_retention, 30, scenario="basic")
     logs.assert_retention(without, None, scenario="basic")
-    with pytest.raises(
-        AssertionError, match=r"^basic: log group /ecs/app: expected retention 7 days, got 30 days$"
-    ):
+    with pytest.raises(AssertionError, match=r"^basic: log group /ecs/app: expected retention 7 days, got 30 days$"):
         logs.assert_retention(with_retention, 7, scenario="basic")
     with pytest.raises(
         AssertionError,

@@ -206,8 +206,6 @@ class _FakeClientError(Exception):
 
 def test_raise_if_not_found_maps_listed_codes_only() -> None:
     with pytest.raises(ResourceNotFoundError, match=r"IAM role 'x' not found \(NoSuchEntity: gone\)"):
-        _policy.raise_if_not_found(
-            _FakeClientError("NoSuchEntity", "gone"), ("NoSuchEntity",), "IAM role 'x'"
-        )
+        _policy.raise_if_not_found(_FakeClientError("NoSuchEntity", "gone"), ("NoSuchEntity",), "IAM role 'x'")
     _policy.raise_if_not_found(_FakeClientError("AccessDenied"), ("NoSuchEntity",), "IAM role 'x'")
     _policy.raise_if_not_found(ValueError("no response"), ("NoSuchEntity",), "IAM role 'x'")

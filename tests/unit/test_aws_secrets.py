@@ -57,9 +57,7 @@ def client() -> Iterator[tuple[Any, Stubber]]:
         ("plain", SecretReference("plain")),
         (
             "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:s-AbCdEf:k::",
-            SecretReference(
-                "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:s-AbCdEf", json_key="k"
-            ),
+            SecretReference("arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:s-AbCdEf", json_key="k"),
         ),
         (
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:partial-name",
@@ -106,9 +104,7 @@ def test_get_secret_metadata(client: tuple[Any, Stubber]) -> None:
 
 def test_get_secret_metadata_missing(client: tuple[Any, Stubber]) -> None:
     sm, stubber = client
-    stubber.add_client_error(
-        "describe_secret", service_error_code="ResourceNotFoundException", http_status_code=400
-    )
+    stubber.add_client_error("describe_secret", service_error_code="ResourceNotFoundException", http_status_code=400)
     with pytest.raises(ResourceNotFoundError, match="Secrets Manager secret 'app/gone' not found"):
         secrets.get_secret_metadata(sm, "app/gone")
 
@@ -162,9 +158,7 @@ def test_assert_secret_matches_missing_stage_and_version() -> None:
 def test_assert_secret_matches_deleted() -> None:
     metadata = _metadata()
     metadata["DeletedDate"] = "2024-06-01T00:00:00Z"
-    with pytest.raises(
-        AssertionError, match=r"expected not scheduled for deletion, got DeletedDate 2024-06-01"
-    ):
+    with pytest.raises(AssertionError, match=r"expected not scheduled for deletion, got DeletedDate 2024-06-01"):
         secrets.assert_secret_matches(BASE, metadata, scenario="basic")
 
 

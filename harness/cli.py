@@ -1,0 +1,223 @@
+"""The ``fargate-harness`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness import checks, scenarios, toolchain
+from harness.config import Options
+from harness.errors import ConfigurationError, HarnessError
+from harness.targets import TARGETS, Target, make_target
+from harness.terraform import ScenarioRun
+
+LOG = logging.getLogger("harness")
+STAGES = ("init", "apply", "plan", "checks", "destroy")
+
+
+@dataclass
+class Outcome:
+    """What ``run`` reports for one scenario."""
+
+    name: str
+    run: ScenarioRun | None = None
+    results: list[checks.CheckResult] = field(default_factory=list)
+    error: str = ""
+    skipped: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the scenario applied, passed every check and was destroyed."""
+        return not self.error and all(r.passed for r in self.results)
+
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", choices=TARGETS, default=None, help="default: HARNESS_TARGET or embedded")
+    parser.add_argument("--tf-binary", default=None, help="Terraform executable (default: PATH, then bundled)")
+    parser.add_argument("--tf-provider-source", choices=toolchain.PROVIDER_SOURCES, default=None)
+    parser.add_argument("--tf-results-dir", default=None, help="default: HARNESS_RESULTS_DIR or ./results")
+    parser.add_argument("--tf-scenarios-dir", default=None, help="default: HARNESS_SCENARIOS_DIR or ./scenarios")
+    parser.add_argument("--localstack-endpoint", default=None)
+    parser.add_argument("--registry-role-arn", default=None)
+    parser.add_argument("--aws-region", default=None)
+
+
+def options_from_args(args: argparse.Namespace) -> Options:
+    """Command-line values first, then the same environment variables the pytest plugin reads."""
+    import os
+
+    def pick(value: str | None, env: str, default: str | None = None) -> str | None:
+        return value if value is not None else os.environ.get(env) or default
+
+    return Options(
+        target=pick(args.target, "HARNESS_TARGET", "embedded") or "embedded",
+        tf_binary=pick(args.tf_binary, "TERRAFORM_BINARY"),
+        provider_source=pick(args.tf_provider_source, "HARNESS_PROVIDER_SOURCE"),
+        keep=bool(getattr(args, "keep", False)),
+        results_dir=Path(pick(args.tf_results_dir, "HARNESS_RESULTS_DIR", "results") or "results"),
+        scenarios_dir=Path(pick(args.tf_scenarios_dir, "HARNESS_SCENARIOS_DIR", "scenarios") or "scenarios").resolve(),
+        localstack_endpoint=pick(args.localstack_endpoint, "HARNESS_LOCALSTACK_ENDPOINT"),
+        registry_role_arn=pick(args.registry_role_arn, "HARNESS_REGISTRY_ROLE_ARN"),
+        region=pick(args.aws_region, "HARNESS_AWS_REGION"),
+    ).validate()
+
+
+def run_scenario(scenario: scenarios.Scenario, options: Options, tools: toolchain.Toolchain, target: Target) -> Outcome:
+    """Apply one scenario, run every check, destroy. Never raises for a scenario failure."""
+    outcome = Outcome(scenario.name)
+    missing = target.missing_services(scenario.needed_services)
+    if missing:
+        outcome.skipped = f"target {target.name} lacks {', '.join(missing)}"
+        return outcome
+    if scenario.needs_registry_account and not target.registry_role_arn:
+        outcome.skipped = "needs a registry account (--registry-role-arn)"
+        return outcome
+    prefix = scenarios.unique_prefix("cli")
+    run = ScenarioRun(
+        scenario.path,
+        target=target,
+        toolchain=tools,
+        prefix=prefix,
+        results_dir=options.run_dir,
+        variables=scenarios.run_variables(scenario, prefix, target.scenario_variables()),
+        sensitive=scenarios.SENSITIVE_VARIABLES,
+        keep=options.keep,
+    )
+    outcome.run = run
+    try:
+        run.up()
+        started = time.perf_counter()
+        outcome.results = checks.run_all(run)
+        run.timings["checks"] = time.perf_counter() - started
+    except HarnessError as exc:
+        outcome.error = run.masker(str(exc))
+    finally:
+        try:
+            run.down(failed=not outcome.ok)
+        except HarnessError as exc:
+            outcome.error = (outcome.error + "\n" if outcome.error else "") + run.masker(str(exc))
+    return outcome
+
+
+def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> str:
+    """The table ``run`` prints: per scenario resources, checks passed, seconds per stage."""
+    header = f"{'scenario':<20} {'result':<7} {'resources':>9} {'checks':>7} " + " ".join(f"{s:>7}" for s in STAGES)
+    lines = [f"target: {target.name} ({target.endpoint_url or target.region})", header, "-" * len(header)]
+    for outcome in outcomes:
+        if outcome.skipped:
+            lines.append(f"{outcome.name:<20} {'skip':<7} {outcome.skipped}")
+            continue
+        run = outcome.run
+        passed = sum(1 for r in outcome.results if r.passed and r.subjects)
+        applicable = sum(1 for r in outcome.results if r.subjects or not r.passed)
+        timings = run.timings if run else {}
+        cells = " ".join(f"{timings[s]:>7.1f}" if s in timings else f"{'-':>7}" for s in STAGES)
+        resources = len(run.resources) if run else 0
+        verdict = "ok" if outcome.ok else "FAIL"
+        lines.append(f"{outcome.name:<20} {verdict:<7} {resources:>9} {f'{passed}/{applicable}':>7} {cells}")
+    lines.append("")
+    for outcome in outcomes:
+        if outcome.run and outcome.run.resources:
+            lines.append(f"{outcome.name}: {', '.join(outcome.run.resources)}")
+        for result in outcome.results:
+            if not result.passed:
+                lines.append(f"  FAIL {result.name}: {result.message}")
+        if outcome.error:
+            lines.append(f"  ERROR: {outcome.error}")
+        if outcome.run and outcome.run.failed:
+            lines.append(f"  kept for inspection: {outcome.run.workdir}")
+    ok = sum(1 for o in outcomes if o.ok and not o.skipped)
+    failed = sum(1 for o in outcomes if not o.ok)
+    skipped = sum(1 for o in outcomes if o.skipped)
+    lines.append(f"{ok} passed, {failed} failed, {skipped} skipped in {wall:.1f}s")
+    return "\n".join(lines)
+
+
+def command_run(args: argparse.Namespace) -> int:
+    """Apply scenarios on a target, check them, destroy them, print the report."""
+    options = options_from_args(args)
+    known = scenarios.discover(options.scenarios_dir)
+    names = args.scenario or list(known)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigurationError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    tools = toolchain.prepare(options.tf_binary, options.provider_source)
+    target = make_target(
+        options.target,
+        region=options.region,
+        localstack_endpoint=options.localstack_endpoint,
+        registry_role_arn=options.registry_role_arn,
+        log_dir=options.run_dir / "emulator-cli",
+    )
+    started = time.perf_counter()
+    target.start()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            outcomes = list(pool.map(lambda n: run_scenario(known[n], options, tools, target), names))
+    finally:
+        target.stop()
+    print(format_report(outcomes, target, time.perf_counter() - started))
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+def command_toolchain(args: argparse.Namespace) -> int:
+    """Prepare Terraform and the provider source; print what was found."""
+    tools = toolchain.prepare(args.tf_binary, args.tf_provider_source)
+    print(tools.terraform if args.terraform_path else tools.describe())
+    return 0
+
+
+def command_scenarios(args: argparse.Namespace) -> int:
+    """List scenarios and the AWS services each needs."""
+    options = options_from_args(args)
+    for name, scenario in scenarios.discover(options.scenarios_dir).items():
+        extra = " + registry account" if scenario.needs_registry_account else ""
+        print(f"{name:<20} {', '.join(sorted(scenario.needed_services))}{extra}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(prog="fargate-harness", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log retries and stages")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="apply scenarios on a target, check and destroy them")
+    _add_target_options(run)
+    run.add_argument("--scenario", action="append", help="scenario to run (repeatable; default: all)")
+    run.add_argument("--keep", action="store_true", help="keep resources for debugging (no destroy)")
+    run.add_argument("--jobs", type=int, default=2, help="scenarios applied in parallel (default 2)")
+    run.set_defaults(func=command_run)
+    tc = sub.add_parser("toolchain", help="find Terraform, prepare the provider mirror, print both")
+    tc.add_argument("--tf-binary", default=None)
+    tc.add_argument("--tf-provider-source", choices=toolchain.PROVIDER_SOURCES, default=None)
+    tc.add_argument("--terraform-path", action="store_true", help="print only the Terraform executable's path")
+    tc.set_defaults(func=command_toolchain)
+    sc = sub.add_parser("scenarios", help="list scenarios and the services they need")
+    _add_target_options(sc)
+    sc.set_defaults(func=command_scenarios)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: exit 0 on success, 1 when a scenario failed, 2 on bad input."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return int(args.func(args))
+    except ConfigurationError as exc:
+        print(f"fargate-harness: {exc}", file=sys.stderr)
+        return 2
+    except HarnessError as exc:
+        print(f"fargate-harness: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
