@@ -31,7 +31,7 @@ lint: toolchain
 	$(BIN)/ruff check harness tests
 	$(BIN)/ruff format --check harness tests
 	$(BIN)/mypy
-	$$($(BIN)/fargate-harness toolchain --terraform-path) fmt -check -recursive modules scenarios
+	TF_CLI_CONFIG_FILE=/dev/null $$($(BIN)/fargate-harness toolchain --terraform-path) fmt -check -recursive modules scenarios
 
 ## bench: harness vs bare Terraform per scenario, and suite wall time with 1 and 2 workers
 bench: toolchain

@@ -1,0 +1,156 @@
+"""``make bench``: what the harness costs on top of Terraform, and how the suite scales with workers.
+
+In one process tree, on the embedded target: each scenario is applied through the harness
+(:class:`~harness.terraform.ScenarioRun`) and through the bare Terraform CLI on an identical copy
+(same provider override, same variables), stage by stage; then the scenario suite's wall time with 1
+and 2 xdist workers. A benchmark, not a test: nothing here passes or fails on a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import scenarios, toolchain
+from harness.config import run_id
+from harness.targets import EmbeddedTarget, Target
+from harness.terraform import (
+    OVERRIDE_FILE,
+    ScenarioRun,
+    copy_configuration,
+    provider_aliases,
+    selected_provider_version,
+    tf_var_env,
+)
+
+STAGES = ("init", "apply", "plan", "destroy")
+
+
+def bare_terraform(
+    scenario: scenarios.Scenario, tools: toolchain.Toolchain, target: Target, variables: dict[str, str]
+) -> dict[str, float]:
+    """Seconds per stage for the plain CLI on a copy of the scenario (the baseline)."""
+    env = {**os.environ, **tools.env(), **target.terraform_env(), **tf_var_env(variables)}
+    timings: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix=f"bench-{scenario.name}-") as tmp:
+        tfdir = copy_configuration(scenario.path, Path(tmp))
+        commands = {
+            "init": ["init", "-input=false", "-no-color"],
+            "apply": ["apply", "-input=false", "-no-color", "-auto-approve"],
+            "plan": ["plan", "-input=false", "-no-color", "-detailed-exitcode"],
+            "destroy": ["destroy", "-input=false", "-no-color", "-auto-approve"],
+        }
+        for stage, argv in commands.items():
+            started = time.perf_counter()
+            proc = subprocess.run(
+                [str(tools.terraform), *argv], cwd=tfdir, env=env, capture_output=True, text=True, check=False
+            )
+            timings[stage] = time.perf_counter() - started
+            if proc.returncode != 0:
+                raise SystemExit(f"bare terraform {stage} of {scenario.name} exited {proc.returncode}:\n{proc.stderr}")
+            if stage == "init":
+                version = selected_provider_version(tfdir)
+                override = target.provider_override(version or "3.39.0", provider_aliases(tfdir))
+                if override:
+                    (tfdir / OVERRIDE_FILE).write_text(override)
+    return timings
+
+
+def harness_run(
+    scenario: scenarios.Scenario, tools: toolchain.Toolchain, target: Target, results: Path
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Seconds per stage through the harness, and the variables used (reused for the bare run)."""
+    prefix = scenarios.unique_prefix("bench")
+    variables = scenarios.run_variables(scenario, prefix, target.scenario_variables())
+    run = ScenarioRun(
+        scenario.path,
+        target=target,
+        toolchain=tools,
+        prefix=prefix,
+        results_dir=results,
+        variables=variables,
+        sensitive=scenarios.SENSITIVE_VARIABLES,
+    )
+    try:
+        run.up()
+    finally:
+        run.down()
+    return dict(run.timings), variables
+
+
+def suite_wall_time(workers: int) -> float:
+    """Wall seconds of the scenario suite under pytest-xdist with ``workers`` workers."""
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-n",
+            str(workers),
+            "--dist",
+            "loadscope",
+            "tests/scenarios",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"suite with {workers} worker(s) failed:\n{proc.stdout[-3000:]}")
+    return wall
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the benchmark tables."""
+    parser = argparse.ArgumentParser(prog="python -m harness.bench", description=__doc__)
+    parser.add_argument("--scenario", action="append", help="limit to these scenarios")
+    parser.add_argument("--skip-suite", action="store_true", help="skip the 1- and 2-worker suite timings")
+    args = parser.parse_args(argv)
+    tools = toolchain.prepare()
+    found = scenarios.discover()
+    names = args.scenario or list(found)
+    results = Path("results").resolve() / run_id() / "bench"
+    target = EmbeddedTarget(log_path=results / "moto.log")
+    target.start()
+    print(f"terraform {tools.version} ({tools.origin}), provider source {tools.provider_source}, target embedded")
+    header = f"{'scenario':<20} {'path':<8} " + " ".join(f"{s:>8}" for s in STAGES) + f" {'total':>8} {'ratio':>6}"
+    print(header)
+    print("-" * len(header))
+    try:
+        for name in names:
+            scenario = found[name]
+            through_harness, variables = harness_run(scenario, tools, target, results)
+            bare = bare_terraform(scenario, tools, target, {**variables, "name_prefix": variables["name_prefix"] + "b"})
+            h_total = sum(through_harness.get(s, 0.0) for s in STAGES)
+            b_total = sum(bare.values())
+            for label, timings, ratio in (
+                ("harness", through_harness, f"{h_total / b_total:>6.2f}"),
+                ("bare", bare, ""),
+            ):
+                cells = " ".join(f"{timings.get(s, 0.0):>8.2f}" for s in STAGES)
+                total = sum(timings.get(s, 0.0) for s in STAGES)
+                print(f"{name if label == 'harness' else '':<20} {label:<8} {cells} {total:>8.2f} {ratio:>6}")
+    finally:
+        target.stop()
+    if not args.skip_suite:
+        print()
+        one, two = suite_wall_time(1), suite_wall_time(2)
+        print(f"scenario suite wall time: 1 worker {one:.1f}s, 2 workers {two:.1f}s (speed-up {one / two:.2f}x)")
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"largest child process (peak RSS): {peak_mb:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
