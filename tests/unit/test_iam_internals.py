@@ -1,0 +1,204 @@
+"""Unit tests for the building blocks of harness.iam: variables, matching, conditions, principals, reasons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from harness.iam import Evaluator, Request, StatementRef, evaluate, evaluate_many, normalize_context
+from harness.iam.conditions import Condition, parse_date
+from harness.iam.matching import ActionMatcher, ResourceMatcher, arn_like
+from harness.iam.principals import ACCOUNT, ENTITY, SESSION, WILDCARD, PrincipalSpec, parse_caller
+from harness.iam.variables import Literal, Variable, parse_template
+
+ROLE = "arn:aws:iam::111111111111:role/exec"
+SESSION_ARN = "arn:aws:sts::111111111111:assumed-role/exec/task-1"
+SECRET = "arn:aws:secretsmanager:us-east-1:111111111111:secret:db-AbCdEf"
+
+
+def test_parse_template_segments() -> None:
+    """Variables, escapes and defaults split into segments; 2008 policies keep the text literal."""
+    template = parse_template("a/${aws:UserName}/${*}/${x, 'it''s'}*", variables=True)
+    assert template.segments == (
+        Literal("a/", wild=True),
+        Variable("aws:username", None),
+        Literal("/", wild=True),
+        Literal("*", wild=False),
+        Literal("/", wild=True),
+        Variable("x", "it's"),
+        Literal("*", wild=True),
+    )
+    assert parse_template("${aws:username}", variables=False).segments == (Literal("${aws:username}", wild=True),)
+    assert template.resolve_text({"aws:username": ("bob",)}) == "a/bob/*/it's*"
+    assert template.resolve({}) is None  # aws:username has no default
+    assert template.resolve_text({"aws:username": ("bob",), "x": ("y",)}) == "a/bob/*/y*"
+    assert parse_template("${aws:username}", variables=True).resolve({}) is None
+    assert parse_template("${aws:username}", variables=True).resolve({"aws:username": ("a", "b")}) is None
+
+
+def test_action_matcher() -> None:
+    """Actions match case-insensitively with * and ?."""
+    matcher = ActionMatcher(["S3:Get*", "kms:Decrypt", "ecr:?atchGetImage"])
+    assert matcher.matches("s3:getobject")
+    assert matcher.matches("kms:decrypt")
+    assert matcher.matches("ecr:batchgetimage")
+    assert not matcher.matches("kms:encrypt")
+    assert ActionMatcher(["*"]).matches("anything:at-all")
+
+
+def test_resource_matcher_variables_are_literal() -> None:
+    """A substituted value is literal text: a * in a tag value is not a wildcard."""
+    matcher = ResourceMatcher([parse_template("arn:aws:s3:::b/${aws:PrincipalTag/p}", variables=True)])
+    assert matcher.matches("arn:aws:s3:::b/*", {"aws:principaltag/p": ("*",)})
+    assert not matcher.matches("arn:aws:s3:::b/x", {"aws:principaltag/p": ("*",)})
+
+
+@pytest.mark.parametrize(
+    ("value", "pattern", "expected"),
+    [
+        (ROLE, "arn:aws:iam::*:role/*", True),
+        (ROLE, "arn:aws:iam::111111111111:role/ex?c", True),
+        (ROLE, "arn:aws:iam::*", False),
+        (ROLE, "*", True),
+        ("arn:aws:ecs:us-east-1:111111111111:task/c:1", "arn:aws:ecs:*:*:task/*", True),
+        (ROLE, "arn:aws:*:role/exec", False),
+    ],
+)
+def test_arn_like(value: str, pattern: str, expected: bool) -> None:
+    """ARN operators match the six components separately."""
+    resolved = parse_template(pattern, variables=True).resolve({})
+    assert resolved is not None
+    assert arn_like(value, resolved) is expected
+
+
+def _holds(operator: str, values: Any, context: dict[str, Any]) -> bool:
+    return Condition(operator, "k", values, variables=True).evaluate(normalize_context(context))
+
+
+def test_condition_truth_table() -> None:
+    """Missing keys, IfExists, set operators and negation behave as documented."""
+    assert not _holds("StringEquals", "a", {})
+    assert _holds("StringNotEquals", "a", {})
+    assert _holds("StringLikeIfExists", "a*", {})
+    assert _holds("ForAllValues:StringEquals", ["a"], {})
+    assert not _holds("ForAnyValue:StringEquals", ["a"], {})
+    assert _holds("ForAnyValue:StringNotEquals", ["a"], {"k": ["a", "b"]})
+    assert not _holds("ForAllValues:StringNotEquals", ["a"], {"k": ["a", "b"]})
+    assert _holds("ForAllValues:StringNotEquals", ["c"], {"k": ["a", "b"]})
+    assert _holds("StringEquals", "b", {"k": ["a", "b"]})
+    assert not _holds("StringNotEquals", "b", {"k": ["a", "b"]})
+    assert _holds("Null", "false", {"k": "x"})
+    assert _holds("Null", ["true", "false"], {})
+    assert _holds("NumericLessThanEquals", 5, {"k": 5})
+    assert not _holds("NumericEquals", 5, {"k": "five"})
+    assert _holds("DateGreaterThanEquals", "2024-01-01", {"k": "2024-01-01T00:00:00Z"})
+    assert _holds("BoolIfExists", True, {"k": True})
+    assert not _holds("Bool", "true", {"k": "maybe"})
+    assert _holds("IpAddress", "10.0.0.0/8", {"k": "10.1.2.3"})
+    assert not _holds("IpAddress", "10.0.0.0/8", {"k": "not-an-ip"})
+    assert _holds("BinaryEquals", "QmluYXJ5", {"k": "QmluYXJ5"})
+    assert _holds("StringNotEquals", "${missing}", {"k": "x"})  # an unresolved variable equals nothing
+
+
+def test_parse_date_forms() -> None:
+    """ISO 8601 with Z, offsets, naive (UTC) and epoch seconds all parse to the same instant."""
+    expected = 1704067200.0
+    for text in ("2024-01-01T00:00:00Z", "2024-01-01T01:00:00+01:00", "2024-01-01", "1704067200"):
+        assert parse_date(text) == expected
+
+
+def test_principal_levels() -> None:
+    """Principal elements name callers at session, entity, account or wildcard level."""
+    session = parse_caller(SESSION_ARN)
+    role = parse_caller(ROLE)
+    assert session.entity_arn == ROLE
+    assert PrincipalSpec({"AWS": SESSION_ARN}, negated=False).level(session) == SESSION
+    assert PrincipalSpec({"AWS": [ROLE]}, negated=False).level(session) == ENTITY
+    assert PrincipalSpec({"AWS": "arn:aws:iam::111111111111:role/svc/exec"}, negated=False).level(role) == ENTITY
+    assert PrincipalSpec({"AWS": "111111111111"}, negated=False).level(role) == ACCOUNT
+    assert PrincipalSpec({"AWS": "*"}, negated=False).level(role) == WILDCARD
+    assert PrincipalSpec({"AWS": SESSION_ARN}, negated=False).level(role) is None
+    assert PrincipalSpec({"Federated": "cognito-identity.amazonaws.com"}, negated=False).level(role) is None
+    excluded = PrincipalSpec({"AWS": [ROLE, "111111111111"]}, negated=True)
+    assert excluded.level(role) is None
+    assert excluded.level(session) == WILDCARD
+
+
+def test_decision_reason_and_matched() -> None:
+    """Reasons name the deciding policy and Sid; matched carries the statements and where they came from."""
+    identity = {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "Read", "Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*"}]}
+    allowed = evaluate(
+        action="secretsmanager:GetSecretValue", resource=SECRET, principal=ROLE, identity_policies=[identity]
+    )
+    assert "identity policy #0 statement 'Read'" in allowed.reason
+    assert allowed.matched[0] == StatementRef("identity policy #0", 0, "Read", "Allow", "identity", {})
+    assert allowed.matched[0].statement["Sid"] == "Read"
+    denied = evaluate(
+        action="secretsmanager:GetSecretValue",
+        resource=SECRET,
+        principal=ROLE,
+        identity_policies=[identity],
+        resource_policy=deny,
+    )
+    assert denied.explicit_deny
+    assert denied.reason.startswith("Denied: explicit Deny in resource policy statement #0")
+    assert [ref.source for ref in denied.matched] == ["resource"]
+
+
+def test_evaluate_many_shares_compiled_policies() -> None:
+    """evaluate_many evaluates tuples and Request objects against one compiled set, layering contexts."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "ssm:GetParameters",
+                "Resource": "arn:aws:ssm:*:*:parameter/${aws:PrincipalTag/app}/*",
+                "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}},
+            }
+        ],
+    }
+    parameter = "arn:aws:ssm:us-east-1:111111111111:parameter/web/db-url"
+    decisions = evaluate_many(
+        [
+            ("ssm:GetParameters", parameter),
+            ("ssm:GetParameters", parameter, {"aws:RequestedRegion": "eu-west-1"}),
+            Request("ssm:GetParameter", parameter),
+        ],
+        principal=ROLE,
+        identity_policies=[policy],
+        context={"aws:PrincipalTag/app": "web", "aws:RequestedRegion": "us-east-1"},
+    )
+    assert [decision.allowed for decision in decisions] == [True, False, False]
+    evaluator = Evaluator(principal=ROLE, identity_policies=[policy], context={"aws:PrincipalTag/app": "api"})
+    assert not evaluator.evaluate("ssm:GetParameters", parameter, {"aws:RequestedRegion": "us-east-1"}).allowed
+
+
+def test_context_overrides_derived_keys() -> None:
+    """aws:PrincipalArn etc. are derived from the principal unless the context supplies them."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalType": "AssumedRole"}},
+            }
+        ],
+    }
+    assert evaluate(
+        action="s3:ListBucket", resource="arn:aws:s3:::b", principal=SESSION_ARN, identity_policies=[policy]
+    ).allowed
+    assert not evaluate(
+        action="s3:ListBucket",
+        resource="arn:aws:s3:::b",
+        principal=ROLE,
+        identity_policies=[policy],
+        context={"aws:PrincipalType": "User"},
+    ).allowed
