@@ -1,0 +1,3 @@
+provider "registry.terraform.io/hashicorp/random" {
+  version = "3.6.0"
+}

@@ -1,0 +1,368 @@
+"""Unit tests for harness.targets: provider overrides, role ARNs, LocalStack endpoint and service probing.
+
+No target is started except LocalStack against a patched ``urlopen``; no emulator or network is used.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import urllib.error
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.errors import ConfigurationError, TargetError
+from harness.targets import TARGETS, AwsTarget, EmbeddedTarget, LocalStackTarget, Target, make_target
+from harness.targets.base import PROVIDER_ENDPOINTS, RESOURCE_SERVICES, account_of_role
+from harness.targets.embedded import EMBEDDED_REGISTRY_ACCOUNT, EMBEDDED_REGISTRY_ROLE
+from harness.targets.localstack import LOCALSTACK_REGISTRY_ROLE, localstack_endpoint
+
+URL = "http://127.0.0.1:4599"
+ROLE = "arn:aws:iam::210987654321:role/harness-registry"
+
+
+@pytest.fixture(autouse=True)
+def _no_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Isolate from the developer's AWS and LocalStack settings."""
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "LOCALSTACK_HOST",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+        "HARNESS_REGISTRY_ROLE_ARN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+
+
+def _emulator(**kwargs: Any) -> Target:
+    return Target(
+        name="embedded", region="us-east-1", endpoint_url=URL, access_key="testing", secret_key="testing", **kwargs
+    )
+
+
+def _blocks(hcl: str) -> list[str]:
+    """Top-level ``provider "aws"`` blocks of an override."""
+    return re.findall(r'^provider "aws" \{\n.*?^\}\n', hcl, flags=re.MULTILINE | re.DOTALL)
+
+
+# -- provider_override -------------------------------------------------------------------------------
+
+
+def test_provider_override_is_none_for_real_aws() -> None:
+    """Real AWS: no override, whatever the version and aliases."""
+    assert AwsTarget(region="eu-west-1").provider_override("5.31.0", ["registry"]) is None
+    assert Target(name="aws", region="eu-west-1", endpoint_url=None).provider_override("3.39.0", []) is None
+
+
+@pytest.mark.parametrize("version", ["2.70.0", "3.39.0", "4.67.0"])
+def test_provider_override_before_5_uses_the_old_arguments(version: str) -> None:
+    """Providers before 5.x take skip_get_ec2_platforms and s3_force_path_style."""
+    text = _emulator().provider_override(version, [])
+    assert text is not None
+    assert "skip_get_ec2_platforms      = true" in text
+    assert "s3_force_path_style         = true" in text
+    assert "s3_use_path_style" not in text
+
+
+@pytest.mark.parametrize("version", ["5.0.0", "5.31.0", "6.2.0"])
+def test_provider_override_from_5_uses_the_new_arguments(version: str) -> None:
+    """Provider 5.x removed skip_get_ec2_platforms and renamed the path-style argument."""
+    text = _emulator().provider_override(version, [])
+    assert text is not None
+    assert "s3_use_path_style           = true" in text
+    assert "skip_get_ec2_platforms" not in text
+    assert "s3_force_path_style" not in text
+
+
+def test_provider_override_has_one_block_per_alias_plus_the_default() -> None:
+    """Default block first (no alias), then one per distinct alias, sorted."""
+    text = _emulator().provider_override("5.31.0", ["replica", "registry", "replica"])
+    assert text is not None
+    assert text.startswith("# Written by fargate-harness")
+    blocks = _blocks(text)
+    assert len(blocks) == 3
+    assert "alias" not in blocks[0]
+    assert '  alias = "registry"' in blocks[1]
+    assert '  alias = "replica"' in blocks[2]
+    assert text.count("{") == text.count("}")
+
+
+def test_provider_override_points_every_endpoint_at_the_emulator() -> None:
+    """Each block carries the emulator credentials, the skip flags and every endpoint."""
+    text = _emulator().provider_override("3.39.0", ["registry"])
+    assert text is not None
+    for block in _blocks(text):
+        assert 'access_key                  = "testing"' in block
+        assert 'secret_key                  = "testing"' in block
+        for flag in ("skip_credentials_validation", "skip_metadata_api_check", "skip_region_validation"):
+            assert f"{flag}" in block
+        for name in PROVIDER_ENDPOINTS:
+            assert f'    {name} = "{URL}"' in block
+    assert text.count(f'"{URL}"') == 2 * len(PROVIDER_ENDPOINTS)
+
+
+def test_provider_endpoints_cover_every_resource_service() -> None:
+    """Every service a scenario may need has an endpoint in the override (logs as cloudwatchlogs)."""
+    spelled = {"logs": "cloudwatchlogs"}
+    for service in set(RESOURCE_SERVICES.values()) | {"sts"}:
+        assert spelled.get(service, service) in PROVIDER_ENDPOINTS
+
+
+# -- account_of_role ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arn", "account"),
+    [
+        ("arn:aws:iam::123456789012:role/harness-registry", "123456789012"),
+        ("arn:aws-cn:iam::210987654321:role/registry", "210987654321"),
+        ("arn:aws-us-gov:iam::000000000002:role/service-role/registry-reader", "000000000002"),
+    ],
+)
+def test_account_of_role_reads_role_arns_of_every_partition(arn: str, account: str) -> None:
+    """Role ARNs of the commercial, China and GovCloud partitions give their account id."""
+    assert account_of_role(arn, "--registry-role-arn") == account
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::123456789012:user/bob",
+        "arn:aws:sts::123456789012:assumed-role/harness/session",
+        "arn:aws:iam::12345678901:role/too-short-account",
+        "arn:aws:iam::123456789012:role/",
+        "harness-registry",
+        "",
+    ],
+)
+def test_account_of_role_rejects_anything_else(arn: str) -> None:
+    """Non-role ARNs are a ConfigurationError naming the setting and the value."""
+    with pytest.raises(ConfigurationError) as caught:
+        account_of_role(arn, "--registry-role-arn / HARNESS_REGISTRY_ROLE_ARN")
+    message = str(caught.value)
+    assert message.startswith("--registry-role-arn / HARNESS_REGISTRY_ROLE_ARN is ")
+    assert repr(arn) in message
+
+
+def test_account_of_role_rejects_a_trailing_newline() -> None:
+    """A value pasted with a newline is refused up front, as Terraform's validation would refuse it."""
+    with pytest.raises(ConfigurationError):
+        account_of_role("arn:aws:iam::123456789012:role/harness-registry\n", "--registry-role-arn")
+
+
+def test_aws_target_validates_the_registry_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user ARN in the option or the environment is refused, naming both settings."""
+    with pytest.raises(ConfigurationError, match="--registry-role-arn / HARNESS_REGISTRY_ROLE_ARN"):
+        AwsTarget(region="eu-west-1", registry_role_arn="arn:aws:iam::123456789012:user/bob")
+    monkeypatch.setenv("HARNESS_REGISTRY_ROLE_ARN", "arn:aws:iam::123456789012:user/bob")
+    with pytest.raises(ConfigurationError, match="user/bob"):
+        AwsTarget(region="eu-west-1")
+
+
+def test_aws_target_reads_role_and_region_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HARNESS_REGISTRY_ROLE_ARN and AWS_REGION fill in what the options leave out."""
+    monkeypatch.setenv("HARNESS_REGISTRY_ROLE_ARN", ROLE)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
+    target = AwsTarget()
+    assert target.region == "ap-south-1"
+    assert target.registry_account_id == "210987654321"
+    assert not target.is_emulator
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    assert AwsTarget().region == "eu-central-1"
+    assert AwsTarget(region="us-west-2").region == "us-west-2"
+
+
+def test_aws_target_defaults_to_us_east_1() -> None:
+    """No region configured anywhere: us-east-1."""
+    assert AwsTarget().region == "us-east-1"
+
+
+# -- localstack_endpoint -----------------------------------------------------------------------------
+
+
+def test_localstack_endpoint_explicit_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--localstack-endpoint beats AWS_ENDPOINT_URL and LOCALSTACK_HOST; a trailing slash goes."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://env:1111")
+    monkeypatch.setenv("LOCALSTACK_HOST", "host:2222")
+    assert localstack_endpoint("http://explicit:3333/") == "http://explicit:3333"
+
+
+def test_localstack_endpoint_aws_endpoint_url_beats_localstack_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS_ENDPOINT_URL is next."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://env:1111/")
+    monkeypatch.setenv("LOCALSTACK_HOST", "host:2222")
+    assert localstack_endpoint() == "http://env:1111"
+
+
+@pytest.mark.parametrize(
+    ("host", "endpoint"),
+    [
+        ("ls.internal", "http://ls.internal:4566"),
+        ("ls.internal:4567", "http://ls.internal:4567"),
+        ("https://ls.internal:443/", "https://ls.internal:443"),
+        ("http://ls.internal", "http://ls.internal"),
+    ],
+)
+def test_localstack_endpoint_from_localstack_host(monkeypatch: pytest.MonkeyPatch, host: str, endpoint: str) -> None:
+    """LOCALSTACK_HOST with or without port and scheme."""
+    monkeypatch.setenv("LOCALSTACK_HOST", host)
+    assert localstack_endpoint() == endpoint
+
+
+def test_localstack_endpoint_default() -> None:
+    """Nothing set: LocalStack's default host and port."""
+    assert localstack_endpoint() == "http://localhost.localstack.cloud:4566"
+
+
+def test_localstack_endpoint_ignores_an_empty_aws_endpoint_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty AWS_ENDPOINT_URL counts as unset."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "")
+    assert localstack_endpoint() == "http://localhost.localstack.cloud:4566"
+
+
+def test_localstack_endpoint_ignores_an_empty_localstack_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty LOCALSTACK_HOST counts as unset, like an empty AWS_ENDPOINT_URL."""
+    monkeypatch.setenv("LOCALSTACK_HOST", "")
+    assert localstack_endpoint() == "http://localhost.localstack.cloud:4566"
+
+
+# -- LocalStack health -------------------------------------------------------------------------------
+
+
+class _Answer(io.BytesIO):
+    def __enter__(self) -> _Answer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def test_localstack_start_records_usable_services(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only available/running services count; cloudwatch implies logs; missing ones are reported."""
+    health = {
+        "services": {
+            "iam": "available",
+            "sts": "running",
+            "ecs": "disabled",
+            "cloudwatch": "available",
+            "ssm": "error",
+            "s3": "running",
+        }
+    }
+    seen: list[str] = []
+
+    def fake_urlopen(url: str, timeout: float) -> _Answer:
+        seen.append(url)
+        return _Answer(json.dumps(health).encode())
+
+    monkeypatch.setattr("urllib.request.urlopen", fake_urlopen)
+    target = LocalStackTarget(endpoint="http://ls:4566/")
+    target.start()
+    assert seen == ["http://ls:4566/_localstack/health"]
+    assert target.available_services == frozenset({"iam", "sts", "cloudwatch", "logs", "s3"})
+    assert target.missing_services(["iam", "ecs", "logs", "ssm"]) == ["ecs", "ssm"]
+
+
+def test_localstack_start_explains_an_unreachable_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No LocalStack: a TargetError naming the URL and every setting that moves it."""
+
+    def refuse(url: str, timeout: float) -> _Answer:
+        raise urllib.error.URLError("connection refused")
+
+    monkeypatch.setattr("urllib.request.urlopen", refuse)
+    with pytest.raises(TargetError) as caught:
+        LocalStackTarget(endpoint="http://ls:4566").start()
+    message = str(caught.value)
+    assert "http://ls:4566/_localstack/health" in message
+    for setting in ("--localstack-endpoint", "AWS_ENDPOINT_URL", "LOCALSTACK_HOST"):
+        assert setting in message
+
+
+def test_localstack_target_is_an_emulator_with_a_registry_role() -> None:
+    """LocalStack has an endpoint, static test credentials and a registry role."""
+    target = LocalStackTarget(endpoint="http://ls:4566")
+    assert target.is_emulator
+    assert target.registry_role_arn == LOCALSTACK_REGISTRY_ROLE
+    assert target.registry_account_id == "000000000002"
+    assert target.terraform_env()["AWS_ACCESS_KEY_ID"] == "test"
+
+
+# -- make_target / Target helpers --------------------------------------------------------------------
+
+
+def test_make_target_builds_each_target_without_starting_it(tmp_path: Path) -> None:
+    """Each known name gives its class; the embedded one is not started (no endpoint yet)."""
+    embedded = make_target("embedded", log_dir=tmp_path)
+    assert isinstance(embedded, EmbeddedTarget)
+    assert embedded.endpoint_url is None and embedded._process is None
+    assert embedded.log_path == tmp_path / "moto.log"
+    assert embedded.registry_role_arn == EMBEDDED_REGISTRY_ROLE
+    assert embedded.registry_account_id == EMBEDDED_REGISTRY_ACCOUNT
+    embedded.stop()  # stopping a target that never started is harmless
+    assert isinstance(make_target("localstack", localstack_endpoint="http://ls:1"), LocalStackTarget)
+    aws = make_target("aws", region="eu-west-1", registry_role_arn=ROLE)
+    assert isinstance(aws, AwsTarget) and aws.region == "eu-west-1"
+    assert make_target("localstack", region="eu-north-1").region == "eu-north-1"
+    assert set(TARGETS) == {"embedded", "localstack", "aws"}
+
+
+@pytest.mark.parametrize("name", ["moto", "Embedded", "", "real"])
+def test_make_target_rejects_unknown_names(name: str) -> None:
+    """An unknown target is a ConfigurationError listing the choices."""
+    with pytest.raises(ConfigurationError) as caught:
+        make_target(name)
+    assert repr(name) in str(caught.value)
+    assert "embedded, localstack, aws" in str(caught.value)
+
+
+def test_missing_services() -> None:
+    """Unknown availability means nothing is missing; otherwise the sorted difference."""
+    assert Target(name="t", region="r", endpoint_url=None).missing_services(["ecs", "iam"]) == []
+    target = _emulator(available_services=frozenset({"iam", "sts"}))
+    assert target.missing_services(["s3", "iam", "ecs", "ecs"]) == ["ecs", "s3"]
+    assert target.missing_services([]) == []
+
+
+def test_client_rejects_an_unknown_account() -> None:
+    """Only ``primary`` and ``registry`` are accounts."""
+    with pytest.raises(ConfigurationError, match="'other'"):
+        _emulator().client("sts", account="other")
+
+
+def test_client_registry_account_needs_a_role() -> None:
+    """A registry client on a target without a registry role explains the option to set."""
+    with pytest.raises(ConfigurationError, match="--registry-role-arn"):
+        _emulator().client("iam", account="registry")
+
+
+def test_client_is_cached_and_points_at_the_emulator() -> None:
+    """One client per (service, account), aimed at the emulator endpoint (no request is made)."""
+    target = _emulator()
+    client = target.client("sts")
+    assert client is target.client("sts")
+    assert client.meta.endpoint_url == URL
+    assert client.meta.region_name == "us-east-1"
+
+
+def test_terraform_env_and_scenario_variables() -> None:
+    """Emulators pass static credentials; the registry role reaches scenarios that declare it."""
+    env = _emulator(registry_role_arn=ROLE).terraform_env()
+    assert env == {
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    assert AwsTarget(region="eu-west-1").terraform_env() == {
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+    assert _emulator(registry_role_arn=ROLE).scenario_variables() == {"region": "us-east-1", "registry_role_arn": ROLE}
+    assert _emulator().scenario_variables() == {"region": "us-east-1"}
+    assert _emulator().registry_account_id is None

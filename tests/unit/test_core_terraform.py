@@ -1,0 +1,615 @@
+"""Unit tests for harness.terraform: retry reasons, module copying, lock/provider parsing and ScenarioRun.
+
+Terraform itself never runs: ScenarioRun's tftest wrapper is replaced by a scripted fake where a stage
+needs a command's answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tftest
+
+from harness.errors import ConfigurationError, NotIdempotentError, TerraformError
+from harness.targets.aws import AwsTarget
+from harness.targets.base import Target
+from harness.terraform import (
+    OVERRIDE_FILE,
+    RETRYABLE_ERRORS,
+    RetryPolicy,
+    ScenarioRun,
+    copy_configuration,
+    local_module_dirs,
+    provider_aliases,
+    selected_provider_version,
+    tf_var_env,
+)
+from harness.toolchain import Toolchain
+
+DATA = Path(__file__).parent / "data" / "core"
+PROJECT = Path(__file__).resolve().parents[2]
+SECRET = "s3cr3t-Value-That-Must-Not-Leak"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def _tree_digest(root: Path) -> str:
+    """A hash of every path, file content and symlink under ``root`` (to prove it was not written to)."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(str(path.relative_to(root)).encode())
+        if path.is_symlink():
+            digest.update(str(path.readlink()).encode())
+        elif path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A small scenario tree: a root module using a shared module, which uses another, plus a local one."""
+    root = tmp_path / "project"
+    _write(
+        root / "scenarios" / "demo" / "main.tf",
+        'module "role" {\n  source = "../../modules/role"\n}\n\n'
+        'module "local" {\n  source = "./local"\n}\n\n'
+        'module "registry" {\n  source  = "terraform-aws-modules/iam/aws"\n  version = "5.0.0"\n}\n\n'
+        'module "git" {\n  source = "git::https://example.com/modules.git//iam"\n}\n',
+    )
+    _write(root / "scenarios" / "demo" / "variables.tf", 'variable "name_prefix" {\n  type = string\n}\n')
+    _write(root / "scenarios" / "demo" / "local" / "main.tf", 'resource "aws_ecs_cluster" "this" {}\n')
+    _write(root / "modules" / "role" / "main.tf", 'module "policy" {\n  source = "../policy"\n}\n')
+    _write(root / "modules" / "policy" / "main.tf", 'resource "aws_iam_policy" "this" {}\n')
+    _write(root / "modules" / "unused" / "main.tf", 'resource "aws_s3_bucket" "this" {}\n')
+    return root
+
+
+def _toolchain(tmp_path: Path) -> Toolchain:
+    return Toolchain(
+        terraform=Path("/nonexistent/terraform"),
+        version="1.9.8",
+        origin="test",
+        provider_source="registry",
+        cli_config=tmp_path / "terraform-registry.tfrc",
+        plugin_cache=tmp_path / "plugin-cache",
+    )
+
+
+def _emulator() -> Target:
+    return Target(
+        name="embedded",
+        region="us-east-1",
+        endpoint_url="http://127.0.0.1:4599",
+        access_key="testing",
+        secret_key="testing",
+    )
+
+
+def _run(tmp_path: Path, source: Path, target: Target | None = None, **kwargs: Any) -> ScenarioRun:
+    return ScenarioRun(
+        source,
+        target=target or _emulator(),
+        toolchain=_toolchain(tmp_path),
+        prefix="fh-test-abc123",
+        results_dir=tmp_path / "results",
+        **kwargs,
+    )
+
+
+# -- RetryPolicy -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Error: creating IAM Role: ThrottlingException: Rate exceeded", "AWS API throttling"),
+        ("operation error ECS: RegisterTaskDefinition, TooManyRequestsException", "AWS API throttling"),
+        ("RequestLimitExceeded: Request limit exceeded.", "AWS API throttling"),
+        ("RequestError: send request failed\ncaused by: Post https://iam.amazonaws.com/", "transient network error"),
+        ("read tcp 10.0.0.1:443: read: connection reset by peer", "transient network error"),
+        ("dial tcp 127.0.0.1:4566: connect: connection refused", "transient network error"),
+        ("dial tcp: lookup sts.amazonaws.com: i/o timeout", "transient network error"),
+        ("net/http: TLS handshake timeout", "connection dropped"),
+        ("Post https://ecs.us-east-1.amazonaws.com/: unexpected EOF", "connection dropped"),
+        ("Error: reading response: EOF\n", "connection dropped"),
+        ("ServiceUnavailable: Service is unavailable", "AWS server error (5xx)"),
+        ("InternalFailure: An internal error occurred", "AWS server error (5xx)"),
+        ("api error InternalError: We encountered an internal error", "AWS server error (5xx)"),
+        ("https response error StatusCode: 503, RequestID: abc", "AWS server error (5xx)"),
+        ("status code: 502, request id: abc", "AWS server error (5xx)"),
+        ("Error: Provider produced inconsistent result after apply", "eventual consistency: inconsistent result"),
+        (
+            "User: arn:aws:sts::123456789012:assumed-role/x is not authorized to perform: sts:AssumeRole",
+            "IAM propagation delay",
+        ),
+        (
+            "InvalidParameterException: ECS was unable to assume the role 'arn:aws:iam::1:role/x'",
+            "IAM propagation delay",
+        ),
+        ("MalformedPolicyDocument: Invalid principal in policy", "IAM propagation delay"),
+        ("Role arn:aws:iam::1:role/x does not exist or is not assumable", "IAM propagation delay"),
+    ],
+)
+def test_retry_reason_names_each_retryable_family(text: str, reason: str) -> None:
+    """Every family of transient errors is recognised and named for the retry log."""
+    assert RetryPolicy().reason(text) == reason
+
+
+def test_every_retry_family_is_covered() -> None:
+    """The table above exercises every pattern of RETRYABLE_ERRORS (keep them in step)."""
+    assert set(RETRYABLE_ERRORS.values()) == {
+        "AWS API throttling",
+        "transient network error",
+        "connection dropped",
+        "AWS server error (5xx)",
+        "eventual consistency: inconsistent result",
+        "IAM propagation delay",
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AccessDenied",
+        "AccessDeniedException: User is not authorized to perform: iam:CreateRole",
+        "Error: Reference to undeclared input variable",
+        "EntityAlreadyExists: Role with name fh-x-execution already exists.",
+        "ValidationError: 1 validation error detected",
+        "",
+    ],
+)
+def test_retry_reason_is_none_for_plain_errors(text: str) -> None:
+    """Permanent errors are not retried."""
+    assert RetryPolicy().reason(text) is None
+
+
+# -- local_module_dirs / copy_configuration ----------------------------------------------------------
+
+
+def test_local_module_dirs_follows_relative_and_nested_sources(project: Path) -> None:
+    """The root first, then every module reachable through ``./`` and ``../`` sources (only those)."""
+    root = project / "scenarios" / "demo"
+    found = local_module_dirs(root)
+    assert found[0] == root.resolve()
+    assert set(found) == {
+        root.resolve(),
+        (root / "local").resolve(),
+        (project / "modules" / "role").resolve(),
+        (project / "modules" / "policy").resolve(),
+    }
+    assert len(found) == len(set(found))
+
+
+def test_local_module_dirs_survives_cycles(tmp_path: Path) -> None:
+    """Modules sourcing each other do not loop forever."""
+    _write(tmp_path / "a" / "main.tf", 'module "b" {\n  source = "../b"\n}\n')
+    _write(tmp_path / "b" / "main.tf", 'module "a" {\n  source = "../a"\n}\n')
+    assert set(local_module_dirs(tmp_path / "a")) == {(tmp_path / "a").resolve(), (tmp_path / "b").resolve()}
+
+
+def test_local_module_dirs_reports_a_missing_module(tmp_path: Path) -> None:
+    """A local source pointing nowhere is a ConfigurationError naming the folder."""
+    _write(tmp_path / "scenarios" / "root" / "main.tf", 'module "gone" {\n  source = "../../modules/gone"\n}\n')
+    with pytest.raises(ConfigurationError) as caught:
+        local_module_dirs(tmp_path / "scenarios" / "root")
+    assert str((tmp_path / "modules" / "gone").resolve()) in str(caught.value)
+
+
+def test_local_module_dirs_ignores_file_sources_of_resources(tmp_path: Path) -> None:
+    """``source`` of an aws_s3_object names a file, not a module; Terraform accepts it, so must the harness."""
+    root = tmp_path / "root"
+    _write(root / "files" / "app.zip", "zip")
+    _write(
+        root / "main.tf",
+        'resource "aws_s3_object" "app" {\n  bucket = "b"\n  key    = "app.zip"\n  source = "./files/app.zip"\n}\n',
+    )
+    assert local_module_dirs(root) == [root.resolve()]
+
+
+def test_local_module_dirs_ignores_commented_out_sources(tmp_path: Path) -> None:
+    """A commented-out source is not part of the configuration."""
+    root = tmp_path / "root"
+    _write(root / "main.tf", 'module "m" {\n  # source = "../old-module"\n  source = "./current"\n}\n')
+    _write(root / "current" / "main.tf", "")
+    assert set(local_module_dirs(root)) == {root.resolve(), (root / "current").resolve()}
+
+
+def test_copy_configuration_keeps_layout_and_skips_state(project: Path, tmp_path: Path) -> None:
+    """Root and modules keep their relative layout; .terraform and state files are not copied."""
+    root = project / "scenarios" / "demo"
+    _write(root / ".terraform" / "providers" / "big-binary", "x")
+    _write(root / "terraform.tfstate", '{"secret": "state"}')
+    _write(root / "terraform.tfstate.backup", "{}")
+    _write(root / ".terraform.tfstate.lock.info", "{}")
+    _write(root / ".terraform.lock.hcl", (DATA / "lock_terraform.hcl").read_text())
+    _write(project / "modules" / "role" / ".terraform" / "modules.json", "{}")
+    before = _tree_digest(project)
+
+    destination = tmp_path / "work" / "config"
+    copied_root = copy_configuration(root, destination)
+
+    assert copied_root == destination / "scenarios" / "demo"
+    assert (copied_root / "main.tf").read_text() == (root / "main.tf").read_text()
+    assert (copied_root / "local" / "main.tf").is_file()
+    assert (copied_root / ".terraform.lock.hcl").is_file()
+    assert (destination / "modules" / "role" / "main.tf").is_file()
+    assert (destination / "modules" / "policy" / "main.tf").is_file()
+    assert not (destination / "modules" / "unused").exists()
+    copied = {p.name for p in destination.rglob("*")}
+    assert ".terraform" not in copied
+    assert not {"terraform.tfstate", "terraform.tfstate.backup", ".terraform.tfstate.lock.info"} & copied
+    # The copy still resolves: every local source of the copy exists inside the destination.
+    assert {d.relative_to(destination) for d in local_module_dirs(copied_root)} == {
+        Path("scenarios/demo"),
+        Path("scenarios/demo/local"),
+        Path("modules/role"),
+        Path("modules/policy"),
+    }
+    assert _tree_digest(project) == before, "the source tree was modified"
+
+
+def test_copy_configuration_of_a_self_contained_module(tmp_path: Path) -> None:
+    """A root without shared modules is copied straight into the destination."""
+    _write(tmp_path / "solo" / "main.tf", 'resource "aws_iam_role" "r" {}\n')
+    copied = copy_configuration(tmp_path / "solo", tmp_path / "dest")
+    assert copied == tmp_path / "dest"
+    assert (copied / "main.tf").is_file()
+
+
+def test_copy_configuration_of_the_real_cross_account_scenario(tmp_path: Path) -> None:
+    """The project's own scenario copies with both modules it uses, and the project is left untouched."""
+    scenario = PROJECT / "scenarios" / "cross-account-ecr"
+    before = _tree_digest(scenario)
+    copied = copy_configuration(scenario, tmp_path / "config")
+    assert copied == tmp_path / "config" / "scenarios" / "cross-account-ecr"
+    assert (tmp_path / "config" / "modules" / "ecs-execution-role" / "main.tf").is_file()
+    assert (tmp_path / "config" / "modules" / "ecr-cross-account-pull" / "main.tf").is_file()
+    assert _tree_digest(scenario) == before
+
+
+# -- provider_aliases / selected_provider_version / tf_var_env ---------------------------------------
+
+
+def test_provider_aliases_finds_aws_aliases_only(tmp_path: Path) -> None:
+    """Aliased aws blocks (nested blocks included) are found; other providers' aliases are not."""
+    shutil.copy(DATA / "providers_aliases.tf", tmp_path / "providers.tf")
+    assert provider_aliases(tmp_path) == ["registry", "replica"]
+
+
+def test_provider_aliases_reads_every_tf_file_but_not_modules(tmp_path: Path) -> None:
+    """Aliases come from all of the root's .tf files, not from sub-folders."""
+    _write(tmp_path / "a.tf", 'provider "aws" {\n  alias = "first"\n}\n')
+    _write(tmp_path / "b.tf", 'provider  "aws"  {\n  alias   =   "second"\n  region = "eu-west-1"\n}\n')
+    _write(tmp_path / "modules" / "m" / "main.tf", 'provider "aws" {\n  alias = "nested"\n}\n')
+    _write(tmp_path / "notes.md", 'provider "aws" {\n  alias = "docs"\n}\n')
+    assert provider_aliases(tmp_path) == ["first", "second"]
+
+
+def test_provider_aliases_of_real_scenarios() -> None:
+    """cross-account-ecr has the ``registry`` alias; basic has none."""
+    assert provider_aliases(PROJECT / "scenarios" / "cross-account-ecr") == ["registry"]
+    assert provider_aliases(PROJECT / "scenarios" / "basic") == []
+
+
+@pytest.mark.parametrize(
+    ("lock", "version"),
+    [("lock_terraform.hcl", "5.31.0"), ("lock_opentofu.hcl", "3.39.0"), ("lock_no_aws.hcl", None)],
+)
+def test_selected_provider_version_reads_the_lock_file(tmp_path: Path, lock: str, version: str | None) -> None:
+    """Terraform and OpenTofu lock files give the AWS version; other providers are ignored."""
+    shutil.copy(DATA / lock, tmp_path / ".terraform.lock.hcl")
+    assert selected_provider_version(tmp_path) == version
+
+
+def test_selected_provider_version_without_lock_file(tmp_path: Path) -> None:
+    """No lock file (init not run yet) gives None."""
+    assert selected_provider_version(tmp_path) is None
+
+
+def test_tf_var_env_encodes_non_strings_as_json() -> None:
+    """Strings pass through verbatim; numbers, booleans, lists and maps become JSON (HCL-compatible)."""
+    env = tf_var_env(
+        {
+            "name_prefix": "fh-main-abc123",
+            "quoted": '"already quoted"',
+            "log_retention_days": 7,
+            "enabled": True,
+            "ids": ["a", "b"],
+            "tags": {"Owner": "team", "Count": 2},
+        }
+    )
+    assert env == {
+        "TF_VAR_name_prefix": "fh-main-abc123",
+        "TF_VAR_quoted": '"already quoted"',
+        "TF_VAR_log_retention_days": "7",
+        "TF_VAR_enabled": "true",
+        "TF_VAR_ids": '["a", "b"]',
+        "TF_VAR_tags": '{"Owner": "team", "Count": 2}',
+    }
+    assert all(isinstance(v, str) for v in env.values())
+
+
+# -- ScenarioRun construction ------------------------------------------------------------------------
+
+
+def test_scenario_run_refuses_a_folder_without_tf_files(tmp_path: Path) -> None:
+    """A folder with no .tf files is not a root module."""
+    folder = tmp_path / "empty"
+    _write(folder / "README.md", "# nothing here")
+    with pytest.raises(ConfigurationError, match=r"not a Terraform root module \(no \.tf files\)"):
+        _run(tmp_path, folder)
+
+
+def test_scenario_run_refuses_a_missing_folder(tmp_path: Path) -> None:
+    """A folder that does not exist is refused the same way."""
+    with pytest.raises(ConfigurationError, match="not a Terraform root module"):
+        _run(tmp_path, tmp_path / "missing")
+
+
+def test_scenario_run_never_shows_a_sensitive_value(project: Path, tmp_path: Path) -> None:
+    """Neither repr nor str carries the secret; the masker knows it; workdir is <results>/<name>-<prefix>."""
+    run = _run(
+        tmp_path,
+        project / "scenarios" / "demo",
+        variables={"name_prefix": "fh-test-abc123", "secret_value": SECRET},
+        sensitive=("secret_value", "not_given"),
+    )
+    assert SECRET not in repr(run)
+    assert SECRET not in str(run)
+    assert run.masker(f"value={SECRET}") == "value=***"
+    assert run.name == "demo"
+    assert run.workdir == tmp_path / "results" / "demo-fh-test-abc123"
+    assert str(run.toolchain.cli_config) in run.cleanup_hint()
+    assert "destroy -auto-approve" in run.cleanup_hint()
+
+
+# -- ScenarioRun stages against a scripted tftest ----------------------------------------------------
+
+
+class FakeTf:
+    """Stands in for tftest.TerraformTest: answers each command from a script, records the calls."""
+
+    def __init__(self, answers: dict[str, list[tftest.TerraformCommandOutput | Exception]]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, ...]] = []
+        self.on_call: dict[str, Callable[[], object]] = {}
+
+    def execute_command(self, cmd: str, *args: str) -> tftest.TerraformCommandOutput:
+        self.calls.append((cmd, *args))
+        if cmd in self.on_call:
+            self.on_call[cmd]()
+        queue = self.answers[cmd]
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def _out(code: int = 0, out: str = "", err: str = "") -> tftest.TerraformCommandOutput:
+    return tftest.TerraformCommandOutput(code, out, err)
+
+
+def _prepared(tmp_path: Path, project: Path, target: Target | None = None, **kwargs: Any) -> ScenarioRun:
+    run = _run(
+        tmp_path,
+        project / "scenarios" / "demo",
+        target,
+        variables={"name_prefix": "fh-test-abc123", "secret_value": SECRET},
+        sensitive=("secret_value",),
+        retry=RetryPolicy(attempts=3, pause_seconds=0),
+        **kwargs,
+    )
+    run.prepare()
+    return run
+
+
+def test_prepare_copies_into_the_workdir_and_never_into_the_source(project: Path, tmp_path: Path) -> None:
+    """prepare() copies the configuration under workdir/config and leaves the scenario untouched."""
+    before = _tree_digest(project)
+    run = _prepared(tmp_path, project)
+    assert run.tfdir == run.workdir / "config" / "scenarios" / "demo"
+    assert (run.tfdir / "main.tf").is_file()
+    assert _tree_digest(project) == before
+
+
+def test_prepare_refuses_an_existing_workdir(project: Path, tmp_path: Path) -> None:
+    """Two runs with the same prefix would share state: the second prepare() is refused."""
+    _prepared(tmp_path, project)
+    with pytest.raises(ConfigurationError, match="prefixes must be unique"):
+        _prepared(tmp_path, project)
+
+
+def test_prepare_refuses_a_scenario_with_its_own_override_file(project: Path, tmp_path: Path) -> None:
+    """The harness owns harness_override.tf; a scenario shipping one is refused."""
+    _write(project / "scenarios" / "demo" / OVERRIDE_FILE, "# mine\n")
+    with pytest.raises(ConfigurationError, match=OVERRIDE_FILE):
+        _prepared(tmp_path, project)
+
+
+def test_command_retries_a_transient_error_then_succeeds(project: Path, tmp_path: Path) -> None:
+    """A throttled apply is retried and the retry is logged with its attempt number."""
+    run = _prepared(tmp_path, project)
+    fake = FakeTf({"apply": [_out(1, err="ThrottlingException: Rate exceeded"), _out(0, out="Apply complete!")]})
+    run._tf = fake
+    result = run._command("apply", "-auto-approve")
+    assert result.out == "Apply complete!"
+    assert len(fake.calls) == 2
+    log = run.log_path.read_text()
+    assert "(attempt 1)" in log and "(attempt 2)" in log
+
+
+def test_command_gives_up_after_the_policy_attempts(project: Path, tmp_path: Path) -> None:
+    """A transient error that persists raises after exactly ``attempts`` tries."""
+    run = _prepared(tmp_path, project)
+    fake = FakeTf({"apply": [_out(1, err="connection reset by peer")]})
+    run._tf = fake
+    with pytest.raises(TerraformError) as caught:
+        run._command("apply")
+    assert len(fake.calls) == 3
+    assert caught.value.exit_code == 1
+
+
+def test_command_does_not_retry_and_masks_a_permanent_error(project: Path, tmp_path: Path) -> None:
+    """A permanent error raises at once; the secret is masked in the error and in the log."""
+    run = _prepared(tmp_path, project)
+    fake = FakeTf({"apply": [_out(1, out=f"value {SECRET}", err=f"AccessDenied for {SECRET}")]})
+    run._tf = fake
+    with pytest.raises(TerraformError) as caught:
+        run._command("apply")
+    assert len(fake.calls) == 1
+    assert SECRET not in str(caught.value)
+    assert SECRET not in caught.value.stderr and SECRET not in caught.value.stdout
+    assert SECRET not in run.log_path.read_text()
+    assert "***" in caught.value.stderr
+
+
+def test_command_turns_a_tftest_error_into_terraform_error(project: Path, tmp_path: Path) -> None:
+    """tftest's own exception becomes a TerraformError with exit code 1."""
+    run = _prepared(tmp_path, project)
+    run._tf = FakeTf({"plan": [tftest.TerraformTestError("plan failed", "Error: Invalid reference")]})
+    with pytest.raises(TerraformError, match="Invalid reference"):
+        run._command("plan", retry=False)
+
+
+def _init_with_lock(run: ScenarioRun, lock: str | None) -> None:
+    fake = FakeTf({"init": [_out(0, out="Terraform has been successfully initialized!")]})
+    if lock is not None:
+        fake.on_call["init"] = lambda: shutil.copy(DATA / lock, run.tfdir / ".terraform.lock.hcl")
+    run._tf = fake
+    run.init()
+
+
+def test_init_writes_the_override_for_the_selected_provider(project: Path, tmp_path: Path) -> None:
+    """After init on an emulator, the override matches the locked provider major and the root's aliases."""
+    _write(project / "scenarios" / "demo" / "providers.tf", (DATA / "providers_aliases.tf").read_text())
+    run = _prepared(tmp_path, project)
+    _init_with_lock(run, "lock_terraform.hcl")
+    assert run.provider_version == "5.31.0"
+    override = (run.tfdir / OVERRIDE_FILE).read_text()
+    assert "s3_use_path_style" in override
+    assert 'alias = "registry"' in override and 'alias = "replica"' in override
+    assert "init" in run.timings
+    assert not (project / "scenarios" / "demo" / OVERRIDE_FILE).exists()
+
+
+def test_init_refuses_an_unreadable_lock_file_on_an_emulator(project: Path, tmp_path: Path) -> None:
+    """A lock file naming hashicorp/aws without a readable version must not fall through to real AWS."""
+    run = _prepared(tmp_path, project)
+    fake = FakeTf({"init": [_out(0)]})
+    fake.on_call["init"] = lambda: _write(
+        run.tfdir / ".terraform.lock.hcl",
+        'provider "registry.terraform.io/hashicorp/aws" {\n  constraints = ">= 3.0"\n  version = "5.0.0"\n}\n',
+    )
+    run._tf = fake
+    with pytest.raises(ConfigurationError, match="would call real AWS"):
+        run.init()
+    assert not (run.tfdir / OVERRIDE_FILE).exists()
+
+
+def test_init_writes_no_override_for_real_aws(project: Path, tmp_path: Path) -> None:
+    """Real AWS gets no override even though the provider version is known."""
+    run = _prepared(tmp_path, project, AwsTarget(region="eu-west-1"))
+    _init_with_lock(run, "lock_terraform.hcl")
+    assert run.provider_version == "5.31.0"
+    assert not (run.tfdir / OVERRIDE_FILE).exists()
+
+
+def test_read_outputs_masks_sensitive_values(project: Path, tmp_path: Path) -> None:
+    """Sensitive outputs are usable in memory, masked in outputs.json and masked from then on."""
+    run = _prepared(tmp_path, project)
+    raw = {
+        "role_arn": {"sensitive": False, "value": "arn:aws:iam::123456789012:role/x"},
+        "token": {"sensitive": True, "value": {"inner": ["tok-abcdef-1"]}},
+    }
+    run._tf = FakeTf({"output": [_out(0, out=json.dumps(raw))]})
+    values = run.read_outputs()
+    assert values["token"] == {"inner": ["tok-abcdef-1"]}
+    written = json.loads((run.workdir / "outputs.json").read_text())
+    assert written == {"role_arn": "arn:aws:iam::123456789012:role/x", "token": "***"}
+    assert run.masker("got tok-abcdef-1") == "got ***"
+
+
+def test_plan_changes_lists_only_real_changes(project: Path, tmp_path: Path) -> None:
+    """Exit 2 plus ``show -json``: no-op and read entries are ignored, others listed with actions."""
+    run = _prepared(tmp_path, project)
+    shown = {
+        "resource_changes": [
+            {"address": "aws_iam_role.this", "change": {"actions": ["update"]}},
+            {"address": "aws_iam_policy.p", "change": {"actions": ["no-op"]}},
+            {"address": "data.aws_caller_identity.me", "change": {"actions": ["read"]}},
+            {"address": "aws_ecs_task_definition.t", "change": {"actions": ["delete", "create"]}},
+        ],
+        "output_changes": {"arn": {"actions": ["update"]}, "same": {"actions": ["no-op"]}},
+    }
+    run._tf = FakeTf({"plan": [_out(2)], "show": [_out(0, out=json.dumps(shown))]})
+    assert run.plan_changes() == [
+        "aws_iam_role.this: update",
+        "aws_ecs_task_definition.t: delete/create",
+        "output.arn: update",
+    ]
+    with pytest.raises(NotIdempotentError, match="not idempotent"):
+        run.check_idempotent()
+
+
+def test_plan_changes_empty_when_plan_exits_zero(project: Path, tmp_path: Path) -> None:
+    """An idempotent configuration gives no changes and no ``show`` call."""
+    run = _prepared(tmp_path, project)
+    fake = FakeTf({"plan": [_out(0)]})
+    run._tf = fake
+    run.check_idempotent()
+    assert [c[0] for c in fake.calls] == ["plan"]
+
+
+@pytest.mark.parametrize(("failed", "kept"), [(False, False), (True, True)])
+def test_down_removes_the_workdir_only_after_success(project: Path, tmp_path: Path, failed: bool, kept: bool) -> None:
+    """A clean destroy removes the work folder; any failure keeps it for inspection."""
+    run = _prepared(tmp_path, project)
+    run.applied = True
+    run._tf = FakeTf({"destroy": [_out(0)]})
+    run.down(failed=failed)
+    assert run.workdir.exists() is kept
+    assert run.applied is False
+
+
+def test_down_with_keep_destroys_nothing(project: Path, tmp_path: Path) -> None:
+    """--tf-keep: no destroy command, work folder kept."""
+    run = _prepared(tmp_path, project, keep=True)
+    run.applied = True
+    fake = FakeTf({"destroy": [_out(0)]})
+    run._tf = fake
+    run.down()
+    assert fake.calls == []
+    assert run.workdir.exists()
+
+
+def test_down_failed_destroy_says_how_to_clean_up(project: Path, tmp_path: Path) -> None:
+    """A failed destroy keeps the state and its error carries the clean-up command."""
+    run = _prepared(tmp_path, project)
+    run.applied = True
+    run._tf = FakeTf({"destroy": [_out(1, err="DeleteConflict: cannot delete entity")]})
+    with pytest.raises(TerraformError) as caught:
+        run.down()
+    assert "may remain" in caught.value.stderr
+    assert run.cleanup_hint() in caught.value.stderr
+    assert run.failed and run.workdir.exists()
+
+
+def test_apply_reads_state_and_outputs(project: Path, tmp_path: Path) -> None:
+    """apply() records managed resources (data sources excluded) and the outputs."""
+    run = _prepared(tmp_path, project)
+    state = "aws_iam_role.this\ndata.aws_iam_policy_document.trust\nmodule.role.data.aws_partition.p\nmodule.role.x\n"
+    run._tf = FakeTf({"apply": [_out(0)], "state": [_out(0, out=state)], "output": [_out(0, out="{}")]})
+    run.apply()
+    assert run.resources == ["aws_iam_role.this", "module.role.x"]
+    assert run.applied
+    assert run.total_seconds == pytest.approx(sum(run.timings.values()))
