@@ -50,8 +50,10 @@ RETRYABLE_ERRORS: dict[str, str] = {
     r"|MalformedPolicyDocument.*Invalid principal|does not exist or is not assumable)": "IAM propagation delay",
 }
 
-_LOCAL_SOURCE = re.compile(r"""\bsource\s*=\s*"(\.{1,2}/[^"]*)\"""")
-_PROVIDER_BLOCK = re.compile(r'provider\s+"aws"\s*\{')
+_LOCAL_SOURCE = re.compile(r"""^\s*source\s*=\s*"(\.{1,2}/[^"]*)\"""", re.MULTILINE)
+_MODULE_BLOCK = re.compile(r'^\s*module\s+"[^"]+"\s*\{', re.MULTILINE)
+_PROVIDER_BLOCK = re.compile(r'^\s*provider\s+"aws"\s*\{', re.MULTILINE)
+_COMMENT = re.compile(r'"(?:\\.|[^"\\])*"|/\*.*?\*/|(?:#|//)[^\n]*', re.DOTALL)
 _ALIAS = re.compile(r'^\s*alias\s*=\s*"([^"]+)"', re.MULTILINE)
 _LOCK_AWS = re.compile(
     r'provider\s+"registry\.(?:terraform\.io|opentofu\.org)/hashicorp/aws"\s*\{\s*version\s*=\s*"([^"]+)"'
@@ -86,9 +88,31 @@ def local_module_dirs(root_module: Path) -> list[Path]:
             raise ConfigurationError(f"module folder {folder} does not exist (a local `source` points at it)")
         seen.append(folder)
         for tf in sorted(folder.glob("*.tf")):
-            for rel in _LOCAL_SOURCE.findall(tf.read_text()):
-                pending.append((folder / rel).resolve())
+            for body in block_bodies(tf.read_text(), _MODULE_BLOCK):
+                pending += [(folder / rel).resolve() for rel in _LOCAL_SOURCE.findall(body)]
     return seen
+
+
+def strip_comments(text: str) -> str:
+    """HCL text without ``#``, ``//`` and ``/* */`` comments (strings are kept, whatever they contain)."""
+    return _COMMENT.sub(lambda m: m.group(0) if m.group(0).startswith('"') else "", text)
+
+
+def block_bodies(text: str, header: re.Pattern[str]) -> list[str]:
+    """The bodies of the blocks whose opening line matches ``header`` (braces inside strings ignored)."""
+    text = strip_comments(text)
+    bodies = []
+    for match in header.finditer(text):
+        depth, end, in_string = 1, match.end(), False
+        while depth and end < len(text):
+            char = text[end]
+            if char == '"' and text[end - 1] != "\\":
+                in_string = not in_string
+            elif not in_string:
+                depth += {"{": 1, "}": -1}.get(char, 0)
+            end += 1
+        bodies.append(text[match.end() : end - 1])
+    return bodies
 
 
 def copy_configuration(root_module: Path, destination: Path) -> Path:
@@ -109,13 +133,8 @@ def provider_aliases(root_module: Path) -> list[str]:
     """Aliases of the ``provider "aws"`` blocks in a root module's own ``.tf`` files."""
     aliases: list[str] = []
     for tf in sorted(root_module.glob("*.tf")):
-        text = tf.read_text()
-        for match in _PROVIDER_BLOCK.finditer(text):
-            depth, end = 1, match.end()
-            while depth and end < len(text):
-                depth += {"{": 1, "}": -1}.get(text[end], 0)
-                end += 1
-            aliases += _ALIAS.findall(text[match.end() : end])
+        for body in block_bodies(tf.read_text(), _PROVIDER_BLOCK):
+            aliases += _ALIAS.findall(body)
     return aliases
 
 

@@ -118,7 +118,7 @@ def parse_version(text: str) -> tuple[int, ...]:
         if not piece.isdigit():
             raise ToolchainError(f"cannot read the Terraform version {text!r}")
         parts.append(int(piece))
-    return tuple(parts)
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 def write_launcher(directory: Path) -> Path:

@@ -42,12 +42,12 @@ RESOURCE_SERVICES = {
     "aws_dynamodb_": "dynamodb",
 }
 
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/.+$")
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/.+")
 
 
 def account_of_role(role_arn: str, setting: str) -> str:
     """The account id in an IAM role ARN, or a ConfigurationError naming the setting that held it."""
-    match = ROLE_ARN.match(role_arn)
+    match = ROLE_ARN.fullmatch(role_arn)
     if not match:
         raise ConfigurationError(
             f"{setting} is {role_arn!r}, which is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"

@@ -22,7 +22,7 @@ def localstack_endpoint(explicit: str | None = None) -> str:
         return explicit.rstrip("/")
     if os.environ.get("AWS_ENDPOINT_URL"):
         return os.environ["AWS_ENDPOINT_URL"].rstrip("/")
-    host = os.environ.get("LOCALSTACK_HOST", "localhost.localstack.cloud:4566")
+    host = os.environ.get("LOCALSTACK_HOST") or "localhost.localstack.cloud:4566"
     if "://" in host:
         return host.rstrip("/")
     if ":" not in host:
