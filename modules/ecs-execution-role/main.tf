@@ -109,9 +109,26 @@ resource "aws_iam_role" "this" {
   })
 }
 
+################################################################################
+# AWS managed policy AmazonECSTaskExecutionRolePolicy (optional)
+# Grants ecr:GetAuthorizationToken, the ECR pull actions and
+# logs:CreateLogStream / logs:PutLogEvents on "*". Set
+# attach_execution_managed_policy = false to keep only the inline statements.
+# https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonECSTaskExecutionRolePolicy.html
+################################################################################
+
 resource "aws_iam_role_policy_attachment" "execution" {
+  count = var.attach_execution_managed_policy ? 1 : 0
+
   role       = aws_iam_role.this.name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+# The attachment had no count before attach_execution_managed_policy existed:
+# keep the state of existing users at the same object (no destroy/create).
+moved {
+  from = aws_iam_role_policy_attachment.execution
+  to   = aws_iam_role_policy_attachment.execution[0]
 }
 
 resource "aws_iam_role_policy_attachment" "extra" {

@@ -50,8 +50,15 @@ variable "log_group_arns" {
   nullable    = false
 }
 
+variable "attach_execution_managed_policy" {
+  description = "Attach the AWS managed policy AmazonECSTaskExecutionRolePolicy, which grants the ECR pull actions, ecr:GetAuthorizationToken and logs:CreateLogStream / logs:PutLogEvents on \"*\". Set to false for a role that carries only the module's least-privilege inline statements."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "managed_policy_arns" {
-  description = "Extra managed policy ARNs to attach in addition to AmazonECSTaskExecutionRolePolicy. Must be known at plan time (they are used as for_each keys)."
+  description = "Extra managed policy ARNs to attach (in addition to AmazonECSTaskExecutionRolePolicy when `attach_execution_managed_policy` is true). Must be known at plan time (they are used as for_each keys)."
   type        = list(string)
   default     = []
   nullable    = false
