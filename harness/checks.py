@@ -341,10 +341,35 @@ def role_separation(run: ScenarioRun) -> int:
 
 
 #: Every check, in the order ``fargate-harness run`` reports them.
+def startup_preflight(run: ScenarioRun) -> int:
+    """Preflight predicts every task definition starts, with no over-grant and nothing misplaced."""
+    from harness.preflight import AwsFacts, preflight
+
+    facts = AwsFacts(run.target)
+    for service in services(run):
+        report = preflight(run.target, service["task_definition_arn"], facts)
+        subject = f"task definition {report.task_definition}"
+        if not report.will_start:
+            denied = "; ".join(
+                f"{v.requirement.action} on {v.requirement.resource}: {v.reason}" for v in report.failures
+            )
+            fail(run.name, subject, "the task to start", f"{report.error} ({denied})")
+        if report.overgrants or report.misplaced:
+            fail(run.name, subject, "no over-grants", "; ".join(report.overgrants + report.misplaced))
+    return len(services(run))
+
+
 Check = Callable[[ScenarioRun], int]
 
 #: Checks every scenario must pass with something to check.
-COMMON_CHECKS: tuple[Check, ...] = (trust_policies, managed_policy, execution_statements, task_definitions, awslogs)
+COMMON_CHECKS: tuple[Check, ...] = (
+    trust_policies,
+    managed_policy,
+    execution_statements,
+    task_definitions,
+    awslogs,
+    startup_preflight,
+)
 
 ALL_CHECKS: tuple[Check, ...] = (
     trust_policies,
@@ -358,6 +383,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     cross_account_repository,
     role_isolation,
     role_separation,
+    startup_preflight,
 )
 
 

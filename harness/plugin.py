@@ -122,37 +122,33 @@ def harness_target(harness_options: Options, pytestconfig: pytest.Config) -> Ite
 ScenarioFactory = Callable[..., ScenarioRun]
 
 
-@pytest.fixture(scope="module")
-def scenario_factory(
-    request: pytest.FixtureRequest,
-    harness_options: Options,
-    harness_toolchain: toolchain.Toolchain,
-    harness_target: Target,
+def make_factory(
+    request: pytest.FixtureRequest, options: Options, tools: toolchain.Toolchain, target: Target
 ) -> ScenarioFactory:
-    """``factory(name, **variables)``: copy, init, apply and idempotency-check a scenario once per module.
+    """``factory(name, **variables)``: copy, init, apply and idempotency-check a scenario.
 
-    Destroy is registered before apply and runs at the end of the module whatever happened; a run
-    whose tests failed keeps its state, logs and outputs under the results folder.
+    Destroy is registered (with the requesting fixture's scope) before apply and runs whatever happened;
+    a run whose tests failed keeps its state, logs and outputs under the results folder.
     """
 
     def factory(name: str, **variables: Any) -> ScenarioRun:
-        scenario = scenarios.get(name, harness_options.scenarios_dir)
-        missing = harness_target.missing_services(scenario.needed_services)
+        scenario = scenarios.get(name, options.scenarios_dir)
+        missing = target.missing_services(scenario.needed_services)
         if missing:
-            pytest.skip(f"{name}: target {harness_target.name} lacks {', '.join(missing)}")
-        if scenario.needs_registry_account and not harness_target.registry_role_arn:
+            pytest.skip(f"{name}: target {target.name} lacks {', '.join(missing)}")
+        if scenario.needs_registry_account and not target.registry_role_arn:
             pytest.skip(f"{name}: needs a registry account; set --registry-role-arn / HARNESS_REGISTRY_ROLE_ARN")
         prefix = scenarios.unique_prefix(_worker_id(request.config))
-        values = scenarios.run_variables(scenario, prefix, harness_target.scenario_variables())
+        values = scenarios.run_variables(scenario, prefix, target.scenario_variables())
         run = ScenarioRun(
             scenario.path,
-            target=harness_target,
-            toolchain=harness_toolchain,
+            target=target,
+            toolchain=tools,
             prefix=prefix,
-            results_dir=harness_options.run_dir,
+            results_dir=options.run_dir,
             variables={**values, **variables},
             sensitive=scenarios.SENSITIVE_VARIABLES,
-            keep=harness_options.keep,
+            keep=options.keep,
         )
         failures_before = request.session.testsfailed
         request.addfinalizer(lambda: run.down(failed=request.session.testsfailed > failures_before))
@@ -167,9 +163,44 @@ def scenario_factory(
 
 
 @pytest.fixture(scope="module")
-def applied(request: pytest.FixtureRequest, scenario_factory: ScenarioFactory) -> ScenarioRun:
-    """The scenario named by the module's ``pytest.mark.scenario("<name>")``, applied once for the module."""
+def scenario_factory(
+    request: pytest.FixtureRequest,
+    harness_options: Options,
+    harness_toolchain: toolchain.Toolchain,
+    harness_target: Target,
+) -> ScenarioFactory:
+    """Apply scenarios once per test module; destroyed at the module's end (see :func:`make_factory`)."""
+    return make_factory(request, harness_options, harness_toolchain, harness_target)
+
+
+@pytest.fixture(scope="class")
+def class_scenario_factory(
+    request: pytest.FixtureRequest,
+    harness_options: Options,
+    harness_toolchain: toolchain.Toolchain,
+    harness_target: Target,
+) -> ScenarioFactory:
+    """Apply scenarios once per test class; destroyed at the class's end (see :func:`make_factory`)."""
+    return make_factory(request, harness_options, harness_toolchain, harness_target)
+
+
+def _marked_scenario(request: pytest.FixtureRequest) -> str:
     marker = request.node.get_closest_marker("scenario")
     if marker is None or not marker.args:
-        raise pytest.UsageError(f"{request.node.nodeid}: add pytestmark = pytest.mark.scenario('<name>')")
-    return scenario_factory(str(marker.args[0]))
+        raise pytest.UsageError(f"{request.node.nodeid}: add pytest.mark.scenario('<name>') to the module or class")
+    return str(marker.args[0])
+
+
+@pytest.fixture(scope="module")
+def applied(request: pytest.FixtureRequest, scenario_factory: ScenarioFactory) -> ScenarioRun:
+    """The scenario named by the module's ``pytestmark = pytest.mark.scenario("<name>")``, applied once."""
+    return scenario_factory(_marked_scenario(request))
+
+
+@pytest.fixture(scope="class")
+def applied_class(request: pytest.FixtureRequest, class_scenario_factory: ScenarioFactory) -> ScenarioRun:
+    """The scenario named by ``@pytest.mark.scenario("<name>")`` on a test class, applied once per class.
+
+    With ``--dist loadscope`` each class runs on one worker, so the classes of a module spread over workers.
+    """
+    return class_scenario_factory(_marked_scenario(request))

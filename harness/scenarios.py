@@ -72,11 +72,15 @@ def discover(scenarios_dir: Path | None = None) -> dict[str, Scenario]:
 
 
 def get(name: str, scenarios_dir: Path | None = None) -> Scenario:
-    """The scenario called ``name`` or a ConfigurationError listing the known ones."""
-    known = discover(scenarios_dir)
-    if name not in known:
-        raise ConfigurationError(f"no scenario {name!r}; known scenarios: {', '.join(known) or 'none'}")
-    return known[name]
+    """The scenario called ``name`` (a folder under the scenarios folder, nested ones like ``broken/x`` too)."""
+    root = scenarios_dir or default_scenarios_dir()
+    known = discover(root)
+    if name in known:
+        return known[name]
+    path = (root / name).resolve()
+    if "/" in name and path.is_relative_to(root.resolve()) and path.is_dir() and any(path.glob("*.tf")):
+        return Scenario(name, path)
+    raise ConfigurationError(f"no scenario {name!r}; known scenarios: {', '.join(known) or 'none'}")
 
 
 def unique_prefix(worker: str = "main") -> str:
