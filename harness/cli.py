@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -166,6 +167,56 @@ def command_run(args: argparse.Namespace) -> int:
     return 0 if all(o.ok for o in outcomes) else 1
 
 
+def command_preflight(args: argparse.Namespace) -> int:
+    """Predict whether task definitions would start; exit 0 when all would, 1 when one would not."""
+    from harness.preflight import AwsFacts, preflight
+
+    options = options_from_args(args)
+    if not args.task_definition and not args.scenario:
+        raise ConfigurationError("give --task-definition FAMILY[:REVISION] (or --scenario NAME to apply one first)")
+    scenario = scenarios.get(args.scenario, options.scenarios_dir) if args.scenario else None
+    target = make_target(
+        options.target,
+        region=options.region,
+        localstack_endpoint=options.localstack_endpoint,
+        registry_role_arn=options.registry_role_arn,
+        log_dir=options.run_dir / "emulator-preflight",
+    )
+    target.start()
+    run: ScenarioRun | None = None
+    try:
+        names = list(args.task_definition or [])
+        if scenario is not None:
+            tools = toolchain.prepare(options.tf_binary, options.provider_source)
+            prefix = scenarios.unique_prefix("pre")
+            run = ScenarioRun(
+                scenario.path,
+                target=target,
+                toolchain=tools,
+                prefix=prefix,
+                results_dir=options.run_dir,
+                variables=scenarios.run_variables(scenario, prefix, target.scenario_variables()),
+                sensitive=scenarios.SENSITIVE_VARIABLES,
+            )
+            run.prepare()
+            run.init()
+            run.apply()
+            names += [str(s["task_definition_arn"]) for s in (run.outputs.get("services") or {}).values()]
+        facts = AwsFacts(target)
+        reports = [preflight(target, name, facts) for name in names]
+    finally:
+        try:
+            if run is not None:
+                run.down()
+        finally:
+            target.stop()
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], indent=2, sort_keys=True))
+    else:
+        print("\n\n".join(r.table() for r in reports))
+    return 0 if all(r.will_start for r in reports) else 1
+
+
 def command_toolchain(args: argparse.Namespace) -> int:
     """Prepare Terraform and the provider source; print what was found."""
     tools = toolchain.prepare(args.tf_binary, args.tf_provider_source)
@@ -193,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--keep", action="store_true", help="keep resources for debugging (no destroy)")
     run.add_argument("--jobs", type=int, default=2, help="scenarios applied in parallel (default 2)")
     run.set_defaults(func=command_run)
+    pf = sub.add_parser("preflight", help="predict whether task definitions would start, and find over-grants")
+    _add_target_options(pf)
+    pf.add_argument("--task-definition", action="append", help="FAMILY, FAMILY:REVISION or ARN (repeatable)")
+    pf.add_argument("--scenario", help="apply this scenario first, preflight its task definitions, then destroy it")
+    pf.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    pf.set_defaults(func=command_preflight)
     tc = sub.add_parser("toolchain", help="find Terraform, prepare the provider mirror, print both")
     tc.add_argument("--tf-binary", default=None)
     tc.add_argument("--tf-provider-source", choices=toolchain.PROVIDER_SOURCES, default=None)
