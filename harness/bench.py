@@ -22,7 +22,6 @@ from harness.config import run_id
 from harness.targets import EmbeddedTarget, Target
 from harness.terraform import (
     OVERRIDE_FILE,
-    ScenarioRun,
     copy_configuration,
     provider_aliases,
     selected_provider_version,
@@ -66,17 +65,8 @@ def harness_run(
     scenario: scenarios.Scenario, tools: toolchain.Toolchain, target: Target, results: Path
 ) -> tuple[dict[str, float], dict[str, str]]:
     """Seconds per stage through the harness, and the variables used (reused for the bare run)."""
-    prefix = scenarios.unique_prefix("bench")
-    variables = scenarios.run_variables(scenario, prefix, target.scenario_variables())
-    run = ScenarioRun(
-        scenario.path,
-        target=target,
-        toolchain=tools,
-        prefix=prefix,
-        results_dir=results,
-        variables=variables,
-        sensitive=scenarios.SENSITIVE_VARIABLES,
-    )
+    run = scenarios.new_run(scenario, target=target, tools=tools, results_dir=results, worker="bench")
+    variables = run.variables
     try:
         run.up()
     finally:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import checks, scenarios, toolchain
-from harness.config import Options
-from harness.errors import ConfigurationError, HarnessError
+from harness.config import Options, destroy_on_sigterm
+from harness.errors import ConfigurationError, HarnessError, TargetError
+from harness.guard import allowed_from_env, check_accounts
 from harness.targets import TARGETS, Target, make_target
 from harness.terraform import ScenarioRun
 
@@ -47,6 +48,9 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--localstack-endpoint", default=None)
     parser.add_argument("--registry-role-arn", default=None)
     parser.add_argument("--aws-region", default=None)
+    parser.add_argument(
+        "--allowed-accounts", default=None, help="account ids the run may touch (env HARNESS_ALLOWED_ACCOUNTS)"
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> Options:
@@ -66,7 +70,26 @@ def options_from_args(args: argparse.Namespace) -> Options:
         localstack_endpoint=pick(args.localstack_endpoint, "HARNESS_LOCALSTACK_ENDPOINT"),
         registry_role_arn=pick(args.registry_role_arn, "HARNESS_REGISTRY_ROLE_ARN"),
         region=pick(args.aws_region, "HARNESS_AWS_REGION"),
+        allowed_accounts=pick(args.allowed_accounts, "HARNESS_ALLOWED_ACCOUNTS"),
     ).validate()
+
+
+def start_target(options: Options, log_name: str) -> Target:
+    """Build and start the selected target, then apply the account guard (stopping it again on refusal)."""
+    target = make_target(
+        options.target,
+        region=options.region,
+        localstack_endpoint=options.localstack_endpoint,
+        registry_role_arn=options.registry_role_arn,
+        log_dir=options.run_dir / log_name,
+    )
+    target.start()
+    try:
+        check_accounts(target, allowed_from_env(options.allowed_accounts))
+    except BaseException:
+        target.stop()
+        raise
+    return target
 
 
 def run_scenario(scenario: scenarios.Scenario, options: Options, tools: toolchain.Toolchain, target: Target) -> Outcome:
@@ -79,16 +102,8 @@ def run_scenario(scenario: scenarios.Scenario, options: Options, tools: toolchai
     if scenario.needs_registry_account and not target.registry_role_arn:
         outcome.skipped = "needs a registry account (--registry-role-arn)"
         return outcome
-    prefix = scenarios.unique_prefix("cli")
-    run = ScenarioRun(
-        scenario.path,
-        target=target,
-        toolchain=tools,
-        prefix=prefix,
-        results_dir=options.run_dir,
-        variables=scenarios.run_variables(scenario, prefix, target.scenario_variables()),
-        sensitive=scenarios.SENSITIVE_VARIABLES,
-        keep=options.keep,
+    run = scenarios.new_run(
+        scenario, target=target, tools=tools, results_dir=options.run_dir, worker="cli", keep=options.keep
     )
     outcome.run = run
     try:
@@ -149,15 +164,8 @@ def command_run(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigurationError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
     tools = toolchain.prepare(options.tf_binary, options.provider_source)
-    target = make_target(
-        options.target,
-        region=options.region,
-        localstack_endpoint=options.localstack_endpoint,
-        registry_role_arn=options.registry_role_arn,
-        log_dir=options.run_dir / "emulator-cli",
-    )
     started = time.perf_counter()
-    target.start()
+    target = start_target(options, "emulator-cli")
     try:
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             outcomes = list(pool.map(lambda n: run_scenario(known[n], options, tools, target), names))
@@ -175,29 +183,13 @@ def command_preflight(args: argparse.Namespace) -> int:
     if not args.task_definition and not args.scenario:
         raise ConfigurationError("give --task-definition FAMILY[:REVISION] (or --scenario NAME to apply one first)")
     scenario = scenarios.get(args.scenario, options.scenarios_dir) if args.scenario else None
-    target = make_target(
-        options.target,
-        region=options.region,
-        localstack_endpoint=options.localstack_endpoint,
-        registry_role_arn=options.registry_role_arn,
-        log_dir=options.run_dir / "emulator-preflight",
-    )
-    target.start()
+    target = start_target(options, "emulator-preflight")
     run: ScenarioRun | None = None
     try:
         names = list(args.task_definition or [])
         if scenario is not None:
             tools = toolchain.prepare(options.tf_binary, options.provider_source)
-            prefix = scenarios.unique_prefix("pre")
-            run = ScenarioRun(
-                scenario.path,
-                target=target,
-                toolchain=tools,
-                prefix=prefix,
-                results_dir=options.run_dir,
-                variables=scenarios.run_variables(scenario, prefix, target.scenario_variables()),
-                sensitive=scenarios.SENSITIVE_VARIABLES,
-            )
+            run = scenarios.new_run(scenario, target=target, tools=tools, results_dir=options.run_dir, worker="pre")
             run.prepare()
             run.init()
             run.apply()
@@ -215,6 +207,21 @@ def command_preflight(args: argparse.Namespace) -> int:
     else:
         print("\n\n".join(r.table() for r in reports))
     return 0 if all(r.will_start for r in reports) else 1
+
+
+def command_check_target(args: argparse.Namespace) -> int:
+    """Start (or reach) the target, apply the account guard, print what was found. For CI pre-flight."""
+    options = options_from_args(args)
+    target = start_target(options, "emulator-check")
+    try:
+        accounts = [target.account_id()]
+        if target.registry_role_arn:
+            accounts.append(str(target.client("sts", account="registry").get_caller_identity()["Account"]))
+    finally:
+        target.stop()
+    guard = "allowed" if allowed_from_env(options.allowed_accounts) else "reachable (no allow-list given)"
+    print(f"target {target.name} ({target.region}): accounts {', '.join(accounts)} {guard}")
+    return 0
 
 
 def command_toolchain(args: argparse.Namespace) -> int:
@@ -250,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--scenario", help="apply this scenario first, preflight its task definitions, then destroy it")
     pf.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pf.set_defaults(func=command_preflight)
+    ct = sub.add_parser("check-target", help="reach the target and apply the account guard (exit 2 if refused)")
+    _add_target_options(ct)
+    ct.set_defaults(func=command_check_target)
     tc = sub.add_parser("toolchain", help="find Terraform, prepare the provider mirror, print both")
     tc.add_argument("--tf-binary", default=None)
     tc.add_argument("--tf-provider-source", choices=toolchain.PROVIDER_SOURCES, default=None)
@@ -266,9 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    destroy_on_sigterm()
     try:
         return int(args.func(args))
-    except ConfigurationError as exc:
+    except (ConfigurationError, TargetError) as exc:
         print(f"fargate-harness: {exc}", file=sys.stderr)
         return 2
     except HarnessError as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,7 @@ class Options:
     localstack_endpoint: str | None = None
     registry_role_arn: str | None = None
     region: str | None = None
+    allowed_accounts: str | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -54,3 +57,16 @@ class Options:
                 "--tf-scenarios-dir / HARNESS_SCENARIOS_DIR"
             )
         return self
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"received signal {signal.Signals(signum).name}")
+
+
+def destroy_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt (as SIGINT already is), so ``finally`` blocks destroy resources.
+
+    Only the main thread may install handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)

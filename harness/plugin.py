@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from harness import scenarios, toolchain
-from harness.config import Options, env_flag, run_id
-from harness.errors import HarnessError
+from harness.config import Options, destroy_on_sigterm, env_flag, run_id
+from harness.errors import ConfigurationError, HarnessError
+from harness.guard import allowed_from_env, check_accounts
 from harness.targets import TARGETS, Target, make_target
 from harness.terraform import ScenarioRun
 
@@ -28,6 +29,7 @@ _SETTINGS: dict[str, tuple[str, str, str | None]] = {
     "localstack_endpoint": ("HARNESS_LOCALSTACK_ENDPOINT", "harness_localstack_endpoint", None),
     "registry_role_arn": ("HARNESS_REGISTRY_ROLE_ARN", "harness_registry_role_arn", None),
     "aws_region": ("HARNESS_AWS_REGION", "harness_aws_region", None),
+    "allowed_accounts": ("HARNESS_ALLOWED_ACCOUNTS", "harness_allowed_accounts", None),
 }
 
 
@@ -50,6 +52,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--localstack-endpoint", help="LocalStack URL (else AWS_ENDPOINT_URL, LOCALSTACK_HOST)")
     group.addoption("--registry-role-arn", help="role assumed in the registry account on --target aws")
     group.addoption("--aws-region", help="region for --target aws (else AWS_REGION)")
+    group.addoption(
+        "--allowed-accounts",
+        help="comma-separated account ids the run may touch (env HARNESS_ALLOWED_ACCOUNTS; required on --target aws)",
+    )
     for dest, (_env, ini, default) in _SETTINGS.items():
         parser.addini(ini, f"default for --{dest.replace('_', '-')}", default=default)
 
@@ -76,12 +82,14 @@ def options_from_config(config: pytest.Config) -> Options:
         localstack_endpoint=_setting(config, "localstack_endpoint"),
         registry_role_arn=_setting(config, "registry_role_arn"),
         region=_setting(config, "aws_region"),
+        allowed_accounts=_setting(config, "allowed_accounts"),
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario(name): apply the named scenario for this test module")
-    run_id()  # fixed in the controller before xdist starts workers, so all share one results folder
+    run_id()
+    destroy_on_sigterm()  # fixed in the controller before xdist starts workers, so all share one results folder
 
 
 def _worker_id(config: pytest.Config) -> str:
@@ -114,6 +122,10 @@ def harness_target(harness_options: Options, pytestconfig: pytest.Config) -> Ite
     )
     target.start()
     try:
+        try:
+            check_accounts(target, allowed_from_env(harness_options.allowed_accounts))
+        except ConfigurationError as exc:
+            pytest.fail(str(exc), pytrace=False)
         yield target
     finally:
         target.stop()
@@ -138,17 +150,14 @@ def make_factory(
             pytest.skip(f"{name}: target {target.name} lacks {', '.join(missing)}")
         if scenario.needs_registry_account and not target.registry_role_arn:
             pytest.skip(f"{name}: needs a registry account; set --registry-role-arn / HARNESS_REGISTRY_ROLE_ARN")
-        prefix = scenarios.unique_prefix(_worker_id(request.config))
-        values = scenarios.run_variables(scenario, prefix, target.scenario_variables())
-        run = ScenarioRun(
-            scenario.path,
+        run = scenarios.new_run(
+            scenario,
             target=target,
-            toolchain=tools,
-            prefix=prefix,
+            tools=tools,
             results_dir=options.run_dir,
-            variables={**values, **variables},
-            sensitive=scenarios.SENSITIVE_VARIABLES,
+            worker=_worker_id(request.config),
             keep=options.keep,
+            extra=variables,
         )
         failures_before = request.session.testsfailed
         request.addfinalizer(lambda: run.down(failed=request.session.testsfailed > failures_before))

@@ -7,10 +7,14 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from harness.config import run_id
 from harness.errors import ConfigurationError
-from harness.targets.base import RESOURCE_SERVICES
-from harness.terraform import local_module_dirs
+from harness.ownership import ownership_tags
+from harness.targets.base import RESOURCE_SERVICES, Target
+from harness.terraform import ScenarioRun, local_module_dirs
+from harness.toolchain import Toolchain
 
 _RESOURCE = re.compile(r'^\s*resource\s+"(aws_[a-z0-9_]+)"', re.MULTILINE)
 _VARIABLE = re.compile(r'^\s*variable\s+"([A-Za-z0-9_-]+)"', re.MULTILINE)
@@ -90,6 +94,35 @@ def unique_prefix(worker: str = "main") -> str:
 
 
 def run_variables(scenario: Scenario, prefix: str, target_variables: dict[str, str]) -> dict[str, str]:
-    """Variables for one run: the prefix, a fresh secret value, and what the target supplies."""
-    values = {"name_prefix": prefix, "secret_value": secrets.token_urlsafe(24), **target_variables}
+    """Variables for one run: the prefix, a secret value, and what the target supplies.
+
+    The secret value is fresh per run unless ``HARNESS_SECRET_VALUE`` plants a known one (for hygiene tests).
+    """
+    secret = os.environ.get("HARNESS_SECRET_VALUE") or secrets.token_urlsafe(24)
+    values = {"name_prefix": prefix, "secret_value": secret, **target_variables}
     return {k: v for k, v in values.items() if k in scenario.variables}
+
+
+def new_run(
+    scenario: Scenario,
+    *,
+    target: Target,
+    tools: Toolchain,
+    results_dir: Path,
+    worker: str = "main",
+    keep: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> ScenarioRun:
+    """A :class:`ScenarioRun` with a unique prefix, the run's variables and its ownership tags."""
+    prefix = unique_prefix(worker)
+    return ScenarioRun(
+        scenario.path,
+        target=target,
+        toolchain=tools,
+        prefix=prefix,
+        results_dir=results_dir,
+        variables={**run_variables(scenario, prefix, target.scenario_variables()), **(extra or {})},
+        sensitive=SENSITIVE_VARIABLES,
+        tags=ownership_tags(run_id(), scenario.name, prefix),
+        keep=keep,
+    )

@@ -170,6 +170,7 @@ class ScenarioRun:
     results_dir: Path
     variables: dict[str, Any] = field(default_factory=dict, repr=False)
     sensitive: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
     keep: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     masker: Masker = field(default_factory=Masker, repr=False)
@@ -265,10 +266,15 @@ class ScenarioRun:
                 f"{self.name}: cannot read the AWS provider version from {lock}; without it no emulator override "
                 "can be written and Terraform would call real AWS. Check the lock file's provider block."
             )
-        if self.target.is_emulator and self.provider_version:
-            override = self.target.provider_override(self.provider_version, provider_aliases(self.tfdir))
+        if self.provider_version:
+            override = self.target.provider_override(
+                self.provider_version, provider_aliases(self.tfdir), default_tags=self.tags
+            )
             if override:
                 (self.tfdir / OVERRIDE_FILE).write_text(override)
+            if self.tags and "default_tags" not in (override or "") and self._tf is not None:
+                # providers before 3.38 have no default_tags: pass the ownership tags as the `tags` variable
+                self._tf.env.update(tf_var_env({"tags": {**self.tags, **self.variables.get("tags", {})}}))
 
     def apply(self) -> None:
         """``terraform apply``; the resource list and outputs are read even when it fails part-way."""
@@ -330,10 +336,29 @@ class ScenarioRun:
             )
 
     def destroy(self) -> None:
-        """``terraform destroy`` (retried); the work folder goes only after a clean destroy."""
+        """``terraform destroy``, retried on any error (a partial destroy often completes on a second pass).
+
+        After a clean destroy, the files that hold secret values (plan file, state backup) are removed.
+        """
+        last: TerraformError | None = None
         with self._stage("destroy"):
-            self._command("destroy", "-input=false", "-no-color", "-auto-approve")
+            for attempt in range(1, self.retry.attempts + 1):
+                try:
+                    self._command("destroy", "-input=false", "-no-color", "-auto-approve")
+                    break
+                except TerraformError as exc:
+                    last = exc
+                    if attempt < self.retry.attempts:
+                        LOG.warning(
+                            "%s: destroy failed (attempt %d of %d), retrying", self.name, attempt, self.retry.attempts
+                        )
+                        time.sleep(self.retry.pause_seconds)
+            else:
+                assert last is not None
+                raise last
         self.applied = False
+        for leftover in ("idempotency.tfplan", "terraform.tfstate.backup"):
+            (self.tfdir / leftover).unlink(missing_ok=True)
 
     def up(self) -> None:
         """prepare + init + apply + idempotency check (the fixture's set-up)."""

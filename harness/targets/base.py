@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,34 +158,52 @@ class Target:
             variables["registry_role_arn"] = self.registry_role_arn
         return variables
 
-    def provider_override(self, provider_version: str, aliases: Iterable[str]) -> str | None:
-        """HCL for ``harness_override.tf``: every provider configuration pointed at the emulator.
+    def provider_override(
+        self, provider_version: str, aliases: Iterable[str], default_tags: Mapping[str, str] | None = None
+    ) -> str | None:
+        """HCL for ``harness_override.tf``: every ``provider "aws"`` configuration (default and aliases)
+        pointed at the emulator, and carrying ``default_tags`` where the provider supports them (>= 3.38).
 
-        None for real AWS. Arguments are chosen for the provider version ``init`` selected, because the
-        skip_* and path-style arguments were renamed or removed between majors.
+        None when there is nothing to override (real AWS and no tags). Emulator arguments are chosen for the
+        provider version ``init`` selected, because skip_* and path-style arguments changed between majors.
         """
-        if not self.endpoint_url:
+        version = tuple(int(p) for p in provider_version.split(".")[:2] if p.isdigit())
+        tags = dict(default_tags or {}) if version >= (3, 38) else {}
+        if not self.endpoint_url and not tags:
             return None
-        major = int(provider_version.split(".", maxsplit=1)[0])
-        arguments = [
-            f'access_key                  = "{self.access_key}"',
-            f'secret_key                  = "{self.secret_key}"',
-            "skip_credentials_validation = true",
-            "skip_metadata_api_check     = true",
-            "skip_region_validation      = true",
-            "skip_requesting_account_id  = true",
-        ]
-        if major < 5:
-            arguments.append("skip_get_ec2_platforms      = true")
-            arguments.append("s3_force_path_style         = true")
-        else:
-            arguments.append("s3_use_path_style           = true")
-        endpoints = [f'    {name} = "{self.endpoint_url}"' for name in PROVIDER_ENDPOINTS]
+        arguments: list[str] = []
+        if self.endpoint_url:
+            arguments = [
+                f'access_key                  = "{self.access_key}"',
+                f'secret_key                  = "{self.secret_key}"',
+                "skip_credentials_validation = true",
+                "skip_metadata_api_check     = true",
+                "skip_region_validation      = true",
+                "skip_requesting_account_id  = true",
+            ]
+            if version[0] < 5:
+                arguments.append("skip_get_ec2_platforms      = true")
+                arguments.append("s3_force_path_style         = true")
+            else:
+                arguments.append("s3_use_path_style           = true")
         blocks = []
         for alias in [None, *sorted(set(aliases))]:
             body = [f'  alias = "{alias}"'] if alias else []
             body += [f"  {line}" for line in arguments]
-            body += ["  endpoints {", *endpoints, "  }"]
+            if self.endpoint_url:
+                body += [
+                    "  endpoints {",
+                    *[f'    {name} = "{self.endpoint_url}"' for name in PROVIDER_ENDPOINTS],
+                    "  }",
+                ]
+            if tags:
+                body += [
+                    "  default_tags {",
+                    "    tags = {",
+                    *[f"      {json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(tags.items())],
+                    "    }",
+                    "  }",
+                ]
             blocks.append('provider "aws" {\n' + "\n".join(body) + "\n}\n")
-        header = "# Written by fargate-harness for an emulator target; never commit this file.\n"
+        header = "# Written by fargate-harness into its copy of the scenario; never commit this file.\n"
         return header + "\n".join(blocks)

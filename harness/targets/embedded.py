@@ -45,9 +45,19 @@ class EmbeddedTarget(Target):
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._external = False
 
     def start(self) -> None:
-        """Start moto's server and wait until it answers; retry on a port another process took first."""
+        """Start moto's server and wait until it answers; retry on a port another process took first.
+
+        With ``HARNESS_EMBEDDED_ENDPOINT`` set, an emulator that is already running is used instead (and
+        left running by :meth:`stop`).
+        """
+        external = os.environ.get("HARNESS_EMBEDDED_ENDPOINT")
+        if external:
+            self.endpoint_url = external.rstrip("/")
+            self._external = True
+            return
         last_error = ""
         for _attempt in range(3):
             port = free_port()
@@ -86,6 +96,8 @@ class EmbeddedTarget(Target):
 
     def stop(self) -> None:
         """Stop moto's server (terminate, then kill after 10 s)."""
+        if self._external:
+            return
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()
