@@ -6,7 +6,8 @@ BIN     := $(VENV)/bin
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench toolchain clean
+.PHONY: run test lint bench toolchain nightly clean
+NIGHTLY_DIR ?= results/nightly
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +38,24 @@ lint: toolchain
 bench: toolchain
 	$(BIN)/python -m harness.bench
 
+## nightly: the scenario suite on --target aws (sandbox account), JUnit XML + Markdown report + final sweep.
+## Needs AWS credentials and HARNESS_ALLOWED_ACCOUNTS; fails fast with a message when either is missing.
+nightly: toolchain
+	$(BIN)/fargate-harness check-target --target aws
+	mkdir -p $(NIGHTLY_DIR)
+	status=0; \
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope --target aws tests/scenarios \
+		--junitxml=$(NIGHTLY_DIR)/junit.xml --tf-report=$(NIGHTLY_DIR)/report.md $(PYTEST_ARGS) || status=$$?; \
+	$(BIN)/fargate-harness sweep --target aws --report $(NIGHTLY_DIR)/report.md || status=$$((status ? status : 1)); \
+	exit $$status
+
 clean:
 	rm -rf $(VENV) results .mypy_cache .ruff_cache .pytest_cache
+
+## test-localstack: the scenario suite on a real LocalStack 4.14.0, installed into its own venv under
+## $HARNESS_CACHE_DIR (Python 3.13 from pyenv; reused on the next run), started on a free loopback port
+## for the run and stopped after it. Scenarios needing a service it lacks are skipped with the list.
+.PHONY: test-localstack
+test-localstack: toolchain
+	$(BIN)/python -m harness.localstack_runtime run -- \
+		$(BIN)/python -m pytest tests/scenarios --target localstack -n $(WORKERS) --dist loadscope $(PYTEST_ARGS)

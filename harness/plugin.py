@@ -14,6 +14,7 @@ from harness import scenarios, toolchain
 from harness.config import Options, destroy_on_sigterm, env_flag, run_id
 from harness.errors import ConfigurationError, HarnessError
 from harness.guard import allowed_from_env, check_accounts
+from harness.report import Collector, load_summaries, render, write_summary
 from harness.targets import TARGETS, Target, make_target
 from harness.terraform import ScenarioRun
 
@@ -30,6 +31,7 @@ _SETTINGS: dict[str, tuple[str, str, str | None]] = {
     "registry_role_arn": ("HARNESS_REGISTRY_ROLE_ARN", "harness_registry_role_arn", None),
     "aws_region": ("HARNESS_AWS_REGION", "harness_aws_region", None),
     "allowed_accounts": ("HARNESS_ALLOWED_ACCOUNTS", "harness_allowed_accounts", None),
+    "tf_report": ("HARNESS_REPORT", "harness_report", None),
 }
 
 
@@ -52,6 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--localstack-endpoint", help="LocalStack URL (else AWS_ENDPOINT_URL, LOCALSTACK_HOST)")
     group.addoption("--registry-role-arn", help="role assumed in the registry account on --target aws")
     group.addoption("--aws-region", help="region for --target aws (else AWS_REGION)")
+    group.addoption("--tf-report", help="write a Markdown run report to this file (env HARNESS_REPORT)")
     group.addoption(
         "--allowed-accounts",
         help="comma-separated account ids the run may touch (env HARNESS_ALLOWED_ACCOUNTS; required on --target aws)",
@@ -89,7 +92,48 @@ def options_from_config(config: pytest.Config) -> Options:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario(name): apply the named scenario for this test module")
     run_id()
-    destroy_on_sigterm()  # fixed in the controller before xdist starts workers, so all share one results folder
+    destroy_on_sigterm()
+    _CONFIG["config"] = config  # fixed in the controller before xdist starts workers, so all share one results folder
+
+
+_COLLECTOR_KEY = pytest.StashKey[Collector]()
+#: The session's config, for hooks that do not receive it (pytest_runtest_logreport).
+_CONFIG: dict[str, pytest.Config] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Tag each report with its scenario so the controller can tally per scenario (xdist included)."""
+    marker = item.get_closest_marker("scenario")
+    if marker is not None and marker.args and ("scenario", marker.args[0]) not in item.user_properties:
+        item.user_properties.append(("scenario", str(marker.args[0])))
+    yield
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Tally outcomes per scenario (runs on the controller under xdist)."""
+    config = _CONFIG.get("config")
+    if config is None:
+        return
+    scenario = dict(report.user_properties).get("scenario")
+    if scenario:
+        config.stash.setdefault(_COLLECTOR_KEY, Collector()).add(
+            str(scenario), report.nodeid, report.outcome, report.when
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the Markdown report (controller only)."""
+    config = session.config
+    if getattr(config, "workerinput", None) is not None:
+        return
+    path = _setting(config, "tf_report")
+    if not path:
+        return
+    options = options_from_config(config)
+    collector = config.stash.get(_COLLECTOR_KEY, Collector())
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(render(run_id(), options.target, collector, load_summaries(options.run_dir)))
 
 
 def _worker_id(config: pytest.Config) -> str:
@@ -160,7 +204,18 @@ def make_factory(
             extra=variables,
         )
         failures_before = request.session.testsfailed
-        request.addfinalizer(lambda: run.down(failed=request.session.testsfailed > failures_before))
+
+        def finish() -> None:
+            error = ""
+            try:
+                run.down(failed=request.session.testsfailed > failures_before)
+            except HarnessError as exc:
+                error = str(exc)
+                raise
+            finally:
+                write_summary(run, options.run_dir, error)
+
+        request.addfinalizer(finish)
         try:
             run.up()
         except (HarnessError, OSError):

@@ -125,4 +125,5 @@ def new_run(
         sensitive=SENSITIVE_VARIABLES,
         tags=ownership_tags(run_id(), scenario.name, prefix),
         keep=keep,
+        label=scenario.name,
     )

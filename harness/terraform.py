@@ -172,6 +172,7 @@ class ScenarioRun:
     sensitive: tuple[str, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
     keep: bool = False
+    label: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     masker: Masker = field(default_factory=Masker, repr=False)
     timings: dict[str, float] = field(default_factory=dict)
@@ -185,8 +186,8 @@ class ScenarioRun:
         self.source = self.source.resolve()
         if not (self.source.is_dir() and any(self.source.glob("*.tf"))):
             raise ConfigurationError(f"{self.source} is not a Terraform root module (no .tf files)")
-        self.name = self.source.name
-        self.workdir = self.results_dir / f"{self.name}-{self.prefix}"
+        self.name = self.label or self.source.name
+        self.workdir = self.results_dir / f"{self.name.replace('/', '-')}-{self.prefix}"
         self.log_path = self.workdir / "terraform.log"
         self.tfdir = self.workdir
         self._tf: tftest.TerraformTest | None = None
