@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -34,6 +34,8 @@ ECS_ERRORS: dict[str, str] = {
 EXECUTION_SERVICES = frozenset({"ecr", "logs", "secretsmanager", "ssm", "kms"})
 #: What over-grant probes put in place of a resource's name: an ARN no requirement should ever need.
 PROBE_NAME = "harness-overgrant-probe"
+#: An identity policy allowing everything: used to isolate what a resource policy alone decides.
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 POLICY_PLACES = {
     "ecr-pull": "repository policy",
     "secret": "secret's resource policy",
@@ -155,7 +157,7 @@ def _fix(requirement: Requirement, decision: Decision, role: RolePolicies, ident
         return (
             f"add to the key policy of {requirement.resource}: "
             f"{_statement_json('Allow', requirement.action, '*', role.arn)} "
-            f"(or allow arn:aws:iam::{requirement.resource_owner}:root to let IAM policies decide)"
+            f"(or allow arn:{arn_parts(role.arn)[0]}:iam::{role.account}:root to let IAM policies decide)"
         )
     if cross and place and not resource_ok:
         return (
@@ -220,19 +222,19 @@ def decide(requirements: Sequence[Requirement], role: RolePolicies, facts: AwsFa
             verdicts.append(Verdict(requirement, True, decision.reason))
             continue
         identity_ok = identity_only.evaluate(requirement.action, requirement.resource, context).allowed
+        # The resource side alone: the same request with an identity policy that allows everything.
         resource_ok = (
             resource_policy is not None
             and Evaluator(
                 principal=role.arn,
+                identity_policies=[ALLOW_ALL],
                 resource_policy=resource_policy,
-                resource_owner=role.account,
+                resource_owner=requirement.resource_owner,
                 resource_policy_kind=kind,
             )
             .evaluate(requirement.action, requirement.resource, context)
             .allowed
         )
-        if kind == "kms" and resource_policy is not None and not resource_ok:
-            resource_ok = _key_policy_delegates(resource_policy, requirement.resource_owner)
         reason = decision.reason
         place = POLICY_PLACES.get(requirement.kind)
         if resource_policy is None and place and requirement.resource_owner != role.account:
@@ -249,27 +251,24 @@ def decide(requirements: Sequence[Requirement], role: RolePolicies, facts: AwsFa
     return verdicts
 
 
-def _key_policy_delegates(policy: Mapping[str, Any], account: str) -> bool:
-    """True when a key policy allows the account root (so IAM policies may grant the key)."""
-    roots = {account, f"arn:aws:iam::{account}:root"}
-    for statement in statements(policy):
-        if statement.get("Effect") != "Allow":
-            continue
-        principal = statement.get("Principal")
-        names = as_list(principal.get("AWS")) if isinstance(principal, Mapping) else as_list(principal)
-        if roots & set(names):
-            return True
-    return False
+def _probes(resource: str) -> list[str]:
+    """The same ARN with its resource name, or any trailing part of a hierarchical name, replaced.
 
-
-def _probe(resource: str) -> str | None:
-    """The same ARN with its resource name replaced (None for ``*`` or a non-ARN)."""
+    ``arn:...:parameter/app/db`` gives ``parameter/harness-overgrant-probe`` and
+    ``parameter/app/harness-overgrant-probe``; a log stream keeps its ``:log-stream:...`` tail, since the
+    streams of a required group are legitimately covered by ``<group>:*``. Empty for ``*`` or a non-ARN.
+    """
     if not resource.startswith("arn:"):
-        return None
+        return []
     partition, service, region, account, rest = arn_parts(resource)
     cut = min((i for i in (rest.find("/"), rest.find(":")) if i >= 0), default=-1)
-    name = f"{rest[: cut + 1]}{PROBE_NAME}" if cut >= 0 else PROBE_NAME
-    return f"arn:{partition}:{service}:{region}:{account}:{name}"
+    kind, name = rest[: cut + 1], rest[cut + 1 :]
+    tail = ""
+    if ":log-stream:" in name:
+        name, tail = name.split(":log-stream:", 1)
+        tail = ":log-stream:" + tail
+    heads = [""] + [name[: i + 1] for i, char in enumerate(name) if char == "/" and i < len(name) - 1]
+    return [f"arn:{partition}:{service}:{region}:{account}:{kind}{head}{PROBE_NAME}{tail}" for head in heads]
 
 
 def overgrants(role: RolePolicies, requirements: Iterable[Requirement]) -> tuple[list[str], list[str]]:
@@ -299,7 +298,7 @@ def overgrants(role: RolePolicies, requirements: Iterable[Requirement]) -> tuple
                     continue
                 for resource in as_list(statement.get("Resource")):
                     found += _pair_overgrants(where, action, resource, needs)
-    return found, misplaced
+    return list(dict.fromkeys(found)), list(dict.fromkeys(misplaced))
 
 
 def _pair_overgrants(where: str, action: str, resource: str, needs: Sequence[Requirement]) -> list[str]:
@@ -314,11 +313,10 @@ def _pair_overgrants(where: str, action: str, resource: str, needs: Sequence[Req
     needed_actions = {r.action.lower() for r in matched}
     if any(c in action for c in "*?") and action.lower() not in needed_actions:
         problems.append(f"{where}: action {action} is wider than the needed {sorted({r.action for r in matched})}")
-    for requirement in matched:
-        probe = _probe(requirement.resource)
-        if probe and wildcard_match(resource, probe):
-            problems.append(f"{where}: resource {resource} also allows resources no requirement names (e.g. {probe})")
-            break
+    probes = [probe for requirement in matched for probe in _probes(requirement.resource)]
+    wider = next((probe for probe in probes if wildcard_match(resource, probe)), None)
+    if wider:
+        problems.append(f"{where}: resource {resource} also allows resources no requirement names (e.g. {wider})")
     return problems
 
 

@@ -49,9 +49,14 @@ class Requirement:
     missing: str = ""  # what is missing, in words
 
     @property
-    def key(self) -> tuple[str, str]:
-        """(action, resource): the identity of the permission."""
-        return (self.action, self.resource)
+    def key(self) -> tuple[str, str, str]:
+        """(action, resource, calling service): the identity of the permission.
+
+        The calling service (``kms:ViaService``) is part of it: one key used by a secret and by a
+        SecureString is two requirements, and a key policy may allow one service and not the other.
+        """
+        via = self.context.get("kms:ViaService", "")
+        return (self.action, self.resource, via if isinstance(via, str) else ",".join(via))
 
 
 class Facts(Protocol):
@@ -269,7 +274,7 @@ def derive(
             else:
                 found += _parameter_requirements(value_from, source=where, scope=scope)
         found += _log_requirements(container, source=f"container {name} awslogs", scope=scope)
-    unique: dict[tuple[str, str], Requirement] = {}
+    unique: dict[tuple[str, str, str], Requirement] = {}
     for requirement in found:
         unique.setdefault(requirement.key, requirement)
     return list(unique.values())
