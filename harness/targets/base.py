@@ -179,7 +179,6 @@ class Target:
                 "skip_credentials_validation = true",
                 "skip_metadata_api_check     = true",
                 "skip_region_validation      = true",
-                "skip_requesting_account_id  = true",
             ]
             if version[0] < 5:
                 arguments.append("skip_get_ec2_platforms      = true")
