@@ -21,6 +21,7 @@ from typing import Any
 from harness.aws import ecr, ecs, iam, kms, logs, secrets, ssm
 from harness.aws._policy import fail, grants
 from harness.errors import HarnessError
+from harness.targets.base import Target
 from harness.terraform import ScenarioRun
 
 EXECUTION_MANAGED_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -199,14 +200,21 @@ def task_definitions(run: ScenarioRun) -> int:
     return len(services(run))
 
 
-def awslogs(run: ScenarioRun) -> int:
-    """awslogs options name an existing log group, in the target's region, with the declared retention."""
-    ecs_client, logs_client = run.target.client("ecs"), run.target.client("logs")
+def log_groups(run: ScenarioRun) -> int:
+    """Each service's log group exists, with the declared retention (no ECS needed)."""
+    client = run.target.client("logs")
     for service in services(run):
-        td = ecs.get_task_definition(ecs_client, service["task_definition_arn"])
-        ecs.assert_awslogs(td, scenario=run.name, log_group_name=service["log_group_name"], region=run.target.region)
-        group = logs.get_log_group(logs_client, service["log_group_name"])
+        group = logs.get_log_group(client, service["log_group_name"])
         logs.assert_retention(group, service.facts.get("log_retention_days"), scenario=run.name)
+    return len(services(run))
+
+
+def awslogs(run: ScenarioRun) -> int:
+    """Every container logs with awslogs to its service's log group (see :func:`log_groups`), in the target's region."""
+    client = run.target.client("ecs")
+    for service in services(run):
+        td = ecs.get_task_definition(client, service["task_definition_arn"])
+        ecs.assert_awslogs(td, scenario=run.name, log_group_name=service["log_group_name"], region=run.target.region)
     return len(services(run))
 
 
@@ -361,12 +369,44 @@ def startup_preflight(run: ScenarioRun) -> int:
 
 Check = Callable[[ScenarioRun], int]
 
+#: The services each check reads, by check name, beyond what the scenario's own resources already require
+#: (the scenario-level decision, :func:`harness.targets.localstack.missing_for`). On a target without one
+#: of them (free LocalStack has no ECS: scenarios run with ``create_task_definition = false``) the check
+#: is skipped with the missing services: :func:`unavailable`.
+CHECK_NEEDS: dict[str, frozenset[str]] = {
+    "trust_policies": frozenset({"iam"}),
+    "managed_policy": frozenset({"iam"}),
+    "execution_statements": frozenset({"iam"}),
+    "task_role_statements": frozenset({"iam"}),
+    "task_definitions": frozenset({"ecs"}),
+    "log_groups": frozenset({"logs"}),
+    "awslogs": frozenset({"ecs"}),
+    "secret_references": frozenset({"ecs"}),
+    "secure_parameters": frozenset({"ssm", "kms"}),
+    "cross_account_repository": frozenset({"ecr", "ecs"}),
+    "role_isolation": frozenset({"iam"}),
+    "role_separation": frozenset({"iam"}),
+    "startup_preflight": frozenset({"ecs"}),
+}
+
+
+def needs_of(check: Check | str) -> frozenset[str]:
+    """The services ``check`` (a check or its name) reads; KeyError for a check missing from CHECK_NEEDS."""
+    return CHECK_NEEDS[check if isinstance(check, str) else check.__name__]
+
+
+def unavailable(check: Check | str, target: Target) -> list[str]:
+    """The services ``check`` needs that ``target`` lacks (empty: run it)."""
+    return target.missing_services(needs_of(check))
+
+
 #: Checks every scenario must pass with something to check.
 COMMON_CHECKS: tuple[Check, ...] = (
     trust_policies,
     managed_policy,
     execution_statements,
     task_definitions,
+    log_groups,
     awslogs,
     startup_preflight,
 )
@@ -377,6 +417,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     execution_statements,
     task_role_statements,
     task_definitions,
+    log_groups,
     awslogs,
     secret_references,
     secure_parameters,
@@ -405,9 +446,19 @@ class CheckResult:
 
 
 def run_all(run: ScenarioRun) -> list[CheckResult]:
-    """Run every check; collect verdicts instead of stopping at the first failure."""
+    """Run every check; collect verdicts instead of stopping at the first failure.
+
+    A check needing a service the target lacks is not run: it passes with nothing checked (``n/a``) and
+    says why in its message.
+    """
     results = []
     for check in ALL_CHECKS:
+        missing = unavailable(check, run.target)
+        if missing:
+            results.append(
+                CheckResult(check.__name__, True, 0, f"skipped: target {run.target.name} lacks {', '.join(missing)}")
+            )
+            continue
         try:
             results.append(CheckResult(check.__name__, True, check(run)))
         except (AssertionError, HarnessError) as exc:

@@ -17,6 +17,7 @@ from harness.config import Options, destroy_on_sigterm
 from harness.errors import ConfigurationError, HarnessError, TargetError
 from harness.guard import allowed_from_env, check_accounts
 from harness.targets import TARGETS, Target, make_target
+from harness.targets.localstack import skip_reason
 from harness.terraform import ScenarioRun
 
 LOG = logging.getLogger("harness")
@@ -95,9 +96,9 @@ def start_target(options: Options, log_name: str) -> Target:
 def run_scenario(scenario: scenarios.Scenario, options: Options, tools: toolchain.Toolchain, target: Target) -> Outcome:
     """Apply one scenario, run every check, destroy. Never raises for a scenario failure."""
     outcome = Outcome(scenario.name)
-    missing = target.missing_services(scenario.needed_services)
-    if missing:
-        outcome.skipped = f"target {target.name} lacks {', '.join(missing)}"
+    reason = skip_reason(scenario, target)
+    if reason:
+        outcome.skipped = reason
         return outcome
     if scenario.needs_registry_account and not target.registry_role_arn:
         outcome.skipped = "needs a registry account (--registry-role-arn)"

@@ -16,6 +16,7 @@ from harness.errors import ConfigurationError, HarnessError
 from harness.guard import allowed_from_env, check_accounts
 from harness.report import Collector, load_summaries, render, write_summary
 from harness.targets import TARGETS, Target, make_target
+from harness.targets.localstack import skip_reason
 from harness.terraform import ScenarioRun
 
 LOG = logging.getLogger("harness")
@@ -189,9 +190,9 @@ def make_factory(
 
     def factory(name: str, **variables: Any) -> ScenarioRun:
         scenario = scenarios.get(name, options.scenarios_dir)
-        missing = target.missing_services(scenario.needed_services)
-        if missing:
-            pytest.skip(f"{name}: target {target.name} lacks {', '.join(missing)}")
+        reason = skip_reason(scenario, target)
+        if reason:
+            pytest.skip(f"{name}: {reason}")
         if scenario.needs_registry_account and not target.registry_role_arn:
             pytest.skip(f"{name}: needs a registry account; set --registry-role-arn / HARNESS_REGISTRY_ROLE_ARN")
         run = scenarios.new_run(

@@ -78,6 +78,8 @@ module "execution_role" {
 }
 
 resource "aws_ecs_task_definition" "this" {
+  count = var.create_task_definition ? 1 : 0
+
   family                   = local.name
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"

@@ -40,3 +40,10 @@ variable "registry_role_arn" {
     error_message = "The registry_role_arn must be an IAM role ARN."
   }
 }
+
+variable "create_task_definition" {
+  description = "Create the ECS task definition(s). Set false on a target without ECS (free LocalStack): every other resource is still created and the task_definition_arn/family outputs are null."
+  type        = bool
+  default     = true
+  nullable    = false
+}

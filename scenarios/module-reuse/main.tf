@@ -80,7 +80,7 @@ module "execution_role" {
 }
 
 resource "aws_ecs_task_definition" "this" {
-  for_each = local.services
+  for_each = var.create_task_definition ? local.services : {}
 
   family                   = "${var.name_prefix}-${each.key}"
   requires_compatibilities = ["FARGATE"]

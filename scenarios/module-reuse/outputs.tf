@@ -6,8 +6,8 @@ output "services" {
       execution_role_name = module.execution_role[svc].name
       task_role_arn       = tostring(null)
       task_role_name      = tostring(null)
-      task_definition_arn = aws_ecs_task_definition.this[svc].arn
-      family              = aws_ecs_task_definition.this[svc].family
+      task_definition_arn = try(aws_ecs_task_definition.this[svc].arn, null)
+      family              = try(aws_ecs_task_definition.this[svc].family, null)
       log_group_name      = aws_cloudwatch_log_group.this[svc].name
       log_group_arn       = aws_cloudwatch_log_group.this[svc].arn
       log_retention_days  = aws_cloudwatch_log_group.this[svc].retention_in_days

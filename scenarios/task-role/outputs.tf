@@ -6,8 +6,8 @@ output "services" {
       execution_role_name = module.execution_role.name
       task_role_arn       = module.task_role.arn
       task_role_name      = module.task_role.name
-      task_definition_arn = aws_ecs_task_definition.this.arn
-      family              = aws_ecs_task_definition.this.family
+      task_definition_arn = try(aws_ecs_task_definition.this[0].arn, null)
+      family              = try(aws_ecs_task_definition.this[0].family, null)
       log_group_name      = aws_cloudwatch_log_group.this.name
       log_group_arn       = aws_cloudwatch_log_group.this.arn
       log_retention_days  = aws_cloudwatch_log_group.this.retention_in_days

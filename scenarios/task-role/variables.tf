@@ -36,3 +36,10 @@ variable "secret_value" {
   sensitive   = true
   nullable    = false
 }
+
+variable "create_task_definition" {
+  description = "Create the ECS task definition(s). Set false on a target without ECS (free LocalStack): every other resource is still created and the task_definition_arn/family outputs are null."
+  type        = bool
+  default     = true
+  nullable    = false
+}
