@@ -43,10 +43,11 @@ bench: toolchain
 nightly: toolchain
 	$(BIN)/fargate-harness check-target --target aws
 	mkdir -p $(NIGHTLY_DIR)
-	status=0; \
+	export HARNESS_RUN_ID=nightly-$$(date -u +%Y%m%dT%H%M%S); status=0; \
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope --target aws tests/scenarios \
 		--junitxml=$(NIGHTLY_DIR)/junit.xml --tf-report=$(NIGHTLY_DIR)/report.md $(PYTEST_ARGS) || status=$$?; \
-	$(BIN)/fargate-harness sweep --target aws --report $(NIGHTLY_DIR)/report.md || status=$$((status ? status : 1)); \
+	$(BIN)/fargate-harness sweep --target aws --run-id $$HARNESS_RUN_ID --report $(NIGHTLY_DIR)/report.md \
+		|| status=$$((status ? status : 1)); \
 	exit $$status
 
 clean:

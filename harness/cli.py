@@ -210,6 +210,25 @@ def command_preflight(args: argparse.Namespace) -> int:
     return 0 if all(r.will_start for r in reports) else 1
 
 
+def command_sweep(args: argparse.Namespace) -> int:
+    """Remove (or list, with --dry-run) every harness-marked resource the target reaches."""
+    from harness.sweep import parse_duration, sweep
+
+    options = options_from_args(args)
+    older = parse_duration(args.older_than) if args.older_than else None
+    target = start_target(options, "emulator-sweep")
+    try:
+        report = sweep(target, older_than=older, dry_run=args.dry_run, run_id=args.run_id)
+    finally:
+        target.stop()
+    print(report.table())
+    if args.report:
+        title = "Leaked resources (final sweep, dry run)" if args.dry_run else "Leaked resources (final sweep)"
+        with open(args.report, "a", encoding="utf-8") as handle:
+            handle.write(f"\n## {title}\n\n```\n{report.table()}\n```\n")
+    return 1 if report.errors else 0
+
+
 def command_check_target(args: argparse.Namespace) -> int:
     """Start (or reach) the target, apply the account guard, print what was found. For CI pre-flight."""
     options = options_from_args(args)
@@ -258,6 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--scenario", help="apply this scenario first, preflight its task definitions, then destroy it")
     pf.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pf.set_defaults(func=command_preflight)
+    sw = sub.add_parser("sweep", help="remove resources carrying the harness marker, in dependency order")
+    _add_target_options(sw)
+    sw.add_argument("--older-than", help="only resources created longer ago than this (90s, 30m, 2h, 1d, 1h30m)")
+    sw.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+    sw.add_argument("--run-id", help="only the resources of this run (its fargate-harness:run-id tag)")
+    sw.add_argument("--report", help="append the result to this Markdown report")
+    sw.set_defaults(func=command_sweep)
     ct = sub.add_parser("check-target", help="reach the target and apply the account guard (exit 2 if refused)")
     _add_target_options(ct)
     ct.set_defaults(func=command_check_target)

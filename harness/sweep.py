@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from harness.errors import ConfigurationError
-from harness.ownership import created_at, is_owned, now_utc
+from harness.ownership import RUN_ID_KEY, created_at, is_owned, now_utc
 
 __all__ = [
     "KINDS",
@@ -515,12 +515,15 @@ def sweep(
     dry_run: bool = False,
     accounts: Iterable[str] = ACCOUNTS,
     kinds: Sequence[Kind] = KINDS,
+    *,
+    run_id: str | None = None,
 ) -> SweepReport:
     """Delete every marked resource in the accounts ``target`` reaches; see the module docstring.
 
     ``older_than`` keeps resources created more recently than that (a marked resource with no readable
     creation time counts as old). ``dry_run`` lists without deleting. The registry account is skipped
-    quietly when the target has no registry role; services the target lacks are skipped too.
+    quietly when the target has no registry role; services the target lacks are skipped too. ``run_id``
+    limits the sweep to one run's resources (so concurrent runs in one account leave each other alone).
     """
     reachable = _reachable_accounts(target, accounts)
     cutoff = now_utc() - older_than if older_than is not None else None
@@ -540,6 +543,8 @@ def sweep(
                         )
                         continue
                     if not is_owned(resource.tags):
+                        continue
+                    if run_id is not None and resource.tags.get(RUN_ID_KEY) != run_id:
                         continue
                     created = created_at(resource.tags)
                     if cutoff is not None and created is not None and created >= cutoff:
