@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -13,7 +14,10 @@ from pathlib import Path
 from typing import IO
 
 from harness.errors import TargetError
+from harness.faults import FaultProfile, FaultProxy
 from harness.targets.base import Target
+
+LOG = logging.getLogger("harness.targets")
 
 #: moto's default account; the primary account of every embedded run.
 EMBEDDED_ACCOUNT = "123456789012"
@@ -46,6 +50,7 @@ class EmbeddedTarget(Target):
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._external = False
+        self.faults: FaultProxy | None = None
 
     def start(self) -> None:
         """Start moto's server and wait until it answers; retry on a port another process took first.
@@ -57,7 +62,20 @@ class EmbeddedTarget(Target):
         if external:
             self.endpoint_url = external.rstrip("/")
             self._external = True
+        else:
+            self._start_server()
+        self._start_faults()
+
+    def _start_faults(self) -> None:
+        """With ``HARNESS_FAULTS`` set, put the fault-injecting proxy between every client and the emulator."""
+        profile = FaultProfile.from_env()
+        if profile is None or self.endpoint_url is None:
             return
+        self.faults = FaultProxy.from_profile(self.endpoint_url, profile)
+        self.endpoint_url = self.faults.start()
+        LOG.warning("embedded target: injecting faults (%s)", self.faults.describe())
+
+    def _start_server(self) -> None:
         last_error = ""
         for _attempt in range(3):
             port = free_port()
@@ -95,7 +113,11 @@ class EmbeddedTarget(Target):
         )
 
     def stop(self) -> None:
-        """Stop moto's server (terminate, then kill after 10 s)."""
+        """Stop the fault proxy and moto's server (terminate, then kill after 10 s)."""
+        if self.faults is not None:
+            LOG.warning("embedded target: faults injected: %s", self.faults.stats)
+            self.faults.stop()
+            self.faults = None
         if self._external:
             return
         process, self._process = self._process, None
