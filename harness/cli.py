@@ -229,6 +229,36 @@ def command_sweep(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
+def command_upgrade(args: argparse.Namespace) -> int:
+    """Check that switching module (or provider) versions replaces nothing protected and widens nothing."""
+    from harness.upgrade import check_upgrade
+
+    options = options_from_args(args)
+    path = Path(args.scenario)
+    if not path.is_dir():
+        path = scenarios.get(args.scenario, options.scenarios_dir).path
+    tools = toolchain.prepare(options.tf_binary, options.provider_source)
+    target = start_target(options, "emulator-upgrade")
+    try:
+        report = check_upgrade(
+            path,
+            name=args.scenario,
+            target=target,
+            tools=tools,
+            results_dir=options.run_dir,
+            repo=options.scenarios_dir.parent,
+            source=args.source,
+            destination=args.destination,
+            source_provider=args.from_provider,
+            destination_provider=args.to_provider,
+            allow_widening=args.allow_widening or (),
+        )
+    finally:
+        target.stop()
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.text())
+    return 0 if report.ok else 1
+
+
 def command_check_target(args: argparse.Namespace) -> int:
     """Start (or reach) the target, apply the account guard, print what was found. For CI pre-flight."""
     options = options_from_args(args)
@@ -284,6 +314,20 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--run-id", help="only the resources of this run (its fargate-harness:run-id tag)")
     sw.add_argument("--report", help="append the result to this Markdown report")
     sw.set_defaults(func=command_sweep)
+    up = sub.add_parser("upgrade", help="apply with old modules/provider, switch to new ones, report the change")
+    _add_target_options(up)
+    up.add_argument("--scenario", required=True, help="scenario name (or a root module folder)")
+    up.add_argument("--from", dest="source", help="git ref of this repository, or a folder holding modules/")
+    up.add_argument("--to", dest="destination", help="git ref or folder (default: the working tree)")
+    up.add_argument("--from-provider", help="AWS provider version to apply with first (e.g. 2.70.0)")
+    up.add_argument("--to-provider", help="AWS provider version to switch to (e.g. 3.39.0)")
+    up.add_argument(
+        "--allow-widening",
+        action="append",
+        help="accept an added permission: ACTION or ACTION=RESOURCE, wildcards allowed (repeatable)",
+    )
+    up.add_argument("--json", action="store_true", help="print JSON instead of text")
+    up.set_defaults(func=command_upgrade)
     ct = sub.add_parser("check-target", help="reach the target and apply the account guard (exit 2 if refused)")
     _add_target_options(ct)
     ct.set_defaults(func=command_check_target)

@@ -18,6 +18,7 @@ from harness.report import Collector, load_summaries, render, write_summary
 from harness.targets import TARGETS, Target, make_target
 from harness.targets.localstack import skip_reason
 from harness.terraform import ScenarioRun
+from harness.upgrade import UpgradeReport, check_upgrade
 
 LOG = logging.getLogger("harness")
 
@@ -269,3 +270,31 @@ def applied_class(request: pytest.FixtureRequest, class_scenario_factory: Scenar
     With ``--dist loadscope`` each class runs on one worker, so the classes of a module spread over workers.
     """
     return class_scenario_factory(_marked_scenario(request))
+
+
+@pytest.fixture(scope="module")
+def upgrade_check(
+    harness_options: Options, harness_toolchain: toolchain.Toolchain, harness_target: Target
+) -> Callable[..., UpgradeReport]:
+    """``upgrade_check(scenario, source=REF_OR_DIR, destination=None, source_provider=None,
+    destination_provider=None, allow_widening=())`` -> :class:`~harness.upgrade.UpgradeReport`.
+
+    Applies the scenario with the old modules/provider, switches to the new ones on the same state, reports
+    replacements, output changes and permission diffs, applies, checks idempotency, and destroys.
+    """
+
+    def check(scenario: str | Path, **kwargs: Any) -> UpgradeReport:
+        path = Path(scenario)
+        if not path.is_dir():
+            path = scenarios.get(str(scenario), harness_options.scenarios_dir).path
+        return check_upgrade(
+            path,
+            name=str(scenario) if not Path(scenario).is_dir() else path.name,
+            target=harness_target,
+            tools=harness_toolchain,
+            results_dir=harness_options.run_dir,
+            repo=harness_options.scenarios_dir.parent,
+            **kwargs,
+        )
+
+    return check

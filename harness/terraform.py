@@ -255,6 +255,10 @@ class ScenarioRun:
         """``terraform init``, then the provider override for the version init selected."""
         with self._stage("init"), self.toolchain.init_lock():
             self._command("init", "-input=false", "-no-color")
+        self.init_override()
+
+    def init_override(self) -> None:
+        """Write the provider override for the provider version the last ``init`` selected."""
         self.provider_version = selected_provider_version(self.tfdir)
         lock = self.tfdir / ".terraform.lock.hcl"
         if (
@@ -273,9 +277,16 @@ class ScenarioRun:
             )
             if override:
                 (self.tfdir / OVERRIDE_FILE).write_text(override)
-            if self.tags and "default_tags" not in (override or "") and self._tf is not None:
-                # providers before 3.38 have no default_tags: pass the ownership tags as the `tags` variable
-                self._tf.env.update(tf_var_env({"tags": {**self.tags, **self.variables.get("tags", {})}}))
+            if self.tags and self._tf is not None:
+                if "default_tags" in (override or ""):
+                    # the provider tags everything; the same tags in `tags` too would be refused as duplicates
+                    own = self.variables.get("tags")
+                    self._tf.env.pop("TF_VAR_tags", None)
+                    if own:
+                        self._tf.env.update(tf_var_env({"tags": own}))
+                else:
+                    # providers before 3.38 have no default_tags: pass the ownership tags as the `tags` variable
+                    self._tf.env.update(tf_var_env({"tags": {**self.tags, **self.variables.get("tags", {})}}))
 
     def apply(self) -> None:
         """``terraform apply``; the resource list and outputs are read even when it fails part-way."""
