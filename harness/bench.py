@@ -101,11 +101,87 @@ def suite_wall_time(workers: int) -> float:
     return wall
 
 
+def preflight_throughput(tools: toolchain.Toolchain, target: Target, results: Path, count: int = 100) -> None:
+    """Permission checks per second, and preflight of ``count`` task definitions on the embedded target."""
+    from harness.iam import Evaluator
+    from harness.preflight import AwsFacts, derive, preflight
+
+    scenario = scenarios.get("ssm-kms")
+    run = scenarios.new_run(scenario, target=target, tools=tools, results_dir=results, worker="bench")
+    try:
+        run.up()
+        (service,) = run.outputs["services"].values()
+        ecs = target.client("ecs")
+        td = ecs.describe_task_definition(taskDefinition=service["task_definition_arn"])["taskDefinition"]
+        keep = (
+            "family",
+            "containerDefinitions",
+            "executionRoleArn",
+            "networkMode",
+            "requiresCompatibilities",
+            "cpu",
+            "memory",
+        )
+        arns = [
+            ecs.register_task_definition(**{k: td[k] for k in keep if k in td})["taskDefinition"]["taskDefinitionArn"]
+            for _ in range(count)
+        ]
+        facts = AwsFacts(target)
+        role = facts.role(service["execution_role_arn"])
+        requirements = derive(td, facts, principal_account=target.account_id(), region=target.region)
+        evaluator = Evaluator(principal=role.arn, identity_policies=role.policies, boundary=role.boundary)
+        checks, started = 0, time.perf_counter()
+        while time.perf_counter() - started < 2.0:
+            for requirement in requirements:
+                evaluator.evaluate(requirement.action, requirement.resource, dict(requirement.context))
+                checks += 1
+        per_second = checks / (time.perf_counter() - started)
+        print(f"permission checks (identity side, compiled policies): {per_second:,.0f} per second")
+        for label, shared in (("fresh reads per task definition", False), ("shared reads (one AwsFacts)", True)):
+            started = time.perf_counter()
+            reusable = AwsFacts(target)
+            reports = [preflight(target, arn, reusable if shared else AwsFacts(target)) for arn in arns]
+            wall = time.perf_counter() - started
+            assert all(r.will_start for r in reports), "bench: a reference task definition failed preflight"
+            print(f"preflight of {count} task definitions, {label}: {wall:.2f}s ({count / wall:.1f} per second)")
+    finally:
+        run.down()
+
+
+def localstack_side_by_side(tools: toolchain.Toolchain, embedded: Target, results: Path) -> None:
+    """The scenarios both targets can run, on both, with the LocalStack/embedded ratio."""
+    from harness import localstack_runtime
+    from harness.targets import LocalStackTarget
+    from harness.targets.localstack import skip_reason
+
+    with localstack_runtime.running() as runtime:
+        localstack = LocalStackTarget(endpoint=runtime.endpoint)
+        localstack.start()
+        print(f"{'scenario':<20} {'embedded s':>10} {'localstack s':>12} {'ratio':>6}")
+        for name, scenario in scenarios.discover().items():
+            if skip_reason(scenario, localstack):
+                print(f"{name:<20} {'':>10} {'skipped':>12}   ({skip_reason(scenario, localstack)})")
+                continue
+            extra = {"create_task_definition": "false"} if "create_task_definition" in scenario.variables else {}
+            seconds = []
+            for target in (embedded, localstack):
+                run = scenarios.new_run(
+                    scenario, target=target, tools=tools, results_dir=results, worker="bench", extra=extra
+                )
+                try:
+                    run.up()
+                finally:
+                    run.down()
+                seconds.append(sum(run.timings.values()))
+            print(f"{name:<20} {seconds[0]:>10.2f} {seconds[1]:>12.2f} {seconds[1] / seconds[0]:>6.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the benchmark tables."""
     parser = argparse.ArgumentParser(prog="python -m harness.bench", description=__doc__)
     parser.add_argument("--scenario", action="append", help="limit to these scenarios")
     parser.add_argument("--skip-suite", action="store_true", help="skip the 1- and 2-worker suite timings")
+    parser.add_argument("--skip-localstack", action="store_true", help="skip the LocalStack side-by-side timings")
     args = parser.parse_args(argv)
     tools = toolchain.prepare()
     found = scenarios.discover()
@@ -131,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
                 cells = " ".join(f"{timings.get(s, 0.0):>8.2f}" for s in STAGES)
                 total = sum(timings.get(s, 0.0) for s in STAGES)
                 print(f"{name if label == 'harness' else '':<20} {label:<8} {cells} {total:>8.2f} {ratio:>6}")
+        print()
+        preflight_throughput(tools, target, results)
+        if not args.skip_localstack:
+            print()
+            localstack_side_by_side(tools, target, results)
     finally:
         target.stop()
     if not args.skip_suite:
