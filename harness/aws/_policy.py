@@ -14,14 +14,13 @@ a ``NotResource`` statement contributes ``"*"``, the conservative over-approxima
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
 from harness.errors import ResourceNotFoundError
+from harness.iam.matching import glob
 
 __all__ = [
     "allowed_resources",
@@ -88,27 +87,13 @@ def statements_by_sid(documents: Iterable[Mapping[str, Any]]) -> dict[str, dict[
     return indexed
 
 
-@functools.lru_cache(maxsize=1024)
-def _wildcard_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
-    parts: list[str] = []
-    for char in pattern:
-        if char == "*":
-            parts.append(".*")
-        elif char == "?":
-            parts.append(".")
-        else:
-            parts.append(re.escape(char))
-    flags = re.DOTALL if case_sensitive else re.DOTALL | re.IGNORECASE
-    return re.compile("".join(parts), flags)
-
-
 def wildcard_match(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
     """Match ``value`` against an IAM pattern: ``*`` is any run of characters, ``?`` exactly one.
 
     Every other character is literal (no regular expressions, no ``[...]`` classes). The whole value must
     match.
     """
-    return _wildcard_regex(pattern, case_sensitive).fullmatch(value) is not None
+    return glob(pattern, ignore_case=not case_sensitive).match(value) is not None
 
 
 def _matches_any(patterns: Iterable[str], value: str, *, case_sensitive: bool) -> bool:
