@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -93,9 +94,22 @@ def start_target(options: Options, log_name: str) -> Target:
     return target
 
 
-def run_scenario(scenario: scenarios.Scenario, options: Options, tools: toolchain.Toolchain, target: Target) -> Outcome:
-    """Apply one scenario, run every check, destroy. Never raises for a scenario failure."""
+def run_scenario(
+    scenario: scenarios.Scenario,
+    options: Options,
+    tools: toolchain.Toolchain,
+    target: Target,
+    stop: threading.Event | None = None,
+) -> Outcome:
+    """Apply one scenario, run every check, destroy. Never raises for a scenario failure.
+
+    ``stop`` (set on SIGINT/SIGTERM) skips scenarios not started yet and the checks of one in flight; the
+    destroy of anything applied always runs.
+    """
     outcome = Outcome(scenario.name)
+    if stop is not None and stop.is_set():
+        outcome.skipped = "interrupted before it started"
+        return outcome
     reason = skip_reason(scenario, target)
     if reason:
         outcome.skipped = reason
@@ -109,6 +123,9 @@ def run_scenario(scenario: scenarios.Scenario, options: Options, tools: toolchai
     outcome.run = run
     try:
         run.up()
+        if stop is not None and stop.is_set():
+            outcome.error = "interrupted: destroyed without running the checks"
+            return outcome
         started = time.perf_counter()
         outcome.results = checks.run_all(run)
         run.timings["checks"] = time.perf_counter() - started
@@ -167,10 +184,17 @@ def command_run(args: argparse.Namespace) -> int:
     tools = toolchain.prepare(options.tf_binary, options.provider_source)
     started = time.perf_counter()
     target = start_target(options, "emulator-cli")
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            outcomes = list(pool.map(lambda n: run_scenario(known[n], options, tools, target), names))
+        futures = [pool.submit(run_scenario, known[n], options, tools, target, stop) for n in names]
+        outcomes = [future.result() for future in futures]
+    except KeyboardInterrupt:
+        stop.set()
+        print("fargate-harness: interrupted; destroying what was applied...", file=sys.stderr)
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         target.stop()
     print(format_report(outcomes, target, time.perf_counter() - started))
     return 0 if all(o.ok for o in outcomes) else 1
@@ -356,6 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"fargate-harness: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("fargate-harness: interrupted; in-flight scenarios were destroyed", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
