@@ -287,6 +287,9 @@ def upgrade_check(
         path = Path(scenario)
         if not path.is_dir():
             path = scenarios.get(str(scenario), harness_options.scenarios_dir).path
+        reason = skip_reason(scenarios.Scenario(path.name, path), harness_target)
+        if reason:
+            pytest.skip(f"{scenario}: {reason}")
         return check_upgrade(
             path,
             name=str(scenario) if not Path(scenario).is_dir() else path.name,
