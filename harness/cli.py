@@ -16,8 +16,8 @@ from pathlib import Path
 from harness import checks, scenarios, toolchain
 from harness.config import Options, destroy_on_sigterm
 from harness.errors import ConfigurationError, HarnessError, TargetError
-from harness.guard import allowed_from_env, check_accounts
-from harness.targets import TARGETS, Target, make_target
+from harness.guard import allowed_from_env
+from harness.targets import TARGETS, Target, start_target
 from harness.targets.localstack import skip_reason
 from harness.terraform import ScenarioRun
 
@@ -74,24 +74,6 @@ def options_from_args(args: argparse.Namespace) -> Options:
         region=pick(args.aws_region, "HARNESS_AWS_REGION"),
         allowed_accounts=pick(args.allowed_accounts, "HARNESS_ALLOWED_ACCOUNTS"),
     ).validate()
-
-
-def start_target(options: Options, log_name: str) -> Target:
-    """Build and start the selected target, then apply the account guard (stopping it again on refusal)."""
-    target = make_target(
-        options.target,
-        region=options.region,
-        localstack_endpoint=options.localstack_endpoint,
-        registry_role_arn=options.registry_role_arn,
-        log_dir=options.run_dir / log_name,
-    )
-    target.start()
-    try:
-        check_accounts(target, allowed_from_env(options.allowed_accounts))
-    except BaseException:
-        target.stop()
-        raise
-    return target
 
 
 def run_scenario(
@@ -183,7 +165,7 @@ def command_run(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
     tools = toolchain.prepare(options.tf_binary, options.provider_source)
     started = time.perf_counter()
-    target = start_target(options, "emulator-cli")
+    target = start_target(options, options.run_dir / "emulator-cli")
     stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
     try:
@@ -208,7 +190,7 @@ def command_preflight(args: argparse.Namespace) -> int:
     if not args.task_definition and not args.scenario:
         raise ConfigurationError("give --task-definition FAMILY[:REVISION] (or --scenario NAME to apply one first)")
     scenario = scenarios.get(args.scenario, options.scenarios_dir) if args.scenario else None
-    target = start_target(options, "emulator-preflight")
+    target = start_target(options, options.run_dir / "emulator-preflight")
     run: ScenarioRun | None = None
     try:
         names = list(args.task_definition or [])
@@ -240,7 +222,7 @@ def command_sweep(args: argparse.Namespace) -> int:
 
     options = options_from_args(args)
     older = parse_duration(args.older_than) if args.older_than else None
-    target = start_target(options, "emulator-sweep")
+    target = start_target(options, options.run_dir / "emulator-sweep")
     try:
         report = sweep(target, older_than=older, dry_run=args.dry_run, run_id=args.run_id)
     finally:
@@ -262,7 +244,7 @@ def command_upgrade(args: argparse.Namespace) -> int:
     if not path.is_dir():
         path = scenarios.get(args.scenario, options.scenarios_dir).path
     tools = toolchain.prepare(options.tf_binary, options.provider_source)
-    target = start_target(options, "emulator-upgrade")
+    target = start_target(options, options.run_dir / "emulator-upgrade")
     try:
         report = check_upgrade(
             path,
@@ -286,7 +268,7 @@ def command_upgrade(args: argparse.Namespace) -> int:
 def command_check_target(args: argparse.Namespace) -> int:
     """Start (or reach) the target, apply the account guard, print what was found. For CI pre-flight."""
     options = options_from_args(args)
-    target = start_target(options, "emulator-check")
+    target = start_target(options, options.run_dir / "emulator-check")
     try:
         accounts = [target.account_id()]
         if target.registry_role_arn:

@@ -13,9 +13,8 @@ import pytest
 from harness import scenarios, toolchain
 from harness.config import Options, destroy_on_sigterm, env_flag, run_id
 from harness.errors import ConfigurationError, HarnessError
-from harness.guard import allowed_from_env, check_accounts
 from harness.report import Collector, load_summaries, render, write_summary
-from harness.targets import TARGETS, Target, make_target
+from harness.targets import TARGETS, Target, start_target
 from harness.targets.localstack import skip_reason
 from harness.terraform import ScenarioRun
 from harness.upgrade import UpgradeReport, check_upgrade
@@ -35,6 +34,11 @@ _SETTINGS: dict[str, tuple[str, str, str | None]] = {
     "allowed_accounts": ("HARNESS_ALLOWED_ACCOUNTS", "harness_allowed_accounts", None),
     "tf_report": ("HARNESS_REPORT", "harness_report", None),
 }
+
+
+_COLLECTOR_KEY = pytest.StashKey[Collector]()
+#: The session's config, for hooks that do not receive it (pytest_runtest_logreport).
+_CONFIG: dict[str, pytest.Config] = {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -93,14 +97,9 @@ def options_from_config(config: pytest.Config) -> Options:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario(name): apply the named scenario for this test module")
-    run_id()
+    run_id()  # fixed in the controller before xdist starts workers, so all share one results folder
     destroy_on_sigterm()
-    _CONFIG["config"] = config  # fixed in the controller before xdist starts workers, so all share one results folder
-
-
-_COLLECTOR_KEY = pytest.StashKey[Collector]()
-#: The session's config, for hooks that do not receive it (pytest_runtest_logreport).
-_CONFIG: dict[str, pytest.Config] = {}
+    _CONFIG["config"] = config
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -158,20 +157,11 @@ def harness_toolchain(harness_options: Options) -> toolchain.Toolchain:
 @pytest.fixture(scope="session")
 def harness_target(harness_options: Options, pytestconfig: pytest.Config) -> Iterator[Target]:
     """The selected target, started for the session (one embedded emulator per xdist worker)."""
-    worker = _worker_id(pytestconfig)
-    target = make_target(
-        harness_options.target,
-        region=harness_options.region,
-        localstack_endpoint=harness_options.localstack_endpoint,
-        registry_role_arn=harness_options.registry_role_arn,
-        log_dir=harness_options.run_dir / f"emulator-{worker}",
-    )
-    target.start()
     try:
-        try:
-            check_accounts(target, allowed_from_env(harness_options.allowed_accounts))
-        except ConfigurationError as exc:
-            pytest.fail(str(exc), pytrace=False)
+        target = start_target(harness_options, harness_options.run_dir / f"emulator-{_worker_id(pytestconfig)}")
+    except ConfigurationError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
         yield target
     finally:
         target.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.config import Options
 from harness.errors import ConfigurationError
 from harness.targets.aws import AwsTarget
 from harness.targets.base import Target
@@ -12,7 +13,7 @@ from harness.targets.localstack import LocalStackTarget
 
 TARGETS = ("embedded", "localstack", "aws")
 
-__all__ = ["TARGETS", "AwsTarget", "EmbeddedTarget", "LocalStackTarget", "Target", "make_target"]
+__all__ = ["TARGETS", "AwsTarget", "EmbeddedTarget", "LocalStackTarget", "Target", "make_target", "start_target"]
 
 
 def make_target(
@@ -31,3 +32,23 @@ def make_target(
     if name == "aws":
         return AwsTarget(region=region, registry_role_arn=registry_role_arn)
     raise ConfigurationError(f"unknown target {name!r}: choose one of {', '.join(TARGETS)} (--target / HARNESS_TARGET)")
+
+
+def start_target(options: Options, log_dir: Path) -> Target:
+    """Build and start the target ``options`` select, then apply the account guard (stopping it on refusal)."""
+    from harness.guard import allowed_from_env, check_accounts
+
+    target = make_target(
+        options.target,
+        region=options.region,
+        localstack_endpoint=options.localstack_endpoint,
+        registry_role_arn=options.registry_role_arn,
+        log_dir=log_dir,
+    )
+    target.start()
+    try:
+        check_accounts(target, allowed_from_env(options.allowed_accounts))
+    except BaseException:
+        target.stop()
+        raise
+    return target

@@ -53,7 +53,7 @@ def tripwires(monkeypatch: pytest.MonkeyPatch) -> None:
         pytest.fail("main() went past validation: it prepared Terraform or built a target")
 
     monkeypatch.setattr(toolchain, "prepare", boom)
-    monkeypatch.setattr(cli, "make_target", boom)
+    monkeypatch.setattr(cli, "start_target", boom)
 
 
 def _target(endpoint: str | None = "http://127.0.0.1:4599", region: str = "us-east-1", **kwargs: Any) -> Target:
