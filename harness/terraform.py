@@ -213,12 +213,12 @@ class ScenarioRun:
             try:
                 result = self._tf.execute_command(cmd, *args)
                 code, out, err = result.retcode, result.out or "", result.err or ""
-            except tftest.TerraformTestError as exc:
+            except tftest.TerraformTestError as exc:  # tftest raises for exit codes 1 and 11
                 code = 1
                 out, err = str(exc.args[0]), str(exc.args[1]) if len(exc.args) > 1 else ""
-                result = None
+                result = tftest.TerraformCommandOutput(code, out, err)
             self._log(out + err + f"\n[exit {code}]\n")
-            if code in ok and result is not None:
+            if code in ok:
                 return result
             why = self.retry.reason(err + out)
             if why and attempt < attempts:
@@ -301,6 +301,8 @@ class ScenarioRun:
     def state_list(self) -> list[str]:
         """Addresses of the managed resources in the state (data sources left out)."""
         result = self._command("state", "list", ok=(0, 1), retry=False)
+        if result.retcode != 0:
+            return []  # no state yet: the apply failed before creating anything
         addresses = [line.strip() for line in (result.out or "").splitlines() if line.strip()]
         return [a for a in addresses if not (a.startswith("data.") or ".data." in a)]
 

@@ -261,8 +261,14 @@ def build_mirror(root: Path) -> tuple[str, ...]:
 
 
 def cli_config_text(plugin_cache: Path, mirror: Path | None) -> str:
-    """The Terraform CLI configuration: plugin cache, plus the offline mirror when one is used."""
-    lines = [f'plugin_cache_dir = "{plugin_cache}"', ""]
+    """The Terraform CLI configuration: the offline mirror when one is used, else the plugin cache.
+
+    With the unpacked mirror, ``init`` links each working directory straight to the (immutable) mirror, so
+    no cache is needed. A plugin cache next to the mirror made ``init`` re-populate the cached provider
+    while another working directory was applying through a link to it (seen with two scenarios in
+    parallel: "failed to verify checksum ... lstat ... no such file or directory").
+    """
+    lines = [] if mirror is not None else [f'plugin_cache_dir = "{plugin_cache}"', ""]
     if mirror is not None:
         lines += [
             "provider_installation {",
