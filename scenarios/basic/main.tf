@@ -78,3 +78,9 @@ resource "aws_ecs_task_definition" "this" {
     },
   ])
 }
+
+# The task definition became optional (create_task_definition); existing state keeps its object.
+moved {
+  from = aws_ecs_task_definition.this
+  to   = aws_ecs_task_definition.this[0]
+}

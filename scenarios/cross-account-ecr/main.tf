@@ -107,3 +107,9 @@ resource "aws_ecs_task_definition" "this" {
   # Tasks can only pull once the repository policy grants the role access.
   depends_on = [module.registry_pull_policy]
 }
+
+# The task definition became optional (create_task_definition); existing state keeps its object.
+moved {
+  from = aws_ecs_task_definition.this
+  to   = aws_ecs_task_definition.this[0]
+}

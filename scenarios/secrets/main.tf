@@ -125,3 +125,9 @@ resource "aws_ecs_task_definition" "this" {
     aws_secretsmanager_secret_version.db_credentials,
   ]
 }
+
+# The task definition became optional (create_task_definition); existing state keeps its object.
+moved {
+  from = aws_ecs_task_definition.this
+  to   = aws_ecs_task_definition.this[0]
+}
