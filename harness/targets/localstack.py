@@ -41,7 +41,11 @@ USABLE_STATES = frozenset({"available", "running"})
 #: A scenario declaring this variable can run without ECS: the target sets it to false when ECS is missing.
 TASK_DEFINITION_VARIABLE = "create_task_definition"
 #: Services a scenario may do without when it declares the variable that switches them off.
-OPTIONAL_SERVICES: dict[str, str] = {"ecs": TASK_DEFINITION_VARIABLE}
+OPTIONAL_SERVICES: dict[str, str] = {
+    "ecs": TASK_DEFINITION_VARIABLE,
+    "ecr": "create_repository",
+    "dynamodb": "create_table",
+}
 #: Services LocalStack serves through an engine it downloads on first use (DynamoDB: DynamoDB Local and a
 #: Java 21). The health endpoint lists them as available (then running) even where that download cannot
 #: happen (offline hosts), so ``start`` makes one cheap call to each: service -> (operation, parameters).
@@ -131,10 +135,13 @@ class LocalStackTarget(Target):
         return self.available_services is None or "ecs" in self.available_services
 
     def scenario_variables(self) -> dict[str, str]:
-        """The usual variables, plus ``create_task_definition = false`` when this LocalStack has no ECS."""
+        """The usual variables, plus each optional service's switch (``create_task_definition``,
+        ``create_repository``, ``create_table``) set to false when this LocalStack lacks that service."""
         variables = super().scenario_variables()
-        if not self.has_ecs:
-            variables[TASK_DEFINITION_VARIABLE] = "false"
+        if self.available_services is not None:
+            for service, variable in OPTIONAL_SERVICES.items():
+                if service not in self.available_services:
+                    variables[variable] = "false"
         return variables
 
 

@@ -14,7 +14,7 @@ locals {
     secret_arns         = tolist([])
     ssm_parameter_arns  = tolist([])
     kms_key_arns        = tolist([])
-    ecr_repository_arns = tolist([aws_ecr_repository.this.arn])
+    ecr_repository_arns = tolist(aws_ecr_repository.this[*].arn)
     log_group_arns      = tolist([aws_cloudwatch_log_group.this.arn])
   }
 }
@@ -24,6 +24,8 @@ locals {
 ################################################################################
 
 resource "aws_ecr_repository" "this" {
+  count = var.create_repository ? 1 : 0
+
   name = "${var.name_prefix}-basic"
   tags = var.tags
 }
@@ -65,7 +67,7 @@ resource "aws_ecs_task_definition" "this" {
   container_definitions = jsonencode([
     {
       name      = local.service
-      image     = "${aws_ecr_repository.this.repository_url}:latest"
+      image     = var.create_repository ? "${aws_ecr_repository.this[0].repository_url}:latest" : var.fallback_image
       essential = true
       logConfiguration = {
         logDriver = "awslogs"
@@ -83,4 +85,10 @@ resource "aws_ecs_task_definition" "this" {
 moved {
   from = aws_ecs_task_definition.this
   to   = aws_ecs_task_definition.this[0]
+}
+
+# The repository became optional (create_repository); existing state keeps its object.
+moved {
+  from = aws_ecr_repository.this
+  to   = aws_ecr_repository.this[0]
 }

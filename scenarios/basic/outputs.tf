@@ -22,5 +22,5 @@ output "services" {
 
 output "repository_url" {
   description = "URL of the same-account ECR repository the image is pulled from."
-  value       = aws_ecr_repository.this.repository_url
+  value       = try(aws_ecr_repository.this[0].repository_url, null)
 }

@@ -36,3 +36,17 @@ variable "create_task_definition" {
   default     = true
   nullable    = false
 }
+
+variable "create_repository" {
+  description = "Create the ECR repository and pull the image from it. Set false on a target without ECR (free LocalStack): the image is then fallback_image, the role gets no ECR statements, and the repository outputs are null."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "fallback_image" {
+  description = "Image used when create_repository is false (outside ECR, so it needs no ECR permission)."
+  type        = string
+  default     = "public.ecr.aws/docker/library/nginx:stable"
+  nullable    = false
+}

@@ -21,7 +21,7 @@ locals {
   # Exactly what is passed to the task-role module (application side).
   task_declared = {
     s3_bucket_arns      = tolist([aws_s3_bucket.data.arn])
-    dynamodb_table_arns = tolist([aws_dynamodb_table.items.arn])
+    dynamodb_table_arns = tolist(aws_dynamodb_table.items[*].arn)
   }
 }
 
@@ -36,6 +36,8 @@ resource "aws_s3_bucket" "data" {
 }
 
 resource "aws_dynamodb_table" "items" {
+  count = var.create_table ? 1 : 0
+
   name         = "${var.name_prefix}-app-items"
   billing_mode = "PAY_PER_REQUEST"
   hash_key     = "pk"
@@ -124,7 +126,7 @@ resource "aws_ecs_task_definition" "this" {
         },
         {
           name  = "ITEMS_TABLE"
-          value = aws_dynamodb_table.items.name
+          value = try(aws_dynamodb_table.items[0].name, "")
         },
       ]
       secrets = [
@@ -151,4 +153,10 @@ resource "aws_ecs_task_definition" "this" {
 moved {
   from = aws_ecs_task_definition.this
   to   = aws_ecs_task_definition.this[0]
+}
+
+# The table became optional (create_table); existing state keeps its object.
+moved {
+  from = aws_dynamodb_table.items
+  to   = aws_dynamodb_table.items[0]
 }

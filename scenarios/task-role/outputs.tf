@@ -24,5 +24,5 @@ output "bucket_arn" {
 
 output "table_arn" {
   description = "ARN of the application's DynamoDB table (granted to the task role)."
-  value       = aws_dynamodb_table.items.arn
+  value       = try(aws_dynamodb_table.items[0].arn, null)
 }

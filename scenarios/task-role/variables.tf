@@ -43,3 +43,10 @@ variable "create_task_definition" {
   default     = true
   nullable    = false
 }
+
+variable "create_table" {
+  description = "Create the DynamoDB table granted to the task role. Set false on a target whose DynamoDB is unusable (LocalStack offline): the task role then gets only the bucket and table_arn is null."
+  type        = bool
+  default     = true
+  nullable    = false
+}

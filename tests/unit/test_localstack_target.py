@@ -122,7 +122,8 @@ def test_every_reference_scenario_declares_ecs_optional(name: str) -> None:
     """Each reference scenario declares create_task_definition (bool, default true) and so treats ecs as optional."""
     scenario = get(name, SCENARIOS)
     assert TASK_DEFINITION_VARIABLE in scenario.variables
-    assert optional_services(scenario) == {"ecs"}
+    expected = {"ecs"} | ({"ecr"} if name == "basic" else set()) | ({"dynamodb"} if name == "task-role" else set())
+    assert optional_services(scenario) == expected
     assert "ecs" in scenario.needed_services
     text = (scenario.path / "variables.tf").read_text()
     block = text[text.index(f'variable "{TASK_DEFINITION_VARIABLE}"') :]
@@ -158,9 +159,10 @@ def test_broken_scenarios_need_ecs(name: str) -> None:
 
 
 def test_free_localstack_decides_every_scenario_before_any_apply(free: LocalStackTarget) -> None:
-    """From the health answer alone: ECR scenarios are skipped whole, the others run without ECS."""
+    """From the health answer alone: cross-account ECR is skipped whole, the others run without ECS
+    (and basic without its repository)."""
     decisions = {name: missing_for(get(name, SCENARIOS), free) for name in (*REFERENCE, *BROKEN)}
-    assert decisions["basic"] == (["ecr"], ["ecs"])
+    assert decisions["basic"] == ([], ["ecr", "ecs"])
     assert decisions["cross-account-ecr"] == (["ecr"], ["ecs"])
     for name in ("module-reuse", "secrets", "ssm-kms", "task-role"):
         assert decisions[name] == ([], ["ecs"]), name
@@ -256,13 +258,22 @@ def test_run_all_reports_skipped_checks_as_not_applicable(free: LocalStackTarget
 # -- engine-backed services --------------------------------------------------------------------------
 
 
-def test_an_engine_that_cannot_start_is_missing_with_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Offline, DynamoDB is listed but cannot start: task-role is skipped before apply, saying why."""
+def test_an_engine_that_cannot_start_is_missing_with_its_reason(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Offline, DynamoDB is listed but cannot start: it counts as missing, with the reason; task-role then
+    runs without its table (create_table = false), a scenario that needs DynamoDB is skipped saying why."""
     why = "list_tables answered 500: DynamoDB Local could not be installed"
     target = _started(monkeypatch, FREE_4_14_HEALTH, engines={"dynamodb": why})
     assert "dynamodb" not in (target.available_services or set())
     assert target.unusable == {"dynamodb": why}
-    assert skip_reason(get("task-role", SCENARIOS), target) == f"target localstack lacks dynamodb (dynamodb: {why})"
+    assert skip_reason(get("task-role", SCENARIOS), target) is None
+    assert target.scenario_variables()["create_table"] == "false"
+    folder = tmp_path / "needs-table"
+    folder.mkdir()
+    (folder / "main.tf").write_text('resource "aws_dynamodb_table" "t" {\n  name = "t"\n}\n')
+    reason = skip_reason(Scenario("needs-table", folder), target)
+    assert reason == f"target localstack lacks dynamodb (dynamodb: {why})"
     assert skip_reason(get("secrets", SCENARIOS), target) is None
 
 
