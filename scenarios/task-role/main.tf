@@ -33,6 +33,13 @@ resource "aws_s3_bucket" "data" {
   bucket        = "${var.name_prefix}-app-data"
   force_destroy = true
   tags          = var.tags
+
+  # S3 encrypts every new bucket with SSE-S3 (AES256) by default (AWS, and LocalStack too). Provider 3.x
+  # reads that back as an inline server_side_encryption_configuration the configuration does not have and
+  # plans to remove it on every run; later providers treat it as computed. Seen by the idempotency check.
+  lifecycle {
+    ignore_changes = [server_side_encryption_configuration]
+  }
 }
 
 resource "aws_dynamodb_table" "items" {
