@@ -7,6 +7,7 @@ import pytest
 from harness import checks
 from harness.aws import ecr, ecs
 from harness.terraform import ScenarioRun
+from tests.scenarios._support import need, run_check
 
 pytestmark = pytest.mark.scenario("basic")
 
@@ -15,16 +16,11 @@ CHECKS = checks.COMMON_CHECKS
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
 def test_check(applied: ScenarioRun, check: checks.Check) -> None:
-    missing = checks.unavailable(check, applied.target)
-    if missing:
-        pytest.skip(f"basic: {check.__name__}: target {applied.target.name} lacks {', '.join(missing)}")
-    assert check(applied) > 0, f"basic: {check.__name__}: expected something to check, got nothing"
+    run_check(applied, check)
 
 
 def test_image_comes_from_the_declared_same_account_repository(applied: ScenarioRun) -> None:
-    missing = applied.target.missing_services({"ecs"})
-    if missing:
-        pytest.skip(f"basic: task definition image: target {applied.target.name} lacks {', '.join(missing)}")
+    need(applied, {"ecs"}, "task definition image")
     (service,) = checks.services(applied)
     td = ecs.get_task_definition(applied.target.client("ecs"), service["task_definition_arn"])
     images = [ecr.parse_image_uri(c["image"]) for c in td["containerDefinitions"]]

@@ -6,6 +6,7 @@ import pytest
 
 from harness import checks
 from harness.terraform import ScenarioRun
+from tests.scenarios._support import run_check
 
 pytestmark = pytest.mark.scenario("cross-account-ecr")
 
@@ -17,10 +18,7 @@ CHECKS = (
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
 def test_check(applied: ScenarioRun, check: checks.Check) -> None:
-    missing = checks.unavailable(check, applied.target)
-    if missing:
-        pytest.skip(f"cross-account-ecr: {check.__name__}: target {applied.target.name} lacks {', '.join(missing)}")
-    assert check(applied) > 0, f"cross-account-ecr: {check.__name__}: expected something to check, got nothing"
+    run_check(applied, check)
 
 
 def test_registry_is_another_account(applied: ScenarioRun) -> None:

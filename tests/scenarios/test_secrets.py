@@ -7,6 +7,7 @@ import pytest
 from harness import checks
 from harness.aws import ecs, secrets
 from harness.terraform import ScenarioRun
+from tests.scenarios._support import need, run_check
 
 pytestmark = pytest.mark.scenario("secrets")
 
@@ -18,16 +19,11 @@ CHECKS = (
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
 def test_check(applied: ScenarioRun, check: checks.Check) -> None:
-    missing = checks.unavailable(check, applied.target)
-    if missing:
-        pytest.skip(f"secrets: {check.__name__}: target {applied.target.name} lacks {', '.join(missing)}")
-    assert check(applied) > 0, f"secrets: {check.__name__}: expected something to check, got nothing"
+    run_check(applied, check)
 
 
 def test_json_key_reference_is_used(applied: ScenarioRun) -> None:
-    missing = applied.target.missing_services({"ecs"})
-    if missing:
-        pytest.skip(f"secrets: task definition secrets: target {applied.target.name} lacks {', '.join(missing)}")
+    need(applied, {"ecs"}, "task definition secrets")
     (service,) = checks.services(applied)
     td = ecs.get_task_definition(applied.target.client("ecs"), service["task_definition_arn"])
     keys = [secrets.parse_secret_reference(ref).json_key for _c, _n, ref in ecs.secret_references(td)]

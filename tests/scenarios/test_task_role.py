@@ -6,6 +6,7 @@ import pytest
 
 from harness import checks
 from harness.terraform import ScenarioRun
+from tests.scenarios._support import need, run_check
 
 pytestmark = pytest.mark.scenario("task-role")
 
@@ -19,16 +20,11 @@ CHECKS = (
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
 def test_check(applied: ScenarioRun, check: checks.Check) -> None:
-    missing = checks.unavailable(check, applied.target)
-    if missing:
-        pytest.skip(f"task-role: {check.__name__}: target {applied.target.name} lacks {', '.join(missing)}")
-    assert check(applied) > 0, f"task-role: {check.__name__}: expected something to check, got nothing"
+    run_check(applied, check)
 
 
 def test_task_role_reaches_bucket_and_table(applied: ScenarioRun) -> None:
     (service,) = checks.services(applied)
     assert service.task_declared("s3_bucket_arns") == [applied.outputs["bucket_arn"]]
-    missing = applied.target.missing_services({"dynamodb"})
-    if missing:
-        pytest.skip(f"task-role: table: target {applied.target.name} lacks dynamodb (create_table = false)")
+    need(applied, {"dynamodb"}, "table (create_table = false)")
     assert service.task_declared("dynamodb_table_arns") == [applied.outputs["table_arn"]]

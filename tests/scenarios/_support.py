@@ -1,0 +1,23 @@
+"""What every scenario test module does the same way: run a check, or skip what the target cannot do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from harness import checks
+from harness.terraform import ScenarioRun
+
+
+def need(run: ScenarioRun, services: Iterable[str], what: str) -> None:
+    """Skip the calling test, naming ``what`` and the services, when the target lacks any of ``services``."""
+    missing = run.target.missing_services(services)
+    if missing:
+        pytest.skip(f"{run.name}: {what}: target {run.target.name} lacks {', '.join(missing)}")
+
+
+def run_check(run: ScenarioRun, check: checks.Check) -> None:
+    """Run one check; it must find something to check (a check that cannot fail is a defect)."""
+    need(run, checks.needs_of(check), check.__name__)
+    assert check(run) > 0, f"{run.name}: {check.__name__}: expected something to check, got nothing"
