@@ -251,10 +251,11 @@ class ScenarioRun:
             str(self.tfdir), binary=str(self.toolchain.terraform), env=env, cache_dir=str(self.workdir / ".tftest")
         )
 
-    def init(self) -> None:
-        """``terraform init``, then the provider override for the version init selected."""
+    def init(self, upgrade: bool = False) -> None:
+        """``terraform init`` (``-upgrade`` to select newer providers), then the provider override for the
+        version init selected."""
         with self._stage("init"), self.toolchain.init_lock():
-            self._command("init", "-input=false", "-no-color")
+            self._command("init", "-input=false", "-no-color", *(["-upgrade"] if upgrade else []))
         self.init_override()
 
     def init_override(self) -> None:
@@ -321,15 +322,21 @@ class ScenarioRun:
         self.outputs = values
         return values
 
+    def plan(self, out: str) -> dict[str, Any]:
+        """Plan into the file ``out``; its ``terraform show -json`` form, or {} when nothing would change."""
+        with self._stage("plan"):
+            result = self._command("plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={out}", ok=(0, 2))
+            if result.retcode == 0:
+                return {}
+            return dict(json.loads(self._command("show", "-json", out, retry=False).out or "{}"))
+
+    def show_state(self) -> dict[str, Any]:
+        """The state as ``terraform show -json`` prints it."""
+        return dict(json.loads(self._command("show", "-json", "-no-color", retry=False).out or "{}"))
+
     def plan_changes(self) -> list[str]:
         """Resources a fresh plan would change, as ``"<address>: <actions>"`` (empty when idempotent)."""
-        with self._stage("plan"):
-            result = self._command(
-                "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=idempotency.tfplan", ok=(0, 2)
-            )
-            if result.retcode == 0:
-                return []
-            shown = json.loads(self._command("show", "-json", "idempotency.tfplan", retry=False).out)
+        shown = self.plan("idempotency.tfplan")
         changes = []
         for change in shown.get("resource_changes", []):
             actions = change.get("change", {}).get("actions", [])
@@ -352,7 +359,7 @@ class ScenarioRun:
     def destroy(self) -> None:
         """``terraform destroy``, retried on any error (a partial destroy often completes on a second pass).
 
-        After a clean destroy, the files that hold secret values (plan file, state backup) are removed.
+        After a clean destroy, the files that hold secret values (plan files, state backup) are removed.
         """
         last: TerraformError | None = None
         with self._stage("destroy"):
@@ -371,8 +378,8 @@ class ScenarioRun:
                 assert last is not None
                 raise last
         self.applied = False
-        for leftover in ("idempotency.tfplan", "terraform.tfstate.backup"):
-            (self.tfdir / leftover).unlink(missing_ok=True)
+        for leftover in [*self.tfdir.glob("*.tfplan"), self.tfdir / "terraform.tfstate.backup"]:
+            leftover.unlink(missing_ok=True)
 
     def up(self) -> None:
         """prepare + init + apply + idempotency check (the fixture's set-up)."""

@@ -189,7 +189,7 @@ def pin_provider(run: ScenarioRun, version: str | None) -> None:
 
 def _roles(run: ScenarioRun) -> dict[str, str]:
     """Role address -> role name, from the state."""
-    shown = json.loads(run._command("show", "-json", "-no-color", retry=False).out or "{}")
+    shown = run.show_state()
     found: dict[str, str] = {}
     pending = [shown.get("values", {}).get("root_module", {})]
     while pending:
@@ -313,13 +313,8 @@ def upgrade(
     if destination.tree is not None:
         overlay_modules(run, destination.tree)
     pin_provider(run, destination.provider)
-    with run._stage("init"), run.toolchain.init_lock():
-        run._command("init", "-input=false", "-no-color", "-upgrade")
-    run.init_override()
-    with run._stage("plan"):
-        run._command("plan", "-input=false", "-no-color", "-out=upgrade.tfplan")
-        plan = json.loads(run._command("show", "-json", "upgrade.tfplan", retry=False).out or "{}")
-    classify_plan(plan, report)
+    run.init(upgrade=True)
+    classify_plan(run.plan("upgrade.tfplan"), report)
     run.apply()
     changes = run.plan_changes()
     if changes:
