@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.aws import ecr, ecs, iam, kms, logs, secrets, ssm
-from harness.aws._policy import fail, grants
+from harness.aws._policy import fail, grants, statements
 from harness.errors import HarnessError
 from harness.targets.base import Target
 from harness.terraform import ScenarioRun
@@ -157,16 +157,11 @@ def _assert_statements(
         else:
             iam.assert_no_statement(role_name, documents, sid, scenario=run.name)
     unexpected = sorted(
-        {str(s.get("Sid") or "<no Sid>") for doc in documents.values() for s in _statements(doc)} - set(table)
+        {str(s.get("Sid") or "<no Sid>") for doc in documents.values() for s in statements(doc)} - set(table)
     )
     if unexpected:
         fail(run.name, f"role {role_name} inline policies", f"only statements {sorted(table)}", f"also {unexpected}")
     return sum(1 for source, _actions, _map in table.values() if declared(source))
-
-
-def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    statement = document.get("Statement") or []
-    return [statement] if isinstance(statement, Mapping) else list(statement)
 
 
 def execution_statements(run: ScenarioRun) -> int:
