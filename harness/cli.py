@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import checks, scenarios, toolchain
-from harness.config import Options, destroy_on_sigterm
+from harness.config import Options, destroy_on_sigterm, resolve_options
 from harness.errors import ConfigurationError, HarnessError, TargetError
 from harness.guard import allowed_from_env
 from harness.targets import TARGETS, Target, start_target
@@ -57,23 +57,8 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
 
 def options_from_args(args: argparse.Namespace) -> Options:
     """Command-line values first, then the same environment variables the pytest plugin reads."""
-    import os
-
-    def pick(value: str | None, env: str, default: str | None = None) -> str | None:
-        return value if value is not None else os.environ.get(env) or default
-
-    return Options(
-        target=pick(args.target, "HARNESS_TARGET", "embedded") or "embedded",
-        tf_binary=pick(args.tf_binary, "TERRAFORM_BINARY"),
-        provider_source=pick(args.tf_provider_source, "HARNESS_PROVIDER_SOURCE"),
-        keep=bool(getattr(args, "keep", False)),
-        results_dir=Path(pick(args.tf_results_dir, "HARNESS_RESULTS_DIR", "results") or "results"),
-        scenarios_dir=Path(pick(args.tf_scenarios_dir, "HARNESS_SCENARIOS_DIR", "scenarios") or "scenarios").resolve(),
-        localstack_endpoint=pick(args.localstack_endpoint, "HARNESS_LOCALSTACK_ENDPOINT"),
-        registry_role_arn=pick(args.registry_role_arn, "HARNESS_REGISTRY_ROLE_ARN"),
-        region=pick(args.aws_region, "HARNESS_AWS_REGION"),
-        allowed_accounts=pick(args.allowed_accounts, "HARNESS_ALLOWED_ACCOUNTS"),
-    ).validate()
+    keep = bool(getattr(args, "keep", False))
+    return resolve_options(lambda dest: getattr(args, dest, None), keep).validate()
 
 
 def run_scenario(

@@ -7,6 +7,7 @@ import secrets
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,3 +71,49 @@ def destroy_on_sigterm() -> None:
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
+
+
+#: Every setting the CLI and the pytest plugin share: option dest -> (environment variable, default).
+SETTINGS: dict[str, tuple[str, str | None]] = {
+    "target": ("HARNESS_TARGET", "embedded"),
+    "tf_binary": ("TERRAFORM_BINARY", None),
+    "tf_provider_source": ("HARNESS_PROVIDER_SOURCE", "auto"),
+    "tf_results_dir": ("HARNESS_RESULTS_DIR", "results"),
+    "tf_scenarios_dir": ("HARNESS_SCENARIOS_DIR", "scenarios"),
+    "localstack_endpoint": ("HARNESS_LOCALSTACK_ENDPOINT", None),
+    "registry_role_arn": ("HARNESS_REGISTRY_ROLE_ARN", None),
+    "aws_region": ("HARNESS_AWS_REGION", None),
+    "allowed_accounts": ("HARNESS_ALLOWED_ACCOUNTS", None),
+    "tf_report": ("HARNESS_REPORT", None),
+}
+
+
+def setting(dest: str, explicit: object = None, fallback: str | None = None) -> str | None:
+    """One setting: the explicit value (command line), else its environment variable, else ``fallback``
+    (the pytest ini value), else its default."""
+    env, default = SETTINGS[dest]
+    if explicit is not None:
+        return str(explicit)
+    return os.environ.get(env) or fallback or default
+
+
+def resolve_options(
+    explicit: Callable[[str], object], keep: bool, fallback: Callable[[str], str | None] = lambda _dest: None
+) -> Options:
+    """Options from a source of explicit values (CLI arguments or pytest options) and the shared fallbacks."""
+
+    def get(dest: str) -> str | None:
+        return setting(dest, explicit(dest), fallback(dest))
+
+    return Options(
+        target=get("target") or "embedded",
+        tf_binary=get("tf_binary"),
+        provider_source=get("tf_provider_source"),
+        keep=keep,
+        results_dir=Path(get("tf_results_dir") or "results"),
+        scenarios_dir=Path(get("tf_scenarios_dir") or "scenarios").resolve(),
+        localstack_endpoint=get("localstack_endpoint"),
+        registry_role_arn=get("registry_role_arn"),
+        region=get("aws_region"),
+        allowed_accounts=get("allowed_accounts"),
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness import scenarios, toolchain
-from harness.config import Options, destroy_on_sigterm, env_flag, run_id
+from harness.config import SETTINGS, Options, destroy_on_sigterm, env_flag, resolve_options, run_id, setting
 from harness.errors import ConfigurationError, HarnessError
 from harness.report import Collector, load_summaries, render, write_summary
 from harness.targets import TARGETS, Target, start_target
@@ -21,18 +20,18 @@ from harness.upgrade import UpgradeReport, check_upgrade
 
 LOG = logging.getLogger("harness")
 
-#: option dest -> (environment variable, ini key, default)
-_SETTINGS: dict[str, tuple[str, str, str | None]] = {
-    "target": ("HARNESS_TARGET", "harness_target", "embedded"),
-    "tf_binary": ("TERRAFORM_BINARY", "harness_tf_binary", None),
-    "tf_provider_source": ("HARNESS_PROVIDER_SOURCE", "harness_provider_source", "auto"),
-    "tf_results_dir": ("HARNESS_RESULTS_DIR", "harness_results_dir", "results"),
-    "tf_scenarios_dir": ("HARNESS_SCENARIOS_DIR", "harness_scenarios_dir", "scenarios"),
-    "localstack_endpoint": ("HARNESS_LOCALSTACK_ENDPOINT", "harness_localstack_endpoint", None),
-    "registry_role_arn": ("HARNESS_REGISTRY_ROLE_ARN", "harness_registry_role_arn", None),
-    "aws_region": ("HARNESS_AWS_REGION", "harness_aws_region", None),
-    "allowed_accounts": ("HARNESS_ALLOWED_ACCOUNTS", "harness_allowed_accounts", None),
-    "tf_report": ("HARNESS_REPORT", "harness_report", None),
+#: option dest -> ini key (the environment variables and defaults are harness.config.SETTINGS)
+_INI: dict[str, str] = {
+    "target": "harness_target",
+    "tf_binary": "harness_tf_binary",
+    "tf_provider_source": "harness_provider_source",
+    "tf_results_dir": "harness_results_dir",
+    "tf_scenarios_dir": "harness_scenarios_dir",
+    "localstack_endpoint": "harness_localstack_endpoint",
+    "registry_role_arn": "harness_registry_role_arn",
+    "aws_region": "harness_aws_region",
+    "allowed_accounts": "harness_allowed_accounts",
+    "tf_report": "harness_report",
 }
 
 
@@ -65,33 +64,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--allowed-accounts",
         help="comma-separated account ids the run may touch (env HARNESS_ALLOWED_ACCOUNTS; required on --target aws)",
     )
-    for dest, (_env, ini, default) in _SETTINGS.items():
-        parser.addini(ini, f"default for --{dest.replace('_', '-')}", default=default)
+    for dest, ini in _INI.items():
+        parser.addini(ini, f"default for --{dest.replace('_', '-')}", default=SETTINGS[dest][1])
 
 
 def _setting(config: pytest.Config, dest: str) -> str | None:
     """Command line, then environment, then ini file, then the default."""
-    env, ini, _default = _SETTINGS[dest]
-    value = config.getoption(dest)
-    if value is None:
-        value = os.environ.get(env) or config.getini(ini) or None
-    return str(value) if value is not None else None
+    return setting(dest, config.getoption(dest), config.getini(_INI[dest]) or None)
 
 
 def options_from_config(config: pytest.Config) -> Options:
     """Resolve every setting once."""
-    keep = config.getoption("tf_keep") or env_flag("HARNESS_KEEP")
-    return Options(
-        target=_setting(config, "target") or "embedded",
-        tf_binary=_setting(config, "tf_binary"),
-        provider_source=_setting(config, "tf_provider_source"),
-        keep=bool(keep),
-        results_dir=Path(_setting(config, "tf_results_dir") or "results"),
-        scenarios_dir=Path(_setting(config, "tf_scenarios_dir") or "scenarios").resolve(),
-        localstack_endpoint=_setting(config, "localstack_endpoint"),
-        registry_role_arn=_setting(config, "registry_role_arn"),
-        region=_setting(config, "aws_region"),
-        allowed_accounts=_setting(config, "allowed_accounts"),
+    return resolve_options(
+        config.getoption,
+        bool(config.getoption("tf_keep")) or env_flag("HARNESS_KEEP"),
+        lambda dest: config.getini(_INI[dest]) or None,
     )
 
 
