@@ -19,6 +19,7 @@ from pathlib import Path
 
 from harness import scenarios, toolchain
 from harness.config import run_id
+from harness.report import STAGES
 from harness.targets import EmbeddedTarget, Target
 from harness.terraform import (
     OVERRIDE_FILE,
@@ -27,8 +28,6 @@ from harness.terraform import (
     selected_provider_version,
     tf_var_env,
 )
-
-STAGES = ("init", "apply", "plan", "destroy")
 
 
 def bare_terraform(
