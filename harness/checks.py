@@ -391,25 +391,36 @@ def _task_definitions(run: ScenarioRun) -> list[TaskDefinition]:
     return found
 
 
-def _facts(run: ScenarioRun) -> AwsFacts:
-    """One AwsFacts per applied run: checks and preflight share what was read."""
+def _facts(run: ScenarioRun, region: str | None = None) -> AwsFacts:
+    """One AwsFacts per applied run and region: checks and preflight share what was read.
+
+    A configuration may set its own region (a ``region`` in its provider block or tfvars): its resources
+    are read in the region their ARNs name, with the run's credentials and endpoint.
+    """
     from harness.preflight import AwsFacts
 
-    facts = run.shared.get("facts")
+    region = region or run.target.region
+    key = f"facts:{region}"
+    facts = run.shared.get(key)
     if not isinstance(facts, AwsFacts):
-        facts = AwsFacts(run.target)
-        run.shared["facts"] = facts
+        target = run.target if region == run.target.region else run.target.derived(region=region)
+        facts = AwsFacts(target)
+        run.shared[key] = facts
     return facts
 
 
 def preflight_reports(run: ScenarioRun, **options: Any) -> list[PreflightReport]:
-    """The preflight of every task definition in the state (computed once per run and options)."""
+    """The preflight of every task definition in the state, each in its own region (computed once per run and
+    options)."""
     from harness.preflight import preflight
 
     key = f"preflight:{sorted(options.items())}"
     if key not in run.shared:
-        facts = _facts(run)
-        run.shared[key] = [preflight(run.target, td.arn, facts, **options) for td in _task_definitions(run)]
+        reports = []
+        for td in _task_definitions(run):
+            facts = _facts(run, td.arn.split(":")[3] or None)
+            reports.append(preflight(facts.target, td.arn, facts, **options))
+        run.shared[key] = reports
     return list(run.shared[key])
 
 
@@ -529,16 +540,15 @@ def awslogs_groups_exist(run: ScenarioRun) -> int:
     with ``awslogs-create-group``); each group's retention is reported."""
     checked = 0
     missing = []
-    facts = _facts(run)
     for td in _task_definitions(run):
         account = td.arn.split(":")[4]
         for container in td.containers:
             if container.log_driver != "awslogs":
                 continue
             group = container.log_options.get("awslogs-group", "")
-            region = container.log_options.get("awslogs-region") or run.target.region
+            region = container.log_options.get("awslogs-region") or td.arn.split(":")[3]
             checked += 1
-            client = facts.client("logs", account)
+            client = _facts(run, region).client("logs", account)
             if client is None:
                 _note(run, f"log group {group}: account {account} cannot be read")
                 continue
@@ -566,11 +576,11 @@ def awslogs_groups_exist(run: ScenarioRun) -> int:
 def value_from_resolves(run: ScenarioRun) -> int:
     """Every ``valueFrom`` (``secrets`` and ``logConfiguration.secretOptions``) names a secret or parameter that
     exists, in whichever account and region its ARN says."""
-    facts = _facts(run)
     checked = 0
     missing = []
     for td in _task_definitions(run):
         region, account = td.arn.split(":")[3], td.arn.split(":")[4]
+        facts = _facts(run, region)
         for container in td.containers:
             for variable, value_from in (*container.secrets, *container.log_secrets):
                 checked += 1

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness import checks, scenarios, toolchain
 from harness.config import Options, destroy_on_sigterm, resolve_options
@@ -20,6 +21,9 @@ from harness.guard import allowed_from_env
 from harness.targets import TARGETS, Target, start_target
 from harness.targets.localstack import skip_reason
 from harness.terraform import ScenarioRun
+
+if TYPE_CHECKING:
+    from harness.preflight import PreflightReport
 
 LOG = logging.getLogger("harness")
 STAGES = ("init", "apply", "plan", "checks", "destroy")
@@ -55,10 +59,62 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_configuration_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir", action="append", help="any Terraform root folder to apply, check and destroy (repeatable)"
+    )
+    parser.add_argument(
+        "--var-file", action="append", help="a .tfvars/.tfvars.json file, in order, after the harness's (repeatable)"
+    )
+    parser.add_argument("--var", action="append", help="NAME=VALUE for a declared variable; wins over var files")
+
+
 def options_from_args(args: argparse.Namespace) -> Options:
     """Command-line values first, then the same environment variables the pytest plugin reads."""
     keep = bool(getattr(args, "keep", False))
     return resolve_options(lambda dest: getattr(args, dest, None), keep).validate()
+
+
+def parse_vars(items: Sequence[str] | None) -> dict[str, str]:
+    """``--var NAME=VALUE`` items as a mapping; ConfigurationError for an item without ``=``."""
+    values: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigurationError(f"--var {item!r}: expected NAME=VALUE (for example --var environment=test)")
+        values[name.strip()] = value
+    return values
+
+
+def var_files_of(items: Sequence[str] | None) -> tuple[Path, ...]:
+    """``--var-file`` paths (relative to the current folder, as Terraform's own -var-file); must exist."""
+    files = tuple(Path(item).expanduser().resolve() for item in items or [])
+    for path in files:
+        if not path.is_file():
+            raise ConfigurationError(f"--var-file {path}: no such file")
+    return files
+
+
+def configurations(args: argparse.Namespace, options: Options) -> list[scenarios.Scenario]:
+    """What ``--dir`` (any folders) or ``--scenario`` (ours) name; every reference scenario by default."""
+    if getattr(args, "dir", None):
+        found = [scenarios.from_path(Path(d)) for d in args.dir]
+        labels = [s.name for s in found]
+        return [
+            scenarios.Scenario(str(Path(d)) if labels.count(s.name) > 1 else s.name, s.path)
+            for d, s in zip(args.dir, found, strict=True)
+        ]
+    known = scenarios.discover(options.scenarios_dir)
+    names = args.scenario or list(known)
+    unknown = [n for n in names if n not in known and "/" not in n]
+    if unknown:
+        raise ConfigurationError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[n] if n in known else scenarios.get(n, options.scenarios_dir) for n in names]
+
+
+def print_progress(name: str, stage: str, seconds: float) -> None:
+    """One line per configuration and stage as it finishes (stderr; the table goes to stdout)."""
+    print(f"fargate-harness: {name}: {stage} {seconds:.1f}s", file=sys.stderr, flush=True)
 
 
 def run_scenario(
@@ -67,6 +123,9 @@ def run_scenario(
     tools: toolchain.Toolchain,
     target: Target,
     stop: threading.Event | None = None,
+    *,
+    var_files: tuple[Path, ...] = (),
+    values: dict[str, str] | None = None,
 ) -> Outcome:
     """Apply one scenario, run every check, destroy. Never raises for a scenario failure.
 
@@ -85,7 +144,15 @@ def run_scenario(
         outcome.skipped = "needs a registry account (--registry-role-arn)"
         return outcome
     run = scenarios.new_run(
-        scenario, target=target, tools=tools, results_dir=options.run_dir, worker="cli", keep=options.keep
+        scenario,
+        target=target,
+        tools=tools,
+        results_dir=options.run_dir,
+        worker="cli",
+        keep=options.keep,
+        extra=values,
+        var_files=var_files,
+        progress=print_progress,
     )
     outcome.run = run
     try:
@@ -96,6 +163,7 @@ def run_scenario(
         started = time.perf_counter()
         outcome.results = checks.run_all(run)
         run.timings["checks"] = time.perf_counter() - started
+        print_progress(run.name, "checks", run.timings["checks"])
     except HarnessError as exc:
         outcome.error = run.masker(str(exc))
     finally:
@@ -129,6 +197,7 @@ def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> s
         for result in outcome.results:
             if not result.passed:
                 lines.append(f"  FAIL {result.name}: {result.message}")
+            lines += [f"  note {result.name}: {note}" for note in result.notes]
         if outcome.error:
             lines.append(f"  ERROR: {outcome.error}")
         if outcome.run and outcome.run.failed:
@@ -143,18 +212,18 @@ def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> s
 def command_run(args: argparse.Namespace) -> int:
     """Apply scenarios on a target, check them, destroy them, print the report."""
     options = options_from_args(args)
-    known = scenarios.discover(options.scenarios_dir)
-    names = args.scenario or list(known)
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ConfigurationError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    chosen = configurations(args, options)
+    values = parse_vars(args.var)
+    files = var_files_of(args.var_file)
     tools = toolchain.prepare(options.tf_binary, options.provider_source)
     started = time.perf_counter()
     target = start_target(options, options.run_dir / "emulator-cli")
     stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
     try:
-        futures = [pool.submit(run_scenario, known[n], options, tools, target, stop) for n in names]
+        futures = [
+            pool.submit(run_scenario, c, options, tools, target, stop, var_files=files, values=values) for c in chosen
+        ]
         outcomes = [future.result() for future in futures]
     except KeyboardInterrupt:
         stop.set()
@@ -167,38 +236,138 @@ def command_run(args: argparse.Namespace) -> int:
     return 0 if all(o.ok for o in outcomes) else 1
 
 
+@dataclass
+class PreflightAnswer:
+    """The preflight of one applied configuration: a report per task definition, and what went wrong."""
+
+    name: str
+    configuration: str
+    reports: list[PreflightReport] = field(default_factory=list)
+    apply_error: str = ""
+    destroy_error: str = ""
+    nothing: str = ""
+
+    @property
+    def problems(self) -> list[str]:
+        """The apply/destroy errors and the "nothing to check" message, when there are any."""
+        return [text for text in (self.apply_error, self.destroy_error, self.nothing) if text]
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON form."""
+        return {
+            "name": self.name,
+            "configuration": self.configuration,
+            "apply_error": self.apply_error,
+            "destroy_error": self.destroy_error,
+            "nothing_to_check": self.nothing,
+            "reports": [r.to_dict() for r in self.reports],
+        }
+
+
+def _preflight_configuration(
+    scenario: scenarios.Scenario,
+    options: Options,
+    tools: toolchain.Toolchain,
+    target: Target,
+    *,
+    var_files: tuple[Path, ...],
+    values: dict[str, str],
+) -> PreflightAnswer:
+    """Apply one configuration, preflight every task definition its state holds (after a partial apply too),
+    destroy it. The apply error, if any, is part of the answer."""
+    run = scenarios.new_run(
+        scenario,
+        target=target,
+        tools=tools,
+        results_dir=options.run_dir,
+        worker="pre",
+        extra=values,
+        var_files=var_files,
+        progress=print_progress,
+    )
+    answer = PreflightAnswer(scenario.name, str(scenario.path))
+    try:
+        run.prepare()
+        run.init()
+        try:
+            run.apply()
+        except HarnessError as exc:
+            answer.apply_error = run.masker(str(exc))
+            run.failed = True
+        if run.applied:
+            found = run.inventory.task_definitions
+            answer.reports = checks.preflight_reports(run) if found else []
+            if not found:
+                answer.nothing = (
+                    f"{scenario.name}: no aws_ecs_task_definition in the state of {scenario.path} (the state holds "
+                    f"{run.inventory.summary()}); nothing to preflight"
+                )
+    except HarnessError as exc:
+        answer.apply_error = answer.apply_error or run.masker(str(exc))
+        run.failed = True
+    finally:
+        try:
+            run.down()
+        except HarnessError as exc:
+            answer.destroy_error = run.masker(str(exc))
+    return answer
+
+
 def command_preflight(args: argparse.Namespace) -> int:
-    """Predict whether task definitions would start; exit 0 when all would, 1 when one would not."""
+    """Predict whether task definitions would start; exit 0 when all would, 1 when one would not (or nothing
+    was found to check, or an apply failed)."""
     from harness.preflight import AwsFacts, preflight
 
     options = options_from_args(args)
-    if not args.task_definition and not args.scenario:
-        raise ConfigurationError("give --task-definition FAMILY[:REVISION] (or --scenario NAME to apply one first)")
-    scenario = scenarios.get(args.scenario, options.scenarios_dir) if args.scenario else None
+    if not args.task_definition and not args.scenario and not args.dir:
+        raise ConfigurationError(
+            "give --dir PATH (apply a configuration and preflight every task definition it creates), "
+            "--scenario NAME, or --task-definition FAMILY[:REVISION] (already registered)"
+        )
+    chosen = configurations(args, options) if (args.scenario or args.dir) else []
+    values = parse_vars(args.var)
+    files = var_files_of(args.var_file)
+    tools = toolchain.prepare(options.tf_binary, options.provider_source) if chosen else None
     target = start_target(options, options.run_dir / "emulator-preflight")
-    run: ScenarioRun | None = None
+    answers: list[PreflightAnswer] = []
+    direct: list[PreflightReport] = []
     try:
-        names = list(args.task_definition or [])
-        if scenario is not None:
-            tools = toolchain.prepare(options.tf_binary, options.provider_source)
-            run = scenarios.new_run(scenario, target=target, tools=tools, results_dir=options.run_dir, worker="pre")
-            run.prepare()
-            run.init()
-            run.apply()
-            names += [str(s["task_definition_arn"]) for s in (run.outputs.get("services") or {}).values()]
-        facts = AwsFacts(target)
-        reports = [preflight(target, name, facts) for name in names]
+        for scenario in chosen:
+            assert tools is not None
+            answers.append(_preflight_configuration(scenario, options, tools, target, var_files=files, values=values))
+        if args.task_definition:
+            facts = AwsFacts(target)
+            direct = [preflight(target, name, facts) for name in args.task_definition]
     finally:
-        try:
-            if run is not None:
-                run.down()
-        finally:
-            target.stop()
-    if args.json:
-        print(json.dumps([r.to_dict() for r in reports], indent=2, sort_keys=True))
+        target.stop()
+    return print_preflight(args.json, answers, direct)
+
+
+def print_preflight(as_json: bool, answers: list[PreflightAnswer], direct: list[PreflightReport]) -> int:
+    """Print the answers (table or JSON); 0 only when something was checked and every task would start."""
+    reports = [r for a in answers for r in a.reports] + direct
+    problems = [p for a in answers for p in a.problems]
+    ok = bool(reports) and not problems and all(r.will_start for r in reports)
+    if as_json:
+        document: object = [r.to_dict() for r in direct]
+        if answers:
+            document = {
+                "will_start": ok,
+                "configurations": [a.to_dict() for a in answers],
+                "task_definitions": [r.to_dict() for r in direct],
+            }
+        print(json.dumps(document, indent=2, sort_keys=True))
     else:
-        print("\n\n".join(r.table() for r in reports))
-    return 0 if all(r.will_start for r in reports) else 1
+        for answer in answers:
+            print(f"== {answer.name} ({answer.configuration})")
+            for problem in answer.problems:
+                print(problem)
+            print("\n\n".join(r.table() for r in answer.reports))
+        if direct:
+            print("\n\n".join(r.table() for r in direct))
+    for problem in problems:
+        print(f"fargate-harness: {problem.splitlines()[0]}", file=sys.stderr)
+    return 0 if ok else 1
 
 
 def command_sweep(args: argparse.Namespace) -> int:
@@ -289,13 +458,17 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="apply scenarios on a target, check and destroy them")
     _add_target_options(run)
     run.add_argument("--scenario", action="append", help="scenario to run (repeatable; default: all)")
+    _add_configuration_options(run)
     run.add_argument("--keep", action="store_true", help="keep resources for debugging (no destroy)")
     run.add_argument("--jobs", type=int, default=2, help="scenarios applied in parallel (default 2)")
     run.set_defaults(func=command_run)
     pf = sub.add_parser("preflight", help="predict whether task definitions would start, and find over-grants")
     _add_target_options(pf)
     pf.add_argument("--task-definition", action="append", help="FAMILY, FAMILY:REVISION or ARN (repeatable)")
-    pf.add_argument("--scenario", help="apply this scenario first, preflight its task definitions, then destroy it")
+    pf.add_argument(
+        "--scenario", action="append", help="apply this scenario first, preflight its task definitions, then destroy it"
+    )
+    _add_configuration_options(pf)
     pf.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pf.set_defaults(func=command_preflight)
     sw = sub.add_parser("sweep", help="remove resources carrying the harness marker, in dependency order")

@@ -172,15 +172,21 @@ class NetworkGuard:
             return mine
 
 
-def refusal_message(name: str, command: str, refusals: list[Refusal], endpoints: tuple[str, ...]) -> str:
-    """What a user reads when a command tried to leave the emulator."""
+def refusal_message(
+    name: str, command: str, refusals: list[Refusal], endpoints: tuple[str, ...], unredirected: tuple[str, ...] = ()
+) -> str:
+    """What a user reads when a command tried to leave the emulator: the hosts, and the provider blocks the
+    override does not cover (``unredirected``) or the services the provider cannot redirect."""
     hosts = sorted({r.host for r in refusals})
     services = sorted({r.service for r in refusals if r.service})
     lines = [
         f"{name}: `terraform {command}` tried to reach {', '.join(hosts)} from an emulator target; the network "
         "guard refused it and stopped the command (an emulator target never sends a request to real AWS)."
     ]
+    lines += [f"  provider block without the emulator override: {block}" for block in unredirected]
     for service in services:
+        if unredirected:
+            continue
         if service in endpoints:
             lines.append(
                 f"  {service}: the override redirects it, so a provider block the harness could not override "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,11 @@ def options_from_config(config: pytest.Config) -> Options:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario(name): apply the named scenario for this test module")
+    config.addinivalue_line(
+        "markers",
+        "terraform(path, var_files=(), vars={}): apply the Terraform folder at path (relative to the test file, "
+        "else to the rootdir) for this test module or class; `applied` returns it",
+    )
     run_id()  # fixed in the controller before xdist starts workers, so all share one results folder
     destroy_on_sigterm()
     _CONFIG["config"] = config
@@ -157,6 +162,23 @@ def harness_target(harness_options: Options, pytestconfig: pytest.Config) -> Ite
 ScenarioFactory = Callable[..., ScenarioRun]
 
 
+def resolve_configuration(request: pytest.FixtureRequest, path: str | Path) -> Path:
+    """A configuration folder: absolute, else relative to the requesting test file's folder, else to the rootdir."""
+    candidate = Path(path).expanduser()
+    tried = (
+        [candidate]
+        if candidate.is_absolute()
+        else [Path(request.path).parent / candidate, request.config.rootpath / candidate]
+    )
+    for folder in tried:
+        if folder.is_dir():
+            return folder.resolve()
+    raise ConfigurationError(
+        f"Terraform folder {str(path)!r} not found (tried {', '.join(str(t) for t in tried)}); give a path relative "
+        "to the test file or to the pytest rootdir"
+    )
+
+
 def make_factory(
     request: pytest.FixtureRequest, options: Options, tools: toolchain.Toolchain, target: Target
 ) -> ScenarioFactory:
@@ -166,8 +188,16 @@ def make_factory(
     a run whose tests failed keeps its state, logs and outputs under the results folder.
     """
 
-    def factory(name: str, **variables: Any) -> ScenarioRun:
-        scenario = scenarios.get(name, options.scenarios_dir)
+    def factory(
+        name: str | Path, *, var_files: Iterable[str | Path] = (), path: bool = False, **variables: Any
+    ) -> ScenarioRun:
+        if path or isinstance(name, Path):
+            folder = resolve_configuration(request, name)
+            scenario = scenarios.from_path(folder)
+            files = tuple(_var_file(folder, f) for f in var_files)
+        else:
+            scenario = scenarios.get(name, options.scenarios_dir)
+            files = tuple(_var_file(scenario.path, f) for f in var_files)
         reason = skip_reason(scenario, target)
         if reason:
             pytest.skip(f"{name}: {reason}")
@@ -181,6 +211,7 @@ def make_factory(
             worker=_worker_id(request.config),
             keep=options.keep,
             extra=variables,
+            var_files=files,
         )
         failures_before = request.session.testsfailed
 
@@ -227,26 +258,61 @@ def class_scenario_factory(
     return make_factory(request, harness_options, harness_toolchain, harness_target)
 
 
-def _marked_scenario(request: pytest.FixtureRequest) -> str:
+def _var_file(folder: Path, item: str | Path) -> Path:
+    """A var file: absolute, else relative to the configuration folder (as Terratest's VarFiles)."""
+    path = Path(item).expanduser()
+    return path if path.is_absolute() else folder / path
+
+
+def _apply_marked(request: pytest.FixtureRequest, factory: ScenarioFactory) -> ScenarioRun:
+    terraform = request.node.get_closest_marker("terraform")
+    if terraform is not None:
+        if not terraform.args:
+            raise pytest.UsageError(f"{request.node.nodeid}: pytest.mark.terraform needs the configuration's path")
+        return factory(
+            str(terraform.args[0]),
+            path=True,
+            var_files=terraform.kwargs.get("var_files", ()),
+            **dict(terraform.kwargs.get("vars") or {}),
+        )
     marker = request.node.get_closest_marker("scenario")
     if marker is None or not marker.args:
-        raise pytest.UsageError(f"{request.node.nodeid}: add pytest.mark.scenario('<name>') to the module or class")
-    return str(marker.args[0])
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: add pytest.mark.terraform('<path>') or pytest.mark.scenario('<name>') to the "
+            "module or class"
+        )
+    return factory(str(marker.args[0]))
 
 
 @pytest.fixture(scope="module")
 def applied(request: pytest.FixtureRequest, scenario_factory: ScenarioFactory) -> ScenarioRun:
-    """The scenario named by the module's ``pytestmark = pytest.mark.scenario("<name>")``, applied once."""
-    return scenario_factory(_marked_scenario(request))
+    """The configuration the module's ``pytest.mark.terraform(path, ...)`` (any folder) or
+    ``pytest.mark.scenario(name)`` (ours) names, applied once for the module."""
+    return _apply_marked(request, scenario_factory)
 
 
 @pytest.fixture(scope="class")
 def applied_class(request: pytest.FixtureRequest, class_scenario_factory: ScenarioFactory) -> ScenarioRun:
-    """The scenario named by ``@pytest.mark.scenario("<name>")`` on a test class, applied once per class.
+    """Like ``applied``, for a marker on a test class: applied once per class.
 
     With ``--dist loadscope`` each class runs on one worker, so the classes of a module spread over workers.
     """
-    return class_scenario_factory(_marked_scenario(request))
+    return _apply_marked(request, class_scenario_factory)
+
+
+@pytest.fixture(scope="module")
+def terraform_apply(scenario_factory: ScenarioFactory) -> Callable[..., ScenarioRun]:
+    """``terraform_apply(path, var_files=(), **vars)``: apply any Terraform folder (relative to the test file,
+    else to the rootdir) on the selected target, once per call, destroyed at the module's end.
+
+    Returns the applied run: ``.outputs``, ``.state``, ``.inventory`` and the assertions ``assert_tasks_start()``,
+    ``assert_least_privilege()``, ``assert_trusts_only_ecs_tasks()``, ``role(name).assert_trusts_only(...)``.
+    """
+
+    def apply(path: str | Path, *, var_files: Iterable[str | Path] = (), **variables: Any) -> ScenarioRun:
+        return scenario_factory(str(path), path=True, var_files=var_files, **variables)
+
+    return apply
 
 
 @pytest.fixture(scope="module")

@@ -322,7 +322,22 @@ class ScenarioRun:
         if refusals:
             self.failed = True
             endpoints = self._schema.endpoints if self._schema is not None else ()
-            raise NetworkGuardError(self.masker(refusal_message(self.name, cmd, refusals, endpoints)))
+            message = refusal_message(self.name, cmd, refusals, endpoints, tuple(self.unredirected_blocks()))
+            raise NetworkGuardError(self.masker(message))
+
+    def unredirected_blocks(self) -> list[str]:
+        """``provider "aws"`` blocks of the copy whose module folder holds no emulator override, as
+        ``<label> in <file>`` (relative to the original configuration where possible)."""
+        found = []
+        for folder in installed_modules(self.tfdir):
+            blocks = [b for b in hcl.read_module(folder).provider_blocks("aws") if not b.is_proxy]
+            if blocks and not (folder / OVERRIDE_FILE).is_file():
+                for block in blocks:
+                    where = block.file
+                    with contextlib.suppress(ValueError):
+                        where = self.source / where.relative_to(self.tfdir)
+                    found.append(f'provider "aws" ({block.label}) in {where}')
+        return found
 
     def _command(
         self, cmd: str, *args: str, ok: Iterable[int] = (0,), retry: bool = True

@@ -77,6 +77,8 @@ class AwsFacts:
     def client(self, service: str, account: str) -> Any | None:
         """A client in ``account``, or None (recorded in ``unreadable``) when the harness cannot reach it."""
         label = self._account(account)
+        if label is None and self.target.is_emulator and account.isdigit():
+            label = account  # an emulator serves every account (a role session in it)
         if label is None:
             note = f"account {account} is not reachable from target {self.target.name}"
             if note not in self.unreadable:

@@ -75,8 +75,10 @@ class Target:
     session_token: str | None = None
     available_services: frozenset[str] | None = None
     guard: Any = field(default=None, repr=False)
-    _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
     _registry_credentials: dict[str, str] | None = field(default=None, repr=False)
+    _account_credentials: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _account: str | None = field(default=None, repr=False)
 
     @property
     def is_emulator(self) -> bool:
@@ -117,35 +119,62 @@ class Target:
             return []
         return sorted(set(needed) - self.available_services)
 
-    def _base_session(self) -> boto3.session.Session:
+    def _base_session(self, region: str | None = None) -> boto3.session.Session:
         return boto3.session.Session(
             aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key,
             aws_session_token=self.session_token,
-            region_name=self.region,
+            region_name=region or self.region,
         )
 
-    def client(self, service: str, account: str = "primary") -> Any:
-        """A boto3 client for ``service`` in the primary account, or in the registry account by assume-role."""
-        key = (service, account)
+    def client(self, service: str, account: str = "primary", region: str | None = None) -> Any:
+        """A boto3 client for ``service`` in ``region`` (default: the target's) and an account: ``primary``,
+        ``registry`` (by assume-role), or a 12-digit account id. On emulators any account id is reachable (a
+        role session in that account); on real AWS only the primary and registry accounts are."""
+        region = region or self.region
+        key = (service, account, region)
         if key in self._clients:
             return self._clients[key]
         config = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=10, read_timeout=60)
         if account == "primary":
-            session = self._base_session()
+            session = self._base_session(region)
         elif account == "registry":
-            creds = self._registry_session_credentials()
-            session = boto3.session.Session(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-                region_name=self.region,
-            )
+            session = self._session_of(self._registry_session_credentials(), region)
+        elif re.fullmatch(r"\d{12}", account):
+            if account == self.account_id():
+                return self.client(service, "primary", region)
+            if account == self.registry_account_id:
+                return self.client(service, "registry", region)
+            if not self.is_emulator:
+                raise ConfigurationError(
+                    f"account {account} is neither the target's account nor its registry account; the harness "
+                    "cannot read it on real AWS"
+                )
+            session = self._session_of(self._account_session_credentials(account), region)
         else:
-            raise ConfigurationError(f"account must be 'primary' or 'registry', not {account!r}")
+            raise ConfigurationError(f"account must be 'primary', 'registry' or a 12-digit id, not {account!r}")
         client = session.client(service, endpoint_url=self.endpoint_url, config=config)
         self._clients[key] = client
         return client
+
+    @staticmethod
+    def _session_of(creds: Mapping[str, str], region: str) -> boto3.session.Session:
+        return boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=region,
+        )
+
+    def _account_session_credentials(self, account: str) -> dict[str, str]:
+        """Credentials of a role session in ``account`` (emulators only: moto and LocalStack honour them)."""
+        cache_key = f"account:{account}"
+        if cache_key not in self._account_credentials:
+            answer = self.client("sts").assume_role(
+                RoleArn=f"arn:aws:iam::{account}:role/fargate-harness-reader", RoleSessionName="fargate-harness"
+            )
+            self._account_credentials[cache_key] = dict(answer["Credentials"])
+        return self._account_credentials[cache_key]
 
     def _registry_session_credentials(self) -> dict[str, str]:
         if self._registry_credentials is None:
@@ -160,8 +189,10 @@ class Target:
         return self._registry_credentials
 
     def account_id(self) -> str:
-        """The primary account id, from ``sts:GetCallerIdentity``."""
-        return str(self.client("sts").get_caller_identity()["Account"])
+        """The primary account id, from ``sts:GetCallerIdentity`` (asked once)."""
+        if self._account is None:
+            self._account = str(self.client("sts").get_caller_identity()["Account"])
+        return self._account
 
     def terraform_env(self) -> dict[str, str]:
         """Environment for Terraform: region always, static credentials for emulators."""

@@ -1,0 +1,4 @@
+variable "name" {
+  description = "Role name"
+  type        = string
+}

@@ -1,0 +1,1 @@
+db_password = "change-me-in-the-pipeline"

@@ -1,0 +1,5 @@
+variable "db_password" {
+  description = "Database password stored in Secrets Manager"
+  type        = string
+  sensitive   = true
+}
