@@ -1,0 +1,79 @@
+"""``fargate-harness run|preflight --dir PATH`` on configurations the harness has never seen, as a user runs it.
+
+Each test starts the command in a subprocess (its own embedded emulator), so exit codes, stdout and stderr are
+what a user sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
+
+
+def harness(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HARNESS_RESULTS_DIR": str(tmp_path / "results")}
+    env.pop("HARNESS_RUN_ID", None)
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, env=env, timeout=600, check=False
+    )
+
+
+@pytest.fixture(autouse=True)
+def _embedded_only(pytestconfig: pytest.Config) -> None:
+    if (pytestconfig.getoption("target") or os.environ.get("HARNESS_TARGET") or "embedded") != "embedded":
+        pytest.skip("the CLI tests start their own embedded emulator")
+
+
+def test_preflight_dir_json_names_what_is_missing(tmp_path: Path) -> None:
+    answer = harness("preflight", "--dir", str(CONFIGS / "tutorial-secrets"), "--json", tmp_path=tmp_path)
+    assert answer.returncode == 1, f"expected exit 1 (a task would not start), got {answer.returncode}: {answer.stderr}"
+    document = json.loads(answer.stdout)
+    assert document["will_start"] is False
+    (configuration,) = document["configurations"]
+    (report,) = configuration["reports"]
+    assert report["task_definition"] == "orders:1"
+    denied = [r["resource"] for r in report["requirements"] if not r["allowed"]]
+    assert len(denied) == 1 and "prod/orders/api-token" in denied[0], denied
+    assert "change-me-in-the-pipeline" not in answer.stdout + answer.stderr
+    assert "tutorial-secrets: apply" in answer.stderr, "expected a progress line per stage on stderr"
+
+
+def test_preflight_after_a_partial_apply_reports_both(tmp_path: Path) -> None:
+    answer = harness("preflight", "--dir", str(CONFIGS / "partial-apply"), "--json", tmp_path=tmp_path)
+    assert answer.returncode == 1, answer.stderr
+    (configuration,) = json.loads(answer.stdout)["configurations"]
+    assert (
+        "ClusterNotFoundException" in configuration["apply_error"] or "cluster" in configuration["apply_error"].lower()
+    )
+    (report,) = configuration["reports"]
+    assert report["task_definition"] == "reports:1"
+    assert {r["kind"] for r in report["requirements"] if not r["allowed"]} == {"logs"}, report["requirements"]
+
+
+def test_run_dir_with_no_task_definition_fails_and_says_what_it_looked_for(tmp_path: Path) -> None:
+    answer = harness("run", "--dir", str(CONFIGS / "child-provider"), tmp_path=tmp_path)
+    assert answer.returncode == 1, answer.stdout + answer.stderr
+    assert "no aws_ecs_task_definition in the state of" in answer.stdout, answer.stdout
+    assert "child-provider" in answer.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--dir", "/nonexistent/infra"], "no such folder"),
+        (["run", "--dir", str(CONFIGS / "tutorial-web"), "--var", "app_name"], "expected NAME=VALUE"),
+        (["preflight", "--dir", str(CONFIGS / "tutorial-web"), "--var", "colour=blue"], "colour"),
+        (["preflight", "--dir", str(CONFIGS / "tutorial-web"), "--var-file", "/nonexistent.tfvars"], "no such file"),
+    ],
+)
+def test_bad_input_exits_2_with_the_fix(tmp_path: Path, args: list[str], message: str) -> None:
+    answer = harness(*args, tmp_path=tmp_path)
+    assert answer.returncode == 2, f"expected exit 2, got {answer.returncode}: {answer.stdout} {answer.stderr}"
+    assert message in answer.stderr, answer.stderr

@@ -1,0 +1,69 @@
+"""The network guard: a configuration that tries to reach real AWS from an emulator target fails at once,
+naming the host and the provider block or service responsible.
+
+Two ways out are tried, on real Terraform and the real provider: a provider block in a child module that the
+override does not cover, and a service whose endpoint the override does not redirect.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import provider_schema, scenarios
+from harness.netguard import NetworkGuardError
+from harness.targets import Target
+from harness.terraform import OVERRIDE_FILE, ScenarioRun
+from harness.toolchain import Toolchain
+
+CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
+
+
+@pytest.fixture
+def guarded(harness_target: Target, harness_toolchain: Toolchain, tmp_path: Path) -> ScenarioRun:
+    if not harness_target.is_emulator or harness_target.guard is None:
+        pytest.skip("the network guard runs on emulator targets")
+    run = scenarios.new_run(
+        scenarios.from_path(CONFIGS / "child-provider"),
+        target=harness_target,
+        tools=harness_toolchain,
+        results_dir=tmp_path,
+        worker="guard",
+    )
+    yield run
+    run.down()
+
+
+def test_child_module_provider_without_override_is_stopped_at_once(guarded: ScenarioRun) -> None:
+    guarded.prepare()
+    guarded.init()
+    child = guarded.tfdir / "modules" / "queue" / OVERRIDE_FILE
+    assert child.is_file(), "expected the harness to redirect the child module's provider block"
+    child.unlink()  # as if the harness could not reach it
+    started = time.monotonic()
+    with pytest.raises(NetworkGuardError) as caught:
+        guarded.apply()
+    message = str(caught.value)
+    assert "amazonaws.com" in message, message
+    assert 'provider "aws" (aws) in' in message and "modules/queue/main.tf" in message, message
+    assert time.monotonic() - started < 30, "expected the guard to stop the provider's retries at once"
+
+
+def test_unredirected_service_names_the_host(guarded: ScenarioRun, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = provider_schema.cached
+
+    def without_logs(version: str, read: object, cache: Path | None = None) -> provider_schema.ProviderSchema:
+        schema = real(version, read, cache)
+        endpoints = tuple(e for e in schema.endpoints if e not in ("cloudwatchlogs", "logs"))
+        return provider_schema.ProviderSchema(schema.version, endpoints, schema.arguments)
+
+    monkeypatch.setattr(provider_schema, "cached", without_logs)
+    guarded.prepare()
+    guarded.init()
+    with pytest.raises(NetworkGuardError) as caught:
+        guarded.apply()
+    message = str(caught.value)
+    assert "logs.us-east-1.amazonaws.com" in message, message
+    assert "logs:" in message, message
