@@ -756,6 +756,64 @@ CASES = [
         resource=f"{BUCKET}/home/alice/a",
         identity_policies=[doc(stmt("Allow", "s3:GetObject", f"{BUCKET}/home/${{aws:username}}/*"), version=None)],
     ),
+    # --- Policy variables only in the resource part of a Resource ARN -------------------------------------
+    # IAM User Guide, "IAM policy elements: Variables and tags", section "Where you can use policy variables":
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
+    # A variable in Resource/NotResource is substituted only after the fifth colon; before it (region, account,
+    # service, partition) the text is literal. Condition values substitute anywhere.
+    case(
+        "variable-in-account-part-literal",
+        "IAM, Variables and tags (Where you can use policy variables): ${aws:PrincipalAccount} in the account part "
+        "of a Resource ARN is not substituted",
+        False,
+        identity_policies=[doc(stmt(resource="arn:aws:secretsmanager:us-east-1:${aws:PrincipalAccount}:secret:db-*"))],
+    ),
+    case(
+        "variable-in-region-part-literal",
+        "IAM, Variables and tags (Where you can use policy variables): ${aws:RequestedRegion} in the region part "
+        "is not substituted, even when the resource part's variable resolves",
+        False,
+        identity_policies=[
+            doc(stmt(resource=f"arn:aws:secretsmanager:${{aws:RequestedRegion}}:{A}:secret:${{aws:PrincipalTag/t}}-*"))
+        ],
+        context={"aws:RequestedRegion": "us-east-1", "aws:PrincipalTag/t": "db"},
+    ),
+    case(
+        "variable-in-resource-part-substituted",
+        "IAM, Variables and tags (Where you can use policy variables): after the fifth colon the variable is "
+        "substituted",
+        True,
+        identity_policies=[
+            doc(stmt(resource=f"arn:aws:secretsmanager:us-east-1:{A}:secret:${{aws:PrincipalTag/t}}-*"))
+        ],
+        context={"aws:RequestedRegion": "us-east-1", "aws:PrincipalTag/t": "db"},
+    ),
+    case(
+        "variable-in-account-part-notresource-excludes-nothing",
+        "IAM, Variables and tags (Where you can use policy variables): a NotResource whose account part holds a "
+        "variable excludes nothing real, so the Allow covers the secret",
+        True,
+        identity_policies=[
+            doc(stmt(resource=None, NotResource="arn:aws:secretsmanager:*:${aws:PrincipalAccount}:secret:*"))
+        ],
+    ),
+    case(
+        "variable-in-account-part-deny-does-not-apply",
+        "IAM, Variables and tags (Where you can use policy variables): a Deny whose Resource account part holds "
+        "a variable does not match the account's secrets",
+        True,
+        identity_policies=[
+            ALLOW_GET,
+            doc(stmt("Deny", "secretsmanager:*", "arn:aws:secretsmanager:*:${aws:PrincipalAccount}:secret:*")),
+        ],
+    ),
+    case(
+        "variable-in-condition-account-part-substituted",
+        "IAM, Variables and tags: in a Condition an ARN operator substitutes a variable in any component",
+        True,
+        identity_policies=[cond("ArnLike", "aws:SourceArn", "arn:aws:ecs:*:${aws:PrincipalAccount}:task/*")],
+        context={"aws:SourceArn": f"arn:aws:ecs:us-east-1:{A}:task/c/1"},
+    ),
     # --- KMS key policies --------------------------------------------------------------------------------
     case(
         "kms-direct-grant",

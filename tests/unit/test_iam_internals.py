@@ -6,11 +6,19 @@ from typing import Any
 
 import pytest
 
-from harness.iam import Evaluator, Request, StatementRef, evaluate, evaluate_many, normalize_context
+from harness.iam import (
+    Evaluator,
+    PolicyError,
+    Request,
+    StatementRef,
+    evaluate,
+    evaluate_many,
+    normalize_context,
+)
 from harness.iam.conditions import Condition, parse_date
 from harness.iam.matching import ActionMatcher, ResourceMatcher, arn_like
 from harness.iam.principals import ACCOUNT, ENTITY, SESSION, WILDCARD, PrincipalSpec, parse_caller
-from harness.iam.variables import Literal, Variable, parse_template
+from harness.iam.variables import Literal, Variable, parse_resource_template, parse_template
 
 ROLE = "arn:aws:iam::111111111111:role/exec"
 SESSION_ARN = "arn:aws:sts::111111111111:assumed-role/exec/task-1"
@@ -35,6 +43,64 @@ def test_parse_template_segments() -> None:
     assert template.resolve_text({"aws:username": ("bob",), "x": ("y",)}) == "a/bob/*/y*"
     assert parse_template("${aws:username}", variables=True).resolve({}) is None
     assert parse_template("${aws:username}", variables=True).resolve({"aws:username": ("a", "b")}) is None
+
+
+def test_parse_resource_template_substitutes_only_after_fifth_colon() -> None:
+    """IAM User Guide, "IAM policy elements: Variables and tags", "Where you can use policy variables"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html): only the resource part.
+
+    Colons inside ``${...}`` do not count; before the fifth colon a variable is literal text, even ``${*}``.
+    """
+    template = parse_resource_template(
+        "arn:aws:sm:${aws:RequestedRegion}:${x, 'a:b'}:secret:${aws:userid}-*", variables=True
+    )
+    assert template.segments == (
+        Literal("arn:aws:sm:", wild=True),
+        Literal("${aws:RequestedRegion}", wild=False),
+        Literal(":", wild=True),
+        Literal("${x, 'a:b'}", wild=False),
+        Literal(":secret:", wild=True),
+        Variable("aws:userid", None),
+        Literal("-*", wild=True),
+    )
+    assert template.has_variables
+    prefix_only = parse_resource_template("arn:aws:s3:${*}:${aws:username}", variables=True)
+    assert not prefix_only.has_variables
+    assert prefix_only.segments == (
+        Literal("arn:aws:s3:", wild=True),
+        Literal("${*}", wild=False),
+        Literal(":", wild=True),
+        Literal("${aws:username}", wild=False),
+    )
+    assert parse_resource_template("${aws:SourceArn}", variables=True).segments == (
+        Literal("${aws:SourceArn}", wild=False),
+    )
+    same = "arn:aws:s3:::b/${aws:username}/${*}"
+    assert parse_resource_template(same, variables=True) == parse_template(same, variables=True)
+    assert parse_resource_template(same, variables=False) == parse_template(same, variables=False)
+    for malformed in ("arn:aws:s3:${}:::b", "arn:aws:s3:${aws:x:::b", "arn:aws:s3:::b/${aws:username"):
+        with pytest.raises(ValueError, match="policy variable"):
+            parse_resource_template(malformed, variables=True)
+
+
+def test_prefix_variable_is_literal_text_when_matching() -> None:
+    """An unsubstituted variable matches only its own text, and a ``*`` inside it is no wildcard."""
+    matcher = ResourceMatcher(
+        [parse_resource_template("arn:aws:sm:us-east-1:${aws:PrincipalAccount}:s", variables=True)]
+    )
+    context = {"aws:principalaccount": ("111111111111",)}
+    assert not matcher.matches("arn:aws:sm:us-east-1:111111111111:s", context)
+    assert matcher.matches("arn:aws:sm:us-east-1:${aws:PrincipalAccount}:s", context)
+    star = ResourceMatcher([parse_resource_template("arn:aws:sm:${*}:1:s", variables=True)])
+    assert star.matches("arn:aws:sm:${*}:1:s", {})
+    assert not star.matches("arn:aws:sm:us-east-1:1:s", {})
+
+
+def test_malformed_prefix_variable_names_policy_and_statement() -> None:
+    """A malformed variable before the fifth colon is still a PolicyError naming where it is."""
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:${}:s3:::b"}]}
+    with pytest.raises(PolicyError, match=r"identity policy #0, statement #0: malformed policy variable"):
+        evaluate(action="s3:GetObject", resource="arn:aws:s3:::b", principal=ROLE, identity_policies=[policy])
 
 
 def test_action_matcher() -> None:
