@@ -64,6 +64,8 @@ ALLOW_GET = doc(stmt(Sid="ReadSecrets"))
 ALLOW_ALL = doc(stmt(action="*"))
 KMS_ROOT = grant(f"arn:aws:iam::{A}:root", "kms:*", Sid="EnableIAMPolicies")
 ALLOW_DECRYPT = doc(stmt(action=DECRYPT))
+ALIAS = f"arn:aws:kms:us-east-1:{A}:alias/app"
+KEY_CN = f"arn:aws-cn:kms:cn-north-1:{A}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 @dataclass(frozen=True)
@@ -917,6 +919,124 @@ CASES = [
         resource_policy=doc(grant(f"arn:aws:iam::{B}:root", "kms:*")),
         identity_policies=[ALLOW_DECRYPT],
         resource_policy_kind="kms",
+    ),
+    # --- KMS rules inferred from a key ARN (no resource_policy_kind given) --------------------------------
+    # AWS KMS Developer Guide, "Key policies in AWS KMS":
+    # https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
+    # "Unless the key policy explicitly allows it, you cannot use IAM policies to allow access to a KMS key";
+    # an IAM policy can still deny. Same rules as resource_policy_kind="kms" above, without saying so.
+    case(
+        "kms-inferred-no-key-policy",
+        "KMS Developer Guide, Key policies in AWS KMS: a key ARN means key-policy rules; IAM alone is not enough",
+        False,
+        action=DECRYPT,
+        resource=KEY,
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    case(
+        "kms-inferred-root-delegation-with-iam",
+        "KMS Developer Guide, Key policies in AWS KMS: a root statement enables IAM policies",
+        True,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(KMS_ROOT),
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    case(
+        "kms-inferred-account-id-delegation",
+        "KMS Developer Guide, Key policies in AWS KMS: the account id as principal delegates like the root ARN",
+        True,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(grant(A, "kms:*")),
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    case(
+        "kms-inferred-no-delegation",
+        "KMS Developer Guide, Key policies in AWS KMS: a key policy that names neither the account nor the role "
+        "makes the IAM allow ineffective",
+        False,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(grant(OTHER_ROLE, "kms:*")),
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    case(
+        "kms-inferred-root-delegation-without-iam",
+        "KMS Developer Guide, Key policies in AWS KMS: root delegation alone grants the role nothing",
+        False,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(KMS_ROOT),
+    ),
+    case(
+        "kms-inferred-direct-grant",
+        "KMS Developer Guide, Key policies in AWS KMS: a key policy naming the role grants access by itself",
+        True,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(grant(ROLE, DECRYPT)),
+    ),
+    case(
+        "kms-inferred-iam-deny-wins",
+        "KMS Developer Guide, Key policies in AWS KMS: an IAM policy can deny without the key policy's leave "
+        "(and IAM, Policy evaluation logic: an explicit deny overrides any allow)",
+        False,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(grant(ROLE, DECRYPT)),
+        identity_policies=[doc(stmt("Deny", "kms:*"))],
+    ),
+    case(
+        "kms-inferred-other-partition",
+        "KMS Developer Guide, Key policies in AWS KMS: every partition's key ARN gets key-policy rules",
+        False,
+        action=DECRYPT,
+        resource=KEY_CN,
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    case(
+        "kms-inferred-cross-account-both",
+        "KMS Developer Guide, Key policies in AWS KMS (cross-account): the key policy allows the external account "
+        "and its IAM policy allows",
+        True,
+        action=DECRYPT,
+        resource=KEY_B,
+        resource_owner=B,
+        resource_policy=doc(grant(A, DECRYPT)),
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    case(
+        "kms-inferred-cross-account-key-policy-silent",
+        "KMS Developer Guide, Key policies in AWS KMS (cross-account): the key policy must allow the external account",
+        False,
+        action=DECRYPT,
+        resource=KEY_B,
+        resource_owner=B,
+        resource_policy=doc(grant(f"arn:aws:iam::{B}:root", "kms:*")),
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    # Aliases are not keys. AWS KMS Developer Guide, "Specifying KMS keys in IAM policy statements":
+    # https://docs.aws.amazon.com/kms/latest/developerguide/cmks-in-iam-policies.html
+    # and "Controlling access to aliases": https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html
+    case(
+        "kms-alias-arn-iam-rules",
+        "KMS Developer Guide, Controlling access to aliases: an alias ARN is the resource of alias operations, "
+        "which IAM policies control (no key policy involved)",
+        True,
+        action="kms:DeleteAlias",
+        resource=ALIAS,
+        identity_policies=[doc(stmt(action="kms:DeleteAlias", resource=f"arn:aws:kms:us-east-1:{A}:alias/*"))],
+    ),
+    case(
+        "kms-alias-arn-does-not-name-the-key",
+        "KMS Developer Guide, Specifying KMS keys in IAM policy statements: an alias ARN in Resource does not "
+        "identify the key",
+        False,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(KMS_ROOT),
+        identity_policies=[doc(stmt(action=DECRYPT, resource=ALIAS))],
     ),
     # --- ECR -----------------------------------------------------------------------------------------------
     case(

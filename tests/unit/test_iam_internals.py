@@ -14,6 +14,7 @@ from harness.iam import (
     evaluate,
     evaluate_many,
     normalize_context,
+    resource_policy_kind_for,
 )
 from harness.iam.conditions import Condition, parse_date
 from harness.iam.matching import ActionMatcher, ResourceMatcher, arn_like
@@ -23,6 +24,8 @@ from harness.iam.variables import Literal, Variable, parse_resource_template, pa
 ROLE = "arn:aws:iam::111111111111:role/exec"
 SESSION_ARN = "arn:aws:sts::111111111111:assumed-role/exec/task-1"
 SECRET = "arn:aws:secretsmanager:us-east-1:111111111111:secret:db-AbCdEf"
+KEY = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ALLOW_DECRYPT = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]}
 
 
 def test_parse_template_segments() -> None:
@@ -101,6 +104,76 @@ def test_malformed_prefix_variable_names_policy_and_statement() -> None:
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:${}:s3:::b"}]}
     with pytest.raises(PolicyError, match=r"identity policy #0, statement #0: malformed policy variable"):
         evaluate(action="s3:GetObject", resource="arn:aws:s3:::b", principal=ROLE, identity_policies=[policy])
+
+
+@pytest.mark.parametrize(
+    ("resource", "kind"),
+    [
+        (KEY, "kms"),
+        ("arn:aws-us-gov:kms:us-gov-west-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab", "kms"),
+        ("arn:aws:kms:us-east-1:111111111111:alias/app", "default"),
+        ("arn:aws:kms:us-east-1:111111111111:key/", "default"),
+        ("arn:aws:kms:us-east-1:aws:key/1234", "default"),
+        ("arn:aws:kms:::key/1234", "default"),
+        ("1234abcd-12ab-34cd-56ef-1234567890ab", "default"),
+        ("*", "default"),
+        (SECRET, "default"),
+    ],
+)
+def test_resource_policy_kind_for(resource: str, kind: str) -> None:
+    """KMS Developer Guide, "Key policies in AWS KMS": only a key ARN names a key (aliases and ids do not)."""
+    assert resource_policy_kind_for(resource) == kind
+
+
+def test_kms_inference_explicit_kind_wins_and_reason_says_why() -> None:
+    """Inference applies only when no kind is given; the reason and statement labels say key policy."""
+    inferred = evaluate(action="kms:Decrypt", resource=KEY, principal=ROLE, identity_policies=[ALLOW_DECRYPT])
+    assert not inferred.allowed
+    assert "(a KMS key ARN: key-policy rules apply)" in inferred.reason
+    explicit = evaluate(
+        action="kms:Decrypt",
+        resource=KEY,
+        principal=ROLE,
+        identity_policies=[ALLOW_DECRYPT],
+        resource_policy_kind="default",
+    )
+    assert explicit.allowed
+    said = evaluate(
+        action="kms:Decrypt",
+        resource=KEY,
+        principal=ROLE,
+        identity_policies=[ALLOW_DECRYPT],
+        resource_policy_kind="kms",
+    )
+    assert not said.allowed
+    assert "key-policy rules apply" not in said.reason
+    key_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Exec", "Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "kms:*", "Resource": "*"}
+        ],
+    }
+    granted = evaluate(action="kms:Decrypt", resource=KEY, principal=ROLE, resource_policy=key_policy)
+    assert granted.allowed
+    assert [ref.policy for ref in granted.matched] == ["key policy"]
+
+
+def test_evaluator_default_kind_and_per_request_inference() -> None:
+    """Evaluator keeps "default" unless told None; evaluate_many infers per request, like evaluate."""
+    assert Evaluator(principal=ROLE, identity_policies=[ALLOW_DECRYPT]).evaluate("kms:Decrypt", KEY).allowed
+    inferring = Evaluator(principal=ROLE, identity_policies=[ALLOW_DECRYPT], resource_policy_kind=None)
+    assert not inferring.evaluate("kms:Decrypt", KEY).allowed
+    alias = "arn:aws:kms:us-east-1:111111111111:alias/app"
+    assert [
+        d.allowed
+        for d in evaluate_many(
+            [("kms:Decrypt", KEY), ("kms:Decrypt", alias)], principal=ROLE, identity_policies=[ALLOW_DECRYPT]
+        )
+    ] == [False, True]
+    resource_policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*"}]}
+    both = Evaluator(principal=ROLE, resource_policy=resource_policy, resource_policy_kind=None)
+    assert both.evaluate("kms:Decrypt", KEY).matched[0].policy == "key policy"
+    assert both.evaluate("kms:Decrypt", alias).matched[0].policy == "resource policy"
 
 
 def test_action_matcher() -> None:
