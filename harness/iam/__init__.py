@@ -12,7 +12,15 @@ True
 from __future__ import annotations
 
 from harness.iam.errors import IamError, PolicyError, RequestError
-from harness.iam.evaluate import Decision, Evaluator, Request, evaluate, evaluate_many, normalize_context
+from harness.iam.evaluate import (
+    Decision,
+    Evaluator,
+    Request,
+    evaluate,
+    evaluate_many,
+    normalize_context,
+    resource_policy_kind_for,
+)
 from harness.iam.policy import StatementRef
 
 __all__ = [
@@ -26,4 +34,5 @@ __all__ = [
     "evaluate",
     "evaluate_many",
     "normalize_context",
+    "resource_policy_kind_for",
 ]

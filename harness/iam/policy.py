@@ -12,7 +12,7 @@ from harness.iam.conditions import Condition, compile_block
 from harness.iam.errors import PolicyError
 from harness.iam.matching import ActionMatcher, ResourceMatcher
 from harness.iam.principals import Caller, PrincipalSpec
-from harness.iam.variables import Context, parse_template
+from harness.iam.variables import Context, parse_resource_template
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 _POLICY_KEYS = frozenset({"Version", "Id", "Statement"})
@@ -66,7 +66,7 @@ class CompiledStatement:
         # A resource policy may omit Resource (ECR repository policies do): it applies to the resource it is on.
         if not resources and "Resource" not in raw and "NotResource" not in raw:
             resources = ["*"]
-        self._resources = ResourceMatcher([parse_template(r, variables=variables) for r in resources])
+        self._resources = ResourceMatcher([parse_resource_template(r, variables=variables) for r in resources])
         has_principal = "Principal" in raw or "NotPrincipal" in raw
         if source == RESOURCE:
             if "Principal" in raw and "NotPrincipal" in raw:

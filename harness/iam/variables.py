@@ -8,7 +8,11 @@ Rules (IAM User Guide, "IAM policy elements: Variables and tags"):
 * ``${key, 'default'}`` supplies a default used when the key is missing (``''`` inside the quotes is a quote);
 * key names are case-insensitive;
 * a key that is missing from the request context (or is multi-valued) leaves the variable unresolved: the value
-  that uses it matches nothing.
+  that uses it matches nothing;
+* in a Resource or NotResource ARN a variable is substituted only in the resource part, after the fifth colon
+  ("Where you can use policy variables": "only in the resource portion of the ARN"); in the partition, service,
+  region or account part the ``${...}`` text is kept literally (:func:`parse_resource_template`). Condition
+  values substitute anywhere.
 """
 
 from __future__ import annotations
@@ -119,6 +123,69 @@ def parse_template(text: str, *, variables: bool) -> Template:
         segments.append(Literal("".join(buffer), wild=True))
     merged = _merge(segments)
     return Template(text, merged, has_variables=has_variables)
+
+
+ARN_PREFIX_COLONS = 5
+"""How many colons end the ARN prefix (``arn:partition:service:region:account:``); the resource part follows."""
+
+
+def parse_resource_template(text: str, *, variables: bool) -> Template:
+    """Split a Resource/NotResource pattern, substituting variables only after the fifth colon.
+
+    IAM User Guide, "IAM policy elements: Variables and tags", "Where you can use policy variables"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html): a variable may stand
+    only in the resource part of the ARN, after the fifth colon. Colons are counted outside ``${...}`` (a key such
+    as ``aws:username`` has one of its own). A ``${...}`` before that point, or in a pattern with fewer than five
+    colons, is literal text: it is not substituted, and a ``*`` or ``?`` inside it is not a wildcard. Malformed
+    variables raise ``ValueError`` wherever they stand, as :func:`parse_template` does.
+    """
+    if not variables or "${" not in text:
+        return parse_template(text, variables=variables)
+    cut = _resource_part_start(text)
+    prefix, rest = text[:cut], text[cut:]
+    segments: list[Segment] = list(_literal_prefix(prefix, text))
+    tail = parse_template(rest, variables=True) if rest else Template("", (), has_variables=False)
+    segments.extend(tail.segments)
+    return Template(text, _merge(segments), has_variables=tail.has_variables)
+
+
+def _resource_part_start(text: str) -> int:
+    """The index after the fifth colon outside ``${...}``; ``len(text)`` when there are fewer than five."""
+    colons = 0
+    position = 0
+    while position < len(text):
+        if text.startswith("${", position):
+            end = text.find("}", position + 2)
+            if end < 0:
+                raise ValueError(f"unterminated policy variable in {text!r}")
+            position = end + 1
+            continue
+        if text[position] == ":":
+            colons += 1
+            if colons == ARN_PREFIX_COLONS:
+                return position + 1
+        position += 1
+    return len(text)
+
+
+def _literal_prefix(prefix: str, text: str) -> list[Literal]:
+    """The ARN prefix as literals: plain text keeps its wildcards, each ``${...}`` is literal text."""
+    out: list[Literal] = []
+    position = 0
+    while position < len(prefix):
+        start = prefix.find("${", position)
+        if start < 0:
+            out.append(Literal(prefix[position:], wild=True))
+            break
+        if start > position:
+            out.append(Literal(prefix[position:start], wild=True))
+        end = prefix.find("}", start + 2)  # found: _resource_part_start checked every ${ is closed
+        body = prefix[start + 2 : end]
+        if body not in _ESCAPES:
+            _parse_variable(body, text)  # same validation as a substituted variable
+        out.append(Literal(prefix[start : end + 1], wild=False))
+        position = end + 1
+    return out
 
 
 def _parse_variable(body: str, text: str) -> Variable:

@@ -64,6 +64,8 @@ ALLOW_GET = doc(stmt(Sid="ReadSecrets"))
 ALLOW_ALL = doc(stmt(action="*"))
 KMS_ROOT = grant(f"arn:aws:iam::{A}:root", "kms:*", Sid="EnableIAMPolicies")
 ALLOW_DECRYPT = doc(stmt(action=DECRYPT))
+ALIAS = f"arn:aws:kms:us-east-1:{A}:alias/app"
+KEY_CN = f"arn:aws-cn:kms:cn-north-1:{A}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 @dataclass(frozen=True)
@@ -756,6 +758,64 @@ CASES = [
         resource=f"{BUCKET}/home/alice/a",
         identity_policies=[doc(stmt("Allow", "s3:GetObject", f"{BUCKET}/home/${{aws:username}}/*"), version=None)],
     ),
+    # --- Policy variables only in the resource part of a Resource ARN -------------------------------------
+    # IAM User Guide, "IAM policy elements: Variables and tags", section "Where you can use policy variables":
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
+    # A variable in Resource/NotResource is substituted only after the fifth colon; before it (region, account,
+    # service, partition) the text is literal. Condition values substitute anywhere.
+    case(
+        "variable-in-account-part-literal",
+        "IAM, Variables and tags (Where you can use policy variables): ${aws:PrincipalAccount} in the account part "
+        "of a Resource ARN is not substituted",
+        False,
+        identity_policies=[doc(stmt(resource="arn:aws:secretsmanager:us-east-1:${aws:PrincipalAccount}:secret:db-*"))],
+    ),
+    case(
+        "variable-in-region-part-literal",
+        "IAM, Variables and tags (Where you can use policy variables): ${aws:RequestedRegion} in the region part "
+        "is not substituted, even when the resource part's variable resolves",
+        False,
+        identity_policies=[
+            doc(stmt(resource=f"arn:aws:secretsmanager:${{aws:RequestedRegion}}:{A}:secret:${{aws:PrincipalTag/t}}-*"))
+        ],
+        context={"aws:RequestedRegion": "us-east-1", "aws:PrincipalTag/t": "db"},
+    ),
+    case(
+        "variable-in-resource-part-substituted",
+        "IAM, Variables and tags (Where you can use policy variables): after the fifth colon the variable is "
+        "substituted",
+        True,
+        identity_policies=[
+            doc(stmt(resource=f"arn:aws:secretsmanager:us-east-1:{A}:secret:${{aws:PrincipalTag/t}}-*"))
+        ],
+        context={"aws:RequestedRegion": "us-east-1", "aws:PrincipalTag/t": "db"},
+    ),
+    case(
+        "variable-in-account-part-notresource-excludes-nothing",
+        "IAM, Variables and tags (Where you can use policy variables): a NotResource whose account part holds a "
+        "variable excludes nothing real, so the Allow covers the secret",
+        True,
+        identity_policies=[
+            doc(stmt(resource=None, NotResource="arn:aws:secretsmanager:*:${aws:PrincipalAccount}:secret:*"))
+        ],
+    ),
+    case(
+        "variable-in-account-part-deny-does-not-apply",
+        "IAM, Variables and tags (Where you can use policy variables): a Deny whose Resource account part holds "
+        "a variable does not match the account's secrets",
+        True,
+        identity_policies=[
+            ALLOW_GET,
+            doc(stmt("Deny", "secretsmanager:*", "arn:aws:secretsmanager:*:${aws:PrincipalAccount}:secret:*")),
+        ],
+    ),
+    case(
+        "variable-in-condition-account-part-substituted",
+        "IAM, Variables and tags: in a Condition an ARN operator substitutes a variable in any component",
+        True,
+        identity_policies=[cond("ArnLike", "aws:SourceArn", "arn:aws:ecs:*:${aws:PrincipalAccount}:task/*")],
+        context={"aws:SourceArn": f"arn:aws:ecs:us-east-1:{A}:task/c/1"},
+    ),
     # --- KMS key policies --------------------------------------------------------------------------------
     case(
         "kms-direct-grant",
@@ -859,6 +919,124 @@ CASES = [
         resource_policy=doc(grant(f"arn:aws:iam::{B}:root", "kms:*")),
         identity_policies=[ALLOW_DECRYPT],
         resource_policy_kind="kms",
+    ),
+    # --- KMS rules inferred from a key ARN (no resource_policy_kind given) --------------------------------
+    # AWS KMS Developer Guide, "Key policies in AWS KMS":
+    # https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
+    # "Unless the key policy explicitly allows it, you cannot use IAM policies to allow access to a KMS key";
+    # an IAM policy can still deny. Same rules as resource_policy_kind="kms" above, without saying so.
+    case(
+        "kms-inferred-no-key-policy",
+        "KMS Developer Guide, Key policies in AWS KMS: a key ARN means key-policy rules; IAM alone is not enough",
+        False,
+        action=DECRYPT,
+        resource=KEY,
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    case(
+        "kms-inferred-root-delegation-with-iam",
+        "KMS Developer Guide, Key policies in AWS KMS: a root statement enables IAM policies",
+        True,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(KMS_ROOT),
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    case(
+        "kms-inferred-account-id-delegation",
+        "KMS Developer Guide, Key policies in AWS KMS: the account id as principal delegates like the root ARN",
+        True,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(grant(A, "kms:*")),
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    case(
+        "kms-inferred-no-delegation",
+        "KMS Developer Guide, Key policies in AWS KMS: a key policy that names neither the account nor the role "
+        "makes the IAM allow ineffective",
+        False,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(grant(OTHER_ROLE, "kms:*")),
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    case(
+        "kms-inferred-root-delegation-without-iam",
+        "KMS Developer Guide, Key policies in AWS KMS: root delegation alone grants the role nothing",
+        False,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(KMS_ROOT),
+    ),
+    case(
+        "kms-inferred-direct-grant",
+        "KMS Developer Guide, Key policies in AWS KMS: a key policy naming the role grants access by itself",
+        True,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(grant(ROLE, DECRYPT)),
+    ),
+    case(
+        "kms-inferred-iam-deny-wins",
+        "KMS Developer Guide, Key policies in AWS KMS: an IAM policy can deny without the key policy's leave "
+        "(and IAM, Policy evaluation logic: an explicit deny overrides any allow)",
+        False,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(grant(ROLE, DECRYPT)),
+        identity_policies=[doc(stmt("Deny", "kms:*"))],
+    ),
+    case(
+        "kms-inferred-other-partition",
+        "KMS Developer Guide, Key policies in AWS KMS: every partition's key ARN gets key-policy rules",
+        False,
+        action=DECRYPT,
+        resource=KEY_CN,
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    case(
+        "kms-inferred-cross-account-both",
+        "KMS Developer Guide, Key policies in AWS KMS (cross-account): the key policy allows the external account "
+        "and its IAM policy allows",
+        True,
+        action=DECRYPT,
+        resource=KEY_B,
+        resource_owner=B,
+        resource_policy=doc(grant(A, DECRYPT)),
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    case(
+        "kms-inferred-cross-account-key-policy-silent",
+        "KMS Developer Guide, Key policies in AWS KMS (cross-account): the key policy must allow the external account",
+        False,
+        action=DECRYPT,
+        resource=KEY_B,
+        resource_owner=B,
+        resource_policy=doc(grant(f"arn:aws:iam::{B}:root", "kms:*")),
+        identity_policies=[ALLOW_DECRYPT],
+    ),
+    # Aliases are not keys. AWS KMS Developer Guide, "Specifying KMS keys in IAM policy statements":
+    # https://docs.aws.amazon.com/kms/latest/developerguide/cmks-in-iam-policies.html
+    # and "Controlling access to aliases": https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html
+    case(
+        "kms-alias-arn-iam-rules",
+        "KMS Developer Guide, Controlling access to aliases: an alias ARN is the resource of alias operations, "
+        "which IAM policies control (no key policy involved)",
+        True,
+        action="kms:DeleteAlias",
+        resource=ALIAS,
+        identity_policies=[doc(stmt(action="kms:DeleteAlias", resource=f"arn:aws:kms:us-east-1:{A}:alias/*"))],
+    ),
+    case(
+        "kms-alias-arn-does-not-name-the-key",
+        "KMS Developer Guide, Specifying KMS keys in IAM policy statements: an alias ARN in Resource does not "
+        "identify the key",
+        False,
+        action=DECRYPT,
+        resource=KEY,
+        resource_policy=doc(KMS_ROOT),
+        identity_policies=[doc(stmt(action=DECRYPT, resource=ALIAS))],
     ),
     # --- ECR -----------------------------------------------------------------------------------------------
     case(

@@ -6,15 +6,26 @@ from typing import Any
 
 import pytest
 
-from harness.iam import Evaluator, Request, StatementRef, evaluate, evaluate_many, normalize_context
+from harness.iam import (
+    Evaluator,
+    PolicyError,
+    Request,
+    StatementRef,
+    evaluate,
+    evaluate_many,
+    normalize_context,
+    resource_policy_kind_for,
+)
 from harness.iam.conditions import Condition, parse_date
 from harness.iam.matching import ActionMatcher, ResourceMatcher, arn_like
 from harness.iam.principals import ACCOUNT, ENTITY, SESSION, WILDCARD, PrincipalSpec, parse_caller
-from harness.iam.variables import Literal, Variable, parse_template
+from harness.iam.variables import Literal, Variable, parse_resource_template, parse_template
 
 ROLE = "arn:aws:iam::111111111111:role/exec"
 SESSION_ARN = "arn:aws:sts::111111111111:assumed-role/exec/task-1"
 SECRET = "arn:aws:secretsmanager:us-east-1:111111111111:secret:db-AbCdEf"
+KEY = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ALLOW_DECRYPT = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]}
 
 
 def test_parse_template_segments() -> None:
@@ -35,6 +46,134 @@ def test_parse_template_segments() -> None:
     assert template.resolve_text({"aws:username": ("bob",), "x": ("y",)}) == "a/bob/*/y*"
     assert parse_template("${aws:username}", variables=True).resolve({}) is None
     assert parse_template("${aws:username}", variables=True).resolve({"aws:username": ("a", "b")}) is None
+
+
+def test_parse_resource_template_substitutes_only_after_fifth_colon() -> None:
+    """IAM User Guide, "IAM policy elements: Variables and tags", "Where you can use policy variables"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html): only the resource part.
+
+    Colons inside ``${...}`` do not count; before the fifth colon a variable is literal text, even ``${*}``.
+    """
+    template = parse_resource_template(
+        "arn:aws:sm:${aws:RequestedRegion}:${x, 'a:b'}:secret:${aws:userid}-*", variables=True
+    )
+    assert template.segments == (
+        Literal("arn:aws:sm:", wild=True),
+        Literal("${aws:RequestedRegion}", wild=False),
+        Literal(":", wild=True),
+        Literal("${x, 'a:b'}", wild=False),
+        Literal(":secret:", wild=True),
+        Variable("aws:userid", None),
+        Literal("-*", wild=True),
+    )
+    assert template.has_variables
+    prefix_only = parse_resource_template("arn:aws:s3:${*}:${aws:username}", variables=True)
+    assert not prefix_only.has_variables
+    assert prefix_only.segments == (
+        Literal("arn:aws:s3:", wild=True),
+        Literal("${*}", wild=False),
+        Literal(":", wild=True),
+        Literal("${aws:username}", wild=False),
+    )
+    assert parse_resource_template("${aws:SourceArn}", variables=True).segments == (
+        Literal("${aws:SourceArn}", wild=False),
+    )
+    same = "arn:aws:s3:::b/${aws:username}/${*}"
+    assert parse_resource_template(same, variables=True) == parse_template(same, variables=True)
+    assert parse_resource_template(same, variables=False) == parse_template(same, variables=False)
+    for malformed in ("arn:aws:s3:${}:::b", "arn:aws:s3:${aws:x:::b", "arn:aws:s3:::b/${aws:username"):
+        with pytest.raises(ValueError, match="policy variable"):
+            parse_resource_template(malformed, variables=True)
+
+
+def test_prefix_variable_is_literal_text_when_matching() -> None:
+    """An unsubstituted variable matches only its own text, and a ``*`` inside it is no wildcard."""
+    matcher = ResourceMatcher(
+        [parse_resource_template("arn:aws:sm:us-east-1:${aws:PrincipalAccount}:s", variables=True)]
+    )
+    context = {"aws:principalaccount": ("111111111111",)}
+    assert not matcher.matches("arn:aws:sm:us-east-1:111111111111:s", context)
+    assert matcher.matches("arn:aws:sm:us-east-1:${aws:PrincipalAccount}:s", context)
+    star = ResourceMatcher([parse_resource_template("arn:aws:sm:${*}:1:s", variables=True)])
+    assert star.matches("arn:aws:sm:${*}:1:s", {})
+    assert not star.matches("arn:aws:sm:us-east-1:1:s", {})
+
+
+def test_malformed_prefix_variable_names_policy_and_statement() -> None:
+    """A malformed variable before the fifth colon is still a PolicyError naming where it is."""
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:${}:s3:::b"}]}
+    with pytest.raises(PolicyError, match=r"identity policy #0, statement #0: malformed policy variable"):
+        evaluate(action="s3:GetObject", resource="arn:aws:s3:::b", principal=ROLE, identity_policies=[policy])
+
+
+@pytest.mark.parametrize(
+    ("resource", "kind"),
+    [
+        (KEY, "kms"),
+        ("arn:aws-us-gov:kms:us-gov-west-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab", "kms"),
+        ("arn:aws:kms:us-east-1:111111111111:alias/app", "default"),
+        ("arn:aws:kms:us-east-1:111111111111:key/", "default"),
+        ("arn:aws:kms:us-east-1:aws:key/1234", "default"),
+        ("arn:aws:kms:::key/1234", "default"),
+        ("1234abcd-12ab-34cd-56ef-1234567890ab", "default"),
+        ("*", "default"),
+        (SECRET, "default"),
+    ],
+)
+def test_resource_policy_kind_for(resource: str, kind: str) -> None:
+    """KMS Developer Guide, "Key policies in AWS KMS": only a key ARN names a key (aliases and ids do not)."""
+    assert resource_policy_kind_for(resource) == kind
+
+
+def test_kms_inference_explicit_kind_wins_and_reason_says_why() -> None:
+    """Inference applies only when no kind is given; the reason and statement labels say key policy."""
+    inferred = evaluate(action="kms:Decrypt", resource=KEY, principal=ROLE, identity_policies=[ALLOW_DECRYPT])
+    assert not inferred.allowed
+    assert "(a KMS key ARN: key-policy rules apply)" in inferred.reason
+    explicit = evaluate(
+        action="kms:Decrypt",
+        resource=KEY,
+        principal=ROLE,
+        identity_policies=[ALLOW_DECRYPT],
+        resource_policy_kind="default",
+    )
+    assert explicit.allowed
+    said = evaluate(
+        action="kms:Decrypt",
+        resource=KEY,
+        principal=ROLE,
+        identity_policies=[ALLOW_DECRYPT],
+        resource_policy_kind="kms",
+    )
+    assert not said.allowed
+    assert "key-policy rules apply" not in said.reason
+    key_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Exec", "Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "kms:*", "Resource": "*"}
+        ],
+    }
+    granted = evaluate(action="kms:Decrypt", resource=KEY, principal=ROLE, resource_policy=key_policy)
+    assert granted.allowed
+    assert [ref.policy for ref in granted.matched] == ["key policy"]
+
+
+def test_evaluator_default_kind_and_per_request_inference() -> None:
+    """Evaluator keeps "default" unless told None; evaluate_many infers per request, like evaluate."""
+    assert Evaluator(principal=ROLE, identity_policies=[ALLOW_DECRYPT]).evaluate("kms:Decrypt", KEY).allowed
+    inferring = Evaluator(principal=ROLE, identity_policies=[ALLOW_DECRYPT], resource_policy_kind=None)
+    assert not inferring.evaluate("kms:Decrypt", KEY).allowed
+    alias = "arn:aws:kms:us-east-1:111111111111:alias/app"
+    assert [
+        d.allowed
+        for d in evaluate_many(
+            [("kms:Decrypt", KEY), ("kms:Decrypt", alias)], principal=ROLE, identity_policies=[ALLOW_DECRYPT]
+        )
+    ] == [False, True]
+    resource_policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*"}]}
+    both = Evaluator(principal=ROLE, resource_policy=resource_policy, resource_policy_kind=None)
+    assert both.evaluate("kms:Decrypt", KEY).matched[0].policy == "key policy"
+    assert both.evaluate("kms:Decrypt", alias).matched[0].policy == "resource policy"
 
 
 def test_action_matcher() -> None:
