@@ -484,7 +484,7 @@ class ScenarioRun:
         self._serial.enter_context(file_lock(lock))
 
     def _write_manifest(self) -> None:
-        accounts = [self.target.account_id()] if self.target.is_emulator else []
+        accounts = [self.target.known_account_id] if self.target.known_account_id else []
         if self.target.registry_account_id:
             accounts.append(self.target.registry_account_id)
         manifest = {

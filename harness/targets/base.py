@@ -188,6 +188,11 @@ class Target:
             self._registry_credentials = dict(answer["Credentials"])
         return self._registry_credentials
 
+    @property
+    def known_account_id(self) -> str | None:
+        """The primary account id if it was already asked for (no request is made)."""
+        return self._account
+
     def account_id(self) -> str:
         """The primary account id, from ``sts:GetCallerIdentity`` (asked once)."""
         if self._account is None:

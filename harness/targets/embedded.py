@@ -126,9 +126,11 @@ class EmbeddedTarget(Target):
             RoleArn=f"arn:aws:iam::{account}:role/fargate-harness", RoleSessionName=session_name(label)
         )
         creds = answer["Credentials"]
-        return self.derived(
+        isolated = self.derived(
             access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"]
         )
+        isolated._account = account
+        return isolated
 
     def stop(self) -> None:
         """Stop the network guard, the fault proxy and moto's server (terminate, then kill after 10 s)."""

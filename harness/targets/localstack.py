@@ -131,7 +131,10 @@ class LocalStackTarget(Target):
 
     def isolated(self, label: str) -> Target:
         """The same LocalStack in a fresh account: LocalStack takes a 12-digit access key id as the account."""
-        return self.derived(access_key=fresh_account_id(), secret_key="test")
+        account = fresh_account_id()
+        isolated = self.derived(access_key=account, secret_key="test")
+        isolated._account = account
+        return isolated
 
     @property
     def has_ecs(self) -> bool:

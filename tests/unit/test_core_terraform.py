@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import tftest
 
+from harness import hcl
 from harness.errors import ConfigurationError, NotIdempotentError, TerraformError
 from harness.targets.aws import AwsTarget
 from harness.targets.base import Target
@@ -28,13 +29,37 @@ from harness.terraform import (
     local_module_dirs,
     provider_aliases,
     selected_provider_version,
-    tf_var_env,
+    user_var_file_text,
 )
 from harness.toolchain import Toolchain
 
 DATA = Path(__file__).parent / "data" / "core"
 PROJECT = Path(__file__).resolve().parents[2]
 SECRET = "s3cr3t-Value-That-Must-Not-Leak"
+#: A provider schema as ``terraform providers schema -json`` prints it, cut to what the override reads.
+SCHEMA = {
+    "provider_schemas": {
+        "registry.terraform.io/hashicorp/aws": {
+            "provider": {
+                "block": {
+                    "attributes": {
+                        name: {"type": "string"}
+                        for name in ("region", "profile", "s3_use_path_style", "skip_region_validation")
+                    },
+                    "block_types": {
+                        "endpoints": {"block": {"attributes": {"elbv2": {}, "logs": {}, "sts": {}, "iam": {}}}}
+                    },
+                }
+            }
+        }
+    }
+}
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Provider schemas are cached per version: never write a test's fake schema into the real cache."""
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def _write(path: Path, text: str) -> Path:
@@ -316,37 +341,34 @@ def test_selected_provider_version_without_lock_file(tmp_path: Path) -> None:
     assert selected_provider_version(tmp_path) is None
 
 
-def test_tf_var_env_encodes_non_strings_as_json() -> None:
-    """Strings pass through verbatim; numbers, booleans, lists and maps become JSON (HCL-compatible)."""
-    env = tf_var_env(
-        {
-            "name_prefix": "fh-main-abc123",
-            "quoted": '"already quoted"',
-            "log_retention_days": 7,
-            "enabled": True,
-            "ids": ["a", "b"],
-            "tags": {"Owner": "team", "Count": 2},
-        }
-    )
-    assert env == {
-        "TF_VAR_name_prefix": "fh-main-abc123",
-        "TF_VAR_quoted": '"already quoted"',
-        "TF_VAR_log_retention_days": "7",
-        "TF_VAR_enabled": "true",
-        "TF_VAR_ids": '["a", "b"]',
-        "TF_VAR_tags": '{"Owner": "team", "Count": 2}',
+def test_user_var_file_takes_primitive_strings_literally_and_collections_as_hcl() -> None:
+    """``-var`` semantics: a string for a string/number/bool/untyped variable is literal (template sequences
+    escaped); for collection types it is an HCL expression; other Python values are JSON."""
+    declared = {
+        "name": hcl.Variable("name", False, "string", False),
+        "count": hcl.Variable("count", True, "number", False),
+        "loose": hcl.Variable("loose", True, None, False),
+        "ids": hcl.Variable("ids", True, "${list(string)}", False),
+        "tags": hcl.Variable("tags", True, "${map(string)}", False),
     }
-    assert all(isinstance(v, str) for v in env.values())
-
-
-# -- ScenarioRun construction ------------------------------------------------------------------------
+    text = user_var_file_text(
+        {"name": 'x"${y}%{z}', "count": "3", "loose": "a b", "ids": '["a", "b"]', "tags": {"Owner": "team"}},
+        declared,
+    )
+    assert text.splitlines() == [
+        'name = "x\\"$${y}%%{z}"',
+        'count = "3"',
+        'loose = "a b"',
+        'ids = ["a", "b"]',
+        'tags = {"Owner": "team"}',
+    ]
 
 
 def test_scenario_run_refuses_a_folder_without_tf_files(tmp_path: Path) -> None:
     """A folder with no .tf files is not a root module."""
     folder = tmp_path / "empty"
     _write(folder / "README.md", "# nothing here")
-    with pytest.raises(ConfigurationError, match=r"not a Terraform root module \(no \.tf files\)"):
+    with pytest.raises(ConfigurationError, match=r"not a Terraform root module \(no \.tf or \.tf\.json files\)"):
         _run(tmp_path, folder)
 
 
@@ -381,6 +403,7 @@ class FakeTf:
 
     def __init__(self, answers: dict[str, list[tftest.TerraformCommandOutput | Exception]]) -> None:
         self.answers = answers
+        self.answers.setdefault("providers", [_out(0, out=json.dumps(SCHEMA))])
         self.calls: list[tuple[str, ...]] = []
         self.on_call: dict[str, Callable[[], object]] = {}
 

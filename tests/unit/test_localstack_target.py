@@ -229,6 +229,13 @@ def test_without_ecs_only_task_definition_checks_skip(free: LocalStackTarget) ->
         "secret_references",
         "startup_preflight",
         "cross_account_repository",
+        # the checks that need no contract start from task definitions (none exist without ECS)
+        "tasks_start",
+        "roles_trust_ecs_tasks",
+        "execution_roles_least_privilege",
+        "execution_roles_hold_no_app_permissions",
+        "awslogs_groups_exist",
+        "value_from_resolves",
     }
     assert checks.unavailable(checks.cross_account_repository, free) == ["ecr", "ecs"]
     assert checks.unavailable("log_groups", free) == []
@@ -240,7 +247,8 @@ def test_run_all_reports_skipped_checks_as_not_applicable(free: LocalStackTarget
     class FakeRun:
         name = "secrets"
         target = free
-        outputs: dict[str, Any] = {}  # noqa: RUF012
+        outputs: dict[str, Any] = {"services": {"app": {}}}  # noqa: RUF012 (declares services, misses the rest)
+        shared: dict[str, Any] = {}  # noqa: RUF012
 
         @staticmethod
         def masker(text: str) -> str:
@@ -251,7 +259,8 @@ def test_run_all_reports_skipped_checks_as_not_applicable(free: LocalStackTarget
     assert by_name["task_definitions"].verdict == "n/a"
     assert by_name["task_definitions"].message == "skipped: target localstack lacks ecs"
     assert by_name["startup_preflight"].passed
-    # checks that need no missing service did run (and failed here, since FakeRun has no outputs)
+    assert by_name["tasks_start"].verdict == "n/a"
+    # checks that need no missing service did run (and failed here, since FakeRun's services are empty)
     assert not by_name["trust_policies"].passed
 
 
