@@ -9,6 +9,7 @@ and 2 xdist workers. A benchmark, not a test: nothing here passes or fails on a 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from harness import scenarios, toolchain
 from harness.config import run_id
+from harness.provider_schema import cached
 from harness.report import STAGES
 from harness.targets import EmbeddedTarget, Target
 from harness.terraform import (
@@ -26,7 +28,6 @@ from harness.terraform import (
     copy_configuration,
     provider_aliases,
     selected_provider_version,
-    tf_var_env,
 )
 
 
@@ -34,15 +35,18 @@ def bare_terraform(
     scenario: scenarios.Scenario, tools: toolchain.Toolchain, target: Target, variables: dict[str, str]
 ) -> dict[str, float]:
     """Seconds per stage for the plain CLI on a copy of the scenario (the baseline)."""
-    env = {**os.environ, **tools.env(), **target.terraform_env(), **tf_var_env(variables)}
+    env = {**os.environ, **tools.env(), **target.terraform_env()}
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix=f"bench-{scenario.name}-") as tmp:
-        tfdir = copy_configuration(scenario.path, Path(tmp))
+        tfdir = copy_configuration(scenario.path, Path(tmp) / "config")
+        var_file = Path(tmp) / "bench.tfvars.json"
+        var_file.write_text(json.dumps(variables))
+        values = f"-var-file={var_file}"
         commands = {
             "init": ["init", "-input=false", "-no-color"],
-            "apply": ["apply", "-input=false", "-no-color", "-auto-approve"],
-            "plan": ["plan", "-input=false", "-no-color", "-detailed-exitcode"],
-            "destroy": ["destroy", "-input=false", "-no-color", "-auto-approve"],
+            "apply": ["apply", "-input=false", "-no-color", "-auto-approve", values],
+            "plan": ["plan", "-input=false", "-no-color", "-detailed-exitcode", values],
+            "destroy": ["destroy", "-input=false", "-no-color", "-auto-approve", values],
         }
         for stage, argv in commands.items():
             started = time.perf_counter()
@@ -53,8 +57,20 @@ def bare_terraform(
             if proc.returncode != 0:
                 raise SystemExit(f"bare terraform {stage} of {scenario.name} exited {proc.returncode}:\n{proc.stderr}")
             if stage == "init":
-                version = selected_provider_version(tfdir)
-                override = target.provider_override(version or "3.39.0", provider_aliases(tfdir))
+                version = selected_provider_version(tfdir) or "3.39.0"
+
+                def schema_of(folder: Path = tfdir) -> dict[str, object]:
+                    answer = subprocess.run(
+                        [str(tools.terraform), "providers", "schema", "-json"],
+                        cwd=folder,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    )
+                    return dict(json.loads(answer.stdout))
+
+                override = target.provider_override(version, provider_aliases(tfdir), schema=cached(version, schema_of))
                 if override:
                     (tfdir / OVERRIDE_FILE).write_text(override)
     return timings

@@ -1,14 +1,20 @@
-"""The checks applied to every scenario after apply, shared by the pytest suite and ``fargate-harness run``.
+"""The checks applied after apply, shared by the pytest suite and ``fargate-harness run``.
 
-Each check takes an applied :class:`~harness.terraform.ScenarioRun` and raises AssertionError with a
-message of the form ``"<scenario>: <resource>: expected <x>, got <y>"``. A check whose subject a
-scenario does not have (no KMS key, no second account, a single service) passes vacuously and says so
-through :func:`applies`.
+Each check takes an applied :class:`~harness.terraform.ScenarioRun`, returns how many subjects it checked
+and raises AssertionError with a message of the form ``"<configuration>: <resource>: expected <x>, got
+<y>"``.
 
-The scenario contract they read: an output ``services`` (map of service name to role ARNs/names, task
-definition, log group, and the ARN lists ``declared`` to the execution-role module and
-``task_declared`` to the task-role module), plus optional ``kms_key_arn`` / ``parameter_names``
-(SecureString scenarios) and ``repository_name`` / ``registry_account_id`` (cross-account ECR).
+Two layers:
+
+* **Checks that need no contract** (:data:`INVENTORY_CHECKS`) run on every configuration: they read what
+  was built from Terraform's state (:mod:`harness.inventory`) and check every task definition and role
+  found there. One that finds nothing to check fails and says what it looked for.
+* **Declaration checks** (:data:`DECLARATION_CHECKS`) are the exactness checks of our reference scenarios,
+  which declare what they built in an output ``services`` (map of service name to role ARNs/names, task
+  definition, log group, and the ARN lists ``declared`` to the execution-role module and ``task_declared``
+  to the task-role module), plus optional ``kms_key_arn`` / ``parameter_names`` (SecureString scenarios)
+  and ``repository_name`` / ``registry_account_id`` (cross-account ECR). They run only where that output
+  exists.
 """
 
 from __future__ import annotations
@@ -16,13 +22,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.aws import ecr, ecs, iam, kms, logs, secrets, ssm
-from harness.aws._policy import fail, grants, statements
-from harness.errors import HarnessError
+from harness.aws._policy import decode_document, fail, grants, statements
+from harness.errors import HarnessError, ResourceNotFoundError
+from harness.inventory import Role, TaskDefinition
 from harness.targets.base import Target
 from harness.terraform import ScenarioRun
+
+if TYPE_CHECKING:
+    from harness.preflight import AwsFacts, PreflightReport
 
 EXECUTION_MANAGED_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
@@ -364,6 +374,276 @@ def startup_preflight(run: ScenarioRun) -> int:
 
 Check = Callable[[ScenarioRun], int]
 
+# -- checks that need no contract: every task definition and role of the state ---------------------
+
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+#: A sample task ARN's resource part: ECS sends the task's ARN as aws:SourceArn when it assumes a role.
+SAMPLE_TASK = "task/fargate-harness/0123456789abcdef0123456789abcdef"
+
+
+def _task_definitions(run: ScenarioRun) -> list[TaskDefinition]:
+    found = run.inventory.task_definitions
+    if not found:
+        raise AssertionError(
+            f"{run.name}: no aws_ecs_task_definition in the state of {run.source} "
+            f"(looked for task definitions to check; the state holds {run.inventory.summary()})"
+        )
+    return found
+
+
+def _facts(run: ScenarioRun) -> AwsFacts:
+    """One AwsFacts per applied run: checks and preflight share what was read."""
+    from harness.preflight import AwsFacts
+
+    facts = run.shared.get("facts")
+    if not isinstance(facts, AwsFacts):
+        facts = AwsFacts(run.target)
+        run.shared["facts"] = facts
+    return facts
+
+
+def preflight_reports(run: ScenarioRun, **options: Any) -> list[PreflightReport]:
+    """The preflight of every task definition in the state (computed once per run and options)."""
+    from harness.preflight import preflight
+
+    key = f"preflight:{sorted(options.items())}"
+    if key not in run.shared:
+        facts = _facts(run)
+        run.shared[key] = [preflight(run.target, td.arn, facts, **options) for td in _task_definitions(run)]
+    return list(run.shared[key])
+
+
+def _note(run: ScenarioRun, text: str) -> None:
+    run.shared.setdefault("notes", []).append(text)
+
+
+def tasks_start(run: ScenarioRun, **options: Any) -> int:
+    """Every task definition in the state would start: the preflight finds no denied or missing requirement."""
+    problems = []
+    reports = preflight_reports(run, **options)
+    for report in reports:
+        if report.will_start:
+            continue
+        denied = "; ".join(f"{v.requirement.action} on {v.requirement.resource}: {v.reason}" for v in report.failures)
+        problems.append(
+            f"task definition {report.task_definition}: {report.error}" + (f" ({denied})" if denied else "")
+        )
+    if problems:
+        raise AssertionError(f"{run.name}: expected every task to start, got:\n  " + "\n  ".join(problems))
+    return len(reports)
+
+
+def _role_documents(run: ScenarioRun, arn: str) -> tuple[str, dict[str, Any]]:
+    """(name, trust policy) of a role: from the state when it is there, else read from the target."""
+    role = run.inventory.role_by_arn(arn)
+    if role is not None and role.trust:
+        return role.name, role.trust
+    described = _facts(run).role(arn)
+    client = _facts(run).client("iam", described.account)
+    if client is None:
+        raise AssertionError(f"{run.name}: role {arn}: cannot be read from target {run.target.name}")
+    found = iam.get_role(client, described.name)
+    return described.name, decode_document(found.get("AssumeRolePolicyDocument") or {})
+
+
+def roles_trust_ecs_tasks(run: ScenarioRun) -> int:
+    """Every role a task definition names trusts only ``ecs-tasks.amazonaws.com`` with ``sts:AssumeRole``, and
+    its conditions (``aws:SourceAccount``, ``aws:SourceArn``...) admit the request ECS sends for the task.
+
+    Amazon ECS Developer Guide, "Task execution IAM role" / "Task IAM role": the trust relationship, and the
+    confused-deputy conditions ECS supports.
+    """
+    from harness.iam import evaluate
+
+    arns = list(dict.fromkeys([*run.inventory.execution_role_arns, *run.inventory.task_role_arns]))
+    if not arns:
+        _task_definitions(run)
+        raise AssertionError(f"{run.name}: no task definition in the state of {run.source} names a role to check")
+    for td in run.inventory.task_definitions:
+        for arn in (td.execution_role_arn, td.task_role_arn):
+            if not arn:
+                continue
+            name, trust = _role_documents(run, arn)
+            iam.assert_trusts_only_service(
+                {"RoleName": name, "AssumeRolePolicyDocument": trust}, ECS_TASKS, scenario=run.name
+            )
+            account = td.arn.split(":")[4]
+            region = td.arn.split(":")[3]
+            partition = td.arn.split(":")[1]
+            context = {
+                "aws:SourceAccount": account,
+                "aws:SourceArn": f"arn:{partition}:ecs:{region}:{account}:{SAMPLE_TASK}",
+            }
+            decision = evaluate(
+                "sts:AssumeRole",
+                arn,
+                ECS_TASKS,
+                resource_policy=trust,
+                resource_owner=arn.split(":")[4],
+                context=context,
+            )
+            if not decision.allowed:
+                fail(
+                    run.name,
+                    f"role {name} trust policy",
+                    f"to admit ecs-tasks.amazonaws.com for task definition {td.label} (aws:SourceAccount {account})",
+                    decision.reason,
+                )
+    return len(arns)
+
+
+def _execution_reports(run: ScenarioRun) -> list[PreflightReport]:
+    reports = [r for r in preflight_reports(run) if r.execution_role]
+    if not reports:
+        _task_definitions(run)
+        raise AssertionError(f"{run.name}: no task definition in the state of {run.source} has an execution role")
+    return reports
+
+
+def execution_roles_least_privilege(run: ScenarioRun) -> int:
+    """No execution role grants actions or resources its task definitions never need (AWS managed policies
+    excepted)."""
+    reports = _execution_reports(run)
+    found = [
+        f"{r.execution_role} (task definition {r.task_definition}): {'; '.join(r.overgrants)}"
+        for r in reports
+        if r.overgrants
+    ]
+    if found:
+        raise AssertionError(f"{run.name}: expected no over-grants on execution roles, got:\n  " + "\n  ".join(found))
+    return len({r.execution_role for r in reports})
+
+
+def execution_roles_hold_no_app_permissions(run: ScenarioRun) -> int:
+    """No execution role holds application permissions (they belong on the task role), and no task role holds
+    what the agent needs from the execution role."""
+    reports = _execution_reports(run)
+    found = [f"task definition {r.task_definition}: {'; '.join(r.misplaced)}" for r in reports if r.misplaced]
+    if found:
+        raise AssertionError(f"{run.name}: expected no misplaced permissions, got:\n  " + "\n  ".join(found))
+    return len(reports)
+
+
+def awslogs_groups_exist(run: ScenarioRun) -> int:
+    """Every container logging with ``awslogs`` names a log group that exists (or that the agent may create
+    with ``awslogs-create-group``); each group's retention is reported."""
+    checked = 0
+    missing = []
+    facts = _facts(run)
+    for td in _task_definitions(run):
+        account = td.arn.split(":")[4]
+        for container in td.containers:
+            if container.log_driver != "awslogs":
+                continue
+            group = container.log_options.get("awslogs-group", "")
+            region = container.log_options.get("awslogs-region") or run.target.region
+            checked += 1
+            client = facts.client("logs", account)
+            if client is None:
+                _note(run, f"log group {group}: account {account} cannot be read")
+                continue
+            try:
+                described = logs.get_log_group(client, group)
+            except ResourceNotFoundError:
+                if container.log_options.get("awslogs-create-group") == "true":
+                    _note(run, f"log group {group}: created by the agent at first start (awslogs-create-group)")
+                    continue
+                missing.append(
+                    f"task definition {td.label} container {container.name}: log group {group!r} in {region}"
+                )
+                continue
+            retention = described.get("retentionInDays")
+            _note(run, f"log group {group}: retention {f'{retention} days' if retention else 'never expires'}")
+    if missing:
+        raise AssertionError(
+            f"{run.name}: expected every awslogs group to exist, got missing:\n  " + "\n  ".join(missing)
+        )
+    if not checked:
+        _note(run, "no container logs with awslogs")
+    return checked
+
+
+def value_from_resolves(run: ScenarioRun) -> int:
+    """Every ``valueFrom`` (``secrets`` and ``logConfiguration.secretOptions``) names a secret or parameter that
+    exists, in whichever account and region its ARN says."""
+    facts = _facts(run)
+    checked = 0
+    missing = []
+    for td in _task_definitions(run):
+        region, account = td.arn.split(":")[3], td.arn.split(":")[4]
+        for container in td.containers:
+            for variable, value_from in (*container.secrets, *container.log_secrets):
+                checked += 1
+                where = f"task definition {td.label} container {container.name} secret {variable}"
+                if value_from.startswith("arn:") and value_from.split(":")[2] == "secretsmanager":
+                    try:
+                        reference = secrets.parse_secret_reference(value_from)
+                    except ValueError as exc:
+                        missing.append(f"{where}: {exc}")
+                        continue
+                    if facts.secret(reference.secret_id) is None:
+                        missing.append(f"{where}: secret {reference.secret_id} does not exist")
+                    continue
+                owner = value_from.split(":")[4] if value_from.startswith("arn:") else account
+                where_region = value_from.split(":")[3] if value_from.startswith("arn:") else region
+                try:
+                    name = ssm.parameter_name(value_from)
+                except ValueError as exc:
+                    missing.append(f"{where}: {exc}")
+                    continue
+                if facts.parameter(name, owner, where_region) is None:
+                    missing.append(f"{where}: parameter {value_from} does not exist")
+    if missing:
+        raise AssertionError(f"{run.name}: expected every valueFrom to resolve, got:\n  " + "\n  ".join(missing))
+    return checked
+
+
+@dataclass(frozen=True)
+class RoleAssertions:
+    """Assertions about one role of an applied configuration (``run.role("name")``)."""
+
+    run: ScenarioRun
+    record: Role
+
+    def assert_trusts_only(self, service: str = ECS_TASKS) -> None:
+        """The trust policy lets only ``service`` assume the role, only with ``sts:AssumeRole``."""
+        iam.assert_trusts_only_service(
+            {"RoleName": self.record.name, "AssumeRolePolicyDocument": self.record.trust},
+            service,
+            scenario=self.run.name,
+        )
+
+    def assert_allows(self, action: str, resource: str) -> None:
+        """The role's identity policies (as AWS holds them, managed ones included) allow ``action`` on ``resource``."""
+        if not self._decide(action, resource).allowed:
+            fail(self.run.name, f"role {self.record.name}", f"to allow {action} on {resource}", "denied")
+
+    def assert_denies(self, action: str, resource: str) -> None:
+        """The role's identity policies do not allow ``action`` on ``resource``."""
+        decision = self._decide(action, resource)
+        if decision.allowed:
+            fail(self.run.name, f"role {self.record.name}", f"not to allow {action} on {resource}", decision.reason)
+
+    def _decide(self, action: str, resource: str) -> Any:
+        from harness.iam import evaluate
+
+        policies = _facts(self.run).role(self.record.arn)
+        return evaluate(
+            action, resource, self.record.arn, identity_policies=policies.policies, boundary=policies.boundary
+        )
+
+
+#: Checks every configuration gets, read from its state (no output contract).
+INVENTORY_CHECKS: tuple[Check, ...] = (
+    tasks_start,
+    roles_trust_ecs_tasks,
+    execution_roles_least_privilege,
+    execution_roles_hold_no_app_permissions,
+    awslogs_groups_exist,
+    value_from_resolves,
+)
+
+
 #: The services each check reads, by check name, beyond what the scenario's own resources already require
 #: (the scenario-level decision, :func:`harness.targets.localstack.missing_for`). On a target without one
 #: of them (free LocalStack has no ECS: scenarios run with ``create_task_definition = false``) the check
@@ -382,6 +662,12 @@ CHECK_NEEDS: dict[str, frozenset[str]] = {
     "role_isolation": frozenset({"iam"}),
     "role_separation": frozenset({"iam"}),
     "startup_preflight": frozenset({"ecs"}),
+    "tasks_start": frozenset({"ecs"}),
+    "roles_trust_ecs_tasks": frozenset({"ecs", "iam"}),
+    "execution_roles_least_privilege": frozenset({"ecs", "iam"}),
+    "execution_roles_hold_no_app_permissions": frozenset({"ecs", "iam"}),
+    "awslogs_groups_exist": frozenset({"ecs", "logs"}),
+    "value_from_resolves": frozenset({"ecs"}),
 }
 
 
@@ -406,7 +692,8 @@ COMMON_CHECKS: tuple[Check, ...] = (
     startup_preflight,
 )
 
-ALL_CHECKS: tuple[Check, ...] = (
+#: Our reference scenarios' exactness checks, read against their ``services`` declarations.
+DECLARATION_CHECKS: tuple[Check, ...] = (
     trust_policies,
     managed_policy,
     execution_statements,
@@ -422,6 +709,13 @@ ALL_CHECKS: tuple[Check, ...] = (
     startup_preflight,
 )
 
+ALL_CHECKS: tuple[Check, ...] = (*INVENTORY_CHECKS, *DECLARATION_CHECKS)
+
+
+def has_declarations(run: ScenarioRun) -> bool:
+    """True when the configuration declares what it built (the ``services`` output of our scenarios)."""
+    return isinstance(run.outputs.get("services"), Mapping) and bool(run.outputs.get("services"))
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -431,6 +725,7 @@ class CheckResult:
     passed: bool
     subjects: int = 0
     message: str = ""
+    notes: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -441,21 +736,28 @@ class CheckResult:
 
 
 def run_all(run: ScenarioRun) -> list[CheckResult]:
-    """Run every check; collect verdicts instead of stopping at the first failure.
+    """Run every inventory check, and the declaration checks where the configuration declares ``services``;
+    collect verdicts instead of stopping at the first failure.
 
     A check needing a service the target lacks is not run: it passes with nothing checked (``n/a``) and
     says why in its message.
     """
     results = []
-    for check in ALL_CHECKS:
+    for check in INVENTORY_CHECKS + (DECLARATION_CHECKS if has_declarations(run) else ()):
         missing = unavailable(check, run.target)
         if missing:
             results.append(
                 CheckResult(check.__name__, True, 0, f"skipped: target {run.target.name} lacks {', '.join(missing)}")
             )
             continue
+        run.shared["notes"] = []
         try:
-            results.append(CheckResult(check.__name__, True, check(run)))
+            subjects = check(run)
+            notes = tuple(run.masker(n) for n in run.shared["notes"])
+            results.append(CheckResult(check.__name__, True, subjects, notes=notes))
         except (AssertionError, HarnessError) as exc:
             results.append(CheckResult(check.__name__, False, 0, run.masker(str(exc))))
+        except Exception as exc:  # a defect in a check must not hide the other verdicts or skip the destroy
+            message = f"{run.name}: check {check.__name__} crashed: {type(exc).__name__}: {exc}"
+            results.append(CheckResult(check.__name__, False, 0, run.masker(message)))
     return results

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import hcl
 from harness.config import run_id
 from harness.errors import ConfigurationError
 from harness.ownership import ownership_tags
 from harness.targets.base import RESOURCE_SERVICES, Target
-from harness.terraform import ScenarioRun, local_module_dirs
+from harness.terraform import ScenarioRun
 from harness.toolchain import Toolchain
 
-_RESOURCE = re.compile(r'^\s*resource\s+"(aws_[a-z0-9_]+)"', re.MULTILINE)
-_VARIABLE = re.compile(r'^\s*variable\s+"([A-Za-z0-9_-]+)"', re.MULTILINE)
+#: A case folder (``scenarios/broken/<case>/``) names its reference scenario here; its ``*_override.tf``
+#: files are copied into the root of that scenario's copy (Terraform merges override files per module).
+CASE_FILE = "case.json"
 #: Variables whose values the harness generates and must never print.
 SENSITIVE_VARIABLES = ("secret_value",)
 
@@ -29,30 +32,30 @@ def default_scenarios_dir() -> Path:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A root configuration under the scenarios folder."""
+    """A root configuration: one of ours under the scenarios folder, a case (a reference scenario plus
+    ``overlays``), or any folder a user names."""
 
     name: str
     path: Path
+    overlays: tuple[Path, ...] = field(default=())
 
     @property
     def needed_services(self) -> frozenset[str]:
-        """AWS services the scenario's resources (its own and its local modules') need."""
+        """AWS services the scenario's resources (its own, its overlays' and its local modules') need."""
         found = {"iam", "sts"}
-        for folder in local_module_dirs(self.path):
-            for tf in folder.glob("*.tf"):
-                for resource_type in _RESOURCE.findall(tf.read_text()):
-                    for prefix, service in RESOURCE_SERVICES.items():
-                        if resource_type.startswith(prefix):
-                            found.add(service)
+        types = {kind for module in hcl.walk(self.path) for kind in module.resource_types}
+        for overlay in self.overlays:
+            types |= {kind for kind, _name in _overlay_module(overlay).resources}
+        for resource_type in types:
+            for prefix, service in RESOURCE_SERVICES.items():
+                if resource_type.startswith(prefix):
+                    found.add(service)
         return frozenset(found)
 
     @property
     def variables(self) -> frozenset[str]:
         """Names of the variables the root module declares."""
-        names: set[str] = set()
-        for tf in self.path.glob("*.tf"):
-            names.update(_VARIABLE.findall(tf.read_text()))
-        return frozenset(names)
+        return frozenset(hcl.read_module(self.path).variables)
 
     @property
     def needs_registry_account(self) -> bool:
@@ -75,6 +78,25 @@ def discover(scenarios_dir: Path | None = None) -> dict[str, Scenario]:
     }
 
 
+def _overlay_module(path: Path) -> hcl.ModuleConfig:
+    module = hcl.ModuleConfig(path.parent)
+    hcl._merge(module, path, hcl.parse_file(path))
+    return module
+
+
+def case(name: str, folder: Path, root: Path) -> Scenario:
+    """A case folder: ``case.json`` names the reference scenario, ``*_override.tf`` files break it."""
+    try:
+        spec = json.loads((folder / CASE_FILE).read_text())
+        base = str(spec["base"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigurationError(f'{folder / CASE_FILE}: expected {{"base": "<scenario>"}} ({exc})') from exc
+    overlays = tuple(sorted(folder.glob("*_override.tf")))
+    if not overlays:
+        raise ConfigurationError(f"{folder}: a case needs at least one *_override.tf file")
+    return Scenario(name, get(base, root).path, overlays)
+
+
 def get(name: str, scenarios_dir: Path | None = None) -> Scenario:
     """The scenario called ``name`` (a folder under the scenarios folder, nested ones like ``broken/x`` too)."""
     root = scenarios_dir or default_scenarios_dir()
@@ -82,9 +104,22 @@ def get(name: str, scenarios_dir: Path | None = None) -> Scenario:
     if name in known:
         return known[name]
     path = (root / name).resolve()
-    if "/" in name and path.is_relative_to(root.resolve()) and path.is_dir() and any(path.glob("*.tf")):
-        return Scenario(name, path)
+    if "/" in name and path.is_relative_to(root.resolve()) and path.is_dir():
+        if (path / CASE_FILE).is_file():
+            return case(name, path, root)
+        if hcl.config_files(path):
+            return Scenario(name, path)
     raise ConfigurationError(f"no scenario {name!r}; known scenarios: {', '.join(known) or 'none'}")
+
+
+def from_path(path: Path, label: str | None = None) -> Scenario:
+    """Any Terraform root folder as a scenario (``--dir PATH``, the ``terraform`` marker)."""
+    folder = path.expanduser().resolve()
+    if not folder.is_dir():
+        raise ConfigurationError(f"{path}: no such folder; give the folder of a Terraform root configuration")
+    if not hcl.config_files(folder):
+        raise ConfigurationError(f"{path}: no .tf or .tf.json files; give the folder of a Terraform root configuration")
+    return Scenario(label or folder.name, folder)
 
 
 def unique_prefix(worker: str = "main") -> str:
@@ -112,8 +147,13 @@ def new_run(
     worker: str = "main",
     keep: bool = False,
     extra: dict[str, Any] | None = None,
+    var_files: tuple[Path, ...] = (),
+    progress: Any = None,
 ) -> ScenarioRun:
-    """A :class:`ScenarioRun` with a unique prefix, the run's variables and its ownership tags."""
+    """A :class:`ScenarioRun` with a unique prefix, the run's variables and its ownership tags.
+
+    ``extra`` are values given by name (they win over the harness's values and over ``var_files``).
+    """
     prefix = unique_prefix(worker)
     return ScenarioRun(
         scenario.path,
@@ -121,9 +161,13 @@ def new_run(
         toolchain=tools,
         prefix=prefix,
         results_dir=results_dir,
-        variables={**run_variables(scenario, prefix, target.scenario_variables()), **(extra or {})},
+        variables=run_variables(scenario, prefix, target.scenario_variables()),
+        user_variables=dict(extra or {}),
+        var_files=var_files,
+        overlays=scenario.overlays,
         sensitive=SENSITIVE_VARIABLES,
         tags=ownership_tags(run_id(), scenario.name, prefix),
         keep=keep,
         label=scenario.name,
+        progress=progress,
     )

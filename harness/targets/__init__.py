@@ -47,6 +47,7 @@ def start_target(options: Options, log_dir: Path) -> Target:
     )
     target.start()
     try:
+        target.start_guard()
         check_accounts(target, allowed_from_env(options.allowed_accounts))
     except BaseException:
         target.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ import boto3
 from botocore.config import Config
 
 from harness.errors import ConfigurationError
+from harness.provider_schema import CREDENTIAL_ARGUMENTS, PATH_STYLE_FLAGS, SKIP_FLAGS, ProviderSchema
 
 #: Service names as the AWS provider's ``endpoints {}`` block spells them, per provider major.
 #: Terraform's provider 5.x renamed a few; both spellings are accepted there, so the 3.x names are used
@@ -70,7 +72,9 @@ class Target:
     access_key: str | None = None
     secret_key: str | None = None
     registry_role_arn: str | None = None
+    session_token: str | None = None
     available_services: frozenset[str] | None = None
+    guard: Any = field(default=None, repr=False)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
     _registry_credentials: dict[str, str] | None = field(default=None, repr=False)
 
@@ -90,7 +94,22 @@ class Target:
         """Start or locate the target. Emulators the harness owns start here."""
 
     def stop(self) -> None:
-        """Stop what ``start`` started."""
+        """Stop what ``start`` started (and the network guard)."""
+        self.stop_guard()
+
+    def start_guard(self) -> None:
+        """On emulator targets, start the network guard Terraform's requests go through (see harness.netguard)."""
+        if self.is_emulator and self.guard is None:
+            from harness.netguard import NetworkGuard
+
+            self.guard = NetworkGuard()
+            self.guard.start()
+
+    def stop_guard(self) -> None:
+        """Stop the network guard, if one runs."""
+        if self.guard is not None:
+            self.guard.stop()
+            self.guard = None
 
     def missing_services(self, needed: Iterable[str]) -> list[str]:
         """Services in ``needed`` that this target lacks (empty when it has them all or cannot tell)."""
@@ -102,6 +121,7 @@ class Target:
         return boto3.session.Session(
             aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key,
+            aws_session_token=self.session_token,
             region_name=self.region,
         )
 
@@ -149,6 +169,8 @@ class Target:
         if self.access_key and self.secret_key:
             env["AWS_ACCESS_KEY_ID"] = self.access_key
             env["AWS_SECRET_ACCESS_KEY"] = self.secret_key
+            if self.session_token:
+                env["AWS_SESSION_TOKEN"] = self.session_token
         return env
 
     def scenario_variables(self) -> dict[str, str]:
@@ -159,42 +181,36 @@ class Target:
         return variables
 
     def provider_override(
-        self, provider_version: str, aliases: Iterable[str], default_tags: Mapping[str, str] | None = None
+        self,
+        provider_version: str,
+        aliases: Iterable[str | None],
+        default_tags: Mapping[str, str] | None = None,
+        schema: ProviderSchema | None = None,
+        include_default: bool = True,
     ) -> str | None:
-        """HCL for ``harness_override.tf``: every ``provider "aws"`` configuration (default and aliases)
-        pointed at the emulator, and carrying ``default_tags`` where the provider supports them (>= 3.38).
+        """HCL for ``harness_override.tf``: ``provider "aws"`` configurations (the default, unless
+        ``include_default`` is false, and each alias) pointed at the emulator, carrying ``default_tags``
+        where the provider supports them (>= 3.38).
 
-        None when there is nothing to override (real AWS and no tags). Emulator arguments are chosen for the
-        provider version ``init`` selected, because skip_* and path-style arguments changed between majors.
+        With ``schema`` (what the selected provider version accepts, :mod:`harness.provider_schema`) every
+        endpoint the provider knows is redirected, every skip flag it knows is set and the arguments that pin
+        real credentials or account ids are set to null. Without it, a fallback for the version's major.
+        None when there is nothing to override (real AWS and no tags).
         """
         version = tuple(int(p) for p in provider_version.split(".")[:2] if p.isdigit())
         tags = dict(default_tags or {}) if version >= (3, 38) else {}
         if not self.endpoint_url and not tags:
             return None
-        arguments: list[str] = []
-        if self.endpoint_url:
-            arguments = [
-                f'access_key                  = "{self.access_key}"',
-                f'secret_key                  = "{self.secret_key}"',
-                "skip_credentials_validation = true",
-                "skip_metadata_api_check     = true",
-                "skip_region_validation      = true",
-            ]
-            if version[0] < 5:
-                arguments.append("skip_get_ec2_platforms      = true")
-                arguments.append("s3_force_path_style         = true")
-            else:
-                arguments.append("s3_use_path_style           = true")
+        arguments = self._emulator_arguments(version, schema) if self.endpoint_url else []
+        endpoints = schema.endpoints if schema is not None else PROVIDER_ENDPOINTS
         blocks = []
-        for alias in [None, *sorted(set(aliases))]:
+        names: list[str | None] = [None] if include_default else []
+        names += sorted({a for a in aliases if a})
+        for alias in names:
             body = [f'  alias = "{alias}"'] if alias else []
             body += [f"  {line}" for line in arguments]
             if self.endpoint_url:
-                body += [
-                    "  endpoints {",
-                    *[f'    {name} = "{self.endpoint_url}"' for name in PROVIDER_ENDPOINTS],
-                    "  }",
-                ]
+                body += ["  endpoints {", *[f'    {name} = "{self.endpoint_url}"' for name in endpoints], "  }"]
             if tags:
                 body += [
                     "  default_tags {",
@@ -204,5 +220,50 @@ class Target:
                     "  }",
                 ]
             blocks.append('provider "aws" {\n' + "\n".join(body) + "\n}\n")
-        header = "# Written by fargate-harness into its copy of the scenario; never commit this file.\n"
+        header = "# Written by fargate-harness into its copy of the configuration; never commit this file.\n"
         return header + "\n".join(blocks)
+
+    def _emulator_arguments(self, version: tuple[int, ...], schema: ProviderSchema | None) -> list[str]:
+        """Credentials, skip flags and path-style addressing for an emulator, as this provider spells them."""
+        arguments = [
+            f'access_key                  = "{self.access_key}"',
+            f'secret_key                  = "{self.secret_key}"',
+        ]
+        if self.session_token:
+            arguments.append(f'token                       = "{self.session_token}"')
+        if schema is None:
+            flags = ["skip_credentials_validation", "skip_metadata_api_check", "skip_region_validation"]
+            flags += ["skip_get_ec2_platforms", "s3_force_path_style"] if version[0] < 5 else ["s3_use_path_style"]
+            return arguments + [f"{flag:<27} = true" for flag in flags]
+        known = schema.arguments
+        arguments += [f"{flag:<27} = true" for flag in (*SKIP_FLAGS, *PATH_STYLE_FLAGS) if flag in known]
+        arguments += [f"{name:<27} = null" for name in CREDENTIAL_ARGUMENTS if name in known]
+        return arguments
+
+    def derived(self, **changes: Any) -> Target:
+        """A plain :class:`Target` on the same endpoint and region with some fields changed (own client cache)."""
+        values = {
+            "name": self.name,
+            "region": self.region,
+            "endpoint_url": self.endpoint_url,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "registry_role_arn": self.registry_role_arn,
+            "session_token": self.session_token,
+            "available_services": self.available_services,
+            "guard": self.guard,
+            **changes,
+        }
+        return Target(**values)
+
+    def isolated(self, label: str) -> Target:
+        """A target for one configuration whose resource names the harness cannot make unique (no
+        ``name_prefix``): on emulators, the same endpoint with credentials of a fresh account, so fixed names
+        never collide with another configuration's; on real AWS, ``self`` (the runner serializes such runs).
+        """
+        return self
+
+
+def fresh_account_id() -> str:
+    """A random 12-digit account id for an isolated emulator run (never one of the fixed ones)."""
+    return str(700_000_000_000 + secrets.randbelow(99_999_999_999))

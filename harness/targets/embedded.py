@@ -15,7 +15,7 @@ from typing import IO
 
 from harness.errors import TargetError
 from harness.faults import FaultProfile, FaultProxy
-from harness.targets.base import Target
+from harness.targets.base import Target, fresh_account_id
 
 LOG = logging.getLogger("harness.targets")
 
@@ -24,6 +24,12 @@ EMBEDDED_ACCOUNT = "123456789012"
 #: The registry account of cross-account scenarios. moto lets an assumed role in any account stand for it.
 EMBEDDED_REGISTRY_ACCOUNT = "210987654321"
 EMBEDDED_REGISTRY_ROLE = f"arn:aws:iam::{EMBEDDED_REGISTRY_ACCOUNT}:role/harness-registry"
+
+
+def session_name(label: str) -> str:
+    """An STS role session name for a label: 2 to 64 of ``[\\w+=,.@-]``."""
+    cleaned = "".join(c if c.isalnum() or c in "+=,.@-_" else "-" for c in label)[:64]
+    return cleaned if len(cleaned) >= 2 else f"fargate-harness-{cleaned}"
 
 
 def free_port() -> int:
@@ -112,8 +118,21 @@ class EmbeddedTarget(Target):
             + (f" and read {self.log_path}" if self.log_path else "")
         )
 
+    def isolated(self, label: str) -> Target:
+        """The same moto server, as a role session in a fresh account: moto keeps every account's resources
+        apart and answers requests signed with an assumed role's keys in that role's account."""
+        account = fresh_account_id()
+        answer = self.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/fargate-harness", RoleSessionName=session_name(label)
+        )
+        creds = answer["Credentials"]
+        return self.derived(
+            access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"]
+        )
+
     def stop(self) -> None:
-        """Stop the fault proxy and moto's server (terminate, then kill after 10 s)."""
+        """Stop the network guard, the fault proxy and moto's server (terminate, then kill after 10 s)."""
+        super().stop()
         if self.faults is not None:
             LOG.warning("embedded target: faults injected: %s", self.faults.stats)
             self.faults.stop()

@@ -29,7 +29,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from harness.errors import TargetError
-from harness.targets.base import Target
+from harness.targets.base import Target, fresh_account_id
 
 if TYPE_CHECKING:
     from harness.scenarios import Scenario
@@ -128,6 +128,10 @@ class LocalStackTarget(Target):
                 "a first use downloads the engine)"
             )
         return None
+
+    def isolated(self, label: str) -> Target:
+        """The same LocalStack in a fresh account: LocalStack takes a 12-digit access key id as the account."""
+        return self.derived(access_key=fresh_account_id(), secret_key="test")
 
     @property
     def has_ecs(self) -> bool:
