@@ -20,6 +20,7 @@ __all__ = [
     "get_repository_policy",
     "parse_image_uri",
     "pull_through_rule_for",
+    "push_placeholder_image",
     "repository_arn",
 ]
 
@@ -153,6 +154,25 @@ def assert_image_pushed(image: EcrImage, tags: frozenset[str], digests: frozense
     tag = image.tag or "latest"
     if tag not in tags:
         fail(scenario, resource, f"an image tagged {tag!r}", f"tags {sorted(tags)}")
+
+
+#: The smallest image manifest ECR accepts: an empty config, no layers (a stand-in for a pipeline's push).
+PLACEHOLDER_MANIFEST = (
+    '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",'
+    '"config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,'
+    '"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}'
+)
+
+
+def push_placeholder_image(ecr: Any, name: str, tag: str = "latest", registry_id: str | None = None) -> None:
+    """Put :data:`PLACEHOLDER_MANIFEST` as ``name:tag`` (what a pipeline's push would leave); idempotent."""
+    try:
+        ecr.put_image(
+            repositoryName=name, imageManifest=PLACEHOLDER_MANIFEST, imageTag=tag, **_registry_kwargs(registry_id)
+        )
+    except ecr.exceptions.ClientError as error:
+        if getattr(error, "response", {}).get("Error", {}).get("Code") != "ImageAlreadyExistsException":
+            raise
 
 
 def _repository_label(repository: Mapping[str, Any] | str) -> str:

@@ -329,7 +329,15 @@ def _decide_trust(requirement: Requirement, role: RolePolicies | None, cluster: 
     """ECS (``ecs-tasks.amazonaws.com``) assuming the role, with the trust policy as the resource policy."""
     error = ecs_error(requirement)
     if role is None or role.trust is None:
-        return Verdict(requirement, False, "the role's trust policy could not be read", error, "", (), "trust policy")
+        return Verdict(
+            requirement,
+            False,
+            "the role does not exist or its trust policy could not be read",
+            error,
+            "",
+            (),
+            "trust policy",
+        )
     evaluator = Evaluator(principal=ECS_TASKS, resource_policy=role.trust, resource_owner=requirement.resource_owner)
     context = {"aws:SecureTransport": "true", **requirement.context}
     decision = evaluator.evaluate(requirement.action, requirement.resource, context)
