@@ -355,18 +355,30 @@ def role_separation(run: ScenarioRun) -> int:
 
 #: Every check, in the order ``fargate-harness run`` reports them.
 def startup_preflight(run: ScenarioRun) -> int:
-    """Preflight predicts every task definition starts, with no over-grant and nothing misplaced."""
+    """Preflight predicts every task definition starts, with no over-grant and nothing misplaced.
+
+    The scenarios' pipelines would push ``latest`` to their own repositories; on an emulator nothing does,
+    so a placeholder manifest is pushed first to those repositories (never to anyone else's): preflight
+    then decides image existence as AWS does (``images="require"``).
+    """
     from harness.preflight import AwsFacts, preflight
 
     facts = AwsFacts(run.target)
     for service in services(run):
+        if run.target.is_emulator:
+            td = ecs.get_task_definition(run.target.client("ecs"), service["task_definition_arn"])
+            for container in td.get("containerDefinitions", []):
+                image = ecr.parse_image_uri(str(container.get("image", "")))
+                client = facts.client("ecr", image.account_id) if image else None
+                if image and client is not None and image.tag == "latest":
+                    ecr.push_placeholder_image(client, image.repository_name, "latest", registry_id=image.account_id)
         report = preflight(run.target, service["task_definition_arn"], facts)
         subject = f"task definition {report.task_definition}"
-        if not report.will_start:
+        if report.failures or not report.will_start:
             denied = "; ".join(
                 f"{v.requirement.action} on {v.requirement.resource}: {v.reason}" for v in report.failures
             )
-            fail(run.name, subject, "the task to start", f"{report.error} ({denied})")
+            fail(run.name, subject, "the task to start", f"{report.error or ' | '.join(report.warnings)} ({denied})")
         if report.overgrants or report.misplaced:
             fail(run.name, subject, "no over-grants", "; ".join(report.overgrants + report.misplaced))
     return len(services(run))

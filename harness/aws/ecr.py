@@ -12,10 +12,15 @@ from harness.aws._policy import as_list, decode_document, fail, raise_if_not_fou
 __all__ = [
     "PULL_ACTIONS",
     "EcrImage",
+    "assert_image_pushed",
     "assert_pull_only_policy",
+    "get_image_ids",
+    "get_pull_through_cache_rules",
     "get_repository",
     "get_repository_policy",
     "parse_image_uri",
+    "pull_through_rule_for",
+    "push_placeholder_image",
     "repository_arn",
 ]
 
@@ -97,6 +102,77 @@ def get_repository_policy(ecr: Any, name: str, registry_id: str | None = None) -
         )
         raise
     return decode_document(response["policyText"])
+
+
+def get_image_ids(ecr: Any, name: str, registry_id: str | None = None) -> tuple[frozenset[str], frozenset[str]]:
+    """Return (tags, digests) of every image in repository ``name`` (``describe_images``, all pages).
+
+    One call per repository answers every tag and digest a task definition names, so callers cache it.
+    """
+    tags: set[str] = set()
+    digests: set[str] = set()
+    try:
+        pages = ecr.get_paginator("describe_images").paginate(repositoryName=name, **_registry_kwargs(registry_id))
+        for page in pages:
+            for detail in page.get("imageDetails", []):
+                tags.update(detail.get("imageTags") or [])
+                if detail.get("imageDigest"):
+                    digests.add(str(detail["imageDigest"]))
+    except ecr.exceptions.ClientError as error:
+        raise_if_not_found(error, ("RepositoryNotFoundException",), f"ECR repository {name!r}")
+        raise
+    return frozenset(tags), frozenset(digests)
+
+
+def get_pull_through_cache_rules(ecr: Any, registry_id: str | None = None) -> list[dict[str, Any]]:
+    """Return the registry's pull through cache rules (``ecrRepositoryPrefix``, ``upstreamRegistryUrl``...)."""
+    rules: list[dict[str, Any]] = []
+    kwargs = _registry_kwargs(registry_id)
+    paginator = ecr.get_paginator("describe_pull_through_cache_rules")
+    for page in paginator.paginate(**kwargs):
+        rules.extend(dict(rule) for rule in page.get("pullThroughCacheRules", []))
+    return rules
+
+
+def pull_through_rule_for(repository_name: str, rules: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The rule whose ``ecrRepositoryPrefix`` starts ``repository_name`` (``<prefix>/...``), longest first."""
+    matching = [
+        rule
+        for rule in rules
+        if rule.get("ecrRepositoryPrefix") and repository_name.startswith(str(rule["ecrRepositoryPrefix"]) + "/")
+    ]
+    return max(matching, key=lambda rule: len(str(rule["ecrRepositoryPrefix"])), default=None)
+
+
+def assert_image_pushed(image: EcrImage, tags: frozenset[str], digests: frozenset[str], *, scenario: str) -> None:
+    """Check the image's tag (``latest`` when the URI gives none) or digest is in the repository."""
+    resource = f"ECR repository {image.repository_name} in {image.account_id}/{image.region}"
+    if image.digest is not None:
+        if image.digest not in digests:
+            fail(scenario, resource, f"an image with digest {image.digest}", f"digests {sorted(digests)}")
+        return
+    tag = image.tag or "latest"
+    if tag not in tags:
+        fail(scenario, resource, f"an image tagged {tag!r}", f"tags {sorted(tags)}")
+
+
+#: The smallest image manifest ECR accepts: an empty config, no layers (a stand-in for a pipeline's push).
+PLACEHOLDER_MANIFEST = (
+    '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",'
+    '"config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,'
+    '"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}'
+)
+
+
+def push_placeholder_image(ecr: Any, name: str, tag: str = "latest", registry_id: str | None = None) -> None:
+    """Put :data:`PLACEHOLDER_MANIFEST` as ``name:tag`` (what a pipeline's push would leave); idempotent."""
+    try:
+        ecr.put_image(
+            repositoryName=name, imageManifest=PLACEHOLDER_MANIFEST, imageTag=tag, **_registry_kwargs(registry_id)
+        )
+    except ecr.exceptions.ClientError as error:
+        if getattr(error, "response", {}).get("Error", {}).get("Code") != "ImageAlreadyExistsException":
+            raise
 
 
 def _repository_label(repository: Mapping[str, Any] | str) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "get_inline_policies",
     "get_managed_policy_document",
     "get_role",
+    "get_user_policies",
 ]
 
 _NOT_FOUND = ("NoSuchEntity",)
@@ -91,6 +92,39 @@ def get_managed_policy_document(iam: Any, policy_arn: str) -> dict[str, Any]:
         raise_if_not_found(error, _NOT_FOUND, f"IAM managed policy {policy_arn!r}")
         raise
     return decode_document(version["PolicyVersion"]["Document"])
+
+
+def get_user_policies(iam: Any, user_name: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Return (attached managed policy ARNs, inline documents by label) of a user, its groups' included.
+
+    Labels read ``user/<user>/<policy>`` and ``group/<group>/<policy>``; group managed policies are listed
+    with the user's own (IAM User Guide, "Policy evaluation": a user's identity policies include its groups').
+    """
+    arns: list[str] = []
+    inline: dict[str, dict[str, Any]] = {}
+    try:
+        for page in iam.get_paginator("list_attached_user_policies").paginate(UserName=user_name):
+            arns.extend(item["PolicyArn"] for item in page.get("AttachedPolicies", []))
+        for page in iam.get_paginator("list_user_policies").paginate(UserName=user_name):
+            for name in page.get("PolicyNames", []):
+                document = iam.get_user_policy(UserName=user_name, PolicyName=name)["PolicyDocument"]
+                inline[f"user/{user_name}/{name}"] = decode_document(document)
+        groups = [
+            g["GroupName"]
+            for p in iam.get_paginator("list_groups_for_user").paginate(UserName=user_name)
+            for g in p.get("Groups", [])
+        ]
+        for group in groups:
+            for page in iam.get_paginator("list_attached_group_policies").paginate(GroupName=group):
+                arns.extend(item["PolicyArn"] for item in page.get("AttachedPolicies", []))
+            for page in iam.get_paginator("list_group_policies").paginate(GroupName=group):
+                for name in page.get("PolicyNames", []):
+                    document = iam.get_group_policy(GroupName=group, PolicyName=name)["PolicyDocument"]
+                    inline[f"group/{group}/{name}"] = decode_document(document)
+    except iam.exceptions.ClientError as error:
+        raise_if_not_found(error, _NOT_FOUND, f"IAM user {user_name!r}")
+        raise
+    return list(dict.fromkeys(arns)), inline
 
 
 def _documents(documents: Documents) -> list[Mapping[str, Any]]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.aws import ecr, iam, kms, logs, secrets, ssm
+from harness.aws import ecr, efs, iam, kms, logs, s3, secrets, ssm
 from harness.errors import ResourceNotFoundError
 from harness.preflight.requirements import arn_parts
 from harness.targets.base import Target
@@ -33,6 +33,7 @@ class RolePolicies:
     aws_managed: frozenset[str]
     boundary: dict[str, Any] | None
     tags: dict[str, str]
+    trust: dict[str, Any] | None = None  # the role's trust policy (AssumeRolePolicyDocument); None for users
 
     @property
     def account(self) -> str:
@@ -112,8 +113,37 @@ class AwsFacts:
         boundary_arn = (described.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
         boundary = self.managed_policy(client, boundary_arn) if boundary_arn else None
         tags = {t["Key"]: t["Value"] for t in described.get("Tags") or []}
-        result = RolePolicies(str(described.get("Arn") or role_arn), name, policies, frozenset(managed), boundary, tags)
+        trust = described.get("AssumeRolePolicyDocument")
+        result = RolePolicies(
+            str(described.get("Arn") or role_arn), name, policies, frozenset(managed), boundary, tags, trust
+        )
         self._roles[role_arn] = result
+        return result
+
+    def principal(self, arn: str) -> RolePolicies:
+        """The identity policies of a role, an assumed-role session (its role) or a user (with its groups')."""
+        partition, service, _region, account, resource = arn_parts(arn)
+        if service == "sts" and resource.startswith("assumed-role/"):
+            role = self.role(f"arn:{partition}:iam::{account}:role/{resource.split('/')[1]}")
+            return RolePolicies(arn, role.name, role.policies, role.aws_managed, role.boundary, role.tags, role.trust)
+        if not resource.startswith("user/"):
+            return self.role(arn)
+        if arn in self._roles:
+            return self._roles[arn]
+        client = self.client("iam", account)
+        if client is None:
+            raise ResourceNotFoundError(f"user {arn} is in an account the target cannot read")
+        name = resource.split("/")[-1]
+        attached, inline = iam.get_user_policies(client, name)
+        policies = {policy_arn: self.managed_policy(client, policy_arn) for policy_arn in attached}
+        policies.update(inline)
+        managed = frozenset(a for a in attached if a.startswith(AWS_MANAGED_POLICY_PREFIXES))
+        user = client.get_user(UserName=name)["User"]
+        boundary_arn = (user.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+        boundary = self.managed_policy(client, boundary_arn) if boundary_arn else None
+        tags = {t["Key"]: t["Value"] for t in user.get("Tags") or []}
+        result = RolePolicies(arn, name, policies, managed, boundary, tags)
+        self._roles[arn] = result
         return result
 
     def managed_policy(self, client: Any, policy_arn: str) -> dict[str, Any]:
@@ -169,6 +199,38 @@ class AwsFacts:
             return dict(json.loads(text)) if text else None
 
         return self._memo(("secret-policy", secret_arn), read)  # type: ignore[no-any-return]
+
+    def bucket_policy(self, bucket_arn: str) -> dict[str, Any] | None:
+        """The bucket policy (None when the bucket has none or cannot be read)."""
+        bucket = bucket_arn.split(":::", 1)[-1].split("/", 1)[0]
+
+        def read() -> dict[str, Any] | None:
+            owner = self.bucket_owner(bucket)
+            client = self.client("s3", owner) if owner else None
+            if client is None:
+                return None
+            try:
+                return s3.get_bucket_policy(client, bucket)
+            except ResourceNotFoundError:
+                return None
+
+        return self._memo(("bucket-policy", bucket), read)  # type: ignore[no-any-return]
+
+    def file_system_policy(self, file_system_arn: str) -> dict[str, Any] | None:
+        """The file system policy, or EFS's default policy when the file system has none."""
+        _p, _s, _region, account, resource = arn_parts(file_system_arn)
+
+        def read() -> dict[str, Any] | None:
+            client = self.client("efs", account)
+            if client is None:
+                return None
+            try:
+                found = efs.get_file_system_policy(client, resource.removeprefix("file-system/"))
+            except ResourceNotFoundError:
+                return None
+            return found if found is not None else efs.DEFAULT_FILE_SYSTEM_POLICY
+
+        return self._memo(("fs-policy", file_system_arn), read)  # type: ignore[no-any-return]
 
     # -- facts (the requirements.Facts protocol) --------------------------------------------------
     def secret(self, secret_id: str) -> Mapping[str, Any] | None:
@@ -244,3 +306,83 @@ class AwsFacts:
             return True
 
         return bool(self._memo(("repository", account, region, name), read))
+
+    def image_ids(self, name: str, account: str, region: str) -> tuple[frozenset[str], frozenset[str]] | None:
+        """(tags, digests) of the repository's images, one ``describe_images`` per repository."""
+
+        def read() -> tuple[frozenset[str], frozenset[str]] | None:
+            client = self.client("ecr", account)
+            if client is None:
+                return None
+            try:
+                return ecr.get_image_ids(client, name, registry_id=account)
+            except ResourceNotFoundError:
+                return None
+            except client.exceptions.ClientError as error:
+                self.unreadable.append(f"images of ECR repository {name} in {account}: {_client_error_code(error)}")
+                return None
+
+        return self._memo(("images", account, region, name), read)  # type: ignore[no-any-return]
+
+    def pull_through_rules(self, account: str, region: str) -> list[dict[str, Any]]:
+        """The registry's pull through cache rules, read once per registry."""
+
+        def read() -> list[dict[str, Any]]:
+            client = self.client("ecr", account)
+            if client is None:
+                return []
+            try:
+                return ecr.get_pull_through_cache_rules(client, registry_id=account)
+            except client.exceptions.ClientError as error:  # moto lacks the API; AWS may deny it
+                code = _client_error_code(error)
+                self.unreadable.append(f"pull through cache rules of registry {account}/{region}: {code}")
+                return []
+
+        return list(self._memo(("ptc-rules", account, region), read))
+
+    def bucket_owner(self, bucket: str) -> str | None:
+        """The reachable account (primary, then registry) whose S3 holds the bucket."""
+
+        def read() -> str | None:
+            registry = self.target.registry_account_id
+            for account in [self._primary(), *([registry] if registry else [])]:
+                client = self.client("s3", account)
+                if client is None:
+                    continue
+                try:
+                    client.head_bucket(Bucket=bucket)
+                except client.exceptions.ClientError:
+                    continue
+                return account
+            return None
+
+        return self._memo(("bucket-owner", bucket), read)  # type: ignore[no-any-return]
+
+    def object_metadata(self, bucket: str, key: str) -> Mapping[str, Any] | None:
+        """HeadObject of the object (no content), None when it is missing."""
+
+        def read() -> Mapping[str, Any] | None:
+            owner = self.bucket_owner(bucket)
+            client = self.client("s3", owner) if owner else None
+            if client is None:
+                return None
+            try:
+                return s3.get_object_metadata(client, bucket, key)
+            except ResourceNotFoundError:
+                return None
+
+        return self._memo(("object", bucket, key), read)  # type: ignore[no-any-return]
+
+    def file_system(self, file_system_id: str, account: str, region: str) -> Mapping[str, Any] | None:
+        """DescribeFileSystems entry, None when the file system does not exist."""
+
+        def read() -> Mapping[str, Any] | None:
+            client = self.client("efs", account)
+            if client is None:
+                return {}  # cannot tell: do not report a file system we could not look for
+            try:
+                return efs.get_file_system(client, file_system_id)
+            except ResourceNotFoundError:
+                return None
+
+        return self._memo(("file-system", account, region, file_system_id), read)  # type: ignore[no-any-return]

@@ -17,6 +17,11 @@ locals {
     ecr_repository_arns = tolist(aws_ecr_repository.this[*].arn)
     log_group_arns      = tolist([aws_cloudwatch_log_group.this.arn])
   }
+
+  # Hooks a case under scenarios/broken/ may override (a *_override.tf locals block): the image tag
+  # pulled from the repository and the log group the container writes to.
+  image_tag     = "latest"
+  awslogs_group = aws_cloudwatch_log_group.this.name
 }
 
 ################################################################################
@@ -67,12 +72,12 @@ resource "aws_ecs_task_definition" "this" {
   container_definitions = jsonencode([
     {
       name      = local.service
-      image     = var.create_repository ? "${aws_ecr_repository.this[0].repository_url}:latest" : var.fallback_image
+      image     = var.create_repository ? "${aws_ecr_repository.this[0].repository_url}:${local.image_tag}" : var.fallback_image
       essential = true
       logConfiguration = {
         logDriver = "awslogs"
         options = {
-          awslogs-group         = aws_cloudwatch_log_group.this.name
+          awslogs-group         = local.awslogs_group
           awslogs-region        = var.region
           awslogs-stream-prefix = local.service
         }

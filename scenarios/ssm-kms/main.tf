@@ -2,6 +2,9 @@ provider "aws" {
   region = var.region
 }
 
+# Who runs Terraform: a case under scenarios/broken/ may write a key policy naming only this identity.
+data "aws_caller_identity" "current" {}
+
 locals {
   service = "app"
   name    = "${var.name_prefix}-${local.service}"
@@ -23,6 +26,10 @@ locals {
     ecr_repository_arns = tolist([])
     log_group_arns      = tolist([aws_cloudwatch_log_group.this.arn])
   }
+
+  # Hook for a case under scenarios/broken/ (a *_override.tf locals block): the key policy. null keeps
+  # KMS's default key policy, which lets IAM policies of the account grant use of the key.
+  key_policy = null
 }
 
 ################################################################################
@@ -33,6 +40,7 @@ locals {
 resource "aws_kms_key" "this" {
   description             = "Encrypts the SSM SecureString parameters of ${local.name}"
   deletion_window_in_days = 7
+  policy                  = local.key_policy
   tags                    = var.tags
 }
 

@@ -1,8 +1,14 @@
-"""Broken scenarios: each reproduces one Fargate start-up failure, and preflight must name it.
+"""Broken cases: a reference scenario plus one ``*_override.tf`` that breaks one thing; preflight must name it.
 
 Each class applies one case of ``scenarios/broken/`` (once, on one xdist worker with ``--dist loadscope``)
 and checks that preflight predicts the task would not start, which requirements are denied, the ECS
-error, and where the fix goes. Nothing else may be reported denied.
+error, and where the fix goes. Nothing else may be reported denied. As in ``startup_preflight``, the
+scenario's pipeline push of ``latest`` to its own repositories is stood in for by a placeholder manifest,
+so images are decided as AWS decides them (``images="require"``).
+
+AWS documentation: Amazon ECS Developer Guide, "Amazon ECS stopped task error messages",
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html, and each class's
+docstring.
 """
 
 from __future__ import annotations
@@ -12,58 +18,86 @@ from typing import ClassVar
 import pytest
 
 from harness import checks
+from harness.aws import ecr, ecs
 from harness.preflight import AwsFacts, PreflightReport, preflight
 from harness.terraform import ScenarioRun
 
 
 def report_of(applied: ScenarioRun) -> PreflightReport:
     (service,) = checks.services(applied)
-    return preflight(applied.target, service["task_definition_arn"], AwsFacts(applied.target))
+    facts = AwsFacts(applied.target)
+    if applied.target.is_emulator:
+        td = ecs.get_task_definition(applied.target.client("ecs"), service["task_definition_arn"])
+        for container in td.get("containerDefinitions", []):
+            image = ecr.parse_image_uri(str(container.get("image", "")))
+            client = facts.client("ecr", image.account_id) if image else None
+            if image and client is not None and facts.repository_exists(image.repository_name, image.account_id, ""):
+                ecr.push_placeholder_image(client, image.repository_name, "latest", registry_id=image.account_id)
+    return preflight(applied.target, service["task_definition_arn"], facts)
 
 
 class BrokenCase:
-    """One case: the denied requirement kinds, a fragment of the ECS error, a fragment of the fix."""
+    """One case: the denied requirement kinds, a fragment of the error, a fragment of the fix and its place."""
 
     kinds: ClassVar[set[str]]
     error: ClassVar[str]
-    fix: ClassVar[str]
+    fix: ClassVar[str] = ""
+    place: ClassVar[str] = ""
 
     def test_preflight_names_the_failure(self, applied_class: ScenarioRun) -> None:
         report = report_of(applied_class)
-        case = applied_class.outputs["expected_failure"]
+        case = applied_class.name
+        subject = f"task definition {report.task_definition}"
         denied = {v.requirement.kind for v in report.failures}
-        assert not report.will_start, f"broken/{case}: preflight: expected the task not to start, got will_start"
+        assert not report.will_start, f"{case}: {subject}: expected the task not to start, got will_start"
         assert denied == self.kinds, (
-            f"broken/{case}: preflight: expected denied {sorted(self.kinds)}, got {sorted(denied)}"
+            f"{case}: {subject}: expected denied {sorted(self.kinds)}, got {sorted(denied)} "
+            f"(missing {sorted(self.kinds - denied)}, extra {sorted(denied - self.kinds)})"
         )
-        assert self.error in report.error, (
-            f"broken/{case}: preflight: expected error with {self.error!r}, got {report.error!r}"
+        assert any(self.error in error for error in report.errors), (
+            f"{case}: {subject}: expected an error with {self.error!r}, got {report.errors!r}"
         )
         fixes = " | ".join(v.fix for v in report.failures)
-        assert self.fix in fixes, f"broken/{case}: preflight: expected a fix with {self.fix!r}, got {fixes!r}"
+        assert self.fix in fixes, f"{case}: {subject}: expected a fix with {self.fix!r}, got {fixes!r}"
+        places = {v.place for v in report.failures}
+        assert not self.place or any(self.place in place for place in places), (
+            f"{case}: {subject}: expected the fix in {self.place!r}, got {sorted(places)}"
+        )
 
     def test_json_report_says_it_would_not_start(self, applied_class: ScenarioRun) -> None:
         document = report_of(applied_class).to_dict()
         assert document["will_start"] is False
         assert {r["kind"] for r in document["requirements"] if not r["allowed"]} == self.kinds
+        assert document["error"] == " | ".join(document["errors"])
 
 
 @pytest.mark.scenario("broken/ecr-pull-denied")
 class TestEcrPullDenied(BrokenCase):
+    """Amazon ECS Developer Guide, "Amazon ECS task execution IAM role" (ECR permissions),
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html"""
+
     kinds: ClassVar[set[str]] = {"ecr-auth", "ecr-pull"}
     error = "unable to retrieve ecr registry auth"
     fix = '"Action": "ecr:GetAuthorizationToken"'
+    place = "role"
 
 
 @pytest.mark.scenario("broken/cross-account-policy-missing")
 class TestCrossAccountPolicyMissing(BrokenCase):
+    """Amazon ECR User Guide, "Private repository policy examples" (cross-account pull),
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html"""
+
     kinds: ClassVar[set[str]] = {"ecr-pull"}
     error = "CannotPullContainerError"
     fix = "repository policy in account"
+    place = "repository policy"
 
 
 @pytest.mark.scenario("broken/secret-not-granted")
 class TestSecretNotGranted(BrokenCase):
+    """Amazon ECS Developer Guide, "Pass Secrets Manager secrets through Amazon ECS environment variables",
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
+
     kinds: ClassVar[set[str]] = {"secret"}
     error = "unable to retrieve secret from asm"
     fix = '"Action": "secretsmanager:GetSecretValue"'
@@ -71,6 +105,9 @@ class TestSecretNotGranted(BrokenCase):
 
 @pytest.mark.scenario("broken/parameter-not-granted")
 class TestParameterNotGranted(BrokenCase):
+    """Amazon ECS Developer Guide, "Pass Systems Manager parameters through Amazon ECS environment variables",
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-ssm-paramstore.html"""
+
     kinds: ClassVar[set[str]] = {"parameter"}
     error = "unable to retrieve secrets from ssm"
     fix = '"Action": "ssm:GetParameters"'
@@ -78,27 +115,84 @@ class TestParameterNotGranted(BrokenCase):
 
 @pytest.mark.scenario("broken/kms-decrypt-missing")
 class TestKmsDecryptMissing(BrokenCase):
+    """AWS KMS Developer Guide, "Default key policy" (IAM policies grant use when the key policy delegates),
+    https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"""
+
     kinds: ClassVar[set[str]] = {"kms"}
     error = "kms:Decrypt denied"
     fix = '"Action": "kms:Decrypt"'
+    place = "role"
 
 
 @pytest.mark.scenario("broken/key-policy-untrusted")
 class TestKeyPolicyUntrusted(BrokenCase):
+    """AWS KMS Developer Guide, "Key policies in AWS KMS" (without a root statement IAM cannot grant),
+    https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html"""
+
     kinds: ClassVar[set[str]] = {"kms"}
     error = "kms:Decrypt denied"
     fix = "add to the key policy of"
+    place = "key policy"
 
 
 @pytest.mark.scenario("broken/log-group-missing")
 class TestLogGroupMissing(BrokenCase):
+    """Amazon ECS Developer Guide, "Send Amazon ECS logs to CloudWatch",
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html"""
+
     kinds: ClassVar[set[str]] = {"logs"}
     error = "failed to validate logger args"
     fix = "create it, or fix the reference in container app awslogs"
+    place = "create the resource"
 
 
 @pytest.mark.scenario("broken/logs-actions-missing")
 class TestLogsActionsMissing(BrokenCase):
+    """Amazon ECS Developer Guide, "Send Amazon ECS logs to CloudWatch" (logs:CreateLogStream, PutLogEvents),
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html"""
+
     kinds: ClassVar[set[str]] = {"logs"}
     error = "failed to validate logger args"
     fix = '"Action": "logs:CreateLogStream"'
+
+
+@pytest.mark.scenario("broken/image-not-pushed")
+class TestImageNotPushed(BrokenCase):
+    """Amazon ECS Developer Guide, "Troubleshoot CannotPullContainer task errors" (image not found),
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_cannot_pull_image.html"""
+
+    kinds: ClassVar[set[str]] = {"image"}
+    error = "CannotPullContainerError"
+    fix = "push the image"
+    place = "push the image"
+
+
+@pytest.mark.scenario("broken/execution-role-missing")
+class TestExecutionRoleMissing(BrokenCase):
+    """Amazon ECS Developer Guide, "Amazon ECS task execution IAM role" (trust relationship) and "Amazon ECS
+    stopped task error messages" ("ECS was unable to assume the role"),
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html"""
+
+    kinds: ClassVar[set[str]] = {"trust"}
+    error = "ECS was unable to assume the role"
+    place = "trust policy"
+
+
+@pytest.mark.scenario("broken/environment-file-missing")
+class TestEnvironmentFileMissing(BrokenCase):
+    """Amazon ECS Developer Guide, "Pass environment variables to an Amazon ECS container" (environmentFiles:
+    s3:GetObject and s3:GetBucketLocation), https://docs.aws.amazon.com/AmazonECS/latest/developerguide/use-environment-file.html"""
+
+    kinds: ClassVar[set[str]] = {"environment-file"}
+    error = "failed to download env files"
+    fix = '"Action": "s3:GetBucketLocation"'
+
+
+@pytest.mark.scenario("broken/firelens-s3-config")
+class TestFirelensS3Config(BrokenCase):
+    """Amazon ECS Developer Guide, "Send Amazon ECS logs to an AWS service or AWS Partner" (Fargate supports only
+    the file config type), https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_firelens.html;
+    RegisterTaskDefinition's "Invalid arn syntax." (github.com/aws/aws-sdk/issues/311)"""
+
+    kinds: ClassVar[set[str]] = set()
+    error = "ClientException: Invalid arn syntax."

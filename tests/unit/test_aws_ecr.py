@@ -252,3 +252,48 @@ def test_assert_pull_only_policy_no_allow() -> None:
             principals={PULLER},
             scenario="cross-account",
         )
+
+
+def test_get_image_ids_and_assert_image_pushed(client: tuple[Any, Stubber]) -> None:
+    ecr_client, stubber = client
+    stubber.add_response(
+        "describe_images",
+        {
+            "imageDetails": [
+                {"imageDigest": DIGEST, "imageTags": ["1.0", "latest"]},
+                {"imageDigest": "sha256:" + "cd" * 32},
+            ]
+        },
+        {"repositoryName": "web", "registryId": "123456789012"},
+    )
+    tags, digests = ecr.get_image_ids(ecr_client, "web", registry_id="123456789012")
+    assert tags == {"1.0", "latest"} and DIGEST in digests
+    ecr.assert_image_pushed(EcrImage("123456789012", "us-east-1", "web"), tags, digests, scenario="demo")
+    ecr.assert_image_pushed(EcrImage("123456789012", "us-east-1", "web", digest=DIGEST), tags, digests, scenario="d")
+    with pytest.raises(
+        AssertionError,
+        match=r"^demo: ECR repository web in 123456789012/us-east-1: expected an image "
+        r"tagged '2.0', got tags \['1.0', 'latest'\]$",
+    ):
+        ecr.assert_image_pushed(EcrImage("123456789012", "us-east-1", "web", tag="2.0"), tags, digests, scenario="demo")
+
+
+def test_get_image_ids_missing_repository(client: tuple[Any, Stubber]) -> None:
+    ecr_client, stubber = client
+    stubber.add_client_error("describe_images", service_error_code="RepositoryNotFoundException")
+    with pytest.raises(ResourceNotFoundError, match="ECR repository 'gone'"):
+        ecr.get_image_ids(ecr_client, "gone")
+
+
+def test_pull_through_rule_for_takes_the_longest_prefix() -> None:
+    rules = [{"ecrRepositoryPrefix": "hub"}, {"ecrRepositoryPrefix": "hub/library"}, {"ecrRepositoryPrefix": "quay"}]
+    assert ecr.pull_through_rule_for("hub/library/nginx", rules) == {"ecrRepositoryPrefix": "hub/library"}
+    assert ecr.pull_through_rule_for("hubby/nginx", rules) is None
+    assert ecr.pull_through_rule_for("quay", rules) is None
+
+
+def test_get_pull_through_cache_rules(client: tuple[Any, Stubber]) -> None:
+    ecr_client, stubber = client
+    rule = {"ecrRepositoryPrefix": "hub", "upstreamRegistryUrl": "registry-1.docker.io"}
+    stubber.add_response("describe_pull_through_cache_rules", {"pullThroughCacheRules": [rule]}, {})
+    assert ecr.get_pull_through_cache_rules(ecr_client) == [rule]

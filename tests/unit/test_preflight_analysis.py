@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from harness.preflight import _registration_error
+from harness.aws import efs
+from harness.preflight import registration_errors
 from harness.preflight.analysis import (
     ECS_ERRORS,
     PreflightReport,
@@ -91,6 +92,41 @@ class RecordedFacts:
     def key_policy(self, key_arn: str) -> dict[str, Any] | None:
         """Recorded key policy."""
         found: dict[str, Any] | None = self.data["key_policies"].get(key_arn)
+        return found
+
+    def image_ids(self, name: str, account: str, region: str) -> tuple[frozenset[str], frozenset[str]] | None:
+        """Recorded tags and digests of a repository."""
+        found = self.data["images"].get(account, {}).get(region, {}).get(name)
+        return None if found is None else (frozenset(found["tags"]), frozenset(found["digests"]))
+
+    def pull_through_rules(self, account: str, region: str) -> list[dict[str, Any]]:
+        """Recorded pull through cache rules."""
+        rules: list[dict[str, Any]] = self.data["pull_through_rules"].get(account, {}).get(region, [])
+        return rules
+
+    def bucket_owner(self, bucket: str) -> str | None:
+        """The recorded owner of a bucket."""
+        owner: str | None = self.data["buckets"].get(bucket)
+        return owner
+
+    def object_metadata(self, bucket: str, key: str) -> Mapping[str, Any] | None:
+        """Recorded HeadObject."""
+        found: Mapping[str, Any] | None = self.data["objects"].get(bucket, {}).get(key)
+        return found
+
+    def file_system(self, file_system_id: str, account: str, region: str) -> Mapping[str, Any] | None:
+        """A recorded file system."""
+        known = file_system_id in self.data["file_systems"].get(account, {}).get(region, [])
+        return {"FileSystemId": file_system_id} if known else None
+
+    def bucket_policy(self, bucket_arn: str) -> dict[str, Any] | None:
+        """Recorded bucket policy."""
+        found: dict[str, Any] | None = self.data["bucket_policies"].get(bucket_arn)
+        return found
+
+    def file_system_policy(self, file_system_arn: str) -> dict[str, Any] | None:
+        """Recorded file system policy, EFS's default policy when none is recorded."""
+        found: dict[str, Any] = self.data["file_system_policies"].get(file_system_arn, efs.DEFAULT_FILE_SYSTEM_POLICY)
         return found
 
 
@@ -468,12 +504,13 @@ def test_report_will_start() -> None:
     assert "verdict: the task would start" in report.table()
 
 
-def test_report_error_is_the_first_failure() -> None:
+def test_report_errors_lists_every_distinct_error_class() -> None:
     first, second = _verdict(False, "registry-credentials"), _verdict(False, "secret", TOKEN)
     report = _report(_verdict(True), first, second)
     assert not report.will_start
     assert report.failures == [first, second]
-    assert report.error == ECS_ERRORS["registry-credentials"]
+    assert report.errors == [ECS_ERRORS["registry-credentials"], ECS_ERRORS["secret"]]
+    assert report.error == f"{ECS_ERRORS['registry-credentials']} | {ECS_ERRORS['secret']}"
     table = report.table()
     assert f"verdict: the task would NOT start: {ECS_ERRORS['registry-credentials']}" in table
     assert "DENY " in table
@@ -483,7 +520,8 @@ def test_report_error_is_the_first_failure() -> None:
 def test_report_registration_error_comes_first() -> None:
     assert not _report(registration_error="ClientException: x").will_start
     report = _report(_verdict(False), registration_error="ClientException: x")
-    assert report.error == "ClientException: x"
+    assert report.errors == ["ClientException: x", ECS_ERRORS["secret"]]
+    assert report.error.startswith("ClientException: x | ")
     assert "would NOT start: ClientException: x" in report.table()
 
 
@@ -535,26 +573,32 @@ def test_recorded_task_definition_end_to_end() -> None:
 # -- registration ------------------------------------------------------------------------------------
 
 
-def test_registration_error_without_execution_role() -> None:
+def test_registration_errors_without_execution_role() -> None:
+    """AWS's RegisterTaskDefinition wording: "When you are specifying container secrets, you must also specify a
+    value for 'executionRoleArn'." (github.com/fabfuel/ecs-deploy/issues/87), "Fargate requires task definition to
+    have execution role ARN to support ECR images." (hashicorp/terraform-provider-aws#3051) and "... to support log
+    driver awslogs." (virtual-kubelet/virtual-kubelet#193); Amazon ECS Developer Guide, "Amazon ECS task execution
+    IAM role", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+    """
     td = _td("task_definition_no_execution_role.json")
-    requirements = derive(td, RecordedFacts(), principal_account=ACCOUNT, region=REGION)
-    assert _registration_error(td, requirements) == (
-        "ClientException: Fargate requires an execution role ARN for task definitions that use "
-        "ecr-auth, ecr-pull, logs, secret; set executionRoleArn"
-    )
+    assert registration_errors(td) == [
+        "ClientException: When you are specifying container secrets, you must also specify a value for "
+        "'executionRoleArn'.",
+        "ClientException: Fargate requires task definition to have execution role ARN to support ECR images.",
+        "ClientException: Fargate requires task definition to have execution role ARN to support log driver awslogs.",
+    ]
 
 
 def test_registration_error_with_execution_role() -> None:
     td = _td("task_definition_no_execution_role.json")
-    requirements = derive(td, RecordedFacts(), principal_account=ACCOUNT, region=REGION)
     td["executionRoleArn"] = EXEC_ARN
-    assert _registration_error(td, requirements) == ""
+    assert registration_errors(td) == []
 
 
 def test_registration_error_not_needed_without_requirements() -> None:
     td = _td("task_definition_public_only.json")
     assert "executionRoleArn" not in td
-    assert _registration_error(td, derive(td, RecordedFacts(), principal_account=ACCOUNT, region=REGION)) == ""
+    assert registration_errors(td) == []
 
 
 def test_same_key_for_secret_and_secure_string_is_decided_for_both_services() -> None:

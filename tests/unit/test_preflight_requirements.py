@@ -70,6 +70,31 @@ class DictFacts:
         self.calls.append(("repository", name, account, region))
         return name in self.data["repositories"].get(account, {}).get(region, [])
 
+    def image_ids(self, name: str, account: str, region: str) -> tuple[frozenset[str], frozenset[str]] | None:
+        """Recorded tags and digests of a repository."""
+        found = self.data["images"].get(account, {}).get(region, {}).get(name)
+        return None if found is None else (frozenset(found["tags"]), frozenset(found["digests"]))
+
+    def pull_through_rules(self, account: str, region: str) -> list[dict[str, Any]]:
+        """Recorded pull through cache rules."""
+        rules: list[dict[str, Any]] = self.data["pull_through_rules"].get(account, {}).get(region, [])
+        return rules
+
+    def bucket_owner(self, bucket: str) -> str | None:
+        """The recorded owner of a bucket."""
+        owner: str | None = self.data["buckets"].get(bucket)
+        return owner
+
+    def object_metadata(self, bucket: str, key: str) -> Mapping[str, Any] | None:
+        """Recorded HeadObject."""
+        found: Mapping[str, Any] | None = self.data["objects"].get(bucket, {}).get(key)
+        return found
+
+    def file_system(self, file_system_id: str, account: str, region: str) -> Mapping[str, Any] | None:
+        """A recorded file system."""
+        known = file_system_id in self.data["file_systems"].get(account, {}).get(region, [])
+        return {"FileSystemId": file_system_id} if known else None
+
 
 def _container(**fields: Any) -> dict[str, Any]:
     return {"name": "app", "image": "busybox:1.36", "essential": True, **fields}
@@ -382,8 +407,8 @@ def test_awslogs_missing_group_without_create_group() -> None:
     ],
     ids=["none", "firelens", "splunk"],
 )
-def test_other_log_drivers_need_nothing(config: dict[str, Any] | None) -> None:
-    assert _derive(_container(logConfiguration=config)) == []
+def test_other_log_drivers_need_nothing_of_the_execution_role(config: dict[str, Any] | None) -> None:
+    assert [r for r in _derive(_container(logConfiguration=config)) if r.principal == "execution"] == []
 
 
 # -- whole task definitions ---------------------------------------------------------------------------
@@ -424,8 +449,10 @@ def test_duplicates_across_containers_collapse_to_the_first() -> None:
     assert _by_kind(found, "secret")[0].source == "container one secret A"
 
 
-def test_public_only_task_definition_needs_nothing() -> None:
-    assert derive(_td("task_definition_public_only.json"), DictFacts(), principal_account=ACCOUNT, region=REGION) == []
+def test_public_only_task_definition_needs_nothing_of_the_execution_role() -> None:
+    found = derive(_td("task_definition_public_only.json"), DictFacts(), principal_account=ACCOUNT, region=REGION)
+    assert [r for r in found if r.principal == "execution"] == []
+    assert {(r.principal, r.fatal) for r in found} == {("task", False)}  # its FireLens output
 
 
 def test_same_key_for_secret_and_secure_string_keeps_both_via_services() -> None:
