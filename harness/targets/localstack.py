@@ -153,7 +153,13 @@ class LocalStackTarget(Target):
 
 
 def optional_services(scenario: Scenario) -> frozenset[str]:
-    """Services ``scenario`` can run without: those whose switch variable it declares."""
+    """Services ``scenario`` can run without: those whose switch variable it declares.
+
+    A case (a reference scenario plus ``*_override.tf`` files, ``scenarios/broken/``) exists to be diagnosed by
+    the preflight of its task definition, so nothing is optional there even though its base declares switches.
+    """
+    if scenario.overlays:
+        return frozenset()
     return frozenset(service for service, variable in OPTIONAL_SERVICES.items() if variable in scenario.variables)
 
 
