@@ -364,14 +364,8 @@ def startup_preflight(run: ScenarioRun) -> int:
     from harness.preflight import AwsFacts, preflight
 
     facts = AwsFacts(run.target)
+    push_placeholder_images(run)
     for service in services(run):
-        if run.target.is_emulator:
-            td = ecs.get_task_definition(run.target.client("ecs"), service["task_definition_arn"])
-            for container in td.get("containerDefinitions", []):
-                image = ecr.parse_image_uri(str(container.get("image", "")))
-                client = facts.client("ecr", image.account_id) if image else None
-                if image and client is not None and image.tag == "latest":
-                    ecr.push_placeholder_image(client, image.repository_name, "latest", registry_id=image.account_id)
         report = preflight(run.target, service["task_definition_arn"], facts)
         subject = f"task definition {report.task_definition}"
         if report.failures or not report.will_start:
@@ -382,6 +376,30 @@ def startup_preflight(run: ScenarioRun) -> int:
         if report.overgrants or report.misplaced:
             fail(run.name, subject, "no over-grants", "; ".join(report.overgrants + report.misplaced))
     return len(services(run))
+
+
+def push_placeholder_images(run: ScenarioRun) -> int:
+    """On an emulator, push a small manifest for the ``latest`` images our reference scenarios run from the
+    repositories they create (their pipelines would push them; nobody else's repository is touched).
+
+    Returns how many images were pushed. Users' configurations get no such help: the preflight reports a
+    missing image as AWS would, unless asked to assume images are pushed (``images="assume-pushed"``).
+    """
+    if not run.target.is_emulator or not has_declarations(run):
+        return 0
+    from harness.preflight import AwsFacts
+
+    facts = AwsFacts(run.target)
+    pushed = 0
+    for service in services(run):
+        td = ecs.get_task_definition(run.target.client("ecs"), service["task_definition_arn"])
+        for container in td.get("containerDefinitions", []):
+            image = ecr.parse_image_uri(str(container.get("image", "")))
+            client = facts.client("ecr", image.account_id) if image else None
+            if image and client is not None and image.tag == "latest":
+                ecr.push_placeholder_image(client, image.repository_name, "latest", registry_id=image.account_id)
+                pushed += 1
+    return pushed
 
 
 Check = Callable[[ScenarioRun], int]
@@ -426,6 +444,7 @@ def preflight_reports(run: ScenarioRun, **options: Any) -> list[PreflightReport]
     options)."""
     from harness.preflight import preflight
 
+    options = {**run.preflight_options, **options}
     key = f"preflight:{sorted(options.items())}"
     if key not in run.shared:
         reports = []
@@ -765,6 +784,8 @@ def run_all(run: ScenarioRun) -> list[CheckResult]:
     says why in its message.
     """
     results = []
+    if not unavailable("startup_preflight", run.target):
+        push_placeholder_images(run)
     for check in INVENTORY_CHECKS + (DECLARATION_CHECKS if has_declarations(run) else ()):
         missing = unavailable(check, run.target)
         if missing:

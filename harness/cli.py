@@ -67,6 +67,13 @@ def _add_configuration_options(parser: argparse.ArgumentParser) -> None:
         "--var-file", action="append", help="a .tfvars/.tfvars.json file, in order, after the harness's (repeatable)"
     )
     parser.add_argument("--var", action="append", help="NAME=VALUE for a declared variable; wins over var files")
+    parser.add_argument(
+        "--images",
+        choices=("require", "assume-pushed"),
+        default="require",
+        help="ECR images must exist (default, as AWS decides), or are pushed later by a pipeline",
+    )
+    parser.add_argument("--deployer", help="principal ARN that registers the task definitions (iam:PassRole check)")
 
 
 def options_from_args(args: argparse.Namespace) -> Options:
@@ -112,6 +119,14 @@ def configurations(args: argparse.Namespace, options: Options) -> list[scenarios
     return [known[n] if n in known else scenarios.get(n, options.scenarios_dir) for n in names]
 
 
+def preflight_options(args: argparse.Namespace) -> dict[str, str]:
+    """The preflight keywords ``--images`` and ``--deployer`` select."""
+    options = {"images": str(getattr(args, "images", None) or "require")}
+    if getattr(args, "deployer", None):
+        options["deployer"] = str(args.deployer)
+    return options
+
+
 def print_progress(name: str, stage: str, seconds: float) -> None:
     """One line per configuration and stage as it finishes (stderr; the table goes to stdout)."""
     print(f"fargate-harness: {name}: {stage} {seconds:.1f}s", file=sys.stderr, flush=True)
@@ -126,6 +141,7 @@ def run_scenario(
     *,
     var_files: tuple[Path, ...] = (),
     values: dict[str, str] | None = None,
+    options_of_preflight: dict[str, str] | None = None,
 ) -> Outcome:
     """Apply one scenario, run every check, destroy. Never raises for a scenario failure.
 
@@ -154,6 +170,7 @@ def run_scenario(
         var_files=var_files,
         progress=print_progress,
     )
+    run.preflight_options = dict(options_of_preflight or {})
     outcome.run = run
     try:
         run.up()
@@ -222,7 +239,18 @@ def command_run(args: argparse.Namespace) -> int:
     pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
     try:
         futures = [
-            pool.submit(run_scenario, c, options, tools, target, stop, var_files=files, values=values) for c in chosen
+            pool.submit(
+                run_scenario,
+                c,
+                options,
+                tools,
+                target,
+                stop,
+                var_files=files,
+                values=values,
+                options_of_preflight=preflight_options(args),
+            )
+            for c in chosen
         ]
         outcomes = [future.result() for future in futures]
     except KeyboardInterrupt:
@@ -272,6 +300,7 @@ def _preflight_configuration(
     *,
     var_files: tuple[Path, ...],
     values: dict[str, str],
+    options_of_preflight: dict[str, str],
 ) -> PreflightAnswer:
     """Apply one configuration, preflight every task definition its state holds (after a partial apply too),
     destroy it. The apply error, if any, is part of the answer."""
@@ -285,6 +314,7 @@ def _preflight_configuration(
         var_files=var_files,
         progress=print_progress,
     )
+    run.preflight_options = dict(options_of_preflight)
     answer = PreflightAnswer(scenario.name, str(scenario.path))
     try:
         run.prepare()
@@ -334,10 +364,20 @@ def command_preflight(args: argparse.Namespace) -> int:
     try:
         for scenario in chosen:
             assert tools is not None
-            answers.append(_preflight_configuration(scenario, options, tools, target, var_files=files, values=values))
+            answers.append(
+                _preflight_configuration(
+                    scenario,
+                    options,
+                    tools,
+                    target,
+                    var_files=files,
+                    values=values,
+                    options_of_preflight=preflight_options(args),
+                )
+            )
         if args.task_definition:
             facts = AwsFacts(target)
-            direct = [preflight(target, name, facts) for name in args.task_definition]
+            direct = [preflight(target, name, facts, **preflight_options(args)) for name in args.task_definition]
     finally:
         target.stop()
     return print_preflight(args.json, answers, direct)

@@ -86,7 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario(name): apply the named scenario for this test module")
     config.addinivalue_line(
         "markers",
-        "terraform(path, var_files=(), vars={}): apply the Terraform folder at path (relative to the test file, "
+        "terraform(path, var_files=(), vars={}, preflight={}): apply the Terraform folder at path (relative to the test file, "
         "else to the rootdir) for this test module or class; `applied` returns it",
     )
     run_id()  # fixed in the controller before xdist starts workers, so all share one results folder
@@ -189,7 +189,12 @@ def make_factory(
     """
 
     def factory(
-        name: str | Path, *, var_files: Iterable[str | Path] = (), path: bool = False, **variables: Any
+        name: str | Path,
+        *,
+        var_files: Iterable[str | Path] = (),
+        path: bool = False,
+        preflight: dict[str, Any] | None = None,
+        **variables: Any,
     ) -> ScenarioRun:
         if path or isinstance(name, Path):
             folder = resolve_configuration(request, name)
@@ -213,6 +218,7 @@ def make_factory(
             extra=variables,
             var_files=files,
         )
+        run.preflight_options = dict(preflight or {})
         failures_before = request.session.testsfailed
 
         def finish() -> None:
@@ -273,6 +279,7 @@ def _apply_marked(request: pytest.FixtureRequest, factory: ScenarioFactory) -> S
             str(terraform.args[0]),
             path=True,
             var_files=terraform.kwargs.get("var_files", ()),
+            preflight=terraform.kwargs.get("preflight"),
             **dict(terraform.kwargs.get("vars") or {}),
         )
     marker = request.node.get_closest_marker("scenario")
@@ -302,15 +309,21 @@ def applied_class(request: pytest.FixtureRequest, class_scenario_factory: Scenar
 
 @pytest.fixture(scope="module")
 def terraform_apply(scenario_factory: ScenarioFactory) -> Callable[..., ScenarioRun]:
-    """``terraform_apply(path, var_files=(), **vars)``: apply any Terraform folder (relative to the test file,
+    """``terraform_apply(path, var_files=(), preflight=None, **vars)``: apply any Terraform folder (relative to the test file,
     else to the rootdir) on the selected target, once per call, destroyed at the module's end.
 
     Returns the applied run: ``.outputs``, ``.state``, ``.inventory`` and the assertions ``assert_tasks_start()``,
     ``assert_least_privilege()``, ``assert_trusts_only_ecs_tasks()``, ``role(name).assert_trusts_only(...)``.
     """
 
-    def apply(path: str | Path, *, var_files: Iterable[str | Path] = (), **variables: Any) -> ScenarioRun:
-        return scenario_factory(str(path), path=True, var_files=var_files, **variables)
+    def apply(
+        path: str | Path,
+        *,
+        var_files: Iterable[str | Path] = (),
+        preflight: dict[str, Any] | None = None,
+        **variables: Any,
+    ) -> ScenarioRun:
+        return scenario_factory(str(path), path=True, var_files=var_files, preflight=preflight, **variables)
 
     return apply
 

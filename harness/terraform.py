@@ -259,6 +259,8 @@ class ScenarioRun:
     apply_error: str = ""
     #: Reads shared by the checks and preflights of one applied state (cleared by apply).
     shared: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Keyword options of every preflight of this run (``images="assume-pushed"``, ``deployer=ARN``...).
+    preflight_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.source = self.source.resolve()
