@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench toolchain nightly clean
+.PHONY: run test lint bench toolchain nightly clean example
 NIGHTLY_DIR ?= results/nightly
 
 $(BIN)/.installed: pyproject.toml
@@ -60,3 +60,15 @@ clean:
 test-localstack: toolchain
 	$(BIN)/python -m harness.localstack_runtime run -- \
 		$(BIN)/python -m pytest tests/scenarios --target localstack -n $(WORKERS) --dist loadscope $(PYTEST_ARGS)
+
+## example: the example user repository (examples/platform-team) against the harness installed from its wheel:
+## build the wheel, install it into a fresh virtualenv outside this repository, copy the example next to it
+## and run its tests there (what `pip install fargate-harness` in someone else's repository gives).
+EXAMPLE_DIR ?= $(or $(TMPDIR),/tmp)/fargate-harness-example
+example: toolchain
+	rm -rf $(EXAMPLE_DIR) && mkdir -p $(EXAMPLE_DIR)/dist
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir $(EXAMPLE_DIR)/dist .
+	$(PYTHON) -m venv $(EXAMPLE_DIR)/venv
+	$(EXAMPLE_DIR)/venv/bin/pip install --quiet $(EXAMPLE_DIR)/dist/fargate_harness-*.whl
+	cp -r examples/platform-team $(EXAMPLE_DIR)/repo
+	cd $(EXAMPLE_DIR)/repo && env -u HARNESS_SCENARIOS_DIR -u HARNESS_RESULTS_DIR ../venv/bin/python -m pytest -p no:cacheprovider

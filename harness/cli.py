@@ -79,7 +79,11 @@ def _add_configuration_options(parser: argparse.ArgumentParser) -> None:
 def options_from_args(args: argparse.Namespace) -> Options:
     """Command-line values first, then the same environment variables the pytest plugin reads."""
     keep = bool(getattr(args, "keep", False))
-    return resolve_options(lambda dest: getattr(args, dest, None), keep).validate()
+    command = getattr(args, "command", "")
+    needs_scenarios = command in ("run", "scenarios", "upgrade") or bool(getattr(args, "scenario", None))
+    if getattr(args, "dir", None) or (command == "upgrade" and Path(str(getattr(args, "scenario", ""))).is_dir()):
+        needs_scenarios = False
+    return resolve_options(lambda dest: getattr(args, dest, None), keep).validate(needs_scenarios)
 
 
 def parse_vars(items: Sequence[str] | None) -> dict[str, str]:

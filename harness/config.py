@@ -50,9 +50,10 @@ class Options:
         """This run's folder under the results folder."""
         return self.results_dir.resolve() / run_id()
 
-    def validate(self) -> Options:
-        """Fail early, with the fix, on settings that cannot work."""
-        if not self.scenarios_dir.is_dir():
+    def validate(self, needs_scenarios: bool = True) -> Options:
+        """Fail early, with the fix, on settings that cannot work (the scenarios folder only when the run
+        uses our scenarios: a user's repository applies its own folders and has none)."""
+        if needs_scenarios and not self.scenarios_dir.is_dir():
             raise ConfigurationError(
                 f"scenarios folder {self.scenarios_dir} does not exist: run from the project root or set "
                 "--tf-scenarios-dir / HARNESS_SCENARIOS_DIR"

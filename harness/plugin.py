@@ -86,8 +86,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario(name): apply the named scenario for this test module")
     config.addinivalue_line(
         "markers",
-        "terraform(path, var_files=(), vars={}, preflight={}): apply the Terraform folder at path (relative to the test file, "
-        "else to the rootdir) for this test module or class; `applied` returns it",
+        "terraform(path, var_files=(), vars={}, preflight={}): apply the Terraform folder at path (relative to "
+        "the test file, else to the rootdir) for this test module or class; `applied` returns it",
     )
     run_id()  # fixed in the controller before xdist starts workers, so all share one results folder
     destroy_on_sigterm()
@@ -137,7 +137,7 @@ def _worker_id(config: pytest.Config) -> str:
 @pytest.fixture(scope="session")
 def harness_options(pytestconfig: pytest.Config) -> Options:
     """The resolved harness options."""
-    return options_from_config(pytestconfig).validate()
+    return options_from_config(pytestconfig).validate(needs_scenarios=False)  # checked when a scenario is named
 
 
 @pytest.fixture(scope="session")
@@ -309,8 +309,8 @@ def applied_class(request: pytest.FixtureRequest, class_scenario_factory: Scenar
 
 @pytest.fixture(scope="module")
 def terraform_apply(scenario_factory: ScenarioFactory) -> Callable[..., ScenarioRun]:
-    """``terraform_apply(path, var_files=(), preflight=None, **vars)``: apply any Terraform folder (relative to the test file,
-    else to the rootdir) on the selected target, once per call, destroyed at the module's end.
+    """``terraform_apply(path, var_files=(), preflight=None, **vars)``: apply any Terraform folder (relative to the
+    test file, else to the rootdir) on the selected target, once per call, destroyed at the module's end.
 
     Returns the applied run: ``.outputs``, ``.state``, ``.inventory`` and the assertions ``assert_tasks_start()``,
     ``assert_least_privilege()``, ``assert_trusts_only_ecs_tasks()``, ``role(name).assert_trusts_only(...)``.

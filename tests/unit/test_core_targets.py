@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from harness.errors import ConfigurationError, TargetError
+from harness.provider_schema import ProviderSchema
 from harness.targets import TARGETS, AwsTarget, EmbeddedTarget, LocalStackTarget, Target, make_target
 from harness.targets.base import PROVIDER_ENDPOINTS, RESOURCE_SERVICES, account_of_role
 from harness.targets.embedded import EMBEDDED_REGISTRY_ACCOUNT, EMBEDDED_REGISTRY_ROLE
@@ -366,3 +367,66 @@ def test_terraform_env_and_scenario_variables() -> None:
     assert _emulator(registry_role_arn=ROLE).scenario_variables() == {"region": "us-east-1", "registry_role_arn": ROLE}
     assert _emulator().scenario_variables() == {"region": "us-east-1"}
     assert _emulator().registry_account_id is None
+
+
+# -- provider_override with the provider's own schema ------------------------------------------------
+
+
+def _schema() -> ProviderSchema:
+    return ProviderSchema(
+        "5.31.0",
+        ("elbv2", "iam", "logs", "servicediscovery", "sts"),
+        frozenset({"region", "profile", "shared_config_files", "s3_use_path_style", "skip_region_validation"}),
+    )
+
+
+def test_provider_override_with_a_schema_redirects_every_endpoint_it_names() -> None:
+    """Every endpoint the selected provider accepts is redirected (not a hand-kept list), and only flags and
+    credential arguments it knows are written."""
+    text = _emulator().provider_override("5.31.0", ["dr"], schema=_schema())
+    assert text is not None
+    for block in _blocks(text):
+        for name in ("elbv2", "iam", "logs", "servicediscovery", "sts"):
+            assert f'    {name} = "{URL}"' in block
+        assert "skip_region_validation      = true" in block
+        assert "s3_use_path_style           = true" in block
+        assert "profile                     = null" in block
+        assert "shared_config_files         = null" in block
+        assert "skip_get_ec2_platforms" not in block and "skip_metadata_api_check" not in block
+
+
+def test_provider_override_for_a_child_module_can_leave_the_default_out() -> None:
+    """A child module's override names only the blocks it declares."""
+    text = _emulator().provider_override("3.39.0", ["replica"], schema=_schema(), include_default=False)
+    assert text is not None
+    (block,) = _blocks(text)
+    assert 'alias = "replica"' in block
+
+
+def test_provider_override_carries_a_session_token() -> None:
+    """An isolated run's role session has a token; the provider needs it with the keys."""
+    target = _emulator()
+    target.session_token = "tok"
+    text = target.provider_override("3.39.0", [])
+    assert text is not None and 'token                       = "tok"' in text
+    assert target.terraform_env()["AWS_SESSION_TOKEN"] == "tok"
+
+
+def test_schema_from_terraform_json_and_back() -> None:
+    document = {
+        "provider_schemas": {
+            "registry.terraform.io/hashicorp/aws": {
+                "provider": {
+                    "block": {
+                        "attributes": {"region": {}, "profile": {}},
+                        "block_types": {"endpoints": {"block": {"attributes": {"sts": {}, "ecs": {}}}}},
+                    }
+                }
+            }
+        }
+    }
+    schema = ProviderSchema.from_terraform("3.39.0", document)
+    assert schema.endpoints == ("ecs", "sts") and schema.arguments == {"region", "profile"}
+    assert ProviderSchema.from_json(schema.to_json()) == schema
+    with pytest.raises(ValueError, match="no hashicorp/aws provider"):
+        ProviderSchema.from_terraform("3.39.0", {"provider_schemas": {}})

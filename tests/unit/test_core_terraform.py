@@ -26,6 +26,7 @@ from harness.terraform import (
     RetryPolicy,
     ScenarioRun,
     copy_configuration,
+    fatal,
     local_module_dirs,
     provider_aliases,
     selected_provider_version,
@@ -636,3 +637,124 @@ def test_apply_reads_state_and_outputs(project: Path, tmp_path: Path) -> None:
     assert run.resources == ["aws_iam_role.this", "module.role.x"]
     assert run.applied
     assert run.total_seconds == pytest.approx(sum(run.timings.values()))
+
+
+# -- any configuration: var files, backend, overlays, isolation, errors that are the user's to fix ----
+
+
+def test_var_files_in_order_harness_first_user_values_last(project: Path, tmp_path: Path) -> None:
+    """The harness's values beat terraform.tfvars/*.auto.tfvars (they are a -var-file); the user's files come in
+    the order given, and values given by name last. Only declared variables are written."""
+    user_file = _write(tmp_path / "team.tfvars", 'name_prefix = "team"\n')
+    run = _prepared(tmp_path, project, var_files=(user_file,), user_variables={"name_prefix": "mine"})
+    _init_with_lock(run, "lock_terraform.hcl")
+    assert run._var_args() == [
+        f"-var-file={run.workdir / 'harness.tfvars.json'}",
+        f"-var-file={user_file.resolve()}",
+        f"-var-file={run.workdir / 'harness-user.tfvars'}",
+    ]
+    harness_values = json.loads((run.workdir / "harness.tfvars.json").read_text())
+    assert harness_values == {"name_prefix": "fh-test-abc123"}, "secret_value is not declared by demo"
+    assert (run.workdir / "harness-user.tfvars").read_text() == 'name_prefix = "mine"\n'
+    assert (run.workdir / "harness.tfvars.json").stat().st_mode & 0o077 == 0
+
+
+def test_undeclared_named_values_are_refused(project: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="variable\\(s\\) colour are not declared"):
+        _run(tmp_path, project / "scenarios" / "demo", user_variables={"colour": "blue"})
+
+
+def test_a_configured_backend_is_replaced_by_a_local_one(project: Path, tmp_path: Path) -> None:
+    _write(project / "scenarios" / "demo" / "backend.tf", 'terraform {\n  backend "s3" {\n    bucket = "b"\n  }\n}\n')
+    run = _prepared(tmp_path, project)
+    assert 'backend "local" {}' in (run.tfdir / "harness_backend_override.tf").read_text()
+    assert not (project / "scenarios" / "demo" / "harness_backend_override.tf").exists()
+
+
+def test_overlays_are_copied_into_the_root_of_the_copy(project: Path, tmp_path: Path) -> None:
+    overlay = _write(tmp_path / "case" / "break_override.tf", 'variable "name_prefix" {\n  default = "x"\n}\n')
+    run = _prepared(tmp_path, project, overlays=(overlay,))
+    assert (run.tfdir / "break_override.tf").read_text() == overlay.read_text()
+
+
+def test_a_run_records_what_it_is_as_soon_as_it_starts(project: Path, tmp_path: Path) -> None:
+    run = _prepared(tmp_path, project)
+    manifest = json.loads((run.workdir / "run.json").read_text())
+    assert manifest["prefix"] == "fh-test-abc123" and manifest["tfdir"] == str(run.tfdir)
+    assert manifest["pid"] > 0 and manifest["endpoint"] == "http://127.0.0.1:4599"
+
+
+def test_only_configurations_without_name_prefix_are_isolated(project: Path, tmp_path: Path) -> None:
+    assert _run(tmp_path, project / "scenarios" / "demo").isolate is False
+    fixed = _write(tmp_path / "fixed" / "main.tf", 'resource "aws_iam_role" "r" {}\n').parent
+    assert _run(tmp_path, fixed).isolate is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Error: creating ELBv2: RequestError: send request failed\ncaused by: Post "https://elasticloadbalancing.'
+        'us-east-1.amazonaws.com/": dial tcp: lookup elasticloadbalancing.us-east-1.amazonaws.com on 127.0.0.53:53:'
+        " no such host",
+    ],
+)
+def test_dns_failure_of_a_real_aws_endpoint_is_never_retried(text: str) -> None:
+    """An endpoint the override missed is not transient (NOTES: offline, the lookup fails at once)."""
+    assert RetryPolicy().reason(text) is None
+    assert "elasticloadbalancing" in (fatal(text) or "")
+
+
+def test_a_fatal_error_fails_at_once_naming_the_service(project: Path, tmp_path: Path) -> None:
+    run = _prepared(tmp_path, project)
+    error = "dial tcp: lookup efs.us-east-1.amazonaws.com on 127.0.0.53:53: no such host"
+    run._tf = FakeTf({"apply": [_out(1, err=error)], "state": [_out(1)]})
+    with pytest.raises(ConfigurationError, match=r"failed at once, not retried.*efs"):
+        run.apply()
+    assert [c[0] for c in run._tf.calls].count("apply") == 1
+
+
+def test_init_offline_without_a_matching_provider_names_the_mirror(project: Path, tmp_path: Path) -> None:
+    _write(
+        project / "scenarios" / "demo" / "versions.tf",
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws", version = "~> 5.0" }\n  }\n}\n',
+    )
+    run = _prepared(tmp_path, project)
+    run.toolchain = Toolchain(
+        terraform=Path("/nonexistent/terraform"),
+        version="1.9.8",
+        origin="test",
+        provider_source="mirror",
+        cli_config=tmp_path / "m.tfrc",
+        plugin_cache=tmp_path / "plugin-cache",
+        mirror=tmp_path / "mirror",
+        mirror_versions=("2.70.0", "3.39.0"),
+    )
+    run._tf = FakeTf(
+        {
+            "init": [
+                _out(
+                    1,
+                    err="Error: Failed to query available provider packages\n no available "
+                    "releases match the given constraints ~> 5.0",
+                )
+            ]
+        }
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        run.init()
+    message = str(caught.value)
+    assert "~> 5.0" in message and "2.70.0, 3.39.0" in message and "--tf-provider-source registry" in message
+
+
+def test_an_argument_the_provider_does_not_know_names_the_file_and_version(project: Path, tmp_path: Path) -> None:
+    run = _prepared(tmp_path, project)
+    run.provider_version = "3.39.0"
+    error = (
+        'Error: Unsupported block type\n\n  on main.tf line 12, in resource "aws_ecs_task_definition" "t":\n'
+        '  12:   runtime_platform {\n\nBlocks of type "runtime_platform" are not expected here.\n'
+    )
+    run._tf = FakeTf({"apply": [_out(1, err=error)], "state": [_out(1)]})
+    with pytest.raises(
+        ConfigurationError, match=r"main.tf line 12: `runtime_platform` is not known to hashicorp/aws 3.39.0"
+    ):
+        run.apply()

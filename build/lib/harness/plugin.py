@@ -1,0 +1,359 @@
+"""pytest plugin: options under one group, and fixtures. The logic lives in importable modules."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import scenarios, toolchain
+from harness.config import SETTINGS, Options, destroy_on_sigterm, env_flag, resolve_options, run_id, setting
+from harness.errors import ConfigurationError, HarnessError
+from harness.report import Collector, load_summaries, render, write_summary
+from harness.targets import TARGETS, Target, start_target
+from harness.targets.localstack import skip_reason
+from harness.terraform import ScenarioRun
+from harness.upgrade import UpgradeReport, check_upgrade
+
+LOG = logging.getLogger("harness")
+
+#: option dest -> ini key (the environment variables and defaults are harness.config.SETTINGS)
+_INI: dict[str, str] = {
+    "target": "harness_target",
+    "tf_binary": "harness_tf_binary",
+    "tf_provider_source": "harness_provider_source",
+    "tf_results_dir": "harness_results_dir",
+    "tf_scenarios_dir": "harness_scenarios_dir",
+    "localstack_endpoint": "harness_localstack_endpoint",
+    "registry_role_arn": "harness_registry_role_arn",
+    "aws_region": "harness_aws_region",
+    "allowed_accounts": "harness_allowed_accounts",
+    "tf_report": "harness_report",
+}
+
+
+_COLLECTOR_KEY = pytest.StashKey[Collector]()
+#: The session's config, for hooks that do not receive it (pytest_runtest_logreport).
+_CONFIG: dict[str, pytest.Config] = {}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fargate-harness", "ECS Fargate IAM harness")
+    group.addoption("--target", choices=TARGETS, help="where to apply scenarios (env HARNESS_TARGET; default embedded)")
+    group.addoption(
+        "--tf-binary", help="Terraform/OpenTofu executable (env TERRAFORM_BINARY; default: PATH, then bundled)"
+    )
+    group.addoption(
+        "--tf-provider-source",
+        choices=toolchain.PROVIDER_SOURCES,
+        help="AWS provider from the registry, the offline mirror, or auto (env HARNESS_PROVIDER_SOURCE)",
+    )
+    group.addoption(
+        "--tf-keep", action="store_true", default=None, help="keep resources after the tests (env HARNESS_KEEP=1)"
+    )
+    group.addoption("--tf-results-dir", help="where logs, outputs and failed runs' state go (env HARNESS_RESULTS_DIR)")
+    group.addoption("--tf-scenarios-dir", help="folder of scenario root modules (env HARNESS_SCENARIOS_DIR)")
+    group.addoption("--localstack-endpoint", help="LocalStack URL (else AWS_ENDPOINT_URL, LOCALSTACK_HOST)")
+    group.addoption("--registry-role-arn", help="role assumed in the registry account on --target aws")
+    group.addoption("--aws-region", help="region for --target aws (else AWS_REGION)")
+    group.addoption("--tf-report", help="write a Markdown run report to this file (env HARNESS_REPORT)")
+    group.addoption(
+        "--allowed-accounts",
+        help="comma-separated account ids the run may touch (env HARNESS_ALLOWED_ACCOUNTS; required on --target aws)",
+    )
+    for dest, ini in _INI.items():
+        parser.addini(ini, f"default for --{dest.replace('_', '-')}", default=SETTINGS[dest][1])
+
+
+def _setting(config: pytest.Config, dest: str) -> str | None:
+    """Command line, then environment, then ini file, then the default."""
+    return setting(dest, config.getoption(dest), config.getini(_INI[dest]) or None)
+
+
+def options_from_config(config: pytest.Config) -> Options:
+    """Resolve every setting once."""
+    return resolve_options(
+        config.getoption,
+        bool(config.getoption("tf_keep")) or env_flag("HARNESS_KEEP"),
+        lambda dest: config.getini(_INI[dest]) or None,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "scenario(name): apply the named scenario for this test module")
+    config.addinivalue_line(
+        "markers",
+        "terraform(path, var_files=(), vars={}, preflight={}): apply the Terraform folder at path (relative to the test file, "
+        "else to the rootdir) for this test module or class; `applied` returns it",
+    )
+    run_id()  # fixed in the controller before xdist starts workers, so all share one results folder
+    destroy_on_sigterm()
+    _CONFIG["config"] = config
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Tag each report with its scenario so the controller can tally per scenario (xdist included)."""
+    marker = item.get_closest_marker("scenario")
+    if marker is not None and marker.args and ("scenario", marker.args[0]) not in item.user_properties:
+        item.user_properties.append(("scenario", str(marker.args[0])))
+    yield
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Tally outcomes per scenario (runs on the controller under xdist)."""
+    config = _CONFIG.get("config")
+    if config is None:
+        return
+    scenario = dict(report.user_properties).get("scenario")
+    if scenario:
+        config.stash.setdefault(_COLLECTOR_KEY, Collector()).add(
+            str(scenario), report.nodeid, report.outcome, report.when
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the Markdown report (controller only)."""
+    config = session.config
+    if getattr(config, "workerinput", None) is not None:
+        return
+    path = _setting(config, "tf_report")
+    if not path:
+        return
+    options = options_from_config(config)
+    collector = config.stash.get(_COLLECTOR_KEY, Collector())
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(render(run_id(), options.target, collector, load_summaries(options.run_dir)))
+
+
+def _worker_id(config: pytest.Config) -> str:
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else "main"
+
+
+@pytest.fixture(scope="session")
+def harness_options(pytestconfig: pytest.Config) -> Options:
+    """The resolved harness options."""
+    return options_from_config(pytestconfig).validate(needs_scenarios=False)  # checked when a scenario is named
+
+
+@pytest.fixture(scope="session")
+def harness_toolchain(harness_options: Options) -> toolchain.Toolchain:
+    """Terraform plus CLI config (offline mirror when the registry is unreachable)."""
+    return toolchain.prepare(harness_options.tf_binary, harness_options.provider_source)
+
+
+@pytest.fixture(scope="session")
+def harness_target(harness_options: Options, pytestconfig: pytest.Config) -> Iterator[Target]:
+    """The selected target, started for the session (one embedded emulator per xdist worker)."""
+    try:
+        target = start_target(harness_options, harness_options.run_dir / f"emulator-{_worker_id(pytestconfig)}")
+    except ConfigurationError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield target
+    finally:
+        target.stop()
+
+
+ScenarioFactory = Callable[..., ScenarioRun]
+
+
+def resolve_configuration(request: pytest.FixtureRequest, path: str | Path) -> Path:
+    """A configuration folder: absolute, else relative to the requesting test file's folder, else to the rootdir."""
+    candidate = Path(path).expanduser()
+    tried = (
+        [candidate]
+        if candidate.is_absolute()
+        else [Path(request.path).parent / candidate, request.config.rootpath / candidate]
+    )
+    for folder in tried:
+        if folder.is_dir():
+            return folder.resolve()
+    raise ConfigurationError(
+        f"Terraform folder {str(path)!r} not found (tried {', '.join(str(t) for t in tried)}); give a path relative "
+        "to the test file or to the pytest rootdir"
+    )
+
+
+def make_factory(
+    request: pytest.FixtureRequest, options: Options, tools: toolchain.Toolchain, target: Target
+) -> ScenarioFactory:
+    """``factory(name, **variables)``: copy, init, apply and idempotency-check a scenario.
+
+    Destroy is registered (with the requesting fixture's scope) before apply and runs whatever happened;
+    a run whose tests failed keeps its state, logs and outputs under the results folder.
+    """
+
+    def factory(
+        name: str | Path,
+        *,
+        var_files: Iterable[str | Path] = (),
+        path: bool = False,
+        preflight: dict[str, Any] | None = None,
+        **variables: Any,
+    ) -> ScenarioRun:
+        if path or isinstance(name, Path):
+            folder = resolve_configuration(request, name)
+            scenario = scenarios.from_path(folder)
+            files = tuple(_var_file(folder, f) for f in var_files)
+        else:
+            scenario = scenarios.get(name, options.scenarios_dir)
+            files = tuple(_var_file(scenario.path, f) for f in var_files)
+        reason = skip_reason(scenario, target)
+        if reason:
+            pytest.skip(f"{name}: {reason}")
+        if scenario.needs_registry_account and not target.registry_role_arn:
+            pytest.skip(f"{name}: needs a registry account; set --registry-role-arn / HARNESS_REGISTRY_ROLE_ARN")
+        run = scenarios.new_run(
+            scenario,
+            target=target,
+            tools=tools,
+            results_dir=options.run_dir,
+            worker=_worker_id(request.config),
+            keep=options.keep,
+            extra=variables,
+            var_files=files,
+        )
+        run.preflight_options = dict(preflight or {})
+        failures_before = request.session.testsfailed
+
+        def finish() -> None:
+            error = ""
+            try:
+                run.down(failed=request.session.testsfailed > failures_before)
+            except HarnessError as exc:
+                error = str(exc)
+                raise
+            finally:
+                write_summary(run, options.run_dir, error)
+
+        request.addfinalizer(finish)
+        try:
+            run.up()
+        except (HarnessError, OSError):
+            run.failed = True
+            raise
+        return run
+
+    return factory
+
+
+@pytest.fixture(scope="module")
+def scenario_factory(
+    request: pytest.FixtureRequest,
+    harness_options: Options,
+    harness_toolchain: toolchain.Toolchain,
+    harness_target: Target,
+) -> ScenarioFactory:
+    """Apply scenarios once per test module; destroyed at the module's end (see :func:`make_factory`)."""
+    return make_factory(request, harness_options, harness_toolchain, harness_target)
+
+
+@pytest.fixture(scope="class")
+def class_scenario_factory(
+    request: pytest.FixtureRequest,
+    harness_options: Options,
+    harness_toolchain: toolchain.Toolchain,
+    harness_target: Target,
+) -> ScenarioFactory:
+    """Apply scenarios once per test class; destroyed at the class's end (see :func:`make_factory`)."""
+    return make_factory(request, harness_options, harness_toolchain, harness_target)
+
+
+def _var_file(folder: Path, item: str | Path) -> Path:
+    """A var file: absolute, else relative to the configuration folder (as Terratest's VarFiles)."""
+    path = Path(item).expanduser()
+    return path if path.is_absolute() else folder / path
+
+
+def _apply_marked(request: pytest.FixtureRequest, factory: ScenarioFactory) -> ScenarioRun:
+    terraform = request.node.get_closest_marker("terraform")
+    if terraform is not None:
+        if not terraform.args:
+            raise pytest.UsageError(f"{request.node.nodeid}: pytest.mark.terraform needs the configuration's path")
+        return factory(
+            str(terraform.args[0]),
+            path=True,
+            var_files=terraform.kwargs.get("var_files", ()),
+            preflight=terraform.kwargs.get("preflight"),
+            **dict(terraform.kwargs.get("vars") or {}),
+        )
+    marker = request.node.get_closest_marker("scenario")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: add pytest.mark.terraform('<path>') or pytest.mark.scenario('<name>') to the "
+            "module or class"
+        )
+    return factory(str(marker.args[0]))
+
+
+@pytest.fixture(scope="module")
+def applied(request: pytest.FixtureRequest, scenario_factory: ScenarioFactory) -> ScenarioRun:
+    """The configuration the module's ``pytest.mark.terraform(path, ...)`` (any folder) or
+    ``pytest.mark.scenario(name)`` (ours) names, applied once for the module."""
+    return _apply_marked(request, scenario_factory)
+
+
+@pytest.fixture(scope="class")
+def applied_class(request: pytest.FixtureRequest, class_scenario_factory: ScenarioFactory) -> ScenarioRun:
+    """Like ``applied``, for a marker on a test class: applied once per class.
+
+    With ``--dist loadscope`` each class runs on one worker, so the classes of a module spread over workers.
+    """
+    return _apply_marked(request, class_scenario_factory)
+
+
+@pytest.fixture(scope="module")
+def terraform_apply(scenario_factory: ScenarioFactory) -> Callable[..., ScenarioRun]:
+    """``terraform_apply(path, var_files=(), preflight=None, **vars)``: apply any Terraform folder (relative to the test file,
+    else to the rootdir) on the selected target, once per call, destroyed at the module's end.
+
+    Returns the applied run: ``.outputs``, ``.state``, ``.inventory`` and the assertions ``assert_tasks_start()``,
+    ``assert_least_privilege()``, ``assert_trusts_only_ecs_tasks()``, ``role(name).assert_trusts_only(...)``.
+    """
+
+    def apply(
+        path: str | Path,
+        *,
+        var_files: Iterable[str | Path] = (),
+        preflight: dict[str, Any] | None = None,
+        **variables: Any,
+    ) -> ScenarioRun:
+        return scenario_factory(str(path), path=True, var_files=var_files, preflight=preflight, **variables)
+
+    return apply
+
+
+@pytest.fixture(scope="module")
+def upgrade_check(
+    harness_options: Options, harness_toolchain: toolchain.Toolchain, harness_target: Target
+) -> Callable[..., UpgradeReport]:
+    """``upgrade_check(scenario, source=REF_OR_DIR, destination=None, source_provider=None,
+    destination_provider=None, allow_widening=())`` -> :class:`~harness.upgrade.UpgradeReport`.
+
+    Applies the scenario with the old modules/provider, switches to the new ones on the same state, reports
+    replacements, output changes and permission diffs, applies, checks idempotency, and destroys.
+    """
+
+    def check(scenario: str | Path, **kwargs: Any) -> UpgradeReport:
+        path = Path(scenario)
+        if not path.is_dir():
+            path = scenarios.get(str(scenario), harness_options.scenarios_dir).path
+        reason = skip_reason(scenarios.Scenario(path.name, path), harness_target)
+        if reason:
+            pytest.skip(f"{scenario}: {reason}")
+        return check_upgrade(
+            path,
+            name=str(scenario) if not Path(scenario).is_dir() else path.name,
+            target=harness_target,
+            tools=harness_toolchain,
+            results_dir=harness_options.run_dir,
+            repo=harness_options.scenarios_dir.parent,
+            **kwargs,
+        )
+
+    return check

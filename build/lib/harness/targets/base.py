@@ -1,0 +1,305 @@
+"""The one object that answers "where am I talking to": Terraform and boto3 both take it."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from harness.errors import ConfigurationError
+from harness.provider_schema import CREDENTIAL_ARGUMENTS, PATH_STYLE_FLAGS, SKIP_FLAGS, ProviderSchema
+
+#: Service names as the AWS provider's ``endpoints {}`` block spells them, per provider major.
+#: Terraform's provider 5.x renamed a few; both spellings are accepted there, so the 3.x names are used
+#: wherever the provider still takes them.
+PROVIDER_ENDPOINTS = (
+    "iam",
+    "sts",
+    "ecs",
+    "ecr",
+    "secretsmanager",
+    "ssm",
+    "kms",
+    "cloudwatchlogs",
+    "s3",
+    "dynamodb",
+    "ec2",
+)
+
+#: Resource type prefix -> the AWS service (health-endpoint name) it needs.
+RESOURCE_SERVICES = {
+    "aws_iam_": "iam",
+    "aws_ecs_": "ecs",
+    "aws_ecr_": "ecr",
+    "aws_secretsmanager_": "secretsmanager",
+    "aws_ssm_": "ssm",
+    "aws_kms_": "kms",
+    "aws_cloudwatch_log_": "logs",
+    "aws_s3_": "s3",
+    "aws_dynamodb_": "dynamodb",
+}
+
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/.+")
+
+
+def account_of_role(role_arn: str, setting: str) -> str:
+    """The account id in an IAM role ARN, or a ConfigurationError naming the setting that held it."""
+    match = ROLE_ARN.fullmatch(role_arn)
+    if not match:
+        raise ConfigurationError(
+            f"{setting} is {role_arn!r}, which is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"
+        )
+    return match.group(1)
+
+
+@dataclass
+class Target:
+    """An AWS to run against: endpoint, region, credentials and the two accounts scenarios use.
+
+    ``endpoint_url`` is None for real AWS. ``registry_role_arn`` is the role assumed to reach the
+    registry account of cross-account scenarios; None where that target cannot provide one.
+    """
+
+    name: str
+    region: str
+    endpoint_url: str | None
+    access_key: str | None = None
+    secret_key: str | None = None
+    registry_role_arn: str | None = None
+    session_token: str | None = None
+    available_services: frozenset[str] | None = None
+    guard: Any = field(default=None, repr=False)
+    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
+    _registry_credentials: dict[str, str] | None = field(default=None, repr=False)
+    _account_credentials: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _account: str | None = field(default=None, repr=False)
+
+    @property
+    def is_emulator(self) -> bool:
+        """True when the endpoint is an emulator (a provider override is needed)."""
+        return self.endpoint_url is not None
+
+    @property
+    def registry_account_id(self) -> str | None:
+        """The registry account id, read from the registry role ARN."""
+        if not self.registry_role_arn:
+            return None
+        return account_of_role(self.registry_role_arn, "the registry role ARN")
+
+    def start(self) -> None:
+        """Start or locate the target. Emulators the harness owns start here."""
+
+    def stop(self) -> None:
+        """Stop what ``start`` started (and the network guard)."""
+        self.stop_guard()
+
+    def start_guard(self) -> None:
+        """On emulator targets, start the network guard Terraform's requests go through (see harness.netguard)."""
+        if self.is_emulator and self.guard is None:
+            from harness.netguard import NetworkGuard
+
+            self.guard = NetworkGuard()
+            self.guard.start()
+
+    def stop_guard(self) -> None:
+        """Stop the network guard, if one runs."""
+        if self.guard is not None:
+            self.guard.stop()
+            self.guard = None
+
+    def missing_services(self, needed: Iterable[str]) -> list[str]:
+        """Services in ``needed`` that this target lacks (empty when it has them all or cannot tell)."""
+        if self.available_services is None:
+            return []
+        return sorted(set(needed) - self.available_services)
+
+    def _base_session(self, region: str | None = None) -> boto3.session.Session:
+        return boto3.session.Session(
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            aws_session_token=self.session_token,
+            region_name=region or self.region,
+        )
+
+    def client(self, service: str, account: str = "primary", region: str | None = None) -> Any:
+        """A boto3 client for ``service`` in ``region`` (default: the target's) and an account: ``primary``,
+        ``registry`` (by assume-role), or a 12-digit account id. On emulators any account id is reachable (a
+        role session in that account); on real AWS only the primary and registry accounts are."""
+        region = region or self.region
+        key = (service, account, region)
+        if key in self._clients:
+            return self._clients[key]
+        config = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=10, read_timeout=60)
+        if account == "primary":
+            session = self._base_session(region)
+        elif account == "registry":
+            session = self._session_of(self._registry_session_credentials(), region)
+        elif re.fullmatch(r"\d{12}", account):
+            if account == self.account_id():
+                return self.client(service, "primary", region)
+            if account == self.registry_account_id:
+                return self.client(service, "registry", region)
+            if not self.is_emulator:
+                raise ConfigurationError(
+                    f"account {account} is neither the target's account nor its registry account; the harness "
+                    "cannot read it on real AWS"
+                )
+            session = self._session_of(self._account_session_credentials(account), region)
+        else:
+            raise ConfigurationError(f"account must be 'primary', 'registry' or a 12-digit id, not {account!r}")
+        client = session.client(service, endpoint_url=self.endpoint_url, config=config)
+        self._clients[key] = client
+        return client
+
+    @staticmethod
+    def _session_of(creds: Mapping[str, str], region: str) -> boto3.session.Session:
+        return boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=region,
+        )
+
+    def _account_session_credentials(self, account: str) -> dict[str, str]:
+        """Credentials of a role session in ``account`` (emulators only: moto and LocalStack honour them)."""
+        cache_key = f"account:{account}"
+        if cache_key not in self._account_credentials:
+            answer = self.client("sts").assume_role(
+                RoleArn=f"arn:aws:iam::{account}:role/fargate-harness-reader", RoleSessionName="fargate-harness"
+            )
+            self._account_credentials[cache_key] = dict(answer["Credentials"])
+        return self._account_credentials[cache_key]
+
+    def _registry_session_credentials(self) -> dict[str, str]:
+        if self._registry_credentials is None:
+            if not self.registry_role_arn:
+                raise ConfigurationError(
+                    f"target {self.name} has no registry account: set --registry-role-arn / "
+                    "HARNESS_REGISTRY_ROLE_ARN to a role the harness may assume in the registry account"
+                )
+            sts = self.client("sts")
+            answer = sts.assume_role(RoleArn=self.registry_role_arn, RoleSessionName="fargate-harness")
+            self._registry_credentials = dict(answer["Credentials"])
+        return self._registry_credentials
+
+    @property
+    def known_account_id(self) -> str | None:
+        """The primary account id if it was already asked for (no request is made)."""
+        return self._account
+
+    def account_id(self) -> str:
+        """The primary account id, from ``sts:GetCallerIdentity`` (asked once)."""
+        if self._account is None:
+            self._account = str(self.client("sts").get_caller_identity()["Account"])
+        return self._account
+
+    def terraform_env(self) -> dict[str, str]:
+        """Environment for Terraform: region always, static credentials for emulators."""
+        env = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region}
+        if self.access_key and self.secret_key:
+            env["AWS_ACCESS_KEY_ID"] = self.access_key
+            env["AWS_SECRET_ACCESS_KEY"] = self.secret_key
+            if self.session_token:
+                env["AWS_SESSION_TOKEN"] = self.session_token
+        return env
+
+    def scenario_variables(self) -> dict[str, str]:
+        """Variables the target supplies to every scenario that declares them."""
+        variables = {"region": self.region}
+        if self.registry_role_arn:
+            variables["registry_role_arn"] = self.registry_role_arn
+        return variables
+
+    def provider_override(
+        self,
+        provider_version: str,
+        aliases: Iterable[str | None],
+        default_tags: Mapping[str, str] | None = None,
+        schema: ProviderSchema | None = None,
+        include_default: bool = True,
+    ) -> str | None:
+        """HCL for ``harness_override.tf``: ``provider "aws"`` configurations (the default, unless
+        ``include_default`` is false, and each alias) pointed at the emulator, carrying ``default_tags``
+        where the provider supports them (>= 3.38).
+
+        With ``schema`` (what the selected provider version accepts, :mod:`harness.provider_schema`) every
+        endpoint the provider knows is redirected, every skip flag it knows is set and the arguments that pin
+        real credentials or account ids are set to null. Without it, a fallback for the version's major.
+        None when there is nothing to override (real AWS and no tags).
+        """
+        version = tuple(int(p) for p in provider_version.split(".")[:2] if p.isdigit())
+        tags = dict(default_tags or {}) if version >= (3, 38) else {}
+        if not self.endpoint_url and not tags:
+            return None
+        arguments = self._emulator_arguments(version, schema) if self.endpoint_url else []
+        endpoints = schema.endpoints if schema is not None else PROVIDER_ENDPOINTS
+        blocks = []
+        names: list[str | None] = [None] if include_default else []
+        names += sorted({a for a in aliases if a})
+        for alias in names:
+            body = [f'  alias = "{alias}"'] if alias else []
+            body += [f"  {line}" for line in arguments]
+            if self.endpoint_url:
+                body += ["  endpoints {", *[f'    {name} = "{self.endpoint_url}"' for name in endpoints], "  }"]
+            if tags:
+                body += [
+                    "  default_tags {",
+                    "    tags = {",
+                    *[f"      {json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(tags.items())],
+                    "    }",
+                    "  }",
+                ]
+            blocks.append('provider "aws" {\n' + "\n".join(body) + "\n}\n")
+        header = "# Written by fargate-harness into its copy of the configuration; never commit this file.\n"
+        return header + "\n".join(blocks)
+
+    def _emulator_arguments(self, version: tuple[int, ...], schema: ProviderSchema | None) -> list[str]:
+        """Credentials, skip flags and path-style addressing for an emulator, as this provider spells them."""
+        arguments = [
+            f'access_key                  = "{self.access_key}"',
+            f'secret_key                  = "{self.secret_key}"',
+        ]
+        if self.session_token:
+            arguments.append(f'token                       = "{self.session_token}"')
+        if schema is None:
+            flags = ["skip_credentials_validation", "skip_metadata_api_check", "skip_region_validation"]
+            flags += ["skip_get_ec2_platforms", "s3_force_path_style"] if version[0] < 5 else ["s3_use_path_style"]
+            return arguments + [f"{flag:<27} = true" for flag in flags]
+        known = schema.arguments
+        arguments += [f"{flag:<27} = true" for flag in (*SKIP_FLAGS, *PATH_STYLE_FLAGS) if flag in known]
+        arguments += [f"{name:<27} = null" for name in CREDENTIAL_ARGUMENTS if name in known]
+        return arguments
+
+    def derived(self, **changes: Any) -> Target:
+        """A plain :class:`Target` on the same endpoint and region with some fields changed (own client cache)."""
+        values = {
+            "name": self.name,
+            "region": self.region,
+            "endpoint_url": self.endpoint_url,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "registry_role_arn": self.registry_role_arn,
+            "session_token": self.session_token,
+            "available_services": self.available_services,
+            "guard": self.guard,
+            **changes,
+        }
+        return Target(**values)
+
+    def isolated(self, label: str) -> Target:
+        """A target for one configuration whose resource names the harness cannot make unique (no
+        ``name_prefix``): on emulators, the same endpoint with credentials of a fresh account, so fixed names
+        never collide with another configuration's; on real AWS, ``self`` (the runner serializes such runs).
+        """
+        return self
+
+
+def fresh_account_id() -> str:
+    """A random 12-digit account id for an isolated emulator run (never one of the fixed ones)."""
+    return str(700_000_000_000 + secrets.randbelow(99_999_999_999))

@@ -1,0 +1,155 @@
+"""The default target: moto's server, started by the harness on a free loopback port."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+from harness.errors import TargetError
+from harness.faults import FaultProfile, FaultProxy
+from harness.targets.base import Target, fresh_account_id
+
+LOG = logging.getLogger("harness.targets")
+
+#: moto's default account; the primary account of every embedded run.
+EMBEDDED_ACCOUNT = "123456789012"
+#: The registry account of cross-account scenarios. moto lets an assumed role in any account stand for it.
+EMBEDDED_REGISTRY_ACCOUNT = "210987654321"
+EMBEDDED_REGISTRY_ROLE = f"arn:aws:iam::{EMBEDDED_REGISTRY_ACCOUNT}:role/harness-registry"
+
+
+def session_name(label: str) -> str:
+    """An STS role session name for a label: 2 to 64 of ``[\\w+=,.@-]``."""
+    cleaned = "".join(c if c.isalnum() or c in "+=,.@-_" else "-" for c in label)[:64]
+    return cleaned if len(cleaned) >= 2 else f"fargate-harness-{cleaned}"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedTarget(Target):
+    """moto's server in a child process, with AWS managed policies loaded (as IAM has them)."""
+
+    def __init__(self, region: str = "us-east-1", log_path: Path | None = None, startup_timeout: float = 30.0):
+        super().__init__(
+            name="embedded",
+            region=region,
+            endpoint_url=None,
+            access_key="testing",
+            secret_key="testing",
+            registry_role_arn=EMBEDDED_REGISTRY_ROLE,
+        )
+        self.log_path = log_path
+        self.startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._external = False
+        self.faults: FaultProxy | None = None
+
+    def start(self) -> None:
+        """Start moto's server and wait until it answers; retry on a port another process took first.
+
+        With ``HARNESS_EMBEDDED_ENDPOINT`` set, an emulator that is already running is used instead (and
+        left running by :meth:`stop`).
+        """
+        external = os.environ.get("HARNESS_EMBEDDED_ENDPOINT")
+        if external:
+            self.endpoint_url = external.rstrip("/")
+            self._external = True
+        else:
+            self._start_server()
+        self._start_faults()
+
+    def _start_faults(self) -> None:
+        """With ``HARNESS_FAULTS`` set, put the fault-injecting proxy between every client and the emulator."""
+        profile = FaultProfile.from_env()
+        if profile is None or self.endpoint_url is None:
+            return
+        self.faults = FaultProxy.from_profile(self.endpoint_url, profile)
+        self.endpoint_url = self.faults.start()
+        LOG.warning("embedded target: injecting faults (%s)", self.faults.describe())
+
+    def _start_server(self) -> None:
+        last_error = ""
+        for _attempt in range(3):
+            port = free_port()
+            env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+            env.pop("MOTO_ACCOUNT_ID", None)
+            if self.log_path is not None:
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdout=self._log or subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + self.startup_timeout
+            while time.monotonic() < deadline:
+                if self._process.poll() is not None:
+                    last_error = f"moto's server exited with code {self._process.returncode}"
+                    break
+                try:
+                    with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2):
+                        self.endpoint_url = url
+                        return
+                except (urllib.error.URLError, OSError):
+                    time.sleep(0.1)
+            else:
+                last_error = f"moto's server did not answer on {url} within {self.startup_timeout:.0f}s"
+            self.stop()
+        raise TargetError(
+            f"could not start the embedded emulator: {last_error}. "
+            "Check that moto[server] is installed (`pip install 'moto[server]'`)"
+            + (f" and read {self.log_path}" if self.log_path else "")
+        )
+
+    def isolated(self, label: str) -> Target:
+        """The same moto server, as a role session in a fresh account: moto keeps every account's resources
+        apart and answers requests signed with an assumed role's keys in that role's account."""
+        account = fresh_account_id()
+        answer = self.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/fargate-harness", RoleSessionName=session_name(label)
+        )
+        creds = answer["Credentials"]
+        isolated = self.derived(
+            access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"]
+        )
+        isolated._account = account
+        return isolated
+
+    def stop(self) -> None:
+        """Stop the network guard, the fault proxy and moto's server (terminate, then kill after 10 s)."""
+        super().stop()
+        if self.faults is not None:
+            LOG.warning("embedded target: faults injected: %s", self.faults.stats)
+            self.faults.stop()
+            self.faults = None
+        if self._external:
+            return
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self.endpoint_url = None

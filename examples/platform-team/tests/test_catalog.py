@@ -1,0 +1,24 @@
+"""The catalog service through the terraform_apply fixture: as configured, and with a grant switched off."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import INFRA
+
+#: CI pushes the catalog image after the infrastructure: the preflight must not require it to exist yet.
+PUSHED_LATER = {"images": "assume-pushed"}
+
+
+def test_catalog_would_start(terraform_apply) -> None:  # type: ignore[no-untyped-def]
+    catalog = terraform_apply(INFRA / "services" / "catalog", preflight=PUSHED_LATER)
+    assert catalog.assert_tasks_start() == 1
+    catalog.role("catalog-execution").assert_allows(
+        "ecr:BatchGetImage", catalog.inventory.repositories()[0]["arn"]
+    )
+
+
+def test_a_missing_secret_grant_is_named(terraform_apply) -> None:  # type: ignore[no-untyped-def]
+    catalog = terraform_apply(INFRA / "services" / "catalog", preflight=PUSHED_LATER, grant_secrets=False)
+    with pytest.raises(AssertionError, match="catalog/search-token"):
+        catalog.assert_tasks_start()
