@@ -722,9 +722,28 @@ class ScenarioRun:
             if not self.failed:
                 shutil.rmtree(self.workdir, ignore_errors=True)
         finally:
+            self._redact_var_files()
             if self._serial is not None:
                 self._serial.close()
                 self._serial = None
+
+    def _redact_var_files(self) -> None:
+        """Replace sensitive values in the generated var files by ``***`` once the run is over: a kept folder
+        must not hold them (a destroy from it does not need them). The state, when kept, is as sensitive as
+        Terraform always makes it."""
+        harness_file = self.workdir / HARNESS_VAR_FILE
+        if harness_file.is_file():
+            values = json.loads(harness_file.read_text())
+            redacted = {k: ("***" if k in self.sensitive or self._is_sensitive(k) else v) for k, v in values.items()}
+            harness_file.write_text(json.dumps(redacted, indent=2, sort_keys=True) + "\n")
+        user_file = self.workdir / USER_VAR_FILE
+        if user_file.is_file() and self.user_variables:
+            masked = {k: ("***" if self._is_sensitive(k) else v) for k, v in self.user_variables.items()}
+            user_file.write_text(self.masker(user_var_file_text(masked, self.declared)))
+
+    def _is_sensitive(self, name: str) -> bool:
+        variable = self.declared.get(name)
+        return bool(variable and variable.sensitive)
 
     def cleanup_hint(self) -> str:
         """The shell command that destroys what this run left behind."""

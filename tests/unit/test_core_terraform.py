@@ -758,3 +758,14 @@ def test_an_argument_the_provider_does_not_know_names_the_file_and_version(proje
         ConfigurationError, match=r"main.tf line 12: `runtime_platform` is not known to hashicorp/aws 3.39.0"
     ):
         run.apply()
+
+
+def test_a_kept_folder_holds_no_secret_in_its_var_files(project: Path, tmp_path: Path) -> None:
+    """After down(), the generated var files carry ``***`` instead of sensitive values (kept or not)."""
+    _write(project / "scenarios" / "demo" / "secret.tf", 'variable "secret_value" {\n  sensitive = true\n}\n')
+    run = _prepared(tmp_path, project)
+    _init_with_lock(run, "lock_terraform.hcl")
+    assert SECRET in (run.workdir / "harness.tfvars.json").read_text()
+    run.down(failed=True)
+    kept = (run.workdir / "harness.tfvars.json").read_text()
+    assert SECRET not in kept and '"secret_value": "***"' in kept
