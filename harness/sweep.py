@@ -91,8 +91,9 @@ class SweepTarget(Protocol):
 class SweepItem:
     """One owned resource: where it is, what it is, when it was created, and what became of it.
 
-    ``matched`` says how it was recognised: ``"tag"`` (the ownership marker) or ``"prefix"`` (its name).
-    ``error`` is ``"<AWS error code>: <message>"`` when deletion failed, empty otherwise.
+    ``matched`` says how it was recognised: ``"tag"`` (the ownership marker) or ``"prefix"`` (its name);
+    ``prefix`` is the run prefix it carries (tag or name), when known. ``error`` is
+    ``"<AWS error code>: <message>"`` when deletion failed, empty otherwise.
     """
 
     account: str
@@ -102,6 +103,7 @@ class SweepItem:
     deleted: bool = False
     error: str = ""
     matched: str = "tag"
+    prefix: str = field(default="", compare=False)
 
 
 @dataclass
@@ -1316,19 +1318,21 @@ class _Scope:
     run_id: str | None
     prefixes: tuple[str, ...]
 
-    def match(self, tags: Mapping[str, str], names: Iterable[str]) -> str | None:
-        """``"tag"``, ``"prefix"`` or None (not ours)."""
+    def match(self, tags: Mapping[str, str], names: Iterable[str]) -> tuple[str, str] | None:
+        """``("tag" | "prefix", <run prefix or "">)``, or None (not ours)."""
+        names = tuple(names)
         if is_owned(tags):
             if self.run_id is not None and tags.get(RUN_ID_KEY) != self.run_id:
                 return None
             if self.prefixes and tags.get(PREFIX_KEY) not in self.prefixes:
                 return None
-            return "tag"
+            return "tag", tags.get(PREFIX_KEY) or name_prefix(names, self.prefixes) or ""
         if MARKER_KEY in tags:
             return None  # explicitly marked as not the harness's
         if self.run_id is not None and not self.prefixes:
             return None  # an untagged resource cannot show its run id
-        return "prefix" if name_prefix(names, self.prefixes) else None
+        prefix = name_prefix(names, self.prefixes)
+        return ("prefix", prefix) if prefix else None
 
 
 def _tagged_resources(client: Any) -> dict[str, dict[str, str]]:
@@ -1382,11 +1386,11 @@ def sweep(
             except (ClientError, BotoCoreError) as error:
                 report.skipped.append(SweepItem(account, "tagging-api", WHOLE_KIND, None, error=describe_error(error)))
 
-    def keep(tags: Mapping[str, str], names: Iterable[str], created: dt.datetime | None) -> tuple[bool, str]:
+    def keep(tags: Mapping[str, str], names: Iterable[str], created: dt.datetime | None) -> tuple[str, str] | None:
         how = scope.match(tags, names)
         if how is None or (cutoff is not None and created is not None and created >= cutoff):
-            return False, ""
-        return True, how
+            return None
+        return how
 
     for kind in kinds:
         if _lacks(target, kind.service):
@@ -1398,7 +1402,8 @@ def sweep(
     for account in reachable:
         for arn, tags in tagged[account].items():
             arn_type = _arn_type(arn)
-            if arn_type in known or not keep(tags, (), created_at(tags))[0]:
+            how = keep(tags, (), created_at(tags))
+            if arn_type in known or how is None:
                 continue
             report.items.append(
                 SweepItem(
@@ -1407,6 +1412,7 @@ def sweep(
                     arn,
                     created_at(tags),
                     error="no deleter for this resource type: delete it by hand",
+                    prefix=how[1],
                 )
             )
     return report
@@ -1418,7 +1424,7 @@ def _sweep_kind(
     clients: AccountClients,
     *,
     tagged: Mapping[str, Mapping[str, str]],
-    keep: Callable[[Mapping[str, str], Iterable[str], dt.datetime | None], tuple[bool, str]],
+    keep: Callable[[Mapping[str, str], Iterable[str], dt.datetime | None], tuple[str, str] | None],
     report: SweepReport,
 ) -> None:
     """List one kind in one account, keep what is in scope, delete it (unless a dry run), record it all."""
@@ -1432,9 +1438,9 @@ def _sweep_kind(
                 continue
             tags = resource.tags or tagged.get(_normal_arn(resource.arn), {})
             created = created_at(tags) or _aware(resource.created)
-            wanted, how = keep(tags, (resource.identifier, *resource.names), created)
-            if wanted:
-                found.append(SweepItem(account, kind.name, resource.identifier, created, matched=how))
+            how = keep(tags, (resource.identifier, *resource.names), created)
+            if how is not None:
+                found.append(SweepItem(account, kind.name, resource.identifier, created, matched=how[0], prefix=how[1]))
     except (ClientError, BotoCoreError) as error:
         report.skipped.append(SweepItem(account, kind.name, WHOLE_KIND, None, error=describe_error(error)))
     if found and not report.dry_run:
