@@ -60,3 +60,12 @@ clean:
 test-localstack: toolchain
 	$(BIN)/python -m harness.localstack_runtime run -- \
 		$(BIN)/python -m pytest tests/scenarios --target localstack -n $(WORKERS) --dist loadscope $(PYTEST_ARGS)
+
+## soak: SIGKILL runs at seeded random points (every reference scenario and an ALB + EFS configuration),
+## `fargate-harness sweep --results-dir` after each, then count what moto still holds and which files hold
+## the planted secret. Ends with "soak summary: ..."; exit 1 when anything is left. Not part of `make test`.
+SOAK_KILLS ?= 20
+SOAK_SEED  ?= 7
+.PHONY: soak
+soak: toolchain
+	$(BIN)/python -m harness.soak --kills $(SOAK_KILLS) --seed $(SOAK_SEED)
