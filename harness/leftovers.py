@@ -309,6 +309,13 @@ def clean_leftovers(
         outcome.swept = [f"{item.kind} {item.identifier}" + ("" if item.deleted else " (NOT deleted)") for item in mine]
         if dry_run:
             continue
+        if outcome.failed and not outcome.destroyed and state_resources(record.tfdir / STATE_FILE):
+            # A kill between an API call and the state write leaves dependents the state does not list (EFS
+            # mount targets of a listed file system): the sweep removed them, so a second destroy can finish.
+            outcome.failed = False
+            _destroy(record, outcome, target, tools)
+            if outcome.destroyed:
+                outcome.notes.append("terraform destroy succeeded on a second pass, after the sweep")
         if any(item.error for item in mine):
             outcome.failed = True
         _tidy(record, outcome)
