@@ -72,3 +72,12 @@ example: toolchain
 	$(EXAMPLE_DIR)/venv/bin/pip install --quiet $(EXAMPLE_DIR)/dist/fargate_harness-*.whl
 	cp -r examples/platform-team $(EXAMPLE_DIR)/repo
 	cd $(EXAMPLE_DIR)/repo && env -u HARNESS_SCENARIOS_DIR -u HARNESS_RESULTS_DIR ../venv/bin/python -m pytest -p no:cacheprovider
+
+## soak: SIGKILL runs at seeded random points (every reference scenario and an ALB + EFS configuration),
+## `fargate-harness sweep --results-dir` after each, then count what moto still holds and which files hold
+## the planted secret. Ends with "soak summary: ..."; exit 1 when anything is left. Not part of `make test`.
+SOAK_KILLS ?= 20
+SOAK_SEED  ?= 7
+.PHONY: soak
+soak: toolchain
+	$(BIN)/python -m harness.soak --kills $(SOAK_KILLS) --seed $(SOAK_SEED)

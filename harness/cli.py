@@ -415,22 +415,28 @@ def print_preflight(as_json: bool, answers: list[PreflightAnswer], direct: list[
 
 
 def command_sweep(args: argparse.Namespace) -> int:
-    """Remove (or list, with --dry-run) every harness-marked resource the target reaches."""
+    """Destroy and tidy what killed runs left in their folders, then remove (or list, with --dry-run) every
+    harness-owned resource the target reaches."""
+    from harness.leftovers import clean_leftovers, run_folders
     from harness.sweep import parse_duration, sweep
 
     options = options_from_args(args)
     older = parse_duration(args.older_than) if args.older_than else None
+    results = Path(args.results_dir)
+    tools = toolchain.prepare(options.tf_binary, options.provider_source) if run_folders(results) else None
     target = start_target(options, options.run_dir / "emulator-sweep")
     try:
+        leftovers = clean_leftovers(results, target, tools, dry_run=args.dry_run, run_id=args.run_id)
         report = sweep(target, older_than=older, dry_run=args.dry_run, run_id=args.run_id)
     finally:
         target.stop()
-    print(report.table())
+    text = f"{leftovers.table()}\n\n{report.table()}"
+    print(text)
     if args.report:
         title = "Leaked resources (final sweep, dry run)" if args.dry_run else "Leaked resources (final sweep)"
         with open(args.report, "a", encoding="utf-8") as handle:
-            handle.write(f"\n## {title}\n\n```\n{report.table()}\n```\n")
-    return 1 if report.errors else 0
+            handle.write(f"\n## {title}\n\n```\n{text}\n```\n")
+    return 1 if report.errors or leftovers.failed else 0
 
 
 def command_upgrade(args: argparse.Namespace) -> int:
@@ -521,6 +527,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
     sw.add_argument("--run-id", help="only the resources of this run (its fargate-harness:run-id tag)")
     sw.add_argument("--report", help="append the result to this Markdown report")
+    sw.add_argument(
+        "--results-dir", default="results", help="destroy and tidy the run folders kept here first (default results)"
+    )
     sw.set_defaults(func=command_sweep)
     up = sub.add_parser("upgrade", help="apply with old modules/provider, switch to new ones, report the change")
     _add_target_options(up)

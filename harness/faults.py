@@ -53,6 +53,9 @@ LOG = logging.getLogger("harness.faults")
 #: The environment variable a fault profile is read from (see :meth:`FaultProfile.parse`).
 FAULTS_ENV = "HARNESS_FAULTS"
 
+#: Named profiles :meth:`FaultProfile.parse` accepts as a bare word.
+PRESETS = ("moderate", "heavy")
+
 #: What happened to one request. ``slowed`` requests were forwarded after the delay.
 FaultKind = Literal["forwarded", "throttled", "errored", "slowed", "dropped"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("forwarded", "throttled", "errored", "slowed", "dropped")
@@ -167,20 +170,30 @@ class FaultProfile:
         return cls(throttle=0.05, error=0.03, slow=0.02, drop=0.01, seed=seed, slow_seconds=0.3)
 
     @classmethod
+    def heavy(cls, seed: int = 0) -> FaultProfile:
+        """A hostile day: 20 % throttles, 10 % server errors, 5 % dropped connections (35 % of requests).
+
+        Every layer's retries are exercised at once: the SDKs' (botocore's, the Go SDK's in the provider)
+        and the harness's own retry table for Terraform commands.
+        """
+        return cls(throttle=0.20, error=0.10, drop=0.05, seed=seed)
+
+    @classmethod
     def parse(cls, text: str) -> FaultProfile:
         """Read ``"throttle=0.05,error=0.02,slow=0.02,drop=0.01,seed=7,slow_seconds=0.5"``.
 
         Items are separated by commas; every key is optional (rates default to 0, ``seed`` to 0 and
-        ``slow_seconds`` to 1). The bare word ``moderate`` starts from :meth:`moderate`, and later items override
-        it: ``"moderate,seed=3"``. An empty string is the profile with no faults.
+        ``slow_seconds`` to 1). The bare words ``moderate`` and ``heavy`` start from :meth:`moderate` or
+        :meth:`heavy`, and later items override them: ``"heavy,seed=3"``. An empty string is the profile with
+        no faults.
         """
         values: dict[str, Any] = {}
         for raw in text.split(","):
             item = raw.strip()
             if not item:
                 continue
-            if item.lower() == "moderate":
-                preset = cls.moderate()
+            if item.lower() in PRESETS:
+                preset = getattr(cls, item.lower())()
                 values.update({name: getattr(preset, name) for name in cls.KEYS})
                 continue
             key, sep, value = (part.strip() for part in item.partition("="))
@@ -188,7 +201,7 @@ class FaultProfile:
             if not sep:
                 raise FaultConfigError(
                     f"fault profile item {item!r} is not key=value; write e.g. 'throttle=0.05,seed=7' "
-                    f"(keys: {', '.join(cls.KEYS)}) or 'moderate'"
+                    f"(keys: {', '.join(cls.KEYS)}) or one of {', '.join(PRESETS)}"
                 )
             if key not in cls.KEYS:
                 raise FaultConfigError(
@@ -641,3 +654,56 @@ def fault_response(
     else:
         document = f"<Error>{error}<RequestId>{request_id}</RequestId></Error>"
     return status, headers, ('<?xml version="1.0" encoding="UTF-8"?>\n' + document).encode()
+
+
+# -- retries seen by each layer ---------------------------------------------------------------------------------
+
+
+class RetryCounter:
+    """Counts the retries botocore makes on the clients it is attached to (see :func:`count_retries`).
+
+    botocore emits ``needs-retry`` after every attempt of a call, with ``attempts`` = the attempt's number;
+    an event with ``attempts >= 2`` therefore stands for exactly one retry. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._attached: set[int] = set()
+        self.retries = 0
+        self.by_operation: dict[str, int] = {}
+
+    def _on_needs_retry(self, attempts: int = 1, operation: Any = None, **_kwargs: Any) -> None:
+        if attempts < 2:
+            return
+        name = str(getattr(operation, "name", operation))
+        with self._lock:
+            self.retries += 1
+            self.by_operation[name] = self.by_operation.get(name, 0) + 1
+
+    def attach(self, client: Any) -> Any:
+        """Count ``client``'s retries too (once, however often it is attached); return the client."""
+        with self._lock:
+            if id(client) in self._attached:
+                return client
+            self._attached.add(id(client))
+        client.meta.events.register("needs-retry", self._on_needs_retry)
+        return client
+
+
+def count_retries(*clients: Any, counter: RetryCounter | None = None) -> RetryCounter:
+    """Attach a :class:`RetryCounter` (a new one unless given) to boto3 ``clients``; return it."""
+    counter = counter or RetryCounter()
+    for client in clients:
+        counter.attach(client)
+    return counter
+
+
+def retry_report(proxy_stats: Mapping[str, int], boto3_retries: int, harness_retries: int) -> str:
+    """One line: what the proxy injected, and how many retries boto3 and the harness made for it."""
+    injected = sum(count for kind, count in proxy_stats.items() if kind != "forwarded")
+    shown = ", ".join(f"{kind} {proxy_stats.get(kind, 0)}" for kind in FAULT_KINDS if kind != "forwarded")
+    return (
+        f"retries: the proxy injected {injected} faults in {sum(proxy_stats.values())} requests ({shown}); "
+        f"boto3 retried {boto3_retries} calls; the harness retried {harness_retries} Terraform commands "
+        "(the rest was retried inside Terraform's AWS provider)"
+    )

@@ -1,45 +1,58 @@
-"""The scenario suite passes with faults injected between Terraform/boto3 and the emulator."""
+"""Scenarios pass with heavy faults injected between Terraform/boto3 and the emulator; every layer's retries
+are counted and reported: the proxy's injected faults, boto3's retries, and the harness's Terraform retries."""
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from harness import scenarios, toolchain
+from harness.cli import run_scenario
+from harness.config import resolve_options
+from harness.faults import count_retries, retry_report
+from harness.targets import EmbeddedTarget
 from tests.nightly.conftest import ROOT
 
+#: Two scenarios that between them touch every service of the reference set and both accounts.
+SCENARIOS = ("secrets", "cross-account-ecr")
 
-def test_suite_passes_under_moderate_faults(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/scenarios/test_secrets.py",
-            "tests/scenarios/test_cross_account_ecr.py",
-            "-o",
-            "log_cli=true",
-            "--log-cli-level=WARNING",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "HARNESS_FAULTS": "moderate,seed=11", "HARNESS_RESULTS_DIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-4000:]
-    stats = re.findall(r"faults injected: (\{.*?\})", output)
-    assert stats, f"fault proxy: expected its statistics in the log, got none:\n{output[-2000:]}"
-    injected = sum(
-        int(count)
-        for kind, count in re.findall(r"'(\w+)': (\d+)", " ".join(stats))
-        if kind in ("throttled", "errored", "dropped", "slowed")
-    )
+
+def test_scenarios_pass_under_heavy_faults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record_property: Callable[[str, object], None]
+) -> None:
+    monkeypatch.setenv("HARNESS_FAULTS", "heavy,seed=11")
+    monkeypatch.delenv("HARNESS_EMBEDDED_ENDPOINT", raising=False)
+    options = resolve_options(lambda _dest: None, keep=False)
+    tools = toolchain.prepare(options.tf_binary, options.provider_source)
+    target = EmbeddedTarget(log_path=tmp_path / "moto.log")
+    target.start()
+    assert target.faults is not None, "HARNESS_FAULTS=heavy: expected the fault proxy in front of the emulator"
+    counter = count_retries()
+    own_client = target.client
+
+    def counted_client(service: str, account: str = "primary") -> Any:
+        return counter.attach(own_client(service, account=account))
+
+    monkeypatch.setattr(target, "client", counted_client)
+    try:
+        outcomes = [run_scenario(scenarios.get(name, ROOT / "scenarios"), options, tools, target) for name in SCENARIOS]
+        stats = target.faults.stats
+    finally:
+        target.stop()
+
+    harness_retries = sum(int(getattr(outcome.run, "retries", 0)) for outcome in outcomes)
+    line = retry_report(stats, counter.retries, harness_retries)
+    record_property("retries", line)
+    print(line)
+    failures = {
+        outcome.name: outcome.error or [f"{r.name}: {r.message}" for r in outcome.results if not r.passed]
+        for outcome in outcomes
+        if not outcome.ok
+    }
+    assert not failures, f"under heavy faults: expected every scenario to pass, got {failures}\n{line}"
+    injected = stats["throttled"] + stats["errored"] + stats["dropped"]
     assert injected > 0, f"fault proxy: expected injected faults, got {stats}"
+    assert counter.retries > 0, f"boto3: expected retries through the proxy's faults, got none ({line})"

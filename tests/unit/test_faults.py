@@ -34,8 +34,10 @@ from harness.faults import (
     FaultConfigError,
     FaultProfile,
     FaultProxy,
+    count_retries,
     detect_protocol,
     fault_response,
+    retry_report,
 )
 
 LIST_ROLES = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -562,6 +564,9 @@ def test_profile_parse() -> None:
     assert (moderate.throttle, moderate.error, moderate.slow, moderate.drop) == (0.05, 0.03, 0.02, 0.01)
     assert moderate.slow_seconds == 0.3
     assert moderate.active
+    heavy = FaultProfile.parse("heavy,seed=5")
+    assert (heavy.throttle, heavy.error, heavy.slow, heavy.drop, heavy.seed) == (0.2, 0.1, 0.0, 0.05, 5)
+    assert heavy == FaultProfile.heavy(seed=5)
 
 
 @pytest.mark.parametrize(
@@ -592,3 +597,32 @@ def test_profile_from_env(upstream: Upstream) -> None:
     with proxy as url:
         assert _request(url, "GET", "/")[0] == 503
     assert proxy.stats["throttled"] == 1
+
+
+# -- retry counting ----------------------------------------------------------------------------------------
+
+
+def test_count_retries_counts_each_retry_botocore_makes(upstream: Upstream) -> None:
+    proxy = FaultProxy(upstream.url, seed=4, throttle_rate=0.5)
+    with proxy as url:
+        iam = _client("iam", url, max_attempts=10)
+        counter = count_retries(iam)
+        count_retries(iam, counter=counter)  # attaching twice counts once
+        iam.list_roles()
+        iam.list_roles()
+    assert counter.retries == proxy.stats["throttled"] == 6, f"expected one retry per throttle, got {counter.retries}"
+    assert counter.by_operation == {"ListRoles": 6}
+
+
+def test_count_retries_sees_no_retry_without_faults(upstream: Upstream) -> None:
+    with FaultProxy(upstream.url) as url:
+        iam = _client("iam", url, max_attempts=5)
+        counter = count_retries(iam)
+        iam.list_roles()
+    assert counter.retries == 0
+
+
+def test_retry_report_names_every_layer() -> None:
+    line = retry_report({"forwarded": 90, "throttled": 6, "errored": 3, "slowed": 0, "dropped": 1}, 9, 2)
+    assert line.startswith("retries: the proxy injected 10 faults in 100 requests (throttled 6, errored 3, slowed 0")
+    assert "boto3 retried 9 calls; the harness retried 2 Terraform commands" in line

@@ -1,8 +1,13 @@
-"""Unit tests for harness.sweep: parse_duration, and sweeps against botocore's Stubber (no server)."""
+"""Unit tests for harness.sweep: parse_duration, and sweeps against botocore's Stubber (no server).
+
+The stubbed tests leave the Tagging API out (``tagging_api=False``); the tests at the end run real boto3
+calls against a moto server on a free port, for the Fargate stack kinds, the Tagging API and the prefix window.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,11 +18,17 @@ from botocore.stub import Stubber
 from harness import sweep as sweep_module
 from harness.errors import ConfigurationError
 from harness.ownership import CREATED_KEY, MARKER_KEY, ownership_tags
-from harness.sweep import KINDS, Kind, SweepItem, SweepReport, parse_duration, sweep
+from harness.sweep import KINDS, Kind, SweepItem, SweepReport, parse_duration
 
 ACCOUNT = "123456789012"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 EXEC_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+def sweep(*args: Any, **kwargs: Any) -> SweepReport:
+    """harness.sweep.sweep without the Tagging API (each stubbed call must be queued)."""
+    kwargs.setdefault("tagging_api", False)
+    return sweep_module.sweep(*args, **kwargs)
 
 
 class FakeTarget:
@@ -73,13 +84,13 @@ def tags(created: dt.datetime | None = NOW, marked: bool = True) -> list[dict[st
     return [{"Key": key, "Value": value} for key, value in values.items()]
 
 
-def role(name: str) -> dict[str, Any]:
+def role(name: str, created: dt.datetime = NOW) -> dict[str, Any]:
     return {
         "Path": "/",
         "RoleName": name,
         "RoleId": "AROA" + name.upper().replace("-", "")[:16].ljust(16, "X"),
         "Arn": f"arn:aws:iam::{ACCOUNT}:role/{name}",
-        "CreateDate": NOW,
+        "CreateDate": created,
     }
 
 
@@ -175,19 +186,23 @@ def test_service_linked_roles_are_not_even_read(stubs: Stubs) -> None:
 
 def test_older_than_keeps_recent_and_sweeps_old_and_undated(stubs: Stubs) -> None:
     iam = stubs("iam")
-    iam.add_response("list_roles", {"Roles": [role("old"), role("new"), role("undated"), role("garbled")]})
+    long_ago = NOW - dt.timedelta(days=5)
+    roles = [role("old"), role("new"), role("undated", long_ago), role("garbled", long_ago), role("undated-new")]
+    iam.add_response("list_roles", {"Roles": roles})
     iam.add_response("list_role_tags", {"Tags": tags(NOW - dt.timedelta(days=3))}, {"RoleName": "old"})
     iam.add_response("list_role_tags", {"Tags": tags(NOW - dt.timedelta(hours=1))}, {"RoleName": "new"})
     iam.add_response("list_role_tags", {"Tags": [{"Key": MARKER_KEY, "Value": "true"}]}, {"RoleName": "undated"})
     garbled = [{"Key": MARKER_KEY, "Value": "true"}, {"Key": CREATED_KEY, "Value": "yesterday"}]
     iam.add_response("list_role_tags", {"Tags": garbled}, {"RoleName": "garbled"})
+    iam.add_response("list_role_tags", {"Tags": [{"Key": MARKER_KEY, "Value": "true"}]}, {"RoleName": "undated-new"})
 
     report = sweep(stubs.target(), older_than=dt.timedelta(days=1), dry_run=True, kinds=only("iam-role"))
 
+    # Without a readable creation tag, the creation time IAM reports decides.
     assert [(item.identifier, item.created) for item in report.items] == [
         ("old", NOW - dt.timedelta(days=3)),
-        ("undated", None),
-        ("garbled", None),
+        ("undated", long_ago),
+        ("garbled", long_ago),
     ]
 
 
@@ -287,7 +302,26 @@ def test_unreadable_tags_skip_that_resource_only(stubs: Stubs) -> None:
 
 
 def test_full_sweep_of_an_empty_account_lists_every_kind_once(stubs: Stubs) -> None:
-    stubs("ecs").add_response("list_task_definitions", {"taskDefinitionArns": []}, {"status": "ACTIVE"})
+    scaling = stubs("application-autoscaling")
+    scaling.add_response("describe_scaling_policies", {"ScalingPolicies": []}, {"ServiceNamespace": "ecs"})
+    scaling.add_response("describe_scalable_targets", {"ScalableTargets": []}, {"ServiceNamespace": "ecs"})
+    stubs("cloudwatch").add_response(
+        "describe_alarms", {"MetricAlarms": []}, {"AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
+    )
+    ecs = stubs("ecs")
+    ecs.add_response("list_clusters", {"clusterArns": []})
+    discovery = stubs("servicediscovery")
+    discovery.add_response("list_services", {"Services": []})
+    discovery.add_response("list_namespaces", {"Namespaces": []})
+    ecs.add_response("list_task_definitions", {"taskDefinitionArns": []}, {"status": "ACTIVE"})
+    ecs.add_response("list_clusters", {"clusterArns": []})
+    elbv2 = stubs("elbv2")
+    elbv2.add_response("describe_load_balancers", {"LoadBalancers": []})
+    elbv2.add_response("describe_load_balancers", {"LoadBalancers": []})
+    elbv2.add_response("describe_target_groups", {"TargetGroups": []})
+    efs = stubs("efs")
+    for _kind in ("access points", "mount targets", "file systems"):
+        efs.add_response("describe_file_systems", {"FileSystems": []})
     stubs("ecr").add_response("describe_repositories", {"repositories": []})
     stubs("logs").add_response("describe_log_groups", {"logGroups": []})
     stubs("secretsmanager").add_response("list_secrets", {"SecretList": []})
@@ -295,7 +329,15 @@ def test_full_sweep_of_an_empty_account_lists_every_kind_once(stubs: Stubs) -> N
     stubs("kms").add_response("list_keys", {"Keys": []})
     stubs("s3").add_response("list_buckets", {"Buckets": []}, {"BucketRegion": "us-east-1"})
     stubs("dynamodb").add_response("list_tables", {"TableNames": []})
-    stubs("iam").add_response("list_roles", {"Roles": []})
+    ec2 = stubs("ec2")
+    ec2.add_response("describe_security_groups", {"SecurityGroups": []})
+    ec2.add_response("describe_subnets", {"Subnets": []})
+    ec2.add_response("describe_route_tables", {"RouteTables": []})
+    ec2.add_response("describe_internet_gateways", {"InternetGateways": []})
+    ec2.add_response("describe_vpcs", {"Vpcs": []})
+    iam = stubs("iam")
+    iam.add_response("list_roles", {"Roles": []})
+    iam.add_response("list_policies", {"Policies": []}, {"Scope": "Local"})
 
     report = sweep(stubs.target())
 
@@ -410,7 +452,258 @@ def test_tables_being_deleted_are_not_listed(stubs: Stubs) -> None:
 
 def test_kinds_are_in_dependency_order() -> None:
     names = [kind.name for kind in sweep_module.KINDS]
-    assert names[0] == "ecs-task-definition"
-    assert names[-1] == "iam-role"
-    assert names.index("s3-bucket") < names.index("iam-role")
-    assert names.index("dynamodb-table") < names.index("iam-role")
+    before = {
+        "scaling-policy": ["scalable-target", "ecs-service"],
+        "scalable-target": ["ecs-service"],
+        "ecs-service": ["ecs-cluster", "target-group", "security-group", "discovery-service", "iam-role"],
+        "discovery-service": ["discovery-namespace"],
+        "elb-listener": ["load-balancer", "target-group"],
+        "load-balancer": ["target-group", "security-group", "subnet"],
+        "efs-access-point": ["efs-file-system"],
+        "efs-mount-target": ["efs-file-system", "security-group", "subnet"],
+        "ecs-task-definition": ["iam-role"],
+        "s3-bucket": ["iam-role"],
+        "dynamodb-table": ["iam-role"],
+        "security-group": ["vpc"],
+        "subnet": ["vpc"],
+        "route-table": ["vpc"],
+        "internet-gateway": ["vpc"],
+        "iam-role": ["iam-policy"],
+    }
+    wrong = [(a, b) for a, later in before.items() for b in later if names.index(a) > names.index(b)]
+    assert not wrong, f"KINDS: expected each first kind to be deleted before the second, got them reversed: {wrong}"
+    assert names[-1] == "iam-policy"
+
+
+# Against a real moto server: the Fargate stack kinds, the Tagging API and the name-prefix window -------------
+
+PREFIX = "fh-gw0-a1b2c3"
+OTHER = "fh-gw1-d4e5f6"
+MARK = [{"Key": MARKER_KEY, "Value": "true"}]
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto(moto_url: str) -> Iterator[Any]:
+    """A target on the module's moto server, emptied after each test."""
+    import urllib.request
+
+    from harness.targets.base import Target
+
+    yield Target("moto", "us-east-1", moto_url, access_key="testing", secret_key="testing")
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=10).close()
+
+
+def _stack(target: Any, prefix: str) -> dict[str, str]:
+    """A Fargate service behind an ALB with EFS, Cloud Map and autoscaling; tagged where ``tags`` allows.
+
+    Half of it carries the marker, half only the name prefix (as after a kill in the create-then-tag window).
+    """
+    ec2, elbv2, efs = target.client("ec2"), target.client("elbv2"), target.client("efs")
+    ecs, scaling = target.client("ecs"), target.client("application-autoscaling")
+    discovery, cloudwatch, iam = target.client("servicediscovery"), target.client("cloudwatch"), target.client("iam")
+    vpc = ec2.create_vpc(
+        CidrBlock="10.9.0.0/16",
+        TagSpecifications=[{"ResourceType": "vpc", "Tags": [*MARK, {"Key": "Name", "Value": prefix}]}],
+    )["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(
+            VpcId=vpc,
+            CidrBlock=f"10.9.{index}.0/24",
+            AvailabilityZone=f"us-east-1{'ab'[index]}",
+            TagSpecifications=[{"ResourceType": "subnet", "Tags": [{"Key": "Name", "Value": f"{prefix}-{index}"}]}],
+        )["Subnet"]["SubnetId"]
+        for index in range(2)
+    ]
+    alb_sg = ec2.create_security_group(GroupName=f"{prefix}-alb", Description="alb", VpcId=vpc)["GroupId"]
+    task_sg = ec2.create_security_group(
+        GroupName=f"{prefix}-task",
+        Description="task",
+        VpcId=vpc,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": MARK}],
+    )["GroupId"]
+    for group, other in ((alb_sg, task_sg), (task_sg, alb_sg)):
+        ec2.authorize_security_group_ingress(
+            GroupId=group,
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": other}]}
+            ],
+        )
+    lb = elbv2.create_load_balancer(Name=f"{prefix}-alb", Subnets=subnets, SecurityGroups=[alb_sg], Tags=MARK)
+    lb_arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
+    tg_arn = elbv2.create_target_group(Name=f"{prefix}-tg", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}]
+    )
+    fs = efs.create_file_system(CreationToken=f"{prefix}-data", Tags=MARK)["FileSystemId"]
+    efs.create_mount_target(FileSystemId=fs, SubnetId=subnets[0], SecurityGroups=[task_sg])
+    efs.create_access_point(FileSystemId=fs)
+    namespace = discovery.create_private_dns_namespace(Name=f"{prefix}.local", Vpc=vpc)
+    namespace_id = discovery.get_operation(OperationId=namespace["OperationId"])["Operation"]["Targets"]["NAMESPACE"]
+    discovery.create_service(Name=f"{prefix}-web", NamespaceId=namespace_id, Tags=MARK)
+    ecs.create_cluster(clusterName=f"{prefix}-cluster")
+    ecs.register_task_definition(
+        family=f"{prefix}-web", containerDefinitions=[{"name": "web", "image": "nginx", "memory": 128}]
+    )
+    ecs.create_service(
+        cluster=f"{prefix}-cluster",
+        serviceName=f"{prefix}-web",
+        taskDefinition=f"{prefix}-web",
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [task_sg]}},
+        tags=[{"key": MARKER_KEY, "value": "true"}],
+    )
+    resource_id = f"service/{prefix}-cluster/{prefix}-web"
+    scaling.register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId=resource_id,
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=0,
+        MaxCapacity=2,
+    )
+    scaling.put_scaling_policy(
+        PolicyName=f"{prefix}-cpu",
+        ServiceNamespace="ecs",
+        ResourceId=resource_id,
+        ScalableDimension="ecs:service:DesiredCount",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 60,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+        },
+    )
+    cloudwatch.put_metric_alarm(
+        AlarmName=f"{prefix}-5xx",
+        MetricName="HTTPCode_ELB_5XX_Count",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    policy = iam.create_policy(PolicyName=f"{prefix}-read", PolicyDocument=json.dumps(POLICY))["Policy"]["Arn"]
+    iam.create_role(RoleName=f"{prefix}-execution", AssumeRolePolicyDocument=json.dumps(TRUST))
+    iam.attach_role_policy(RoleName=f"{prefix}-execution", PolicyArn=policy)
+    iam.put_role_policy(RoleName=f"{prefix}-execution", PolicyName="inline", PolicyDocument=json.dumps(POLICY))
+    return {"vpc": vpc, "alb_sg": alb_sg, "task_sg": task_sg, "fs": fs, "policy": policy}
+
+
+POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def _census(target: Any) -> dict[str, list[str]]:
+    """Everything of the stack's kinds on the server, listed without harness.sweep (defaults left out)."""
+    ec2, elbv2, efs = target.client("ec2"), target.client("elbv2"), target.client("efs")
+    ecs, scaling = target.client("ecs"), target.client("application-autoscaling")
+    discovery, iam = target.client("servicediscovery"), target.client("iam")
+    clusters = ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"])["clusters"]
+    return {
+        "vpc": [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v["IsDefault"]],
+        "subnet": [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if not s["DefaultForAz"]],
+        "security-group": [
+            g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"
+        ],
+        "load-balancer": [lb["LoadBalancerName"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]],
+        "target-group": [tg["TargetGroupName"] for tg in elbv2.describe_target_groups()["TargetGroups"]],
+        "file-system": [fs["FileSystemId"] for fs in efs.describe_file_systems()["FileSystems"]],
+        "access-point": [ap["AccessPointId"] for ap in efs.describe_access_points()["AccessPoints"]],
+        "namespace": [ns["Name"] for ns in discovery.list_namespaces()["Namespaces"]],
+        "discovery-service": [s["Name"] for s in discovery.list_services()["Services"]],
+        "cluster": [c["clusterName"] for c in clusters if c["status"] != "INACTIVE"],
+        "scalable-target": [
+            t["ResourceId"] for t in scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+        ],
+        "scaling-policy": [
+            p["PolicyName"] for p in scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+        ],
+        "alarm": [a["AlarmName"] for a in target.client("cloudwatch").describe_alarms()["MetricAlarms"]],
+        "role": [r["RoleName"] for r in iam.list_roles()["Roles"]],
+        "policy": [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]],
+    }
+
+
+def test_a_fargate_stack_is_swept_whole_by_tag_and_by_name_prefix(moto: Any) -> None:
+    _stack(moto, PREFIX)
+    keep = moto.client("ec2").create_security_group(GroupName="team-db", Description="not ours")["GroupId"]
+    assert all(_census(moto).values()), f"the stack was not built: {_census(moto)}"
+
+    report = sweep_module.sweep(moto, accounts=("primary",))
+
+    assert report.errors == [], report.table()
+    assert report.skipped == [], report.table()
+    left = {kind: names for kind, names in _census(moto).items() if names}
+    assert left == {"security-group": ["team-db"]}, f"sweep: expected only the unowned group left, got {left}"
+    kinds = {item.kind: item.matched for item in report.items}
+    assert kinds["vpc"] == "tag" and kinds["subnet"] == "prefix" and kinds["iam-policy"] == "prefix"
+    assert "(by name prefix)" in report.table()
+    assert moto.client("ec2").describe_security_groups(GroupIds=[keep])["SecurityGroups"]
+    assert sweep_module.sweep(moto, accounts=("primary",)).items == []
+
+
+def test_an_untagged_bucket_named_with_a_run_prefix_is_swept(moto: Any) -> None:
+    s3 = moto.client("s3")
+    for name in (f"{PREFIX}-app-data", f"{OTHER}-app-data", "fh-someone-bucket", "team-data"):
+        s3.create_bucket(Bucket=name)  # created, never tagged: the run was killed before PutBucketTagging
+
+    only_one = sweep_module.sweep(moto, accounts=("primary",), folder_prefixes=[PREFIX])
+    assert [(i.identifier, i.matched, i.deleted) for i in only_one.items] == [(f"{PREFIX}-app-data", "prefix", True)]
+
+    shaped = sweep_module.sweep(moto, accounts=("primary",))
+    assert [i.identifier for i in shaped.items] == [f"{OTHER}-app-data"]
+    left = sorted(b["Name"] for b in s3.list_buckets()["Buckets"])
+    assert left == ["fh-someone-bucket", "team-data"], f"expected only names not of the harness's shape, got {left}"
+
+
+def test_a_prefix_that_is_not_of_the_harness_shape_is_refused(moto: Any) -> None:
+    with pytest.raises(ConfigurationError, match="fh-<worker>-<6 hex>"):
+        sweep_module.sweep(moto, prefixes=["team"])
+
+
+def test_an_explicitly_unmarked_resource_is_never_swept_by_name(moto: Any) -> None:
+    s3 = moto.client("s3")
+    s3.create_bucket(Bucket=f"{PREFIX}-kept")
+    s3.put_bucket_tagging(Bucket=f"{PREFIX}-kept", Tagging={"TagSet": [{"Key": MARKER_KEY, "Value": "false"}]})
+    assert sweep_module.sweep(moto, accounts=("primary",)).items == []
+
+
+def test_a_tagged_resource_of_a_type_without_deleter_is_reported_as_a_failure(moto: Any) -> None:
+    topic = moto.client("sns").create_topic(Name=f"{PREFIX}-alerts", Tags=MARK)["TopicArn"]
+
+    report = sweep_module.sweep(moto, accounts=("primary",))
+
+    assert [(i.kind, i.identifier) for i in report.errors] == [("tagged sns", topic)]
+    assert "no deleter" in report.table()
+
+
+def test_an_emulator_account_given_by_id_is_reached_by_assuming_a_role(moto: Any) -> None:
+    clients = sweep_module.AccountClients(moto)
+    s3 = clients.client("s3", "333333333333")
+    s3.create_bucket(Bucket=f"{PREFIX}-elsewhere")
+    s3.put_bucket_tagging(Bucket=f"{PREFIX}-elsewhere", Tagging={"TagSet": MARK})
+
+    assert sweep_module.sweep(moto, accounts=("primary",)).items == []
+    report = sweep_module.sweep(moto, accounts=("333333333333",))
+
+    assert [(i.account, i.identifier, i.deleted) for i in report.items] == [
+        ("333333333333", f"{PREFIX}-elsewhere", True)
+    ]
