@@ -42,6 +42,8 @@ OUTCOME_FILE = "sweep.json"
 STATE_FILE = "terraform.tfstate"
 LOCK_FILE = ".terraform.tfstate.lock.info"
 BACKUP_FILE = "terraform.tfstate.backup"
+#: Var files the runner writes into a run folder (harness.terraform.HARNESS_VAR_FILE / USER_VAR_FILE).
+GENERATED_VAR_FILES = ("harness.tfvars.json", "harness-user.tfvars")
 RUN_FIELDS = ("run_id", "prefix", "label", "source", "target", "endpoint", "region", "accounts", "pid", "started")
 
 
@@ -210,9 +212,19 @@ def destroy_from_state(record: RunRecord, target: Any, tools: Toolchain) -> None
     if getattr(target, "registry_role_arn", None):
         variables["registry_role_arn"] = target.registry_role_arn
     env.update({f"TF_VAR_{name}": value for name, value in variables.items()})
+    # the run's own var files, in its order, when it wrote them (they beat the TF_VAR_ fallbacks above)
+    var_files = [f"-var-file={path}" for path in _recorded_var_files(record) if Path(path).is_file()]
     with tools.init_lock():
         _terraform(tools, record.tfdir, env, "init", "-input=false", "-no-color")
-    _terraform(tools, record.tfdir, env, "destroy", "-input=false", "-no-color", "-auto-approve")
+    _terraform(tools, record.tfdir, env, "destroy", "-input=false", "-no-color", "-auto-approve", *var_files)
+
+
+def _recorded_var_files(record: RunRecord) -> list[str]:
+    try:
+        data = json.loads((record.folder / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+    return [str(p) for p in data.get("var_files") or []]
 
 
 def _terraform(tools: Toolchain, tfdir: Path, env: Mapping[str, str], *args: str) -> None:
@@ -245,6 +257,10 @@ def _tidy(record: RunRecord, outcome: FolderOutcome) -> None:
         _remove(backup, folder, outcome)
     state = record.tfdir / STATE_FILE
     count = state_resources(state)
+    if not count:
+        # the harness's generated var files hold the run's secret values: gone with the resources
+        for generated in GENERATED_VAR_FILES:
+            _remove(folder / generated, folder, outcome)
     if state.exists() and not count:
         _remove(state, folder, outcome)
     elif count:

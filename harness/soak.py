@@ -12,8 +12,9 @@ under the results folder for the planted secret value (``HARNESS_SECRET_VALUE``,
 The last line is ``soak summary: <kills> kills, <n> left after sweep, <m> files with the secret``: ``n``
 counts distinct resources seen after any sweep, ``m`` distinct files. Exit 1 when either is not 0.
 
-Until the runner writes ``run.json`` into each run folder itself, the soak writes it for a folder its killed
-child left without one, from what it knows (the child's pid, the emulator, the accounts), and says so.
+The runner writes ``run.json`` into each run folder right after copying the configuration; a child killed
+before that leaves a folder without one, and the soak writes it from what it knows (the child's pid, the
+emulator, the accounts), and says so in the summary.
 """
 
 from __future__ import annotations
@@ -38,14 +39,11 @@ from typing import Any
 
 from harness.leftovers import RUN_FILE
 from harness.sweep import HARNESS_PREFIX, AccountClients
-from harness.targets.base import PROVIDER_ENDPOINTS
 from harness.targets.embedded import EMBEDDED_ACCOUNT, EMBEDDED_REGISTRY_ACCOUNT, EmbeddedTarget
 
 ROOT = Path(__file__).resolve().parents[1]
 ALB_EFS = ROOT / "tests" / "data" / "soak" / "alb-efs"
 ACCOUNTS = (EMBEDDED_ACCOUNT, EMBEDDED_REGISTRY_ACCOUNT)
-#: Services the ALB + EFS configuration needs beyond the ones the harness's override points at the emulator.
-EXTRA_ENDPOINTS = ("elb", "efs", "applicationautoscaling", "cloudwatch", "servicediscovery")
 SUMMARY = "soak summary: {kills} kills, {left} left after sweep, {files} files with the secret"
 
 
@@ -207,8 +205,8 @@ def files_with(secret: str, folder: Path) -> list[Path]:
 
 def prepare_scenarios(workdir: Path, endpoint: str) -> list[str]:
     """Copy the reference scenarios (with the modules they source) and the ALB + EFS configuration under
-    ``workdir``; return their names. The ALB + EFS copy gets an override pointing its extra services at
-    ``endpoint`` (the harness's own override file covers only the reference scenarios' services)."""
+    ``workdir``; return their names. (The harness's override redirects every endpoint the provider knows,
+    ELBv2, EFS and Application Auto Scaling included.)"""
     from harness.scenarios import discover
 
     shutil.copytree(ROOT / "modules", workdir / "modules")
@@ -218,19 +216,13 @@ def prepare_scenarios(workdir: Path, endpoint: str) -> list[str]:
         names.append(name)
     destination = workdir / "scenarios" / "alb-efs"
     shutil.copytree(ALB_EFS, destination)
-    services = [*PROVIDER_ENDPOINTS, *EXTRA_ENDPOINTS]
-    lines = "\n".join(f'    {service} = "{endpoint}"' for service in services)
-    (destination / "soak_endpoints_override.tf").write_text(
-        "# Written by harness.soak: every service of this configuration at the emulator (sorts after\n"
-        "# harness_override.tf, so this endpoints block is the one Terraform keeps).\n"
-        f'provider "aws" {{\n  endpoints {{\n{lines}\n  }}\n}}\n'
-    )
     names.append("alb-efs")
     return names
 
 
 def _record_missing_runs(run_dir: Path, pid: int, endpoint: str, region: str) -> int:
-    """Write run.json into folders of ``run_dir`` that lack one (the runner does not write it yet)."""
+    """Write run.json into folders of ``run_dir`` that lack one: the runner writes it right after copying the
+    configuration, so a kill before that leaves a folder without one (counted in the summary)."""
     written = 0
     if not run_dir.is_dir():
         return written
@@ -255,7 +247,7 @@ def _record_missing_runs(run_dir: Path, pid: int, endpoint: str, region: str) ->
             "pid": pid,
             "started": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             "tfdir": str(tfdir),
-            "written_by": "harness.soak (the runner did not write run.json)",
+            "written_by": "harness.soak (killed before the runner wrote run.json)",
         }
         (folder / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
         written += 1

@@ -501,6 +501,9 @@ class ScenarioRun:
             "pid": os.getpid(),
             "started": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             "tfdir": str(self.tfdir),
+            "var_files": [
+                str(p) for p in (self.workdir / HARNESS_VAR_FILE, *self.var_files, self.workdir / USER_VAR_FILE)
+            ],
         }
         (self.workdir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
 
