@@ -200,3 +200,8 @@ def walk(root: Path) -> list[ModuleConfig]:
 def remote_modules(modules: list[ModuleConfig]) -> list[ModuleCall]:
     """Module calls whose source is not a local path (registry, git, http...): ``init`` must download them."""
     return [call for module in modules for call in module.modules if not call.is_local]
+
+
+def provider_locks(lock_file: Path) -> dict[str, dict[str, Any]]:
+    """``.terraform.lock.hcl``'s provider blocks: registry address -> {version, constraints, hashes}."""
+    return dict(_labelled(parse_file(lock_file).get("provider")))

@@ -148,7 +148,7 @@ def run_folders(results_dir: Path) -> list[Path]:
     """Every ``<results>/<run id>/<label>-<prefix>`` folder holding a ``run.json``, oldest first."""
     if not results_dir.is_dir():
         return []
-    return sorted((path.parent for path in results_dir.glob(f"*/*/{RUN_FILE}")), key=str)
+    return sorted((path.parent for path in results_dir.resolve().glob(f"*/*/{RUN_FILE}")), key=str)
 
 
 def pid_alive(pid: int, started: dt.datetime | None = None) -> bool:

@@ -97,9 +97,8 @@ _UNKNOWN_BLOCK_SHORT = re.compile(
     r'on ([^\s]+) line (\d+)[^\n]*\n(?:.|\n)*?(?:An argument named "([^"]+)"|Blocks of type "([^"]+)") '
     r"(?:is|are) not expected here"
 )
-_LOCK_AWS = re.compile(
-    r'provider\s+"registry\.(?:terraform\.io|opentofu\.org)/hashicorp/aws"\s*\{\s*version\s*=\s*"([^"]+)"'
-)
+#: Registry addresses of the AWS provider in a lock file (Terraform's and OpenTofu's registries).
+_LOCK_AWS_SUFFIXES = ("registry.terraform.io/hashicorp/aws", "registry.opentofu.org/hashicorp/aws")
 _WORK_IGNORE = shutil.ignore_patterns(".terraform", "terraform.tfstate*", ".terraform.tfstate.lock.info")
 _UMASK_LOCK = threading.Lock()
 _UMASK_USERS = [0]
@@ -176,12 +175,14 @@ def provider_aliases(module_dir: Path) -> list[str]:
 
 
 def selected_provider_version(root_module: Path) -> str | None:
-    """The AWS provider version ``init`` recorded in ``.terraform.lock.hcl``, or None."""
+    """The AWS provider version ``init`` recorded in ``.terraform.lock.hcl`` (read as HCL), or None."""
     lock = root_module / ".terraform.lock.hcl"
     if not lock.is_file():
         return None
-    match = _LOCK_AWS.search(lock.read_text())
-    return match.group(1) if match else None
+    for name, body in hcl.provider_locks(lock).items():
+        if name.endswith(_LOCK_AWS_SUFFIXES) and body.get("version"):
+            return str(body["version"])
+    return None
 
 
 def installed_modules(root_copy: Path) -> list[Path]:

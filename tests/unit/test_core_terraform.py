@@ -527,12 +527,12 @@ def test_init_writes_the_override_for_the_selected_provider(project: Path, tmp_p
 
 
 def test_init_refuses_an_unreadable_lock_file_on_an_emulator(project: Path, tmp_path: Path) -> None:
-    """A lock file naming hashicorp/aws without a readable version must not fall through to real AWS."""
+    """A lock file naming hashicorp/aws without a version must not fall through to real AWS."""
     run = _prepared(tmp_path, project)
     fake = FakeTf({"init": [_out(0)]})
     fake.on_call["init"] = lambda: _write(
         run.tfdir / ".terraform.lock.hcl",
-        'provider "registry.terraform.io/hashicorp/aws" {\n  constraints = ">= 3.0"\n  version = "5.0.0"\n}\n',
+        'provider "registry.terraform.io/hashicorp/aws" {\n  constraints = ">= 3.0"\n}\n',
     )
     run._tf = fake
     with pytest.raises(ConfigurationError, match="would call real AWS"):

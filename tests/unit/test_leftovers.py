@@ -215,3 +215,20 @@ def test_record_and_state_readers(tmp_path: Path) -> None:
     (folder / "run.json").write_text("{}")
     with pytest.raises(Exception, match="missing run_id"):
         RunRecord.load(folder)
+
+
+def test_a_relative_results_folder_and_the_generated_var_files(
+    moto: Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--results-dir results`` (relative, the default) works like an absolute one, and the runner's generated
+    var files, which hold the run's secret values, go with the resources."""
+    folder = run_folder(tmp_path / "results", pid=dead_pid(), endpoint=moto.endpoint_url)
+    for generated in ("harness.tfvars.json", "harness-user.tfvars"):
+        (folder / generated).write_text('{"secret_value": "s3cr3t"}')
+    monkeypatch.chdir(tmp_path)
+
+    report = clean_leftovers(Path("results"), moto)
+
+    assert not report.failed, report.table()
+    assert {"harness.tfvars.json", "harness-user.tfvars"} <= set(report.folders[0].removed)
+    assert names(folder) == {"run.json", "terraform.log", OUTCOME_FILE}
