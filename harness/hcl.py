@@ -9,7 +9,9 @@ JSON syntax has the same top-level shape).
 
 from __future__ import annotations
 
+import copy
 import json
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,8 @@ from hcl2 import SerializationOptions
 
 from harness.errors import ConfigurationError
 
+_PARSE_LOCK = threading.Lock()
+_PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
 _OPTIONS = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
 #: Sources Terraform treats as local paths (Terraform docs, "Module Sources": a local path begins with ./ or ../).
 _LOCAL_PREFIXES = ("./", "../", ".\\", "..\\")
@@ -125,12 +129,23 @@ def _labelled(value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def parse_file(path: Path) -> dict[str, Any]:
-    """One ``.tf`` or ``.tf.json`` file as a dict; a syntax error names the file."""
+    """One ``.tf`` or ``.tf.json`` file as a dict; a syntax error names the file.
+
+    python-hcl2's parser is shared module state and not safe to use from two threads at once (``run --jobs``
+    parses configurations in parallel: unguarded, one thread saw another's half-built tree), so parses are
+    serialized; results are cached by path, size and modification time.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-        if path.name.endswith(".tf.json"):
-            return dict(json.loads(text))
-        return dict(hcl2.loads(text, serialization_options=_OPTIONS))
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        with _PARSE_LOCK:
+            if key not in _PARSED:
+                text = path.read_text(encoding="utf-8")
+                if path.name.endswith(".tf.json"):
+                    _PARSED[key] = dict(json.loads(text))
+                else:
+                    _PARSED[key] = dict(hcl2.loads(text, serialization_options=_OPTIONS))
+            return copy.deepcopy(_PARSED[key])
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"{path}: cannot be parsed as Terraform configuration: {exc}") from exc
     except Exception as exc:  # lark's parse errors do not share a base class with ValueError

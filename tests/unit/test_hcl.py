@@ -114,3 +114,18 @@ def test_walk_reports_a_missing_local_module(tmp_path: Path) -> None:
     _write(tmp_path / "main.tf", 'module "gone" {\n  source = "./nowhere"\n}\n')
     with pytest.raises(ConfigurationError, match="nowhere does not exist"):
         hcl.walk(tmp_path)
+
+
+def test_parallel_walks_see_whole_configurations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``run --jobs`` parses in threads: python-hcl2's parser is shared state, so parses are serialized
+    (unguarded, a thread saw no module calls and the copy lacked every local module)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(hcl, "_PARSED", {})  # parse for real, not from the cache
+    roots = sorted(p for p in (PROJECT / "scenarios").iterdir() if p.is_dir() and (p / "main.tf").is_file())
+    expected = {root: [m.path for m in hcl.walk(root)] for root in roots}
+    for _ in range(3):
+        monkeypatch.setattr(hcl, "_PARSED", {})
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            found = dict(zip(roots, pool.map(lambda r: [m.path for m in hcl.walk(r)], roots), strict=True))
+        assert found == expected
