@@ -14,6 +14,7 @@ from harness.preflight.requirements import (
     DEPLOYER,
     ECS_TASKS,
     EXECUTION,
+    REFERENCE_SOURCE,
     SAMPLE_CLUSTER,
     SAMPLE_TASK_ID,
     TASK,
@@ -75,6 +76,10 @@ POLICY_PLACES = {
 def ecs_error(requirement: Requirement, principal: str = "") -> str:
     """The error AWS reports when ``requirement`` is denied (or its resource is missing)."""
     template = ECS_ERRORS[requirement.kind]
+    if requirement.kind == "secret" and requirement.source.endswith(REFERENCE_SOURCE):
+        # The agent asks Parameter Store, which reads the secret with the agent's credentials: the task stops with
+        # the SSM error (Systems Manager User Guide, "Referencing AWS Secrets Manager secrets from Parameter Store").
+        return ECS_ERRORS["parameter"]
     if requirement.kind == "trust":
         return template.format(role=requirement.resource)
     if requirement.kind == "deployer":
@@ -325,6 +330,24 @@ def _trust_candidates(trust: Mapping[str, Any], sample: str) -> list[str]:
     return [candidate for candidate in dict.fromkeys(found) if candidate != sample]
 
 
+def _conditions_denying(requirement: Requirement, trust: Mapping[str, Any], context: Mapping[str, Any]) -> list[str]:
+    """The Allow statements of a trust policy that would let ECS assume the role but for their Condition."""
+    found = []
+    for index, statement in enumerate(statements(trust)):
+        if statement.get("Effect") != "Allow" or not statement.get("Condition"):
+            continue
+        bare = {key: value for key, value in statement.items() if key != "Condition"}
+        probe = Evaluator(
+            principal=ECS_TASKS,
+            resource_policy={"Version": "2012-10-17", "Statement": [bare]},
+            resource_owner=requirement.resource_owner,
+        )
+        if probe.evaluate(requirement.action, requirement.resource, dict(context)).allowed:
+            sid = statement.get("Sid")
+            found.append(f"statement {sid!r}" if sid else f"statement #{index}")
+    return found
+
+
 def _decide_trust(requirement: Requirement, role: RolePolicies | None, cluster: str | None) -> Verdict:
     """ECS (``ecs-tasks.amazonaws.com``) assuming the role, with the trust policy as the resource policy."""
     error = ecs_error(requirement)
@@ -347,6 +370,13 @@ def _decide_trust(requirement: Requirement, role: RolePolicies | None, cluster: 
         {"Effect": "Allow", "Principal": {"Service": ECS_TASKS}, "Action": "sts:AssumeRole"}, sort_keys=False
     )
     fix = f"add to the trust policy of role {role.name}: {grant}"
+    conditional = _conditions_denying(requirement, role.trust, context)
+    if conditional:
+        sent = ", ".join(f"{key} = {requirement.context[key]}" for key in ("aws:SourceAccount", "aws:SourceArn"))
+        fix = (
+            f"in the trust policy of role {role.name}, make the Condition of {', '.join(conditional)} match what ECS "
+            f"sends for this task ({sent}): it allows {ECS_TASKS} only under that Condition"
+        )
     if decision.explicit_deny:
         fix = f"remove or narrow {', '.join(_refs(decision))}"
     if cluster is None:

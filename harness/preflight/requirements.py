@@ -64,6 +64,8 @@ ECS_TASKS = "ecs-tasks.amazonaws.com"
 EXECUTION, TASK, DEPLOYER = "execution", "task", "deployer"
 #: Parameters under this path are Secrets Manager secrets read through Parameter Store.
 SECRETS_MANAGER_REFERENCE = "/aws/reference/secretsmanager/"
+#: Ends the ``source`` of the secret read behind such a parameter (the agent calls SSM, which reads the secret).
+REFERENCE_SOURCE = " (Secrets Manager reference)"
 #: Registry accounts where AWS publishes ``aws-for-fluent-bit`` for anyone to pull, by region. Source: the
 #: region/account table of AWS's aws/aws-for-fluent-bit repository (scripts/publish.sh), the regional images
 #: the Amazon ECS Developer Guide points to ("Using the AWS for Fluent Bit image",
@@ -272,7 +274,7 @@ def _parameter_requirements(value_from: str, *, source: str, scope: Scope) -> li
         secret_name = name.removeprefix(SECRETS_MANAGER_REFERENCE)
         found = [Requirement("parameter", "ssm:GetParameters", arn, account, source, exists=True)]
         return found + _secret_requirements(
-            secret_name, kind="secret", source=f"{source} (Secrets Manager reference)", scope=scope
+            secret_name, kind="secret", source=f"{source}{REFERENCE_SOURCE}", scope=scope
         )
     meta = facts.parameter(name, account, region)
     if meta is None:

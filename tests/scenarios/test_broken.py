@@ -18,13 +18,20 @@ from typing import ClassVar
 import pytest
 
 from harness import checks
-from harness.aws import ecr, ecs
+from harness.aws import ecr, ecs, iam
 from harness.preflight import AwsFacts, PreflightReport, preflight
+from harness.targets.base import Target
 from harness.terraform import ScenarioRun
 
 
-def report_of(applied: ScenarioRun) -> PreflightReport:
-    (service,) = checks.services(applied)
+def report_of(applied: ScenarioRun, service_key: str = "", deployer_role: str = "") -> PreflightReport:
+    """Preflight of the case's task definition (``service_key`` picks one of several services), as ``deployer_role``
+    (a role the case creates, by name suffix after ``<name>-``) when given."""
+    services = checks.services(applied)
+    if service_key:
+        (service,) = [s for s in services if s.key == service_key]
+    else:
+        (service,) = services
     facts = AwsFacts(applied.target)
     if applied.target.is_emulator:
         td = ecs.get_task_definition(applied.target.client("ecs"), service["task_definition_arn"])
@@ -33,10 +40,31 @@ def report_of(applied: ScenarioRun) -> PreflightReport:
             client = facts.client("ecr", image.account_id) if image else None
             if image and client is not None and facts.repository_exists(image.repository_name, image.account_id, ""):
                 ecr.push_placeholder_image(client, image.repository_name, "latest", registry_id=image.account_id)
-    return preflight(applied.target, service["task_definition_arn"], facts)
+    deployer = None
+    if deployer_role:
+        name = f"{str(service['execution_role_name']).removesuffix('-execution')}-{deployer_role}"
+        deployer = str(iam.get_role(applied.target.client("iam"), name)["Arn"])
+    return preflight(applied.target, service["task_definition_arn"], facts, deployer=deployer)
 
 
-class BrokenCase:
+class Case:
+    """What every case class shares: which service, which deployer, and a gap of the emulators that skips it."""
+
+    service: ClassVar[str] = ""  # the key of the service to check when the scenario has several
+    deployer_role: ClassVar[str] = ""  # preflight with deployer= this role of the case ("<name>-<deployer_role>")
+    emulator_gap: ClassVar[str] = ""  # why the case cannot be applied (or destroyed) on an emulator target
+
+    @pytest.fixture(autouse=True, scope="class")
+    @classmethod
+    def _target_can_hold_the_case(cls, harness_target: Target) -> None:
+        if cls.emulator_gap and harness_target.is_emulator:
+            pytest.skip(f"{harness_target.name}: {cls.emulator_gap} (decided in tests/unit/test_preflight_fidelity.py)")
+
+    def report(self, applied: ScenarioRun) -> PreflightReport:
+        return report_of(applied, self.service, self.deployer_role)
+
+
+class BrokenCase(Case):
     """One case: the denied requirement kinds, a fragment of the error, a fragment of the fix and its place."""
 
     kinds: ClassVar[set[str]]
@@ -45,7 +73,7 @@ class BrokenCase:
     place: ClassVar[str] = ""
 
     def test_preflight_names_the_failure(self, applied_class: ScenarioRun) -> None:
-        report = report_of(applied_class)
+        report = self.report(applied_class)
         case = applied_class.name
         subject = f"task definition {report.task_definition}"
         denied = {v.requirement.kind for v in report.failures}
@@ -65,10 +93,44 @@ class BrokenCase:
         )
 
     def test_json_report_says_it_would_not_start(self, applied_class: ScenarioRun) -> None:
-        document = report_of(applied_class).to_dict()
+        document = self.report(applied_class).to_dict()
         assert document["will_start"] is False
         assert {r["kind"] for r in document["requirements"] if not r["allowed"]} == self.kinds
         assert document["error"] == " | ".join(document["errors"])
+
+
+class WarningCase(Case):
+    """A case whose denials do not stop the task: the kinds denied, a fragment of the warning and of the fix."""
+
+    kinds: ClassVar[set[str]]
+    warning: ClassVar[str]
+    fix: ClassVar[str] = ""
+    place: ClassVar[str] = ""
+
+    def test_preflight_warns_and_the_task_starts(self, applied_class: ScenarioRun) -> None:
+        report = self.report(applied_class)
+        subject = f"{applied_class.name}: task definition {report.task_definition}"
+        assert report.will_start, f"{subject}: expected the task to start, got errors {report.errors!r}"
+        assert report.errors == [], f"{subject}: expected no start error, got {report.errors!r}"
+        denied = {v.requirement.kind for v in report.failures}
+        assert denied == self.kinds, f"{subject}: expected denied {sorted(self.kinds)}, got {sorted(denied)}"
+        assert any(self.warning in text for text in report.warnings), (
+            f"{subject}: expected a warning with {self.warning!r}, got {report.warnings!r}"
+        )
+        assert all(not v.requirement.fatal for v in report.failures), f"{subject}: a denial stops the task"
+        fixes = " | ".join(v.fix for v in report.failures)
+        assert self.fix in fixes, f"{subject}: expected a fix with {self.fix!r}, got {fixes!r}"
+        places = {v.place for v in report.failures}
+        assert not self.place or any(self.place in place for place in places), (
+            f"{subject}: expected the fix in {self.place!r}, got {sorted(places)}"
+        )
+
+    def test_json_report_says_it_would_start_with_warnings(self, applied_class: ScenarioRun) -> None:
+        document = self.report(applied_class).to_dict()
+        assert document["will_start"] is True
+        assert document["errors"] == [] and document["error"] == ""
+        assert document["warnings"], "expected warnings in the JSON report"
+        assert {r["kind"] for r in document["requirements"] if not r["allowed"]} == self.kinds
 
 
 @pytest.mark.scenario("broken/ecr-pull-denied")
@@ -196,3 +258,91 @@ class TestFirelensS3Config(BrokenCase):
 
     kinds: ClassVar[set[str]] = set()
     error = "ClientException: Invalid arn syntax."
+
+
+@pytest.mark.scenario("broken/trust-ec2-service")
+class TestTrustEc2Service(BrokenCase):
+    """Amazon ECS Developer Guide, "Amazon ECS task IAM role" (the trust relationship names
+    ecs-tasks.amazonaws.com) and "Amazon ECS stopped task error messages" ("ECS was unable to assume the role"),
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html"""
+
+    kinds: ClassVar[set[str]] = {"trust"}
+    error = "ECS was unable to assume the role"
+    fix = '"Principal": {"Service": "ecs-tasks.amazonaws.com"}'
+    place = "trust policy"
+
+
+@pytest.mark.scenario("broken/trust-other-source-account")
+class TestTrustOtherSourceAccount(BrokenCase):
+    """IAM User Guide, "The confused deputy problem" (ECS sends aws:SourceAccount, the account the task runs in),
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html; Amazon ECS Developer Guide, "Amazon ECS
+    task IAM role", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html"""
+
+    kinds: ClassVar[set[str]] = {"trust"}
+    error = "ECS was unable to assume the role"
+    fix = "aws:SourceAccount"
+    place = "trust policy"
+
+
+@pytest.mark.scenario("broken/efs-mount-denied")
+class TestEfsMountDenied(BrokenCase):
+    """Amazon ECS Developer Guide, "Specify an Amazon EFS file system in an Amazon ECS task definition" (IAM
+    authorization mounts with the task role), https://docs.aws.amazon.com/AmazonECS/latest/developerguide/efs-volumes.html;
+    Amazon EFS User Guide, "Using IAM to control file system data access",
+    https://docs.aws.amazon.com/efs/latest/ug/iam-access-control-nfs-efs.html"""
+
+    kinds: ClassVar[set[str]] = {"efs"}
+    error = "failed to invoke EFS utils commands to set up EFS volumes"
+    fix = '"Action": "elasticfilesystem:ClientMount"'
+    place = "role"
+    emulator_gap = (
+        "moto 5.2.5 stores a file system policy but does not implement DeleteFileSystemPolicy (HTTP 500), so "
+        "Terraform cannot destroy the case"
+    )
+
+
+@pytest.mark.scenario("broken/log-secret-not-granted")
+class TestLogSecretNotGranted(BrokenCase):
+    """Amazon ECS Developer Guide, "Pass sensitive data to an Amazon ECS container" (logConfiguration.secretOptions
+    are fetched with the task execution role), https://docs.aws.amazon.com/AmazonECS/latest/developerguide/specifying-sensitive-data.html"""
+
+    service = "worker"
+    kinds: ClassVar[set[str]] = {"secret"}
+    error = "unable to retrieve secret from asm"
+    fix = '"Action": "secretsmanager:GetSecretValue"'
+    place = "role"
+
+
+@pytest.mark.scenario("broken/secret-reference-not-granted")
+class TestSecretReferenceNotGranted(BrokenCase):
+    """AWS Systems Manager User Guide, "Referencing AWS Secrets Manager secrets from Parameter Store parameters"
+    (the caller needs ssm:GetParameters and secretsmanager:GetSecretValue),
+    https://docs.aws.amazon.com/systems-manager/latest/userguide/integration-ps-secretsmanager.html"""
+
+    kinds: ClassVar[set[str]] = {"secret"}
+    error = "unable to retrieve secrets from ssm"
+    fix = '"Action": "secretsmanager:GetSecretValue"'
+    place = "role"
+
+
+@pytest.mark.scenario("broken/firelens-output-denied")
+class TestFirelensOutputDenied(WarningCase):
+    """Amazon ECS Developer Guide, "Send Amazon ECS logs to an AWS service or AWS Partner" (the log router's outputs
+    use the task role; the task starts either way), https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_firelens.html"""
+
+    kinds: ClassVar[set[str]] = {"firelens-output"}
+    warning = "FireLens log router (task role)"
+    fix = '"Action": "logs:PutLogEvents"'
+    place = "-task"
+
+
+@pytest.mark.scenario("broken/deployer-cannot-pass-role")
+class TestDeployerCannotPassRole(BrokenCase):
+    """IAM User Guide, "Grant a user permissions to pass a role to an AWS service" (iam:PassRole on every role the
+    task definition names), https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html"""
+
+    deployer_role = "extra"
+    kinds: ClassVar[set[str]] = {"deployer"}
+    error = "is not authorized to perform: iam:PassRole on resource: "
+    fix = '"Action": "iam:PassRole"'
+    place = "-extra"

@@ -159,6 +159,19 @@ def test_trust_source_account_condition() -> None:
     assert _kinds(denied) == {"trust"}
 
 
+def test_trust_condition_naming_another_account_fix_names_the_condition() -> None:
+    """The statement for ecs-tasks.amazonaws.com exists; its aws:SourceAccount condition is what fails. The fix is to
+    correct the condition (IAM User Guide, "The confused deputy problem"), not to add an unconditioned statement."""
+    other = _trust_with({"StringEquals": {"aws:SourceAccount": OTHER}})
+    (failure,) = _report(_td(_container(), taskRoleArn=None), _role(trust=other)).failures
+    assert failure.place == "trust policy"
+    assert failure.fix.startswith("in the trust policy of role web-exec, make the Condition of statement ")
+    assert "'ECSTasksAssumeRole'" in failure.fix and f"aws:SourceAccount = {ACCOUNT}" in failure.fix
+    unconditioned = _doc({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"})
+    (ec2,) = _report(_td(_container(), taskRoleArn=None), _role(trust=unconditioned)).failures
+    assert ec2.fix.startswith("add to the trust policy of role web-exec: ")
+
+
 def test_trust_pinned_to_a_cluster_depends_on_the_cluster() -> None:
     """A trust condition naming one cluster in aws:SourceArn is answered conservatively without a cluster."""
     pinned = _trust_with({"ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/prod/*"}})
@@ -512,6 +525,13 @@ def test_ssm_reference_to_secrets_manager_needs_both() -> None:
         ("ssm:GetParameters", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/aws/reference/secretsmanager/app/api-token"),
         ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:app/api-token-GhIjKl"),
     ]
+    # Only the parameter granted: the agent's call to SSM fails, so the task stops with the SSM error.
+    td = _td(_container(secrets=[{"name": "T", "valueFrom": value}]), taskRoleArn=None)
+    report = _report(td, _role(_allow("ssm:GetParameters", found[0].resource)), facts=facts)
+    (failure,) = report.failures
+    assert (failure.requirement.kind, failure.requirement.action) == ("secret", "secretsmanager:GetSecretValue")
+    assert report.errors == [ECS_ERRORS["parameter"]]
+    assert '"Action": "secretsmanager:GetSecretValue"' in failure.fix
 
 
 def test_cross_account_secret_under_aws_managed_key_is_a_finding() -> None:
