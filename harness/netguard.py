@@ -51,14 +51,15 @@ class Refusal:
         return name.split(".")[0]
 
 
-def _peer_inode(port: int) -> str | None:
-    """The socket inode of the local TCP endpoint 127.0.0.1:``port`` (the guard's client side)."""
-    wanted = f":{port:04X}"
+def _peer_inode(port: int, guard_port: int) -> str | None:
+    """The socket inode of the client end of a connection to the guard: local port ``port``, remote port
+    ``guard_port`` (both on loopback; IPv4 and IPv4-mapped IPv6 tables)."""
+    local, remote = f":{port:04X}", f":{guard_port:04X}"
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(OSError):
             for line in Path(table).read_text().splitlines()[1:]:
                 fields = line.split()
-                if len(fields) > 9 and fields[1].endswith(wanted):
+                if len(fields) > 9 and fields[1].endswith(local) and fields[2].endswith(remote) and fields[9] != "0":
                     return fields[9]
     return None
 
@@ -143,7 +144,8 @@ class NetworkGuard:
         target = match.group(2) if match else line.strip()[:200]
         host = re.sub(r"^[a-z]+://", "", target).split("/")[0]
         peer_port = int(handler.client_address[1])
-        pid = _owner_of(inode) if (inode := _peer_inode(peer_port)) else None
+        guard_port = self._server.server_address[1] if self._server is not None else 0
+        pid = _owner_of(inode) if (inode := _peer_inode(peer_port, guard_port)) else None
         cwd, exe = _describe(pid) if pid else (None, None)
         with self._lock:
             self.refusals.append(Refusal(host, cwd, exe))
