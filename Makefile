@@ -5,8 +5,20 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 WORKERS ?= 2
 PYTEST_ARGS ?=
+# Sharding (pytest-split): `make test SHARDS=2 SHARD=1` runs the first of two groups balanced on
+# .test_durations (`make durations` refreshes it), with its own results folder, JUnit XML and report;
+# `make merge-shards` joins the shards' folders into $(SHARDS_DIR)/merged.
+SHARDS     ?=
+SHARD      ?= 1
+SHARDS_DIR ?= results/shards
+SHARD_DIR  ?= $(SHARDS_DIR)/shard-$(SHARD)
+ifneq ($(SHARDS),)
+SHARD_ENV  := HARNESS_RESULTS_DIR=$(SHARD_DIR)
+SHARD_ARGS := --splits $(SHARDS) --group $(SHARD) --durations-path .test_durations \
+	--junitxml=$(SHARD_DIR)/junit.xml --tf-report=$(SHARD_DIR)/report.md
+endif
 
-.PHONY: run test lint bench toolchain nightly clean example
+.PHONY: run test lint bench toolchain nightly clean example durations merge-shards
 NIGHTLY_DIR ?= results/nightly
 
 $(BIN)/.installed: pyproject.toml
@@ -25,7 +37,16 @@ run: toolchain
 
 ## test: the whole suite (unit + every scenario on the selected target), 2 xdist workers
 test: toolchain
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope $(PYTEST_ARGS)
+	$(if $(SHARDS),mkdir -p $(SHARD_DIR))
+	$(SHARD_ENV) $(BIN)/python -m pytest -n $(WORKERS) --dist loadscope $(SHARD_ARGS) $(PYTEST_ARGS)
+
+## durations: run the whole suite once and store each test's seconds in .test_durations (what the shards balance on)
+durations: toolchain
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope --store-durations --durations-path .test_durations $(PYTEST_ARGS)
+
+## merge-shards: one JUnit XML, one report and every run summary from the shards' results folders
+merge-shards: $(BIN)/.installed
+	$(BIN)/python -m harness.report merge $(SHARDS_DIR)/merged $(filter-out $(SHARDS_DIR)/merged,$(wildcard $(SHARDS_DIR)/shard-*))
 
 ## lint: ruff, mypy and terraform fmt
 lint: toolchain

@@ -2,8 +2,11 @@
 
 In one process tree, on the embedded target: each scenario is applied through the harness
 (:class:`~harness.terraform.ScenarioRun`) and through the bare Terraform CLI on an identical copy
-(same provider override, same variables), stage by stage; then the scenario suite's wall time with 1
-and 2 xdist workers. A benchmark, not a test: nothing here passes or fails on a number.
+(same provider override, same variables), stage by stage; ``fargate-harness run`` of the same
+scenarios (checks included); then the scenario suite's wall time with 1 and 2 xdist workers, and the
+whole suite as ``make test`` runs it (wall per test file, seconds per stage, Terraform processes,
+peak memory). The last line is ``bench summary: run/bare R, worst scenario R, suite S s``.
+A benchmark, not a test: nothing here passes or fails on a number.
 """
 
 from __future__ import annotations
@@ -12,11 +15,17 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness import scenarios, toolchain
 from harness.config import run_id
@@ -191,6 +200,202 @@ def localstack_side_by_side(tools: toolchain.Toolchain, embedded: Target, result
             print(f"{name:<20} {seconds[0]:>10.2f} {seconds[1]:>12.2f} {seconds[1] / seconds[0]:>6.2f}")
 
 
+# -- aggregation (pure functions over recorded outputs; unit-tested) ---------------------------------------
+#: Stages summed over scenario runs: Terraform's four, and the checks (``fargate-harness run``'s column; in
+#: the pytest suite, the call phase of the scenario tests).
+BREAKDOWN_STAGES = ("init", "apply", "plan", "destroy", "checks")
+
+
+def file_of_classname(classname: str) -> str:
+    """The test file of a JUnit ``classname``: its dotted parts up to the first class name (capitalised), so
+    ``tests.scenarios.test_basic.TestX`` gives ``tests/scenarios/test_basic.py``."""
+    parts = classname.split(".")
+    module = []
+    for part in parts:
+        if part[:1].isupper():
+            break
+        module.append(part)
+    return "/".join(module or parts) + ".py"
+
+
+def seconds_per_file(junit_xml: str) -> dict[str, float]:
+    """Wall seconds per test file from a pytest JUnit XML (each testcase's time: setup + call + teardown)."""
+    root = ET.fromstring(junit_xml)
+    totals: dict[str, float] = defaultdict(float)
+    for case in root.iter("testcase"):
+        totals[file_of_classname(case.get("classname", ""))] += float(case.get("time") or 0.0)
+    return dict(sorted(totals.items(), key=lambda item: (-item[1], item[0])))
+
+
+def call_seconds(durations_output: str, under: str = "tests/scenarios/") -> float:
+    """Sum of the ``call`` phases that ``pytest --durations=0`` printed for tests under ``under``."""
+    total = 0.0
+    for line in durations_output.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[0].endswith("s") and fields[1] == "call" and fields[2].startswith(under):
+            try:
+                total += float(fields[0][:-1])
+            except ValueError:
+                continue
+    return total
+
+
+def stage_sums(summaries: Iterable[Mapping[str, Any]], checks: float | None = None) -> dict[str, float]:
+    """Seconds per stage summed over the scenario runs' summaries (``harness.report.write_summary``)."""
+    sums = dict.fromkeys(BREAKDOWN_STAGES, 0.0)
+    for summary in summaries:
+        for stage, seconds in (summary.get("timings") or {}).items():
+            if stage in sums:
+                sums[stage] += float(seconds)
+    if checks is not None:
+        sums["checks"] += checks
+    return sums
+
+
+def run_table_stages(output: str, names: Iterable[str]) -> dict[str, float]:
+    """Seconds per stage summed over the rows of ``fargate-harness run``'s table (``-`` is a stage not run).
+
+    A row reads ``<scenario> <ok|FAIL> <resources> <passed/applicable> init apply plan checks destroy``."""
+    wanted = set(names)
+    order = ("init", "apply", "plan", "checks", "destroy")
+    sums = dict.fromkeys(BREAKDOWN_STAGES, 0.0)
+    for line in output.splitlines():
+        fields = line.split()
+        if len(fields) != 4 + len(order) or fields[0] not in wanted or fields[1] not in ("ok", "FAIL"):
+            continue
+        for stage, cell in zip(order, fields[4:], strict=True):
+            if cell != "-":
+                sums[stage] += float(cell)
+    return sums
+
+
+def terraform_commands(lines: Iterable[str]) -> Counter[str]:
+    """Terraform processes per sub-command, from the lines a PATH shim recorded (the first argument of each)."""
+    return Counter(line.strip() or "(none)" for line in lines)
+
+
+def logged_commands(log_text: str) -> Counter[str]:
+    """Terraform commands per sub-command in a ``terraform.log`` (the harness writes ``$ terraform <cmd> ...``)."""
+    found: Counter[str] = Counter()
+    for line in log_text.splitlines():
+        if line.startswith("$ "):
+            argv = line[2:].split("  (attempt")[0].split()
+            if argv and Path(argv[0]).name in ("terraform", "tofu"):
+                found[argv[1] if len(argv) > 1 else "(none)"] += 1
+    return found
+
+
+def summary_line(run_wall: float | None, bare_serial: float, ratios: Iterable[float], suite: float | None) -> str:
+    """The one line a reader (or a script) takes from the bench."""
+    run_bare = f"{run_wall / bare_serial:.2f}" if run_wall is not None and bare_serial > 0 else "n/a"
+    worst = max(ratios, default=None)
+    worst_text = f"{worst:.2f}" if worst is not None else "n/a"
+    suite_text = f"{suite:.1f} s" if suite is not None else "skipped"
+    return f"bench summary: run/bare {run_bare}, worst scenario {worst_text}, suite {suite_text}"
+
+
+# -- the measured runs ------------------------------------------------------------------------------------
+def cli_run_wall(names: list[str], results: Path) -> tuple[float, str]:
+    """Wall seconds and output of ``fargate-harness run`` of ``names`` (its own emulator, checks included)."""
+    env = {**os.environ, "HARNESS_RESULTS_DIR": str(results / "cli-run")}
+    argv = [sys.executable, "-m", "harness.cli", "run", *[a for n in names for a in ("--scenario", n)]]
+    started = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"fargate-harness run failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
+        )
+    return wall, proc.stdout
+
+
+@dataclass
+class SuiteRun:
+    """The whole suite as ``make test`` runs it, with what the bench reads from it."""
+
+    wall: float
+    per_file: dict[str, float] = field(default_factory=dict)
+    stages: dict[str, float] = field(default_factory=dict)
+    terraform: Counter[str] = field(default_factory=Counter)
+
+
+def terraform_shim(folder: Path, real: Path, record: Path) -> Path:
+    """A ``terraform`` on PATH that records its first argument in ``record``, then runs the real one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shim = folder / "terraform"
+    shim.write_text(
+        f'#!/bin/sh\nprintf \'%s\\n\' "${{1:-}}" >> {shlex.quote(str(record))}\nexec {shlex.quote(str(real))} "$@"\n'
+    )
+    shim.chmod(0o755)
+    return folder
+
+
+def full_suite(tools: toolchain.Toolchain, results: Path, workers: int = 2) -> SuiteRun:
+    """``pytest -n 2 --dist loadscope`` over every test (``make test``), with JUnit XML, ``--durations=0``,
+    its own results folder and a Terraform shim on PATH counting processes."""
+    folder = results / "suite"
+    record = folder / "terraform-commands.txt"
+    shim_dir = terraform_shim(folder / "bin", tools.terraform, record)
+    junit = folder / "junit.xml"
+    env = {
+        **os.environ,
+        "PATH": f"{shim_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HARNESS_RESULTS_DIR": str(folder / "results"),
+    }
+    env.pop("TERRAFORM_BINARY", None)
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(workers), "--dist", "loadscope"]
+    argv += [f"--junitxml={junit}", "--durations=0", "--durations-min=0"]
+    started = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"the suite (make test) failed:\n{proc.stdout[-3000:]}")
+    summaries = [json.loads(p.read_text()) for p in sorted((folder / "results").glob("*/summaries/*.json"))]
+    return SuiteRun(
+        wall=wall,
+        per_file=seconds_per_file(junit.read_text()) if junit.is_file() else {},
+        stages=stage_sums(summaries, checks=call_seconds(proc.stdout)),
+        terraform=terraform_commands(record.read_text().splitlines() if record.is_file() else []),
+    )
+
+
+def emulator_peak_mib(target: EmbeddedTarget) -> float | None:
+    """The embedded emulator's peak RSS (VmHWM) in MiB, read while it runs (None when not known)."""
+    process = getattr(target, "_process", None)
+    if process is None:
+        return None
+    try:
+        status = Path(f"/proc/{process.pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def print_stage_sums(label: str, sums: Mapping[str, float]) -> None:
+    """One row of seconds per stage."""
+    cells = "  ".join(f"{stage} {sums.get(stage, 0.0):.1f}" for stage in BREAKDOWN_STAGES)
+    print(f"stage sums, {label}: {cells}  (total {sum(sums.values()):.1f} s)")
+
+
+def suite_breakdown(tools: toolchain.Toolchain, results: Path) -> SuiteRun:
+    """The scenario suite with 1 and 2 workers, then the whole suite as ``make test`` runs it, printed."""
+    print()
+    one, two = suite_wall_time(1), suite_wall_time(2)
+    print(f"scenario suite wall time: 1 worker {one:.1f}s, 2 workers {two:.1f}s (speed-up {one / two:.2f}x)")
+    suite = full_suite(tools, results)
+    print(f"whole suite (make test: -n 2 --dist loadscope): {suite.wall:.1f}s wall")
+    print("wall seconds per test file (JUnit testcase times: setup + call + teardown):")
+    for path, seconds in suite.per_file.items():
+        print(f"  {seconds:>7.1f}  {path}")
+    print_stage_sums("scenario runs of the suite (checks: call phase of tests/scenarios)", suite.stages)
+    commands = ", ".join(f"{cmd} {n}" for cmd, n in suite.terraform.most_common())
+    print(f"terraform processes started by the suite: {sum(suite.terraform.values())} ({commands})")
+    return suite
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the benchmark tables."""
     parser = argparse.ArgumentParser(prog="python -m harness.bench", description=__doc__)
@@ -208,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
     header = f"{'scenario':<20} {'path':<8} " + " ".join(f"{s:>8}" for s in STAGES) + f" {'total':>8} {'ratio':>6}"
     print(header)
     print("-" * len(header))
+    ratios: list[float] = []
+    bare_serial = 0.0
+    run_wall: float | None = None
+    emulator_mib: float | None = None
     try:
         for name in names:
             scenario = found[name]
@@ -215,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
             bare = bare_terraform(scenario, tools, target, {**variables, "name_prefix": variables["name_prefix"] + "b"})
             h_total = sum(through_harness.get(s, 0.0) for s in STAGES)
             b_total = sum(bare.values())
+            ratios.append(h_total / b_total)
+            bare_serial += b_total
             for label, timings, ratio in (
                 ("harness", through_harness, f"{h_total / b_total:>6.2f}"),
                 ("bare", bare, ""),
@@ -227,14 +438,22 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_localstack:
             print()
             localstack_side_by_side(tools, target, results)
+        emulator_mib = emulator_peak_mib(target)
     finally:
         target.stop()
-    if not args.skip_suite:
-        print()
-        one, two = suite_wall_time(1), suite_wall_time(2)
-        print(f"scenario suite wall time: 1 worker {one:.1f}s, 2 workers {two:.1f}s (speed-up {one / two:.2f}x)")
+    print()
+    run_wall, run_output = cli_run_wall(names, results)
+    print(
+        f"fargate-harness run of {len(names)} scenarios (checks included): {run_wall:.1f}s wall; bare Terraform, "
+        f"the same lifecycles one after another: {bare_serial:.1f}s"
+    )
+    print_stage_sums("fargate-harness run", run_table_stages(run_output, names))
+    suite = None if args.skip_suite else suite_breakdown(tools, results)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"largest child process (peak RSS): {peak_mb:.0f} MiB")
+    if emulator_mib is not None:
+        print(f"bench emulator (moto server) peak RSS: {emulator_mib:.0f} MiB")
+    print(summary_line(run_wall, bare_serial, ratios, suite.wall if suite else None))
     return 0
 
 

@@ -2,16 +2,21 @@
 
 One :class:`AwsFacts` caches what it reads (managed policy documents, key policies, repository
 policies...), so a preflight of many task definitions that share roles and resources reads each once.
+A fresh :class:`AwsFacts` reads every customer resource again; only AWS-owned, immutable data (the documents
+of AWS managed policy versions) is shared between them, per AWS endpoint.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.aws import ecr, efs, iam, kms, logs, s3, secrets, ssm
+from harness.aws._policy import decode_document, raise_if_not_found
 from harness.errors import ResourceNotFoundError
 from harness.preflight.requirements import arn_parts
 from harness.targets.base import Target
@@ -39,6 +44,32 @@ class RolePolicies:
     def account(self) -> str:
         """The role's account id."""
         return arn_parts(self.arn)[3]
+
+
+#: Documents of AWS managed policy versions read so far, per AWS endpoint (a target and the targets derived
+#: from it share one): endpoint -> (policy ARN, version id) -> document. A policy version never changes
+#: (AWS publishes a new version instead), so only the default version id is asked again by each AwsFacts.
+_AWS_MANAGED: dict[str | None, dict[tuple[str, str], dict[str, Any]]] = {}
+_AWS_MANAGED_LOCK = threading.Lock()
+
+
+def aws_managed_policy_document(target: Target, client: Any, policy_arn: str) -> dict[str, Any]:
+    """The default version document of an AWS managed policy: ``GetPolicy`` for the default version id, then
+    the document of that version, read once per AWS endpoint (a copy is returned)."""
+    try:
+        version_id = str(client.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"])
+        key = (policy_arn, version_id)
+        with _AWS_MANAGED_LOCK:
+            document = _AWS_MANAGED.get(target.endpoint_url, {}).get(key)
+        if document is None:
+            version = client.get_policy_version(PolicyArn=policy_arn, VersionId=version_id)
+            document = decode_document(version["PolicyVersion"]["Document"])
+            with _AWS_MANAGED_LOCK:
+                _AWS_MANAGED.setdefault(target.endpoint_url, {})[key] = document
+    except client.exceptions.ClientError as error:
+        raise_if_not_found(error, ("NoSuchEntity",), f"IAM managed policy {policy_arn!r}")
+        raise
+    return copy.deepcopy(document)
 
 
 def role_name(role_arn: str) -> str:
@@ -147,9 +178,13 @@ class AwsFacts:
         return result
 
     def managed_policy(self, client: Any, policy_arn: str) -> dict[str, Any]:
-        """A managed policy's default version document (cached: AWS managed ones are shared by every role)."""
+        """A managed policy's default version document (cached: AWS managed ones are shared by every role, and
+        by every AwsFacts on the same AWS endpoint; customer managed ones are read by each AwsFacts)."""
         if policy_arn not in self._managed:
-            self._managed[policy_arn] = iam.get_managed_policy_document(client, policy_arn)
+            if policy_arn.startswith(AWS_MANAGED_POLICY_PREFIXES):
+                self._managed[policy_arn] = aws_managed_policy_document(self.target, client, policy_arn)
+            else:
+                self._managed[policy_arn] = iam.get_managed_policy_document(client, policy_arn)
         return self._managed[policy_arn]
 
     # -- resource policies ----------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +46,43 @@ RESOURCE_SERVICES = {
     "aws_s3_": "s3",
     "aws_dynamodb_": "dynamodb",
 }
+
+#: boto3 sessions shared by every Target of the process, one per (credentials, region). Creating a session
+#: loads botocore's data files (~0.1 s); a client made from an existing session costs a fraction of that.
+#: Bounded, because every isolated emulator run brings credentials of its own.
+_SESSIONS: OrderedDict[tuple[str | None, str | None, str | None, str], boto3.session.Session] = OrderedDict()
+_SESSIONS_MAX = 64
+#: boto3 sessions are not thread-safe: sessions and clients are made under this lock (clients themselves are).
+_SESSIONS_LOCK = threading.Lock()
+
+
+def shared_session(
+    access_key: str | None, secret_key: str | None, session_token: str | None, region: str
+) -> boto3.session.Session:
+    """The process's boto3 session for one set of credentials (None: the default chain) and region."""
+    key = (access_key, secret_key, session_token, region)
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(key)
+        if session is None:
+            session = boto3.session.Session(
+                aws_access_key_id=access_key,
+                aws_secret_access_key=secret_key,
+                aws_session_token=session_token,
+                region_name=region,
+            )
+            _SESSIONS[key] = session
+            while len(_SESSIONS) > _SESSIONS_MAX:
+                _SESSIONS.popitem(last=False)
+        else:
+            _SESSIONS.move_to_end(key)
+        return session
+
+
+def session_client(session: boto3.session.Session, service: str, **kwargs: Any) -> Any:
+    """A client from a shared session (made under the sessions' lock)."""
+    with _SESSIONS_LOCK:
+        return session.client(service, **kwargs)
+
 
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/.+")
 
@@ -120,12 +159,7 @@ class Target:
         return sorted(set(needed) - self.available_services)
 
     def _base_session(self, region: str | None = None) -> boto3.session.Session:
-        return boto3.session.Session(
-            aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key,
-            aws_session_token=self.session_token,
-            region_name=region or self.region,
-        )
+        return shared_session(self.access_key, self.secret_key, self.session_token, region or self.region)
 
     def client(self, service: str, account: str = "primary", region: str | None = None) -> Any:
         """A boto3 client for ``service`` in ``region`` (default: the target's) and an account: ``primary``,
@@ -153,18 +187,13 @@ class Target:
             session = self._session_of(self._account_session_credentials(account), region)
         else:
             raise ConfigurationError(f"account must be 'primary', 'registry' or a 12-digit id, not {account!r}")
-        client = session.client(service, endpoint_url=self.endpoint_url, config=config)
+        client = session_client(session, service, endpoint_url=self.endpoint_url, config=config)
         self._clients[key] = client
         return client
 
     @staticmethod
     def _session_of(creds: Mapping[str, str], region: str) -> boto3.session.Session:
-        return boto3.session.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=region,
-        )
+        return shared_session(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], region)
 
     def _account_session_credentials(self, account: str) -> dict[str, str]:
         """Credentials of a role session in ``account`` (emulators only: moto and LocalStack honour them)."""

@@ -7,15 +7,17 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import Future
 from pathlib import Path
 from typing import IO
 
 from harness.errors import TargetError
 from harness.faults import FaultProfile, FaultProxy
-from harness.targets.base import Target, fresh_account_id
+from harness.targets.base import Target, fresh_account_id, session_client, shared_session
 
 LOG = logging.getLogger("harness.targets")
 
@@ -57,6 +59,8 @@ class EmbeddedTarget(Target):
         self._log: IO[bytes] | None = None
         self._external = False
         self.faults: FaultProxy | None = None
+        self._spare: Future[str] | None = None
+        self._spare_lock = threading.Lock()
 
     def start(self) -> None:
         """Start moto's server and wait until it answers; retry on a port another process took first.
@@ -120,8 +124,11 @@ class EmbeddedTarget(Target):
 
     def isolated(self, label: str) -> Target:
         """The same moto server, as a role session in a fresh account: moto keeps every account's resources
-        apart and answers requests signed with an assumed role's keys in that role's account."""
-        account = fresh_account_id()
+        apart and answers requests signed with an assumed role's keys in that role's account.
+
+        A fresh account costs moto 2-6 s (it loads every AWS managed policy into it on the first request), so
+        one spare account is warmed in a background thread after each call and the next call takes it."""
+        account = self._take_spare() or fresh_account_id()
         answer = self.client("sts").assume_role(
             RoleArn=f"arn:aws:iam::{account}:role/fargate-harness", RoleSessionName=session_name(label)
         )
@@ -130,11 +137,53 @@ class EmbeddedTarget(Target):
             access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"]
         )
         isolated._account = account
+        self._prepare_spare()
         return isolated
+
+    def _take_spare(self) -> str | None:
+        """The spare account (waiting for it if it is still being warmed), or None when there is none."""
+        with self._spare_lock:
+            spare, self._spare = self._spare, None
+        if spare is None:
+            return None
+        try:
+            return spare.result(timeout=60)
+        except Exception as error:  # a spare that failed to warm is just not used
+            LOG.info("embedded target: spare account not ready (%s); using a new one", error)
+            return None
+
+    def _prepare_spare(self) -> None:
+        """Warm one fresh account in a daemon thread: a role session in it and one IAM request, which makes
+        moto build that account's IAM (and its managed policies)."""
+        if self.endpoint_url is None:
+            return
+        future: Future[str] = Future()
+        with self._spare_lock:
+            if self._spare is not None:
+                return
+            self._spare = future
+
+        def warm() -> None:
+            try:
+                account = fresh_account_id()
+                creds = self.client("sts").assume_role(
+                    RoleArn=f"arn:aws:iam::{account}:role/fargate-harness", RoleSessionName="fargate-harness-spare"
+                )["Credentials"]
+                session = shared_session(
+                    creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], self.region
+                )
+                session_client(session, "iam", endpoint_url=self.endpoint_url).get_account_summary()
+                future.set_result(account)
+            except Exception as error:  # the emulator stopped, or faults are injected: no spare this time
+                future.set_exception(error)
+
+        threading.Thread(target=warm, name="fargate-harness-spare-account", daemon=True).start()
 
     def stop(self) -> None:
         """Stop the network guard, the fault proxy and moto's server (terminate, then kill after 10 s)."""
         super().stop()
+        with self._spare_lock:
+            self._spare = None
         if self.faults is not None:
             LOG.warning("embedded target: faults injected: %s", self.faults.stats)
             self.faults.stop()
