@@ -649,6 +649,12 @@ class ScenarioRun:
             self._inventory = Inventory.from_state(self.state, source=str(self.source))
         return self._inventory
 
+    def forget(self, address: str) -> None:
+        """``terraform state rm ADDRESS``: the destroy leaves that resource alone. For emulator gaps only (an
+        API the emulator lacks, whose resource goes with its parent), never to hide a leak on real AWS."""
+        self._command("state", "rm", "-no-color", address, retry=False)
+        self._state = self._inventory = None
+
     def plan_changes(self) -> list[str]:
         """Resources a fresh plan would change, as ``"<address>: <actions>"`` (empty when idempotent)."""
         shown = self.plan("idempotency.tfplan")
