@@ -21,7 +21,6 @@ import pytest
 from harness import checks
 from harness.aws import ecr, ecs, iam
 from harness.preflight import AwsFacts, PreflightReport, preflight
-from harness.targets.base import Target
 from harness.terraform import ScenarioRun
 
 
@@ -49,17 +48,10 @@ def report_of(applied: ScenarioRun, service_key: str = "", deployer_role: str = 
 
 
 class Case:
-    """What every case class shares: which service, which deployer, and a gap of the emulators that skips it."""
+    """What every case class shares: which service and which deployer."""
 
     service: ClassVar[str] = ""  # the key of the service to check when the scenario has several
     deployer_role: ClassVar[str] = ""  # preflight with deployer= this role of the case ("<name>-<deployer_role>")
-    emulator_gap: ClassVar[str] = ""  # why the case cannot be applied (or destroyed) on an emulator target
-
-    @pytest.fixture(autouse=True, scope="class")
-    @classmethod
-    def _target_can_hold_the_case(cls, harness_target: Target) -> None:
-        if cls.emulator_gap and harness_target.is_emulator:
-            pytest.skip(f"{harness_target.name}: {cls.emulator_gap} (decided in tests/unit/test_preflight_fidelity.py)")
 
     def report(self, applied: ScenarioRun) -> PreflightReport:
         return report_of(applied, self.service, self.deployer_role)
