@@ -98,8 +98,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Tag each report with its scenario so the controller can tally per scenario (xdist included)."""
     marker = item.get_closest_marker("scenario")
-    if marker is not None and marker.args and ("scenario", marker.args[0]) not in item.user_properties:
-        item.user_properties.append(("scenario", str(marker.args[0])))
+    terraform = item.get_closest_marker("terraform")
+    name = None
+    if marker is not None and marker.args:
+        name = str(marker.args[0])
+    elif terraform is not None and terraform.args:
+        name = Path(str(terraform.args[0])).name  # reported under the folder's name, as its run is
+    if name and ("scenario", name) not in item.user_properties:
+        item.user_properties.append(("scenario", name))
     yield
 
 
