@@ -38,6 +38,7 @@ class Outcome:
     results: list[checks.CheckResult] = field(default_factory=list)
     error: str = ""
     skipped: str = ""
+    bad_input: bool = False  # the error is the configuration's or the toolchain's to fix (exit 2)
 
     @property
     def ok(self) -> bool:
@@ -187,6 +188,7 @@ def run_scenario(
         print_progress(run.name, "checks", run.timings["checks"])
     except HarnessError as exc:
         outcome.error = run.masker(str(exc))
+        outcome.bad_input = isinstance(exc, ConfigurationError)
     finally:
         try:
             run.down(failed=not outcome.ok)
@@ -265,6 +267,8 @@ def command_run(args: argparse.Namespace) -> int:
         pool.shutdown(wait=True, cancel_futures=True)
         target.stop()
     print(format_report(outcomes, target, time.perf_counter() - started))
+    if any(o.bad_input for o in outcomes):
+        return 2
     return 0 if all(o.ok for o in outcomes) else 1
 
 
@@ -278,6 +282,7 @@ class PreflightAnswer:
     apply_error: str = ""
     destroy_error: str = ""
     nothing: str = ""
+    bad_input: bool = False
 
     @property
     def problems(self) -> list[str]:
@@ -327,6 +332,7 @@ def _preflight_configuration(
             run.apply()
         except HarnessError as exc:
             answer.apply_error = run.masker(str(exc))
+            answer.bad_input = isinstance(exc, ConfigurationError)
             run.failed = True
         if run.applied:
             found = run.inventory.task_definitions
@@ -338,6 +344,7 @@ def _preflight_configuration(
                 )
     except HarnessError as exc:
         answer.apply_error = answer.apply_error or run.masker(str(exc))
+        answer.bad_input = answer.bad_input or isinstance(exc, ConfigurationError)
         run.failed = True
     finally:
         try:
@@ -411,6 +418,8 @@ def print_preflight(as_json: bool, answers: list[PreflightAnswer], direct: list[
             print("\n\n".join(r.table() for r in direct))
     for problem in problems:
         print(f"fargate-harness: {problem.splitlines()[0]}", file=sys.stderr)
+    if any(a.bad_input for a in answers):
+        return 2
     return 0 if ok else 1
 
 

@@ -77,3 +77,14 @@ def test_bad_input_exits_2_with_the_fix(tmp_path: Path, args: list[str], message
     answer = harness(*args, tmp_path=tmp_path)
     assert answer.returncode == 2, f"expected exit 2, got {answer.returncode}: {answer.stdout} {answer.stderr}"
     assert message in answer.stderr, answer.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "preflight"])
+def test_a_provider_the_offline_mirror_cannot_meet_exits_2_naming_what_it_holds(tmp_path: Path, command: str) -> None:
+    answer = harness(
+        command, "--dir", str(CONFIGS / "needs-provider-5"), "--tf-provider-source", "mirror", tmp_path=tmp_path
+    )
+    assert answer.returncode == 2, f"expected exit 2, got {answer.returncode}: {answer.stdout} {answer.stderr}"
+    text = answer.stdout + answer.stderr
+    assert "~> 5.0" in text and "the offline mirror holds hashicorp/aws" in text, text
+    assert "--tf-provider-source registry" in text, text
