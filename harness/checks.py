@@ -369,9 +369,7 @@ def startup_preflight(run: ScenarioRun) -> int:
         report = preflight(run.target, service["task_definition_arn"], facts)
         subject = f"task definition {report.task_definition}"
         if report.failures or not report.will_start:
-            denied = "; ".join(
-                f"{v.requirement.action} on {v.requirement.resource}: {v.reason}" for v in report.failures
-            )
+            denied = _denied(report)
             fail(run.name, subject, "the task to start", f"{report.error or ' | '.join(report.warnings)} ({denied})")
         if report.overgrants or report.misplaced:
             fail(run.name, subject, "no over-grants", "; ".join(report.overgrants + report.misplaced))
@@ -385,7 +383,7 @@ def push_placeholder_images(run: ScenarioRun) -> int:
     Returns how many images were pushed. Users' configurations get no such help: the preflight reports a
     missing image as AWS would, unless asked to assume images are pushed (``images="assume-pushed"``).
     """
-    if not run.target.is_emulator or not has_declarations(run):
+    if not run.target.is_emulator or not has_declarations(run) or run.shared.get("placeholders-pushed"):
         return 0
     from harness.preflight import AwsFacts
 
@@ -399,6 +397,7 @@ def push_placeholder_images(run: ScenarioRun) -> int:
             if image and client is not None and image.tag == "latest":
                 ecr.push_placeholder_image(client, image.repository_name, "latest", registry_id=image.account_id)
                 pushed += 1
+    run.shared["placeholders-pushed"] = True  # once per applied state (apply clears ``shared``)
     return pushed
 
 
@@ -449,10 +448,21 @@ def preflight_reports(run: ScenarioRun, **options: Any) -> list[PreflightReport]
     if key not in run.shared:
         reports = []
         for td in _task_definitions(run):
-            facts = _facts(run, td.arn.split(":")[3] or None)
+            facts = _facts(run, td.region or None)
             reports.append(preflight(facts.target, td.arn, facts, **options))
         run.shared[key] = reports
     return list(run.shared[key])
+
+
+def _denied(report: PreflightReport) -> str:
+    """The denied or missing requirements of a report, for a failure message."""
+    return "; ".join(f"{v.requirement.action} on {v.requirement.resource}: {v.reason}" for v in report.failures)
+
+
+def _fail_all(run: ScenarioRun, expected: str, problems: list[str]) -> None:
+    """Fail with every problem found, one per line (nothing when there is none)."""
+    if problems:
+        raise AssertionError(f"{run.name}: expected {expected}, got:\n  " + "\n  ".join(problems))
 
 
 def _note(run: ScenarioRun, text: str) -> None:
@@ -466,12 +476,11 @@ def tasks_start(run: ScenarioRun, **options: Any) -> int:
     for report in reports:
         if report.will_start:
             continue
-        denied = "; ".join(f"{v.requirement.action} on {v.requirement.resource}: {v.reason}" for v in report.failures)
+        denied = _denied(report)
         problems.append(
             f"task definition {report.task_definition}: {report.error}" + (f" ({denied})" if denied else "")
         )
-    if problems:
-        raise AssertionError(f"{run.name}: expected every task to start, got:\n  " + "\n  ".join(problems))
+    _fail_all(run, "every task to start", problems)
     return len(reports)
 
 
@@ -509,12 +518,10 @@ def roles_trust_ecs_tasks(run: ScenarioRun) -> int:
             iam.assert_trusts_only_service(
                 {"RoleName": name, "AssumeRolePolicyDocument": trust}, ECS_TASKS, scenario=run.name
             )
-            account = td.arn.split(":")[4]
-            region = td.arn.split(":")[3]
-            partition = td.arn.split(":")[1]
+            account = td.account
             context = {
                 "aws:SourceAccount": account,
-                "aws:SourceArn": f"arn:{partition}:ecs:{region}:{account}:{SAMPLE_TASK}",
+                "aws:SourceArn": f"arn:{td.partition}:ecs:{td.region}:{account}:{SAMPLE_TASK}",
             }
             decision = evaluate(
                 "sts:AssumeRole",
@@ -551,8 +558,7 @@ def execution_roles_least_privilege(run: ScenarioRun) -> int:
         for r in reports
         if r.overgrants
     ]
-    if found:
-        raise AssertionError(f"{run.name}: expected no over-grants on execution roles, got:\n  " + "\n  ".join(found))
+    _fail_all(run, "no over-grants on execution roles", found)
     return len({r.execution_role for r in reports})
 
 
@@ -561,8 +567,7 @@ def execution_roles_hold_no_app_permissions(run: ScenarioRun) -> int:
     what the agent needs from the execution role."""
     reports = _execution_reports(run)
     found = [f"task definition {r.task_definition}: {'; '.join(r.misplaced)}" for r in reports if r.misplaced]
-    if found:
-        raise AssertionError(f"{run.name}: expected no misplaced permissions, got:\n  " + "\n  ".join(found))
+    _fail_all(run, "no misplaced permissions", found)
     return len(reports)
 
 
@@ -572,12 +577,12 @@ def awslogs_groups_exist(run: ScenarioRun) -> int:
     checked = 0
     missing = []
     for td in _task_definitions(run):
-        account = td.arn.split(":")[4]
+        account = td.account
         for container in td.containers:
             if container.log_driver != "awslogs":
                 continue
             group = container.log_options.get("awslogs-group", "")
-            region = container.log_options.get("awslogs-region") or td.arn.split(":")[3]
+            region = container.log_options.get("awslogs-region") or td.region
             checked += 1
             client = _facts(run, region).client("logs", account)
             if client is None:
@@ -595,10 +600,7 @@ def awslogs_groups_exist(run: ScenarioRun) -> int:
                 continue
             retention = described.get("retentionInDays")
             _note(run, f"log group {group}: retention {f'{retention} days' if retention else 'never expires'}")
-    if missing:
-        raise AssertionError(
-            f"{run.name}: expected every awslogs group to exist, got missing:\n  " + "\n  ".join(missing)
-        )
+    _fail_all(run, "every awslogs group to exist", [f"missing {item}" for item in missing])
     if not checked:
         _note(run, "no container logs with awslogs")
     return checked
@@ -610,7 +612,7 @@ def value_from_resolves(run: ScenarioRun) -> int:
     checked = 0
     missing = []
     for td in _task_definitions(run):
-        region, account = td.arn.split(":")[3], td.arn.split(":")[4]
+        region, account = td.region, td.account
         facts = _facts(run, region)
         for container in td.containers:
             for variable, value_from in (*container.secrets, *container.log_secrets):
@@ -634,8 +636,7 @@ def value_from_resolves(run: ScenarioRun) -> int:
                     continue
                 if facts.parameter(name, owner, where_region) is None:
                     missing.append(f"{where}: parameter {value_from} does not exist")
-    if missing:
-        raise AssertionError(f"{run.name}: expected every valueFrom to resolve, got:\n  " + "\n  ".join(missing))
+    _fail_all(run, "every valueFrom to resolve", missing)
     return checked
 
 

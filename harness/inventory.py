@@ -136,6 +136,21 @@ class TaskDefinition:
         """The Terraform address."""
         return self.resource.address
 
+    @property
+    def account(self) -> str:
+        """The account the task definition (and so its tasks) lives in, from its ARN."""
+        return arn_account(self.arn) or ""
+
+    @property
+    def region(self) -> str:
+        """The region the task definition lives in, from its ARN."""
+        return arn_region(self.arn) or ""
+
+    @property
+    def partition(self) -> str:
+        """The partition of its ARN (``aws``, ``aws-cn``, ``aws-us-gov``)."""
+        return self.arn.split(":")[1] if self.arn.count(":") >= 5 else "aws"
+
     @classmethod
     def parse(cls, resource: Resource) -> TaskDefinition:
         """From the state's values of an ``aws_ecs_task_definition``."""
