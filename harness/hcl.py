@@ -157,10 +157,10 @@ def config_files(folder: Path) -> list[Path]:
     return sorted([*folder.glob("*.tf"), *folder.glob("*.tf.json")])
 
 
-def read_module(folder: Path) -> ModuleConfig:
-    """Parse every configuration file of one module folder."""
+def read_module(folder: Path, files: list[Path] | None = None) -> ModuleConfig:
+    """Parse every configuration file of one module folder (or only ``files``, such as override files)."""
     module = ModuleConfig(folder)
-    for path in config_files(folder):
+    for path in config_files(folder) if files is None else files:
         _merge(module, path, parse_file(path))
     return module
 

@@ -45,7 +45,7 @@ class Scenario:
         found = {"iam", "sts"}
         types = {kind for module in hcl.walk(self.path) for kind in module.resource_types}
         for overlay in self.overlays:
-            types |= {kind for kind, _name in _overlay_module(overlay).resources}
+            types |= {kind for kind, _name in hcl.read_module(overlay.parent, [overlay]).resources}
         for resource_type in types:
             for prefix, service in RESOURCE_SERVICES.items():
                 if resource_type.startswith(prefix):
@@ -76,12 +76,6 @@ def discover(scenarios_dir: Path | None = None) -> dict[str, Scenario]:
         for child in sorted(root.iterdir())
         if child.is_dir() and any(child.glob("*.tf"))
     }
-
-
-def _overlay_module(path: Path) -> hcl.ModuleConfig:
-    module = hcl.ModuleConfig(path.parent)
-    hcl._merge(module, path, hcl.parse_file(path))
-    return module
 
 
 def case(name: str, folder: Path, root: Path) -> Scenario:
