@@ -89,13 +89,10 @@ _INIT_PROBLEMS = {
     r"(?i)Failed to download module|Module not installed|error downloading|Failed to fetch|"
     r"registry service is unreachable": "remote-module",
 }
-_UNKNOWN_BLOCK = re.compile(
-    r'(?:An argument named "([^"]+)" is not expected here|Blocks of type "([^"]+)" are not expected here)'
-    r"(?:.|\n)*?on ([^\s]+) line (\d+)"
-)
-_UNKNOWN_BLOCK_SHORT = re.compile(
-    r'on ([^\s]+) line (\d+)[^\n]*\n(?:.|\n)*?(?:An argument named "([^"]+)"|Blocks of type "([^"]+)") '
-    r"(?:is|are) not expected here"
+#: Terraform prints a diagnostic's location before its message; the gap may not cross into the next one.
+_UNKNOWN_ARGUMENT = re.compile(
+    r"on ([^\s]+) line (\d+)(?:(?!Error:)[\s\S])*?"
+    r'(?:An argument named "([^"]+)"|Blocks of type "([^"]+)") (?:is|are) not expected here'
 )
 #: Registry addresses of the AWS provider in a lock file (Terraform's and OpenTofu's registries).
 _LOCK_AWS_SUFFIXES = ("registry.terraform.io/hashicorp/aws", "registry.opentofu.org/hashicorp/aws")
@@ -803,10 +800,7 @@ if TYPE_CHECKING:
 
 def _unknown_argument(text: str) -> tuple[str, str] | None:
     """(argument or block, "file line N") when Terraform refused a name the provider's schema lacks."""
-    match = _UNKNOWN_BLOCK.search(text)
-    if match:
-        return match.group(1) or match.group(2), f"{match.group(3)} line {match.group(4)}"
-    match = _UNKNOWN_BLOCK_SHORT.search(text)
+    match = _UNKNOWN_ARGUMENT.search(text)
     if match:
         return match.group(3) or match.group(4), f"{match.group(1)} line {match.group(2)}"
     return None
