@@ -8,7 +8,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import boto3
@@ -115,8 +115,7 @@ class Target:
     available_services: frozenset[str] | None = None
     guard: Any = field(default=None, repr=False)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
-    _registry_credentials: dict[str, str] | None = field(default=None, repr=False)
-    _account_credentials: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _role_credentials: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _account: str | None = field(default=None, repr=False)
 
     @property
@@ -197,25 +196,22 @@ class Target:
 
     def _account_session_credentials(self, account: str) -> dict[str, str]:
         """Credentials of a role session in ``account`` (emulators only: moto and LocalStack honour them)."""
-        cache_key = f"account:{account}"
-        if cache_key not in self._account_credentials:
-            answer = self.client("sts").assume_role(
-                RoleArn=f"arn:aws:iam::{account}:role/fargate-harness-reader", RoleSessionName="fargate-harness"
-            )
-            self._account_credentials[cache_key] = dict(answer["Credentials"])
-        return self._account_credentials[cache_key]
+        return self._assumed(f"arn:aws:iam::{account}:role/fargate-harness-reader")
 
     def _registry_session_credentials(self) -> dict[str, str]:
-        if self._registry_credentials is None:
-            if not self.registry_role_arn:
-                raise ConfigurationError(
-                    f"target {self.name} has no registry account: set --registry-role-arn / "
-                    "HARNESS_REGISTRY_ROLE_ARN to a role the harness may assume in the registry account"
-                )
-            sts = self.client("sts")
-            answer = sts.assume_role(RoleArn=self.registry_role_arn, RoleSessionName="fargate-harness")
-            self._registry_credentials = dict(answer["Credentials"])
-        return self._registry_credentials
+        if not self.registry_role_arn:
+            raise ConfigurationError(
+                f"target {self.name} has no registry account: set --registry-role-arn / "
+                "HARNESS_REGISTRY_ROLE_ARN to a role the harness may assume in the registry account"
+            )
+        return self._assumed(self.registry_role_arn)
+
+    def _assumed(self, role_arn: str) -> dict[str, str]:
+        """Credentials of a role session (asked once per role and target)."""
+        if role_arn not in self._role_credentials:
+            answer = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="fargate-harness")
+            self._role_credentials[role_arn] = dict(answer["Credentials"])
+        return self._role_credentials[role_arn]
 
     @property
     def known_account_id(self) -> str | None:
@@ -306,20 +302,10 @@ class Target:
         return arguments
 
     def derived(self, **changes: Any) -> Target:
-        """A plain :class:`Target` on the same endpoint and region with some fields changed (own client cache)."""
-        values = {
-            "name": self.name,
-            "region": self.region,
-            "endpoint_url": self.endpoint_url,
-            "access_key": self.access_key,
-            "secret_key": self.secret_key,
-            "registry_role_arn": self.registry_role_arn,
-            "session_token": self.session_token,
-            "available_services": self.available_services,
-            "guard": self.guard,
-            **changes,
-        }
-        return Target(**values)
+        """A plain :class:`Target` on the same endpoint and region with some fields changed (own client and
+        credential caches: the private fields start empty)."""
+        values = {f.name: getattr(self, f.name) for f in fields(Target) if not f.name.startswith("_")}
+        return Target(**{**values, **changes})
 
     def isolated(self, label: str) -> Target:
         """A target for one configuration whose resource names the harness cannot make unique (no
