@@ -6,6 +6,7 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,7 @@ def new_run(
     keep: bool = False,
     extra: dict[str, Any] | None = None,
     var_files: tuple[Path, ...] = (),
-    progress: Any = None,
+    progress: Callable[[str, str, float], None] | None = None,
 ) -> ScenarioRun:
     """A :class:`ScenarioRun` with a unique prefix, the run's variables and its ownership tags.
 

@@ -399,8 +399,9 @@ class ScenarioRun:
             mirror = self.toolchain.provider_source == "mirror"
             held = ", ".join(self.toolchain.mirror_versions) or "none"
             if kind == "constraint":
-                wanted = {m.path.name: m.required_providers.get("aws", {}).get("version") for m in self.modules}
-                constraints = sorted({v for v in wanted.values() if v})
+                constraints = sorted(
+                    {v for m in self.modules if (v := m.required_providers.get("aws", {}).get("version"))}
+                )
                 return (
                     f"no AWS provider version meets the configuration's constraint(s) {', '.join(constraints) or '?'}"
                     + (
