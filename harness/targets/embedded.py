@@ -95,7 +95,7 @@ class EmbeddedTarget(Target):
                 self.log_path.parent.mkdir(parents=True, exist_ok=True)
                 self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                [sys.executable, "-m", "harness.targets.moto_server", "-H", "127.0.0.1", "-p", str(port)],
                 stdout=self._log or subprocess.DEVNULL,
                 stderr=subprocess.STDOUT,
                 env=env,
