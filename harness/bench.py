@@ -128,7 +128,7 @@ def suite_wall_time(workers: int) -> float:
 def preflight_throughput(tools: toolchain.Toolchain, target: Target, results: Path, count: int = 100) -> None:
     """Permission checks per second, and preflight of ``count`` task definitions on the embedded target."""
     from harness.iam import Evaluator
-    from harness.preflight import AwsFacts, derive, preflight
+    from harness.preflight import AwsFacts, derive, preflight_many
 
     scenario = scenarios.get("ssm-kms")
     run = scenarios.new_run(scenario, target=target, tools=tools, results_dir=results, worker="bench")
@@ -164,7 +164,7 @@ def preflight_throughput(tools: toolchain.Toolchain, target: Target, results: Pa
         for label, shared in (("fresh reads per task definition", False), ("shared reads (one AwsFacts)", True)):
             started = time.perf_counter()
             reusable = AwsFacts(target)
-            reports = [preflight(target, arn, reusable if shared else AwsFacts(target)) for arn in arns]
+            reports = preflight_many([(target, arn, reusable if shared else AwsFacts(target)) for arn in arns])
             wall = time.perf_counter() - started
             assert all(r.will_start for r in reports), "bench: a reference task definition failed preflight"
             print(f"preflight of {count} task definitions, {label}: {wall:.2f}s ({count / wall:.1f} per second)")

@@ -361,12 +361,11 @@ def startup_preflight(run: ScenarioRun) -> int:
     so a placeholder manifest is pushed first to those repositories (never to anyone else's): preflight
     then decides image existence as AWS does (``images="require"``).
     """
-    from harness.preflight import AwsFacts, preflight
+    from harness.preflight import AwsFacts, preflight_many
 
     facts = AwsFacts(run.target)
     push_placeholder_images(run)
-    for service in services(run):
-        report = preflight(run.target, service["task_definition_arn"], facts)
+    for report in preflight_many([(run.target, s["task_definition_arn"], facts) for s in services(run)]):
         subject = f"task definition {report.task_definition}"
         if report.failures or not report.will_start:
             denied = _denied(report)
@@ -441,16 +440,16 @@ def _facts(run: ScenarioRun, region: str | None = None) -> AwsFacts:
 def preflight_reports(run: ScenarioRun, **options: Any) -> list[PreflightReport]:
     """The preflight of every task definition in the state, each in its own region (computed once per run and
     options)."""
-    from harness.preflight import preflight
+    from harness.preflight import preflight_many
 
     options = {**run.preflight_options, **options}
     key = f"preflight:{sorted(options.items())}"
     if key not in run.shared:
-        reports = []
+        jobs = []
         for td in _task_definitions(run):
             facts = _facts(run, td.region or None)
-            reports.append(preflight(facts.target, td.arn, facts, **options))
-        run.shared[key] = reports
+            jobs.append((facts.target, td.arn, facts))
+        run.shared[key] = preflight_many(jobs, options)
     return list(run.shared[key])
 
 

@@ -357,7 +357,7 @@ def _preflight_configuration(
 def command_preflight(args: argparse.Namespace) -> int:
     """Predict whether task definitions would start; exit 0 when all would, 1 when one would not (or nothing
     was found to check, or an apply failed)."""
-    from harness.preflight import AwsFacts, preflight
+    from harness.preflight import AwsFacts, preflight_many
 
     options = options_from_args(args)
     if not args.task_definition and not args.scenario and not args.dir:
@@ -388,7 +388,8 @@ def command_preflight(args: argparse.Namespace) -> int:
             )
         if args.task_definition:
             facts = AwsFacts(target)
-            direct = [preflight(target, name, facts, **preflight_options(args)) for name in args.task_definition]
+            jobs = [(target, name, facts) for name in args.task_definition]
+            direct = preflight_many(jobs, preflight_options(args))
     finally:
         target.stop()
     return print_preflight(args.json, answers, direct)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from harness.aws._policy import fail, raise_if_not_found
 from harness.errors import ResourceNotFoundError
 
-__all__ = ["assert_secure_string", "get_parameter_metadata", "parameter_name"]
+__all__ = ["assert_secure_string", "get_parameter_metadata", "get_parameters_metadata", "parameter_name"]
 
 
 def parameter_name(value_from: str) -> str:
@@ -42,6 +42,25 @@ def get_parameter_metadata(ssm: Any, name: str) -> dict[str, Any]:
         raise_if_not_found(error, ("ParameterNotFound",), f"SSM parameter {name!r}")
         raise
     raise ResourceNotFoundError(f"SSM parameter {name!r} not found")
+
+
+#: DescribeParameters takes at most 50 values in one ``ParameterStringFilter``.
+NAMES_PER_FILTER = 50
+
+
+def get_parameters_metadata(ssm: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The ``describe_parameters`` entries of several parameters (metadata only), one filter per 50 names;
+    names that do not exist are absent from the answer."""
+    wanted = list(dict.fromkeys(names))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), NAMES_PER_FILTER):
+        chunk = wanted[start : start + NAMES_PER_FILTER]
+        filters = [{"Key": "Name", "Option": "Equals", "Values": chunk}]
+        for page in ssm.get_paginator("describe_parameters").paginate(ParameterFilters=filters):
+            for parameter in page.get("Parameters", []):
+                if parameter.get("Name") in chunk:
+                    found[str(parameter["Name"])] = dict(parameter)
+    return found
 
 
 def assert_secure_string(

@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from harness.aws import ecr, ecs
@@ -20,7 +21,7 @@ from harness.preflight.analysis import (
     overgrants,
 )
 from harness.preflight.collect import AwsFacts, RolePolicies
-from harness.preflight.requirements import EXECUTION, Requirement, derive, derive_roles
+from harness.preflight.requirements import EXECUTION, Requirement, derive, derive_roles, task_partition
 from harness.targets.base import Target
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "derive",
     "derive_roles",
     "preflight",
+    "preflight_many",
     "registration_errors",
 ]
 
@@ -133,6 +135,7 @@ def preflight(
             "or its ARN"
         ) from exc
     account = facts._primary()
+    facts.read_parameters(td, account, target.region, task_partition(td))
     requirements = derive(td, facts, principal_account=account, region=target.region, images=images)
     requirements += derive_roles(
         td, principal_account=account, region=target.region, cluster=cluster, deployer=deployer
@@ -157,6 +160,33 @@ def preflight(
         report.notes.append("images assumed pushed: the tag/digest of each ECR image was not looked up")
     report.notes += [note for note in facts.unreadable if note not in report.notes]
     return report
+
+
+#: Task definitions preflighted at once by :func:`preflight_many`. A preflight waits on one read after another,
+#: so two in flight keep both the harness and the emulator busy on two cores (100 task definitions with fresh
+#: reads on moto: 4.9 s one at a time, 4.1 s two at a time; three were no faster).
+PREFLIGHT_WORKERS = 2
+
+
+def preflight_many(
+    jobs: Sequence[tuple[Target, str, AwsFacts | None]],
+    options: Mapping[str, Any] | None = None,
+    *,
+    workers: int = PREFLIGHT_WORKERS,
+) -> list[PreflightReport]:
+    """:func:`preflight` of each (target, task definition, facts) job with the keyword ``options``, ``workers``
+    at a time, in the jobs' order.
+
+    Jobs may share one :class:`AwsFacts` (a read both want may then be made twice, never answered wrong). The
+    first error raised by a job is raised after the others finish.
+    """
+    options = dict(options or {})
+    if workers <= 1 or len(jobs) <= 1:
+        return [preflight(target, name, facts, **options) for target, name, facts in jobs]
+    with ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="preflight") as pool:
+        futures = [pool.submit(preflight, target, name, facts, **options) for target, name, facts in jobs]
+        wait(futures)
+    return [future.result() for future in futures]
 
 
 def simulate_identity(target: Target, role_arn: str, verdicts: list[Verdict]) -> list[str]:

@@ -2,8 +2,8 @@
 
 One :class:`AwsFacts` caches what it reads (managed policy documents, key policies, repository
 policies...), so a preflight of many task definitions that share roles and resources reads each once.
-A fresh :class:`AwsFacts` reads every customer resource again; only AWS-owned, immutable data (the documents
-of AWS managed policy versions) is shared between them, per AWS endpoint.
+A fresh :class:`AwsFacts` reads every customer resource again; only what customers cannot change (the AWS
+managed policies) is shared between them, per AWS endpoint.
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ from typing import Any
 from harness.aws import ecr, efs, iam, kms, logs, s3, secrets, ssm
 from harness.aws._policy import decode_document, raise_if_not_found
 from harness.errors import ResourceNotFoundError
-from harness.preflight.requirements import arn_parts
+from harness.preflight.requirements import (
+    SECRETS_MANAGER_REFERENCE,
+    arn_parts,
+    parameter_location,
+    parameter_value_froms,
+)
 from harness.targets.base import Target
 
 AWS_MANAGED_POLICY_PREFIXES = (
@@ -46,29 +51,29 @@ class RolePolicies:
         return arn_parts(self.arn)[3]
 
 
-#: Documents of AWS managed policy versions read so far, per AWS endpoint (a target and the targets derived
-#: from it share one): endpoint -> (policy ARN, version id) -> document. A policy version never changes
-#: (AWS publishes a new version instead), so only the default version id is asked again by each AwsFacts.
-_AWS_MANAGED: dict[str | None, dict[tuple[str, str], dict[str, Any]]] = {}
+#: Documents of AWS managed policies read so far, per AWS endpoint (a target and the targets derived from it
+#: share one): endpoint -> policy ARN -> default version document. Customers cannot change an AWS managed
+#: policy; AWS publishes a new default version a few times a year, so a harness process (minutes) reads each
+#: once instead of once per AwsFacts.
+_AWS_MANAGED: dict[str | None, dict[str, dict[str, Any]]] = {}
 _AWS_MANAGED_LOCK = threading.Lock()
 
 
 def aws_managed_policy_document(target: Target, client: Any, policy_arn: str) -> dict[str, Any]:
-    """The default version document of an AWS managed policy: ``GetPolicy`` for the default version id, then
-    the document of that version, read once per AWS endpoint (a copy is returned)."""
-    try:
-        version_id = str(client.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"])
-        key = (policy_arn, version_id)
-        with _AWS_MANAGED_LOCK:
-            document = _AWS_MANAGED.get(target.endpoint_url, {}).get(key)
-        if document is None:
+    """The default version document of an AWS managed policy (``GetPolicy`` for the default version id, then
+    that version), read once per AWS endpoint and process; a copy is returned."""
+    with _AWS_MANAGED_LOCK:
+        document = _AWS_MANAGED.get(target.endpoint_url, {}).get(policy_arn)
+    if document is None:
+        try:
+            version_id = str(client.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"])
             version = client.get_policy_version(PolicyArn=policy_arn, VersionId=version_id)
-            document = decode_document(version["PolicyVersion"]["Document"])
-            with _AWS_MANAGED_LOCK:
-                _AWS_MANAGED.setdefault(target.endpoint_url, {})[key] = document
-    except client.exceptions.ClientError as error:
-        raise_if_not_found(error, ("NoSuchEntity",), f"IAM managed policy {policy_arn!r}")
-        raise
+        except client.exceptions.ClientError as error:
+            raise_if_not_found(error, ("NoSuchEntity",), f"IAM managed policy {policy_arn!r}")
+            raise
+        document = decode_document(version["PolicyVersion"]["Document"])
+        with _AWS_MANAGED_LOCK:
+            _AWS_MANAGED.setdefault(target.endpoint_url, {})[policy_arn] = document
     return copy.deepcopy(document)
 
 
@@ -106,8 +111,9 @@ class AwsFacts:
             self._cache[key] = self.target.account_id()
         return str(self._cache[key])
 
-    def client(self, service: str, account: str) -> Any | None:
-        """A client in ``account``, or None (recorded in ``unreadable``) when the harness cannot reach it."""
+    def client(self, service: str, account: str, region: str | None = None) -> Any | None:
+        """A client in ``account`` and ``region`` (default: the target's), or None (recorded in ``unreadable``)
+        when the harness cannot reach that account."""
         label = self._account(account)
         if label is None and self.target.is_emulator and account.isdigit():
             label = account  # an emulator serves every account (a role session in it)
@@ -116,7 +122,7 @@ class AwsFacts:
             if note not in self.unreadable:
                 self.unreadable.append(note)
             return None
-        return self.target.client(service, account=label)
+        return self.target.client(service, account=label, region=region or None)
 
     def _memo(self, key: tuple[str, ...], read: Any) -> Any:
         if key not in self._cache:
@@ -194,7 +200,7 @@ class AwsFacts:
         name = resource.removeprefix("repository/")
 
         def read() -> dict[str, Any] | None:
-            client = self.client("ecr", account)
+            client = self.client("ecr", account, _region)
             if client is None:
                 return None
             try:
@@ -208,7 +214,7 @@ class AwsFacts:
         """The key policy named ``default`` (None when it cannot be read)."""
 
         def read() -> dict[str, Any] | None:
-            client = self.client("kms", arn_parts(key_arn)[3])
+            client = self.client("kms", arn_parts(key_arn)[3], arn_parts(key_arn)[2])
             if client is None:
                 return None
             try:
@@ -224,7 +230,7 @@ class AwsFacts:
         """The secret's resource policy (None when it has none)."""
 
         def read() -> dict[str, Any] | None:
-            client = self.client("secretsmanager", arn_parts(secret_arn)[3])
+            client = self.client("secretsmanager", arn_parts(secret_arn)[3], arn_parts(secret_arn)[2])
             if client is None:
                 return None
             try:
@@ -256,7 +262,7 @@ class AwsFacts:
         _p, _s, _region, account, resource = arn_parts(file_system_arn)
 
         def read() -> dict[str, Any] | None:
-            client = self.client("efs", account)
+            client = self.client("efs", account, _region)
             if client is None:
                 return None
             try:
@@ -271,9 +277,10 @@ class AwsFacts:
     def secret(self, secret_id: str) -> Mapping[str, Any] | None:
         """DescribeSecret, or None when the secret does not exist."""
         account = arn_parts(secret_id)[3] if secret_id.startswith("arn:") else self._primary()
+        region = arn_parts(secret_id)[2] if secret_id.startswith("arn:") else None
 
         def read() -> Mapping[str, Any] | None:
-            client = self.client("secretsmanager", account)
+            client = self.client("secretsmanager", account, region)
             if client is None:
                 return None
             try:
@@ -287,7 +294,7 @@ class AwsFacts:
         """DescribeParameters entry, or None when the parameter does not exist."""
 
         def read() -> Mapping[str, Any] | None:
-            client = self.client("ssm", account)
+            client = self.client("ssm", account, region)
             if client is None:
                 return None
             try:
@@ -297,12 +304,33 @@ class AwsFacts:
 
         return self._memo(("parameter", account, region, name), read)  # type: ignore[no-any-return]
 
+    def read_parameters(self, task_definition: Mapping[str, Any], account: str, region: str, partition: str) -> None:
+        """Read every SSM parameter the task definition names with one DescribeParameters per account and
+        region (instead of one per parameter); :meth:`parameter` then answers from what was read."""
+        wanted: dict[tuple[str, str], list[str]] = {}
+        for value_from in parameter_value_froms(task_definition):
+            try:
+                name, owner, where, _partition = parameter_location(
+                    value_from, account=account, region=region, partition=partition
+                )
+            except ValueError:
+                continue  # a malformed ARN: derive reports it
+            if not name.startswith(SECRETS_MANAGER_REFERENCE) and ("parameter", owner, where, name) not in self._cache:
+                wanted.setdefault((owner, where), []).append(name)
+        for (owner, where), names in wanted.items():
+            client = self.client("ssm", owner, where)
+            if client is None:
+                continue
+            found = ssm.get_parameters_metadata(client, names)
+            for name in names:
+                self._cache[("parameter", owner, where, name)] = found.get(name)
+
     def key_arn(self, key_id: str, account: str, region: str) -> str | None:
         """The key ARN for an id, alias or ARN, or None when there is no such key."""
 
         def read() -> str | None:
             owner = arn_parts(key_id)[3] if key_id.startswith("arn:") else account
-            client = self.client("kms", owner)
+            client = self.client("kms", owner, arn_parts(key_id)[2] if key_id.startswith("arn:") else region)
             if client is None:
                 return None
             try:
@@ -316,7 +344,7 @@ class AwsFacts:
         """True when the log group exists."""
 
         def read() -> bool:
-            client = self.client("logs", account)
+            client = self.client("logs", account, region)
             if client is None:
                 return True  # cannot tell: do not report a missing group we could not look for
             try:
@@ -331,7 +359,7 @@ class AwsFacts:
         """True when the repository exists (or cannot be looked up)."""
 
         def read() -> bool:
-            client = self.client("ecr", account)
+            client = self.client("ecr", account, region)
             if client is None:
                 return True
             try:
@@ -346,7 +374,7 @@ class AwsFacts:
         """(tags, digests) of the repository's images, one ``describe_images`` per repository."""
 
         def read() -> tuple[frozenset[str], frozenset[str]] | None:
-            client = self.client("ecr", account)
+            client = self.client("ecr", account, region)
             if client is None:
                 return None
             try:
@@ -363,7 +391,7 @@ class AwsFacts:
         """The registry's pull through cache rules, read once per registry."""
 
         def read() -> list[dict[str, Any]]:
-            client = self.client("ecr", account)
+            client = self.client("ecr", account, region)
             if client is None:
                 return []
             try:
@@ -412,7 +440,7 @@ class AwsFacts:
         """DescribeFileSystems entry, None when the file system does not exist."""
 
         def read() -> Mapping[str, Any] | None:
-            client = self.client("efs", account)
+            client = self.client("efs", account, region)
             if client is None:
                 return {}  # cannot tell: do not report a file system we could not look for
             try:

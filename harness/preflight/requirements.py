@@ -259,15 +259,33 @@ def _secret_requirements(value_from: str, *, kind: str, source: str, scope: Scop
     return found + ([kms] if kms else [])
 
 
-def _parameter_requirements(value_from: str, *, source: str, scope: Scope) -> list[Requirement]:
-    """GetParameters on the parameter (plus kms:Decrypt for a customer-key SecureString)."""
+def parameter_location(value_from: str, *, account: str, region: str, partition: str) -> tuple[str, str, str, str]:
+    """(name, account, region, partition) of an SSM ``valueFrom``: a name is in the task's account and region,
+    an ARN says where it is."""
     name = ssm.parameter_name(value_from)
-    facts, principal_account = scope.facts, scope.principal_account
-    partition, region = scope.partition, scope.region
     if value_from.startswith("arn:"):
         partition, _service, region, account, _res = arn_parts(value_from)
-    else:
-        account = principal_account
+    return name, account, region, partition
+
+
+def parameter_value_froms(task_definition: Mapping[str, Any]) -> list[str]:
+    """Every ``valueFrom`` of ``secrets`` and ``logConfiguration.secretOptions`` that names an SSM parameter."""
+    found = []
+    for container in task_definition.get("containerDefinitions", []):
+        options = (container.get("logConfiguration") or {}).get("secretOptions") or []
+        for entry in [*(container.get("secrets") or []), *options]:
+            value_from = str(entry.get("valueFrom") or "")
+            if value_from and not (value_from.startswith("arn:") and arn_parts(value_from)[1] == "secretsmanager"):
+                found.append(value_from)
+    return found
+
+
+def _parameter_requirements(value_from: str, *, source: str, scope: Scope) -> list[Requirement]:
+    """GetParameters on the parameter (plus kms:Decrypt for a customer-key SecureString)."""
+    facts, principal_account = scope.facts, scope.principal_account
+    name, account, region, partition = parameter_location(
+        value_from, account=principal_account, region=scope.region, partition=scope.partition
+    )
     arn = f"arn:{partition}:ssm:{region}:{account}:parameter/{name.lstrip('/')}"
     if name.startswith(SECRETS_MANAGER_REFERENCE):
         # Parameter Store reads the secret for the caller: both permissions are the caller's.
@@ -591,6 +609,12 @@ def _efs_requirements(task_definition: Mapping[str, Any], *, scope: Scope) -> li
     return found
 
 
+def task_partition(task_definition: Mapping[str, Any]) -> str:
+    """The partition of the task definition's ARN (``aws`` when it has none yet)."""
+    arn = str(task_definition.get("taskDefinitionArn") or "")
+    return arn_parts(arn)[0] if arn.startswith("arn:") else "aws"
+
+
 def derive(
     task_definition: Mapping[str, Any],
     facts: Facts,
@@ -606,9 +630,7 @@ def derive(
     """
     if images not in ("require", "assume-pushed"):
         raise ValueError(f"images must be 'require' or 'assume-pushed', not {images!r}")
-    arn = str(task_definition.get("taskDefinitionArn") or "")
-    partition = arn_parts(arn)[0] if arn.startswith("arn:") else "aws"
-    scope = Scope(facts, principal_account, region, partition, images)
+    scope = Scope(facts, principal_account, region, task_partition(task_definition), images)
     found: list[Requirement] = []
     for container in task_definition.get("containerDefinitions", []):
         name = container.get("name", "?")

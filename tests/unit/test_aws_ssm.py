@@ -103,6 +103,35 @@ def test_get_parameter_metadata_error_code(client: tuple[Any, Stubber]) -> None:
         ssm.get_parameter_metadata(ssm_client, "/gone")
 
 
+def _entry(name: str) -> dict[str, Any]:
+    return {"Name": name, "Type": "String", "Version": 1}
+
+
+def test_get_parameters_metadata_one_filter_for_several_names(client: tuple[Any, Stubber]) -> None:
+    ssm_client, stubber = client
+    filters = [{"Key": "Name", "Option": "Equals", "Values": ["/a", "/b", "/gone"]}]
+    stubber.add_response(
+        "describe_parameters", {"Parameters": [_entry("/a")], "NextToken": "t1"}, {"ParameterFilters": filters}
+    )
+    stubber.add_response(
+        "describe_parameters", {"Parameters": [_entry("/b")]}, {"ParameterFilters": filters, "NextToken": "t1"}
+    )
+    found = ssm.get_parameters_metadata(ssm_client, ["/a", "/b", "/a", "/gone"])
+    assert sorted(found) == ["/a", "/b"]  # duplicates asked once, a missing name is absent
+
+
+def test_get_parameters_metadata_fifty_names_per_filter(client: tuple[Any, Stubber]) -> None:
+    """ParameterStringFilter takes at most 50 values (AWS Systems Manager API Reference, ParameterStringFilter)."""
+    ssm_client, stubber = client
+    names = [f"/p{i}" for i in range(51)]
+    for chunk in (names[:50], names[50:]):
+        filters = [{"Key": "Name", "Option": "Equals", "Values": chunk}]
+        stubber.add_response(
+            "describe_parameters", {"Parameters": [_entry(n) for n in chunk]}, {"ParameterFilters": filters}
+        )
+    assert len(ssm.get_parameters_metadata(ssm_client, names)) == 51
+
+
 @pytest.mark.parametrize("key_id", ["alias/app", KEY_ARN, KEY_ID])
 def test_assert_secure_string_passes(key_id: str) -> None:
     meta = _recorded()["Parameters"][0]
