@@ -13,7 +13,9 @@ import urllib.error
 import urllib.request
 from concurrent.futures import Future
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+from botocore.config import Config
 
 from harness.errors import TargetError
 from harness.faults import FaultProfile, FaultProxy
@@ -39,6 +41,26 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+WARM_UP_CONFIG = Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30)
+#: Reads :meth:`EmbeddedTarget.start` makes in the background, one per service a Fargate stack uses.
+WARM_UP_READS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("sts", "get_caller_identity", {}),
+    ("iam", "get_account_summary", {}),
+    ("ecs", "list_clusters", {}),
+    ("ec2", "describe_vpcs", {}),
+    ("logs", "describe_log_groups", {}),
+    ("kms", "list_keys", {}),
+    ("ssm", "describe_parameters", {}),
+    ("secretsmanager", "list_secrets", {}),
+    ("ecr", "describe_repositories", {}),
+    ("elbv2", "describe_load_balancers", {}),
+    ("efs", "describe_file_systems", {}),
+    ("s3", "list_buckets", {}),
+    ("application-autoscaling", "describe_scalable_targets", {"ServiceNamespace": "ecs"}),
+    ("dynamodb", "list_tables", {}),
+)
 
 
 class EmbeddedTarget(Target):
@@ -74,7 +96,25 @@ class EmbeddedTarget(Target):
             self._external = True
         else:
             self._start_server()
+            url = self.endpoint_url
+            threading.Thread(
+                target=self._warm_services, args=(url,), name="fargate-harness-warm-up", daemon=True
+            ).start()
         self._start_faults()
+
+    def _warm_services(self, url: str | None) -> None:
+        """One cheap read per service of a Fargate stack, in the primary account and region, so moto imports
+        each service's code and builds its backend now, while Terraform starts, instead of during the first
+        apply (measured on a fresh server: ECS 1.4 s, EC2 0.5 s, STS/IAM 1.1 s, ~4 s in all). Failures are
+        ignored: a read that fails here is made again by whoever needs it. The clients are its own, on the
+        server's own address (never through the fault proxy, never cached for the harness's reads)."""
+        session = self._base_session()
+        for service, operation, arguments in WARM_UP_READS:
+            try:
+                client = session_client(session, service, endpoint_url=url, config=WARM_UP_CONFIG)
+                getattr(client, operation)(**arguments)
+            except Exception as error:  # the server stopped, or the service is not there: nothing to warm
+                LOG.debug("embedded target: warm-up %s.%s: %s", service, operation, error)
 
     def _start_faults(self) -> None:
         """With ``HARNESS_FAULTS`` set, put the fault-injecting proxy between every client and the emulator."""

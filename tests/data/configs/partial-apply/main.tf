@@ -1,4 +1,6 @@
-# The task definition is created, then the service fails: its cluster was never created (a typo'd name).
+# The task definition is created, then an attachment fails: the managed policy's name has a typo. IAM answers
+# NoSuchEntity at once, so the apply stops part-way in seconds (a typo'd cluster name would do the same after
+# two minutes of the provider's retries on ClusterNotFoundException).
 terraform {
   required_providers {
     aws = {
@@ -18,6 +20,11 @@ resource "aws_iam_role" "execution" {
       Action    = "sts:AssumeRole"
     }]
   })
+}
+
+resource "aws_iam_role_policy_attachment" "execution" {
+  role       = aws_iam_role.execution.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicyy"
 }
 
 resource "aws_ecs_task_definition" "reports" {
@@ -40,15 +47,4 @@ resource "aws_ecs_task_definition" "reports" {
       }
     }
   }])
-}
-
-resource "aws_ecs_service" "reports" {
-  name            = "reports"
-  cluster         = "reprots"
-  task_definition = aws_ecs_task_definition.reports.arn
-  desired_count   = 1
-  launch_type     = "FARGATE"
-  network_configuration {
-    subnets = ["subnet-00000000"]
-  }
 }
