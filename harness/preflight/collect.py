@@ -77,6 +77,10 @@ def aws_managed_policy_document(target: Target, client: Any, policy_arn: str) ->
     return copy.deepcopy(document)
 
 
+#: (emulator endpoint, operation) pairs the emulator answered with a server error: not asked again.
+_UNANSWERED: set[tuple[str | None, str]] = set()
+
+
 def role_name(role_arn: str) -> str:
     """The role name of a role ARN (paths dropped)."""
     return arn_parts(role_arn)[4].split("/")[-1]
@@ -111,7 +115,7 @@ class AwsFacts:
             self._cache[key] = self.target.account_id()
         return str(self._cache[key])
 
-    def client(self, service: str, account: str, region: str | None = None) -> Any | None:
+    def client(self, service: str, account: str, region: str | None = None, attempts: int = 8) -> Any | None:
         """A client in ``account`` and ``region`` (default: the target's), or None (recorded in ``unreadable``)
         when the harness cannot reach that account."""
         label = self._account(account)
@@ -122,7 +126,7 @@ class AwsFacts:
             if note not in self.unreadable:
                 self.unreadable.append(note)
             return None
-        return self.target.client(service, account=label, region=region or None)
+        return self.target.client(service, account=label, region=region or None, attempts=attempts)
 
     def _memo(self, key: tuple[str, ...], read: Any) -> Any:
         if key not in self._cache:
@@ -391,14 +395,22 @@ class AwsFacts:
         """The registry's pull through cache rules, read once per registry."""
 
         def read() -> list[dict[str, Any]]:
-            client = self.client("ecr", account, region)
+            note = f"pull through cache rules of registry {account}/{region}"
+            unanswered = (self.target.endpoint_url, "ecr:DescribePullThroughCacheRules")
+            if unanswered in _UNANSWERED:
+                self.unreadable.append(f"{note}: the emulator does not answer DescribePullThroughCacheRules")
+                return []
+            # moto lacks the API and answers 500, which botocore would retry 8 times (10 s): once on emulators
+            client = self.client("ecr", account, region, attempts=1 if self.target.is_emulator else 8)
             if client is None:
                 return []
             try:
                 return ecr.get_pull_through_cache_rules(client, registry_id=account)
             except client.exceptions.ClientError as error:  # moto lacks the API; AWS may deny it
                 code = _client_error_code(error)
-                self.unreadable.append(f"pull through cache rules of registry {account}/{region}: {code}")
+                if self.target.is_emulator and code.startswith("5"):
+                    _UNANSWERED.add(unanswered)
+                self.unreadable.append(f"{note}: {code}")
                 return []
 
         return list(self._memo(("ptc-rules", account, region), read))

@@ -33,8 +33,8 @@ def test_scenarios_pass_under_heavy_faults(
     counter = count_retries()
     own_client = target.client
 
-    def counted_client(service: str, account: str = "primary", region: str | None = None) -> Any:
-        return counter.attach(own_client(service, account=account, region=region))
+    def counted_client(service: str, account: str = "primary", region: str | None = None, **options: Any) -> Any:
+        return counter.attach(own_client(service, account=account, region=region, **options))
 
     monkeypatch.setattr(target, "client", counted_client)
     try:
