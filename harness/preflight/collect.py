@@ -115,7 +115,7 @@ class AwsFacts:
             self._cache[key] = self.target.account_id()
         return str(self._cache[key])
 
-    def client(self, service: str, account: str, region: str | None = None, attempts: int = 8) -> Any | None:
+    def client(self, service: str, account: str, region: str | None = None, retries: int = 8) -> Any | None:
         """A client in ``account`` and ``region`` (default: the target's), or None (recorded in ``unreadable``)
         when the harness cannot reach that account."""
         label = self._account(account)
@@ -126,7 +126,7 @@ class AwsFacts:
             if note not in self.unreadable:
                 self.unreadable.append(note)
             return None
-        return self.target.client(service, account=label, region=region or None, attempts=attempts)
+        return self.target.client(service, account=label, region=region or None, retries=retries)
 
     def _memo(self, key: tuple[str, ...], read: Any) -> Any:
         if key not in self._cache:
@@ -401,7 +401,7 @@ class AwsFacts:
                 self.unreadable.append(f"{note}: the emulator does not answer DescribePullThroughCacheRules")
                 return []
             # moto lacks the API and answers 500, which botocore would retry 8 times (10 s): once on emulators
-            client = self.client("ecr", account, region, attempts=1 if self.target.is_emulator else 8)
+            client = self.client("ecr", account, region, retries=0 if self.target.is_emulator else 8)
             if client is None:
                 return []
             try:

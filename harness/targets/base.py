@@ -160,25 +160,26 @@ class Target:
     def _base_session(self, region: str | None = None) -> boto3.session.Session:
         return shared_session(self.access_key, self.secret_key, self.session_token, region or self.region)
 
-    def client(self, service: str, account: str = "primary", region: str | None = None, *, attempts: int = 8) -> Any:
+    def client(self, service: str, account: str = "primary", region: str | None = None, *, retries: int = 8) -> Any:
         """A boto3 client for ``service`` in ``region`` (default: the target's) and an account: ``primary``,
         ``registry`` (by assume-role), or a 12-digit account id. On emulators any account id is reachable (a
-        role session in that account); on real AWS only the primary and registry accounts are. ``attempts``
-        bounds botocore's retries (adaptive mode); 1 for a call whose failure is an answer."""
+        role session in that account); on real AWS only the primary and registry accounts are. ``retries``
+        bounds botocore's retries after the first attempt (adaptive mode); 0 for a call whose failure is an
+        answer."""
         region = region or self.region
-        key = (service, account, region, attempts)
+        key = (service, account, region, retries)
         if key in self._clients:
             return self._clients[key]
-        config = Config(retries={"mode": "adaptive", "max_attempts": attempts}, connect_timeout=10, read_timeout=60)
+        config = Config(retries={"mode": "adaptive", "max_attempts": retries}, connect_timeout=10, read_timeout=60)
         if account == "primary":
             session = self._base_session(region)
         elif account == "registry":
             session = self._session_of(self._registry_session_credentials(), region)
         elif re.fullmatch(r"\d{12}", account):
             if account == self.account_id():
-                return self.client(service, "primary", region, attempts=attempts)
+                return self.client(service, "primary", region, retries=retries)
             if account == self.registry_account_id:
-                return self.client(service, "registry", region, attempts=attempts)
+                return self.client(service, "registry", region, retries=retries)
             if not self.is_emulator:
                 raise ConfigurationError(
                     f"account {account} is neither the target's account nor its registry account; the harness "

@@ -132,3 +132,34 @@ def test_preflight_many_answers_in_order_as_one_at_a_time(account: Target) -> No
     assert [r.will_start for r in together] == [True, False, True, False]
     with pytest.raises(ConfigurationError, match="not found"):
         preflight_many([(account, good, None), (account, f"{prefix}-no-such-family:1", None)])
+
+
+def test_an_emulator_without_pull_through_cache_rules_is_asked_once(account: Target) -> None:
+    """moto answers DescribePullThroughCacheRules with a server error; botocore would retry it 8 times (10 s)
+    in every preflight of an ECR image. One request per emulator endpoint, none after, and a note says why."""
+    if not account.is_emulator:
+        pytest.skip("the emulator path only")
+    prefix = f"reads-{uuid.uuid4().hex[:8]}"
+    account.client("ecr").create_repository(repositoryName=prefix)
+    td_arn = _task_definition(account, prefix, {})
+    image = f"{account.account_id()}.dkr.ecr.{account.region}.amazonaws.com/{prefix}:1.0"
+    td = account.client("ecs").describe_task_definition(taskDefinition=td_arn)["taskDefinition"]
+    container = {**td["containerDefinitions"][0], "image": image}
+    td_arn = account.client("ecs").register_task_definition(
+        family=prefix,
+        containerDefinitions=[container],
+        executionRoleArn=td["executionRoleArn"],
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+    )["taskDefinition"]["taskDefinitionArn"]
+    sends: list[str] = []
+    account.client("ecr", retries=0).meta.events.register(
+        "before-send.ecr.DescribePullThroughCacheRules", lambda **_: sends.append("sent")
+    )
+
+    reports = [preflight(account, td_arn, AwsFacts(account)) for _ in range(2)]
+
+    assert len(sends) <= 1, f"DescribePullThroughCacheRules sent {len(sends)} times"
+    assert any("pull through cache rules" in note for note in reports[1].notes), reports[1].notes
