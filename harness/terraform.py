@@ -216,6 +216,18 @@ def user_var_file_text(values: Mapping[str, Any], declared: Mapping[str, hcl.Var
     return "\n".join(lines) + "\n"
 
 
+def managed_addresses(state: Mapping[str, Any]) -> list[str]:
+    """Addresses of the managed resources (data sources left out) in ``terraform show -json`` of a state, in
+    ``terraform state list``'s order (sorted)."""
+    found: list[str] = []
+    modules = [(state.get("values") or {}).get("root_module") or {}]
+    while modules:
+        module = modules.pop()
+        found += [str(r["address"]) for r in module.get("resources") or [] if r.get("mode") == "managed"]
+        modules += module.get("child_modules") or []
+    return sorted(found)
+
+
 @dataclass
 class ScenarioRun:
     """One configuration applied on one target: copy, init, apply, idempotency plan, outputs, destroy.
@@ -579,7 +591,8 @@ class ScenarioRun:
         return [f"-var-file={path}" for path in files]
 
     def apply(self) -> None:
-        """``terraform apply``; the resource list and outputs are read even when it fails part-way."""
+        """``terraform apply``; the state is read once after it (even when it fails part-way): the resource
+        list, the outputs and :attr:`state` all come from that one ``terraform show -json``."""
         self.applied = True  # a failed apply may still have created resources: destroy must run
         self._state = self._inventory = None
         self.shared.clear()
@@ -590,20 +603,18 @@ class ScenarioRun:
             self.apply_error = str(exc)
             raise
         finally:
-            self.resources = self.state_list()
-        self.read_outputs()
+            try:
+                self._state = self.show_state()
+            except TerraformError:  # no readable state: the apply failed before creating anything
+                self._state = {}
+            self.resources = managed_addresses(self._state)
+        self.read_outputs((self._state.get("values") or {}).get("outputs") or {})
 
-    def state_list(self) -> list[str]:
-        """Addresses of the managed resources in the state (data sources left out)."""
-        result = self._command("state", "list", ok=(0, 1), retry=False)
-        if result.retcode != 0:
-            return []  # no state yet: the apply failed before creating anything
-        addresses = [line.strip() for line in (result.out or "").splitlines() if line.strip()]
-        return [a for a in addresses if not (a.startswith("data.") or ".data." in a)]
-
-    def read_outputs(self) -> dict[str, Any]:
-        """Outputs as plain values; sensitive ones are masked everywhere and kept out of outputs.json."""
-        raw = json.loads(self._command("output", "-json", "-no-color").out or "{}")
+    def read_outputs(self, raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Outputs as plain values; sensitive ones are masked everywhere and kept out of outputs.json. ``raw``:
+        outputs as ``terraform output -json`` (or the state's ``values.outputs``) gives them; read when None."""
+        if raw is None:
+            raw = json.loads(self._command("output", "-json", "-no-color").out or "{}")
         values, shown = {}, {}
         for name, item in raw.items():
             values[name] = item.get("value")

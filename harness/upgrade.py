@@ -189,7 +189,7 @@ def pin_provider(run: ScenarioRun, version: str | None) -> None:
 
 def _roles(run: ScenarioRun) -> dict[str, str]:
     """Role address -> role name, from the state."""
-    shown = run.show_state()
+    shown = run.state  # read by the last apply
     found: dict[str, str] = {}
     pending = [shown.get("values", {}).get("root_module", {})]
     while pending:

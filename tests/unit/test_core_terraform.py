@@ -631,10 +631,31 @@ def test_down_failed_destroy_says_how_to_clean_up(project: Path, tmp_path: Path)
 def test_apply_reads_state_and_outputs(project: Path, tmp_path: Path) -> None:
     """apply() records managed resources (data sources excluded) and the outputs."""
     run = _prepared(tmp_path, project)
-    state = "aws_iam_role.this\ndata.aws_iam_policy_document.trust\nmodule.role.data.aws_partition.p\nmodule.role.x\n"
-    run._tf = FakeTf({"apply": [_out(0)], "state": [_out(0, out=state)], "output": [_out(0, out="{}")]})
+    state = {
+        "values": {
+            "outputs": {"role_arn": {"sensitive": False, "value": "arn:aws:iam::123456789012:role/x"}},
+            "root_module": {
+                "resources": [
+                    {"address": "data.aws_iam_policy_document.trust", "mode": "data"},
+                    {"address": "aws_iam_role.this", "mode": "managed"},
+                ],
+                "child_modules": [
+                    {
+                        "address": "module.role",
+                        "resources": [
+                            {"address": "module.role.data.aws_partition.p", "mode": "data"},
+                            {"address": "module.role.x", "mode": "managed"},
+                        ],
+                    }
+                ],
+            },
+        }
+    }
+    run._tf = FakeTf({"apply": [_out(0)], "show": [_out(0, out=json.dumps(state))]})
     run.apply()
     assert run.resources == ["aws_iam_role.this", "module.role.x"]
+    assert run.outputs == {"role_arn": "arn:aws:iam::123456789012:role/x"}
+    assert run.state == state  # read once, by the apply
     assert run.applied
     assert run.total_seconds == pytest.approx(sum(run.timings.values()))
 
@@ -707,7 +728,7 @@ def test_dns_failure_of_a_real_aws_endpoint_is_never_retried(text: str) -> None:
 def test_a_fatal_error_fails_at_once_naming_the_service(project: Path, tmp_path: Path) -> None:
     run = _prepared(tmp_path, project)
     error = "dial tcp: lookup efs.us-east-1.amazonaws.com on 127.0.0.53:53: no such host"
-    run._tf = FakeTf({"apply": [_out(1, err=error)], "state": [_out(1)]})
+    run._tf = FakeTf({"apply": [_out(1, err=error)], "show": [_out(1)]})
     with pytest.raises(ConfigurationError, match=r"failed at once, not retried.*efs"):
         run.apply()
     assert [c[0] for c in run._tf.calls].count("apply") == 1
@@ -753,7 +774,7 @@ def test_an_argument_the_provider_does_not_know_names_the_file_and_version(proje
         'Error: Unsupported block type\n\n  on main.tf line 12, in resource "aws_ecs_task_definition" "t":\n'
         '  12:   runtime_platform {\n\nBlocks of type "runtime_platform" are not expected here.\n'
     )
-    run._tf = FakeTf({"apply": [_out(1, err=error)], "state": [_out(1)]})
+    run._tf = FakeTf({"apply": [_out(1, err=error)], "show": [_out(1)]})
     with pytest.raises(
         ConfigurationError, match=r"main.tf line 12: `runtime_platform` is not known to hashicorp/aws 3.39.0"
     ):
