@@ -596,6 +596,7 @@ class ScenarioRun:
         self.applied = True  # a failed apply may still have created resources: destroy must run
         self._state = self._inventory = None
         self.shared.clear()
+        self.target.wait_ready()
         try:
             with self._stage("apply"):
                 self._command("apply", "-input=false", "-no-color", "-auto-approve", *self._var_args())

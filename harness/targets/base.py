@@ -133,6 +133,10 @@ class Target:
     def start(self) -> None:
         """Start or locate the target. Emulators the harness owns start here."""
 
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until the target is ready for an apply (emulators warm up in the background); at most
+        ``timeout`` seconds. Nothing to wait for here."""
+
     def stop(self) -> None:
         """Stop what ``start`` started (and the network guard)."""
         self.stop_guard()

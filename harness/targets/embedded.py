@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, Any
 
+import boto3
 from botocore.config import Config
 
 from harness.errors import TargetError
@@ -83,6 +84,7 @@ class EmbeddedTarget(Target):
         self.faults: FaultProxy | None = None
         self._spare: Future[str] | None = None
         self._spare_lock = threading.Lock()
+        self._warm_up: threading.Thread | None = None
 
     def start(self) -> None:
         """Start moto's server and wait until it answers; retry on a port another process took first.
@@ -97,10 +99,17 @@ class EmbeddedTarget(Target):
         else:
             self._start_server()
             url = self.endpoint_url
-            threading.Thread(
+            self._warm_up = threading.Thread(
                 target=self._warm_services, args=(url,), name="fargate-harness-warm-up", daemon=True
-            ).start()
+            )
+            self._warm_up.start()
         self._start_faults()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait for the background warm-up :meth:`start` began (at most ``timeout`` seconds); the harness calls
+        this before an apply, so the first apply does not pay moto's first use of each service."""
+        if self._warm_up is not None:
+            self._warm_up.join(timeout)
 
     def _warm_services(self, url: str | None) -> None:
         """One cheap read per service of a Fargate stack, in the primary account and region, so moto imports
@@ -108,10 +117,19 @@ class EmbeddedTarget(Target):
         apply (measured on a fresh server: ECS 1.4 s, EC2 0.5 s, STS/IAM 1.1 s, ~4 s in all). Failures are
         ignored: a read that fails here is made again by whoever needs it. The clients are its own, on the
         server's own address (never through the fault proxy, never cached for the harness's reads)."""
+        reads: list[tuple[boto3.session.Session, str, str, dict[str, Any]]]
         session = self._base_session()
-        for service, operation, arguments in WARM_UP_READS:
+        reads = [(session, *read) for read in WARM_UP_READS]
+        try:  # the registry account's IAM and ECR: cross-account scenarios build them on their first apply
+            sts = session_client(session, "sts", endpoint_url=url, config=WARM_UP_CONFIG)
+            creds = sts.assume_role(RoleArn=EMBEDDED_REGISTRY_ROLE, RoleSessionName="fargate-harness-warm-up")
+            registry = self._session_of(creds["Credentials"], self.region)
+            reads += [(registry, "iam", "get_account_summary", {}), (registry, "ecr", "describe_repositories", {})]
+        except Exception as error:  # the server stopped: nothing to warm
+            LOG.debug("embedded target: warm-up of the registry account: %s", error)
+        for where, service, operation, arguments in reads:
             try:
-                client = session_client(session, service, endpoint_url=url, config=WARM_UP_CONFIG)
+                client = session_client(where, service, endpoint_url=url, config=WARM_UP_CONFIG)
                 getattr(client, operation)(**arguments)
             except Exception as error:  # the server stopped, or the service is not there: nothing to warm
                 LOG.debug("embedded target: warm-up %s.%s: %s", service, operation, error)

@@ -430,3 +430,30 @@ def test_schema_from_terraform_json_and_back() -> None:
     assert ProviderSchema.from_json(schema.to_json()) == schema
     with pytest.raises(ValueError, match="no hashicorp/aws provider"):
         ProviderSchema.from_terraform("3.39.0", {"provider_schemas": {}})
+
+
+def test_warm_up_reads_every_service_beside_the_fault_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warm-up at start reads each Fargate service (and the registry account) on moto's own address: a
+    fault proxy in front counts none of its requests, so injected faults land on the harness's reads only."""
+    from harness.targets import embedded
+
+    monkeypatch.setenv("HARNESS_FAULTS", "throttle=0.0,seed=1")
+    warmed: list[str] = []
+    real = embedded.session_client
+
+    def recording(session: Any, service: str, **kwargs: Any) -> Any:
+        warmed.append(f"{service}@{kwargs.get('endpoint_url')}")
+        return real(session, service, **kwargs)
+
+    monkeypatch.setattr(embedded, "session_client", recording)
+    target = EmbeddedTarget()
+    target.start()
+    try:
+        target.wait_ready()
+        assert target.faults is not None
+        assert target.faults.stats["forwarded"] == 0, target.faults.stats
+        services = {entry.split("@")[0] for entry in warmed}
+        assert {s for s, _op, _args in embedded.WARM_UP_READS} <= services
+        assert all(entry.split("@")[1] != target.endpoint_url for entry in warmed), warmed
+    finally:
+        target.stop()
