@@ -435,11 +435,11 @@ def test_schema_from_terraform_json_and_back() -> None:
 def test_warm_up_reads_every_service_beside_the_fault_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     """The warm-up at start reads each Fargate service (and the registry account) on moto's own address: a
     fault proxy in front counts none of its requests, so injected faults land on the harness's reads only."""
-    from harness.targets import embedded
+    from harness.targets import base, embedded
 
     monkeypatch.setenv("HARNESS_FAULTS", "throttle=0.0,seed=1")
     warmed: list[str] = []
-    real = embedded.session_client
+    real = base.session_client
 
     def recording(session: Any, service: str, **kwargs: Any) -> Any:
         warmed.append(f"{service}@{kwargs.get('endpoint_url')}")
