@@ -174,7 +174,7 @@ class Target:
         key = (service, account, region, retries)
         if key in self._clients:
             return self._clients[key]
-        config = Config(retries={"mode": "adaptive", "max_attempts": retries}, connect_timeout=10, read_timeout=60)
+        config = Config(retries={"mode": "standard", "max_attempts": retries}, connect_timeout=10, read_timeout=60)
         if account == "primary":
             session = self._base_session(region)
         elif account == "registry":
