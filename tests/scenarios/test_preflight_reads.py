@@ -52,7 +52,9 @@ def _parameters(target: Target, prefix: str) -> dict[str, str]:
     }
 
 
-def _task_definition(target: Target, prefix: str, value_froms: dict[str, str]) -> str:
+def _task_definition(
+    target: Target, prefix: str, value_froms: dict[str, str], image: str = "public.ecr.aws/nginx/nginx:1.27"
+) -> str:
     """A role allowed ssm:GetParameters on the three parameters, and a Fargate task definition using them."""
     iam = target.client("iam")
     role = iam.create_role(RoleName=f"{prefix}-exec", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]
@@ -65,7 +67,7 @@ def _task_definition(target: Target, prefix: str, value_froms: dict[str, str]) -
     iam.put_role_policy(RoleName=role["RoleName"], PolicyName="parameters", PolicyDocument=json.dumps(policy))
     container = {
         "name": "app",
-        "image": "public.ecr.aws/nginx/nginx:1.27",
+        "image": image,
         "essential": True,
         "secrets": [{"name": name, "valueFrom": value_from} for name, value_from in value_froms.items()],
     }
@@ -141,19 +143,8 @@ def test_an_emulator_without_pull_through_cache_rules_is_asked_once(account: Tar
         pytest.skip("the emulator path only")
     prefix = f"reads-{uuid.uuid4().hex[:8]}"
     account.client("ecr").create_repository(repositoryName=prefix)
-    td_arn = _task_definition(account, prefix, {})
     image = f"{account.account_id()}.dkr.ecr.{account.region}.amazonaws.com/{prefix}:1.0"
-    td = account.client("ecs").describe_task_definition(taskDefinition=td_arn)["taskDefinition"]
-    container = {**td["containerDefinitions"][0], "image": image}
-    td_arn = account.client("ecs").register_task_definition(
-        family=prefix,
-        containerDefinitions=[container],
-        executionRoleArn=td["executionRoleArn"],
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu="256",
-        memory="512",
-    )["taskDefinition"]["taskDefinitionArn"]
+    td_arn = _task_definition(account, prefix, {}, image=image)
     sends: list[str] = []
     account.client("ecr", retries=0).meta.events.register(
         "before-send.ecr.DescribePullThroughCacheRules", lambda **_: sends.append("sent")
