@@ -200,11 +200,11 @@ class AwsFacts:
     # -- resource policies ----------------------------------------------------------------------
     def repository_policy(self, repository_arn: str) -> dict[str, Any] | None:
         """The repository policy (None when the repository has none or cannot be read)."""
-        _p, _s, _region, account, resource = arn_parts(repository_arn)
+        _p, _s, region, account, resource = arn_parts(repository_arn)
         name = resource.removeprefix("repository/")
 
         def read() -> dict[str, Any] | None:
-            client = self.client("ecr", account, _region)
+            client = self.client("ecr", account, region)
             if client is None:
                 return None
             try:
@@ -263,10 +263,10 @@ class AwsFacts:
 
     def file_system_policy(self, file_system_arn: str) -> dict[str, Any] | None:
         """The file system policy, or EFS's default policy when the file system has none."""
-        _p, _s, _region, account, resource = arn_parts(file_system_arn)
+        _p, _s, region, account, resource = arn_parts(file_system_arn)
 
         def read() -> dict[str, Any] | None:
-            client = self.client("efs", account, _region)
+            client = self.client("efs", account, region)
             if client is None:
                 return None
             try:

@@ -168,7 +168,7 @@ class Target:
         """A boto3 client for ``service`` in ``region`` (default: the target's) and an account: ``primary``,
         ``registry`` (by assume-role), or a 12-digit account id. On emulators any account id is reachable (a
         role session in that account); on real AWS only the primary and registry accounts are. ``retries``
-        bounds botocore's retries after the first attempt (adaptive mode); 0 for a call whose failure is an
+        bounds botocore's retries after the first attempt (standard mode); 0 for a call whose failure is an
         answer."""
         region = region or self.region
         key = (service, account, region, retries)
