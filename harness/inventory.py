@@ -212,8 +212,7 @@ class Inventory:
     def from_state(cls, state: Mapping[str, Any], source: str = "the configuration") -> Inventory:
         """From ``terraform show -json`` of a state (an empty or missing state gives an empty inventory)."""
         inventory = cls(source)
-        root = (state.get("values") or {}).get("root_module") or {}
-        inventory.resources = list(_resources(root))
+        inventory.resources = managed_resources(state)
         inventory.task_definitions = [TaskDefinition.parse(r) for r in inventory.of_type("aws_ecs_task_definition")]
         inventory.roles = _roles(inventory)
         return inventory
@@ -311,6 +310,11 @@ class Inventory:
         return (
             f"{len(self.resources)} resources, {len(self.task_definitions)} task definitions, {len(self.roles)} roles"
         )
+
+
+def managed_resources(state: Mapping[str, Any]) -> list[Resource]:
+    """The managed resources (data sources left out) of every module in ``terraform show -json`` of a state."""
+    return list(_resources((state.get("values") or {}).get("root_module") or {}))
 
 
 def _resources(module: Mapping[str, Any]) -> Iterator[Resource]:

@@ -32,13 +32,11 @@ import tftest
 from harness import hcl, provider_schema
 from harness.config import run_id
 from harness.errors import ConfigurationError, NotIdempotentError, TerraformError
+from harness.inventory import Inventory, managed_resources
 from harness.masking import Masker
 from harness.netguard import NetworkGuardError, refusal_message
 from harness.targets.base import Target
 from harness.toolchain import Toolchain, cache_dir, file_lock
-
-if TYPE_CHECKING:
-    from harness.inventory import Inventory
 
 LOG = logging.getLogger("harness.terraform")
 
@@ -214,18 +212,6 @@ def user_var_file_text(values: Mapping[str, Any], declared: Mapping[str, hcl.Var
         else:
             lines.append(f"{name} = {json.dumps(value)}")
     return "\n".join(lines) + "\n"
-
-
-def managed_addresses(state: Mapping[str, Any]) -> list[str]:
-    """Addresses of the managed resources (data sources left out) in ``terraform show -json`` of a state, in
-    ``terraform state list``'s order (sorted)."""
-    found: list[str] = []
-    modules = [(state.get("values") or {}).get("root_module") or {}]
-    while modules:
-        module = modules.pop()
-        found += [str(r["address"]) for r in module.get("resources") or [] if r.get("mode") == "managed"]
-        modules += module.get("child_modules") or []
-    return sorted(found)
 
 
 @dataclass
@@ -608,14 +594,12 @@ class ScenarioRun:
                 self._state = self.show_state()
             except TerraformError:  # no readable state: the apply failed before creating anything
                 self._state = {}
-            self.resources = managed_addresses(self._state)
+            self.resources = sorted(r.address for r in managed_resources(self._state))
         self.read_outputs((self._state.get("values") or {}).get("outputs") or {})
 
-    def read_outputs(self, raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Outputs as plain values; sensitive ones are masked everywhere and kept out of outputs.json. ``raw``:
-        outputs as ``terraform output -json`` (or the state's ``values.outputs``) gives them; read when None."""
-        if raw is None:
-            raw = json.loads(self._command("output", "-json", "-no-color").out or "{}")
+    def read_outputs(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Outputs as plain values, from ``raw`` (the state's ``values.outputs``, shaped as ``terraform output
+        -json`` prints them); sensitive ones are masked everywhere and kept out of outputs.json."""
         values, shown = {}, {}
         for name, item in raw.items():
             values[name] = item.get("value")
@@ -654,8 +638,6 @@ class ScenarioRun:
     def inventory(self) -> Inventory:
         """What the configuration built, read from the state: see :mod:`harness.inventory`."""
         if self._inventory is None:
-            from harness.inventory import Inventory
-
             self._inventory = Inventory.from_state(self.state, source=str(self.source))
         return self._inventory
 

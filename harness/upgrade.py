@@ -188,17 +188,8 @@ def pin_provider(run: ScenarioRun, version: str | None) -> None:
 
 
 def _roles(run: ScenarioRun) -> dict[str, str]:
-    """Role address -> role name, from the state."""
-    shown = run.state  # read by the last apply
-    found: dict[str, str] = {}
-    pending = [shown.get("values", {}).get("root_module", {})]
-    while pending:
-        module = pending.pop()
-        pending += module.get("child_modules", [])
-        for resource in module.get("resources", []):
-            if resource.get("type") == "aws_iam_role" and resource.get("mode") == "managed":
-                found[resource["address"]] = resource["values"]["name"]
-    return found
+    """Role address -> role name, from the state the last apply read."""
+    return {r.address: str(r.values["name"]) for r in run.inventory.of_type("aws_iam_role")}
 
 
 def permissions(run: ScenarioRun, role_name: str) -> set[tuple[str, str]]:

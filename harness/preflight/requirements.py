@@ -268,6 +268,11 @@ def parameter_location(value_from: str, *, account: str, region: str, partition:
     return name, account, region, partition
 
 
+def is_secrets_manager_arn(value_from: str) -> bool:
+    """Whether a ``valueFrom`` names a Secrets Manager secret (anything else is an SSM parameter)."""
+    return value_from.startswith("arn:") and arn_parts(value_from)[1] == "secretsmanager"
+
+
 def parameter_value_froms(task_definition: Mapping[str, Any]) -> list[str]:
     """Every ``valueFrom`` of ``secrets`` and ``logConfiguration.secretOptions`` that names an SSM parameter."""
     found = []
@@ -275,7 +280,7 @@ def parameter_value_froms(task_definition: Mapping[str, Any]) -> list[str]:
         options = (container.get("logConfiguration") or {}).get("secretOptions") or []
         for entry in [*(container.get("secrets") or []), *options]:
             value_from = str(entry.get("valueFrom") or "")
-            if value_from and not (value_from.startswith("arn:") and arn_parts(value_from)[1] == "secretsmanager"):
+            if value_from and not is_secrets_manager_arn(value_from):
                 found.append(value_from)
     return found
 
@@ -503,7 +508,7 @@ def _environment_file_requirements(value: str, *, source: str, scope: Scope) -> 
 
 def _value_from_requirements(value_from: str, *, source: str, scope: Scope) -> list[Requirement]:
     """A ``secrets`` or ``secretOptions`` entry: a Secrets Manager secret, or an SSM parameter."""
-    if value_from.startswith("arn:") and arn_parts(value_from)[1] == "secretsmanager":
+    if is_secrets_manager_arn(value_from):
         return _secret_requirements(value_from, kind="secret", source=source, scope=scope)
     return _parameter_requirements(value_from, source=source, scope=scope)
 

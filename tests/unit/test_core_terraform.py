@@ -555,8 +555,7 @@ def test_read_outputs_masks_sensitive_values(project: Path, tmp_path: Path) -> N
         "role_arn": {"sensitive": False, "value": "arn:aws:iam::123456789012:role/x"},
         "token": {"sensitive": True, "value": {"inner": ["tok-abcdef-1"]}},
     }
-    run._tf = FakeTf({"output": [_out(0, out=json.dumps(raw))]})
-    values = run.read_outputs()
+    values = run.read_outputs(raw)
     assert values["token"] == {"inner": ["tok-abcdef-1"]}
     written = json.loads((run.workdir / "outputs.json").read_text())
     assert written == {"role_arn": "arn:aws:iam::123456789012:role/x", "token": "***"}
