@@ -35,6 +35,7 @@ from harness.errors import ConfigurationError, NotIdempotentError, TerraformErro
 from harness.inventory import Inventory, managed_resources
 from harness.masking import Masker
 from harness.netguard import NetworkGuardError, refusal_message
+from harness.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
 from harness.targets.base import Target
 from harness.toolchain import Toolchain, cache_dir, file_lock
 
@@ -257,6 +258,9 @@ class ScenarioRun:
     shared: dict[str, Any] = field(default_factory=dict, repr=False)
     #: Keyword options of every preflight of this run (``images="assume-pushed"``, ``deployer=ARN``...).
     preflight_options: dict[str, Any] = field(default_factory=dict)
+    #: Attach every command to one AWS provider process of this run (:mod:`harness.provider_server`) when
+    #: the configuration has a single AWS provider configuration; ``HARNESS_PROVIDER_REATTACH=0`` turns it off.
+    reattach: bool = field(default_factory=lambda: os.environ.get("HARNESS_PROVIDER_REATTACH", "1") != "0")
 
     def __post_init__(self) -> None:
         self.source = self.source.resolve()
@@ -276,6 +280,7 @@ class ScenarioRun:
         self._inventory: Inventory | None = None
         self._serial: contextlib.ExitStack | None = None
         self._schema: provider_schema.ProviderSchema | None = None
+        self._provider: ProviderServer | None = None
         self.var_files = tuple(Path(f).resolve() for f in self.var_files)
         for path in self.var_files:
             if not path.is_file():
@@ -302,8 +307,14 @@ class ScenarioRun:
             handle.write(self.masker(text))
 
     def _env_for(self, cmd: str) -> None:
-        """Route the command's requests through the network guard (never for init and other offline commands)."""
+        """Route the command's requests through the network guard (never for init and other offline commands),
+        and attach it to the run's provider process (never init: it must see and lock the real plugin)."""
         assert self._tf is not None
+        self._tf.env.pop(REATTACH_ENV, None)
+        if self._provider is not None and cmd != "init":
+            if not self._provider.alive:  # the guard kills a provider that left the emulator: start a new one
+                self._provider.start()
+            self._tf.env.update(self._provider.env())
         guard = self.target.guard
         if guard is None:
             return
@@ -311,6 +322,34 @@ class ScenarioRun:
             self._tf.env.pop(key, None)
         if cmd not in _UNGUARDED:
             self._tf.env.update(guard.env())
+
+    def _start_provider(self) -> None:
+        """Start the run's AWS provider process when every command can share it (see
+        :mod:`harness.provider_server`); otherwise Terraform starts its plugins itself, as always."""
+        self._stop_provider()
+        if not self.reattach or self._tf is None or not self.provider_version:
+            return
+        binary = plugin_binary(self.tfdir, version=self.provider_version)
+        count = configurations(self.tfdir)
+        if binary is None or count != 1:
+            LOG.debug("%s: %d AWS provider configurations: Terraform starts the provider per command", self.name, count)
+            return
+        guard = self.target.guard
+        env = {**self._tf.env, **(guard.env() if guard is not None else {})}
+        server = ProviderServer(binary, env, self.tfdir)
+        if server.start():
+            self._provider = server
+
+    @property
+    def provider_pid(self) -> int | None:
+        """The process id of the AWS provider this run's commands attach to, or None (Terraform starts one
+        per command: several provider configurations, reattach off, or a provider without debug mode)."""
+        return self._provider.pid if self._provider is not None else None
+
+    def _stop_provider(self) -> None:
+        if self._provider is not None:
+            self._provider.stop()
+            self._provider = None
 
     def _guard_check(self, cmd: str) -> None:
         guard = self.target.guard
@@ -507,6 +546,7 @@ class ScenarioRun:
     def init(self, upgrade: bool = False) -> None:
         """``terraform init`` (``-upgrade`` to select newer providers), then the provider override for the
         version init selected."""
+        self._stop_provider()  # init may select another version; the next override starts the right one
         with self._stage("init"), self.toolchain.init_lock():
             self._command("init", "-input=false", "-no-color", *(["-upgrade"] if upgrade else []))
         self.init_override()
@@ -558,6 +598,7 @@ class ScenarioRun:
                 else:
                     target_file.unlink(missing_ok=True)
         self._write_var_files(default_tags)
+        self._start_provider()
 
     def _write_var_files(self, default_tags: bool) -> None:
         values = {k: v for k, v in self.variables.items() if k in self.declared and k != "tags"}
@@ -724,6 +765,7 @@ class ScenarioRun:
             if not self.failed:
                 shutil.rmtree(self.workdir, ignore_errors=True)
         finally:
+            self._stop_provider()
             self._redact_var_files()
             if self._serial is not None:
                 self._serial.close()

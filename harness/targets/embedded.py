@@ -20,6 +20,7 @@ from botocore.config import Config
 
 from harness.errors import TargetError
 from harness.faults import FaultProfile, FaultProxy
+from harness.processes import terminate
 from harness.targets.base import Target, fresh_account_id, session_client, shared_session
 
 LOG = logging.getLogger("harness.targets")
@@ -249,13 +250,7 @@ class EmbeddedTarget(Target):
         if self._external:
             return
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(process, grace=10)
         if self._log is not None:
             self._log.close()
             self._log = None

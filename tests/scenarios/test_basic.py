@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from harness import checks
@@ -29,3 +32,22 @@ def test_image_comes_from_the_declared_same_account_repository(applied: Scenario
         f"basic: task definition {ecs.task_definition_label(td)}: expected images from "
         f"{service.declared('ecr_repository_arns')}, got {[c['image'] for c in td['containerDefinitions']]}"
     )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, from /proc/<pid>/stat (fields 14 and 15, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_commands_attach_to_the_runs_provider_process(applied: ScenarioRun) -> None:
+    # TF_REATTACH_PROVIDERS: Terraform plugin docs, "Debugging Providers" (debug mode and reattach)
+    pid = applied.provider_pid
+    assert pid is not None, "basic: one AWS provider configuration, but the run started no provider process"
+    before = _cpu_seconds(pid)
+    applied.plan_changes()
+    used = _cpu_seconds(pid) - before
+    assert applied.provider_pid == pid, (
+        f"basic: the provider process changed during a plan ({pid} -> {applied.provider_pid})"
+    )
+    assert used >= 0.05, f"basic: a plan used {used:.2f} s CPU of the run's provider process {pid}: it did not attach"

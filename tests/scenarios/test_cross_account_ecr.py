@@ -27,3 +27,11 @@ def test_registry_is_another_account(applied: ScenarioRun) -> None:
     assert registry != primary, (
         f"cross-account-ecr: repository: expected an account other than {primary}, got {registry}"
     )
+
+
+def test_two_provider_configurations_are_not_attached_to_one_process(applied: ScenarioRun) -> None:
+    # one debug-mode provider keeps only the last ConfigureProvider: the registry account's configuration
+    # would replace the primary's, so each command starts its own providers as Terraform does by itself
+    assert applied.provider_pid is None, (
+        f"cross-account-ecr: two AWS provider configurations share provider process {applied.provider_pid}"
+    )

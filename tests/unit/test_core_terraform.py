@@ -407,6 +407,7 @@ class FakeTf:
         self.answers.setdefault("providers", [_out(0, out=json.dumps(SCHEMA))])
         self.calls: list[tuple[str, ...]] = []
         self.on_call: dict[str, Callable[[], object]] = {}
+        self.env: dict[str, str] = {}
 
     def execute_command(self, cmd: str, *args: str) -> tftest.TerraformCommandOutput:
         self.calls.append((cmd, *args))
@@ -789,3 +790,18 @@ def test_a_kept_folder_holds_no_secret_in_its_var_files(project: Path, tmp_path:
     run.down(failed=True)
     kept = (run.workdir / "harness.tfvars.json").read_text()
     assert SECRET not in kept and '"secret_value": "***"' in kept
+
+
+def test_provider_reattach_is_on_by_default_and_off_with_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "cfg"
+    source.mkdir()
+    (source / "main.tf").write_text('resource "aws_iam_role" "r" {}\n')
+    monkeypatch.delenv("HARNESS_PROVIDER_REATTACH", raising=False)
+    assert _run(tmp_path, source).reattach
+    monkeypatch.setenv("HARNESS_PROVIDER_REATTACH", "0")
+    run = _run(tmp_path, source)
+    assert not run.reattach
+    run._start_provider()
+    assert run.provider_pid is None
