@@ -28,7 +28,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from harness import hcl
@@ -43,23 +43,17 @@ START_TIMEOUT = 60.0
 _PR_SET_PDEATHSIG = 1
 
 
-def configurations(root: Path, provider: str = "aws") -> int:
-    """How many ``provider`` configurations Terraform would create for an initialised root: the module
-    calls come from ``init``'s ``.terraform/modules/modules.json``, one entry per call.
+def configurations(calls: Iterable[Path], root: Path, provider: str = "aws") -> int:
+    """How many ``provider`` configurations Terraform creates for an initialised ``root`` whose module calls,
+    root first and one entry per call, are ``calls`` (:func:`harness.terraform.module_calls`).
 
     The root always has the default one (declared or not: the harness's override declares it) plus one per
     alias; every non-proxy block in a called module is one more, so a module with its own block called
     twice counts twice (Terraform forbids ``count``/``for_each`` on such calls, so a call is one instance).
     """
     root = root.resolve()
-    folders = [root]
-    manifest = root / ".terraform" / "modules" / "modules.json"
-    if manifest.is_file():
-        for entry in json.loads(manifest.read_text()).get("Modules") or []:
-            if entry.get("Key"):  # "" is the root itself
-                folders.append((root / str(entry.get("Dir") or ".")).resolve())
     found = 0
-    for folder in folders:
+    for folder in calls:
         blocks = hcl.read_module(folder).provider_blocks(provider)
         if folder == root:  # in the root even an alias-only block is a configuration of its own
             found += len({None} | {b.alias for b in blocks})

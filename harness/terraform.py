@@ -181,16 +181,21 @@ def selected_provider_version(root_module: Path) -> str | None:
     return None
 
 
-def installed_modules(root_copy: Path) -> list[Path]:
-    """Every module folder ``init`` installed for a root (local and downloaded), from ``modules.json``."""
+def module_calls(root_copy: Path) -> list[Path]:
+    """The root's folder, then the folder of every module call ``init`` recorded in ``modules.json`` (local
+    and downloaded), one entry per call: two calls of one local module name its folder twice."""
     manifest = root_copy / ".terraform" / "modules" / "modules.json"
     folders = [root_copy.resolve()]
     if manifest.is_file():
         for entry in json.loads(manifest.read_text()).get("Modules") or []:
-            folder = (root_copy / str(entry.get("Dir") or ".")).resolve()
-            if folder not in folders:
-                folders.append(folder)
+            if entry.get("Key"):  # "" is the root itself
+                folders.append((root_copy / str(entry.get("Dir") or ".")).resolve())
     return folders
+
+
+def installed_modules(root_copy: Path) -> list[Path]:
+    """Every module folder ``init`` installed for a root, root first, each once."""
+    return list(dict.fromkeys(module_calls(root_copy)))
 
 
 def _hcl_string(value: str) -> str:
@@ -330,7 +335,7 @@ class ScenarioRun:
         if not self.reattach or self._tf is None or not self.provider_version:
             return
         binary = plugin_binary(self.tfdir, version=self.provider_version)
-        count = configurations(self.tfdir)
+        count = configurations(module_calls(self.tfdir), self.tfdir)
         if binary is None or count != 1:
             LOG.debug("%s: %d AWS provider configurations: Terraform starts the provider per command", self.name, count)
             return
@@ -546,7 +551,6 @@ class ScenarioRun:
     def init(self, upgrade: bool = False) -> None:
         """``terraform init`` (``-upgrade`` to select newer providers), then the provider override for the
         version init selected."""
-        self._stop_provider()  # init may select another version; the next override starts the right one
         with self._stage("init"), self.toolchain.init_lock():
             self._command("init", "-input=false", "-no-color", *(["-upgrade"] if upgrade else []))
         self.init_override()

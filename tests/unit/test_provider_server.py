@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
+from harness.terraform import module_calls
 
 REATTACH = {
     "registry.terraform.io/hashicorp/aws": {
@@ -42,20 +43,24 @@ def _root(tmp_path: Path, root_text: str, calls: dict[str, str]) -> Path:
     return root
 
 
+def _count(root: Path) -> int:
+    return configurations(module_calls(root), root)
+
+
 def test_a_root_without_provider_blocks_has_the_default_configuration(tmp_path: Path) -> None:
-    assert configurations(_root(tmp_path, 'resource "aws_iam_role" "r" {}\n', {})) == 1
+    assert _count(_root(tmp_path, 'resource "aws_iam_role" "r" {}\n', {})) == 1
 
 
 def test_root_aliases_count_even_alias_only_blocks(tmp_path: Path) -> None:
     # in the root, `provider "aws" { alias = "b" }` is a configuration (with defaults), not a proxy
     text = 'provider "aws" {\n  region = "eu-west-1"\n}\nprovider "aws" {\n  alias = "b"\n}\n'
-    assert configurations(_root(tmp_path, text, {})) == 2
+    assert _count(_root(tmp_path, text, {})) == 2
 
 
 def test_modules_that_inherit_or_declare_proxies_add_nothing(tmp_path: Path) -> None:
     root = _root(tmp_path, 'module "svc" {\n  source = "./modules/svc"\n}\n', {"svc": "modules/svc"})
     _module(root / "modules" / "svc", 'provider "aws" {\n  alias = "dns"\n}\nresource "aws_iam_role" "r" {}\n')
-    assert configurations(root) == 1
+    assert _count(root) == 1
 
 
 def test_a_module_with_its_own_block_counts_once_per_call(tmp_path: Path) -> None:
@@ -63,7 +68,7 @@ def test_a_module_with_its_own_block_counts_once_per_call(tmp_path: Path) -> Non
     text = 'module "a" {\n  source = "./m"\n}\nmodule "b" {\n  source = "./m"\n}\n'
     root = _root(tmp_path, text, {"a": "m", "b": "m"})
     _module(root / "m", 'provider "aws" {\n  region = "us-east-1"\n}\n')
-    assert configurations(root) == 3
+    assert _count(root) == 3
 
 
 def test_plugin_binary_finds_the_selected_version_only(tmp_path: Path) -> None:
