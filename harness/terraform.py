@@ -286,6 +286,9 @@ class ScenarioRun:
         self._serial: contextlib.ExitStack | None = None
         self._schema: provider_schema.ProviderSchema | None = None
         self._provider: ProviderServer | None = None
+        #: The last plan refreshed every object and wanted no change, and nothing was applied since: the state
+        #: is what the emulator holds, so the destroy need not read every object again (see :meth:`destroy`).
+        self._settled = False
         self.var_files = tuple(Path(f).resolve() for f in self.var_files)
         for path in self.var_files:
             if not path.is_file():
@@ -625,6 +628,7 @@ class ScenarioRun:
         """``terraform apply``; the state is read once after it (even when it fails part-way): the resource
         list, the outputs and :attr:`state` all come from that one ``terraform show -json``."""
         self.applied = True  # a failed apply may still have created resources: destroy must run
+        self._settled = False
         self._state = self._inventory = None
         self.shared.clear()
         self.target.wait_ready()
@@ -703,6 +707,7 @@ class ScenarioRun:
         for name, change in (shown.get("output_changes") or {}).items():
             if change.get("actions") not in (["no-op"], None):
                 changes.append(f"output.{name}: {'/'.join(change['actions'])}")
+        self._settled = not changes
         return changes
 
     def check_idempotent(self) -> None:
@@ -717,13 +722,27 @@ class ScenarioRun:
     def destroy(self) -> None:
         """``terraform destroy``, retried on any error (a partial destroy often completes on a second pass).
 
+        On an emulator, right after a plan that refreshed every object and wanted no change (the idempotency
+        check), the first attempt skips the refresh (``-refresh=false``): the state already holds what the
+        emulator holds, and reading it all again was a fifth of the destroy's CPU. Every retry refreshes, so an
+        object a test removed behind Terraform's back is found the second time. On real AWS the destroy always
+        refreshes: other actors may change a sandbox account between the plan and the destroy.
+
         After a clean destroy, the files that hold secret values (plan files, state backup) are removed.
         """
         last: TerraformError | None = None
         with self._stage("destroy"):
             for attempt in range(1, self.retry.attempts + 1):
+                skip_refresh = attempt == 1 and self._settled and self.target.is_emulator
                 try:
-                    self._command("destroy", "-input=false", "-no-color", "-auto-approve", *self._var_args())
+                    self._command(
+                        "destroy",
+                        "-input=false",
+                        "-no-color",
+                        "-auto-approve",
+                        *(["-refresh=false"] if skip_refresh else []),
+                        *self._var_args(),
+                    )
                     break
                 except TerraformError as exc:
                     last = exc
@@ -736,7 +755,7 @@ class ScenarioRun:
             else:
                 assert last is not None
                 raise last
-        self.applied = False
+        self.applied = self._settled = False
         for leftover in [*self.tfdir.glob("*.tfplan"), self.tfdir / "terraform.tfstate.backup"]:
             leftover.unlink(missing_ok=True)
 

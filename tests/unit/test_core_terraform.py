@@ -605,6 +605,44 @@ def test_down_removes_the_workdir_only_after_success(project: Path, tmp_path: Pa
     assert run.applied is False
 
 
+def _destroy_refreshes(fake: FakeTf) -> list[bool]:
+    return ["-refresh=false" not in call for call in fake.calls if call[0] == "destroy"]
+
+
+@pytest.mark.parametrize("on_aws", [False, True])
+def test_destroy_after_a_clean_plan_skips_the_refresh_on_an_emulator_only(
+    project: Path, tmp_path: Path, on_aws: bool
+) -> None:
+    """After the idempotency plan refreshed everything and wanted nothing, an emulator's destroy does not read
+    every object again; on real AWS it always does (another actor may change the account in between)."""
+    run = _prepared(tmp_path, project, AwsTarget(region="eu-west-1") if on_aws else None)
+    run.applied = True
+    fake = FakeTf({"plan": [_out(0)], "destroy": [_out(0)]})
+    run._tf = fake
+    run.check_idempotent()
+    run.destroy()
+    assert _destroy_refreshes(fake) == [on_aws]
+
+
+def test_destroy_refreshes_on_a_retry_and_without_a_clean_plan(project: Path, tmp_path: Path) -> None:
+    """A failed first attempt (an object a test removed behind Terraform's back) is retried with a refresh;
+    a destroy with no clean plan since the last apply refreshes from the start."""
+    run = _prepared(tmp_path, project)
+    run.applied = True
+    fake = FakeTf({"plan": [_out(0)], "destroy": [_out(1, err="NoSuchEntity: role not found"), _out(0)]})
+    run._tf = fake
+    run.check_idempotent()
+    run.destroy()
+    assert _destroy_refreshes(fake) == [False, True]
+
+    changed = {"resource_changes": [{"address": "aws_iam_role.this", "change": {"actions": ["update"]}}]}
+    fake = FakeTf({"plan": [_out(2)], "show": [_out(0, out=json.dumps(changed))], "destroy": [_out(0)]})
+    run._tf, run.applied = fake, True
+    assert run.plan_changes()
+    run.destroy()
+    assert _destroy_refreshes(fake) == [True]
+
+
 def test_down_with_keep_destroys_nothing(project: Path, tmp_path: Path) -> None:
     """--tf-keep: no destroy command, work folder kept."""
     run = _prepared(tmp_path, project, keep=True)
