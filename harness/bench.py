@@ -3,9 +3,10 @@
 In one process tree, on the embedded target: each scenario is applied through the harness
 (:class:`~harness.terraform.ScenarioRun`) and through the bare Terraform CLI on an identical copy
 (same provider override, same variables), stage by stage; ``fargate-harness run`` of the same
-scenarios (checks included); then the scenario suite's wall time with 1 and 2 xdist workers, and the
-whole suite as ``make test`` runs it (wall per test file, seconds per stage, Terraform processes,
-peak memory). The last line is ``bench summary: run/bare R, worst scenario R, suite S s``.
+scenarios (checks included); then the scenario suite's wall time with 1, 2 and ``--workers`` xdist
+workers, and the whole suite as ``make test`` runs it with ``--workers`` (wall per test file, seconds
+per stage, Terraform processes, peak memory). The last line is
+``bench summary: run/bare R, worst scenario R, suite S s``.
 A benchmark, not a test: nothing here passes or fails on a number.
 """
 
@@ -330,8 +331,8 @@ def terraform_shim(folder: Path, real: Path, record: Path) -> Path:
     return folder
 
 
-def full_suite(tools: toolchain.Toolchain, results: Path, workers: int = 2) -> SuiteRun:
-    """``pytest -n 2 --dist loadscope`` over every test (``make test``), with JUnit XML, ``--durations=0``,
+def full_suite(tools: toolchain.Toolchain, results: Path, workers: int) -> SuiteRun:
+    """``pytest -n WORKERS --dist loadscope`` over every test (``make test``), with JUnit XML, ``--durations=0``,
     its own results folder and a Terraform shim on PATH counting processes."""
     folder = results / "suite"
     record = folder / "terraform-commands.txt"
@@ -380,13 +381,16 @@ def print_stage_sums(label: str, sums: Mapping[str, float]) -> None:
     print(f"stage sums, {label}: {cells}  (total {sum(sums.values()):.1f} s)")
 
 
-def suite_breakdown(tools: toolchain.Toolchain, results: Path) -> SuiteRun:
-    """The scenario suite with 1 and 2 workers, then the whole suite as ``make test`` runs it, printed."""
+def suite_breakdown(tools: toolchain.Toolchain, results: Path, workers: int) -> SuiteRun:
+    """The scenario suite with 1, 2 and ``workers`` workers, then the whole suite as ``make test`` runs it
+    (``workers`` workers), printed."""
     print()
-    one, two = suite_wall_time(1), suite_wall_time(2)
-    print(f"scenario suite wall time: 1 worker {one:.1f}s, 2 workers {two:.1f}s (speed-up {one / two:.2f}x)")
-    suite = full_suite(tools, results)
-    print(f"whole suite (make test: -n 2 --dist loadscope): {suite.wall:.1f}s wall")
+    counts = sorted({1, 2, workers})
+    walls = {count: suite_wall_time(count) for count in counts}
+    cells = ", ".join(f"{count} worker{'s' if count > 1 else ''} {walls[count]:.1f}s" for count in counts)
+    print(f"scenario suite wall time: {cells} (speed-up over 1: {walls[1] / walls[counts[-1]]:.2f}x)")
+    suite = full_suite(tools, results, workers)
+    print(f"whole suite (make test: -n {workers} --dist loadscope): {suite.wall:.1f}s wall")
     print("wall seconds per test file (JUnit testcase times: setup + call + teardown):")
     for path, seconds in suite.per_file.items():
         print(f"  {seconds:>7.1f}  {path}")
@@ -406,13 +410,26 @@ def warmed_emulator(results: Path) -> tuple[EmbeddedTarget, float]:
     return target, time.perf_counter() - started
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print the benchmark tables."""
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m harness.bench", description=__doc__)
     parser.add_argument("--scenario", action="append", help="limit to these scenarios")
-    parser.add_argument("--skip-suite", action="store_true", help="skip the 1- and 2-worker suite timings")
+    parser.add_argument("--skip-suite", action="store_true", help="skip the suite timings")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * len(os.sched_getaffinity(0)),
+        help="xdist workers of make test (default: 2 per core, as the Makefile's WORKERS)",
+    )
     parser.add_argument("--skip-localstack", action="store_true", help="skip the LocalStack side-by-side timings")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers {args.workers}: give at least 1 xdist worker")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the benchmark tables."""
+    args = _arguments(argv)
     tools = toolchain.prepare()
     found = scenarios.discover()
     names = args.scenario or list(found)
@@ -458,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         f"the same lifecycles one after another: {bare_serial:.1f}s"
     )
     print_stage_sums("fargate-harness run", run_table_stages(run_output, names))
-    suite = None if args.skip_suite else suite_breakdown(tools, results)
+    suite = None if args.skip_suite else suite_breakdown(tools, results, args.workers)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"largest child process (peak RSS): {peak_mb:.0f} MiB")
     if emulator_mib is not None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from harness import bench
 
@@ -120,3 +123,13 @@ def test_terraform_shim_records_then_runs_the_real_binary(tmp_path: Path) -> Non
     assert out.stdout == "real plan -no-color\n"
     subprocess.run([str(folder / "terraform")], capture_output=True, check=True)
     assert record.read_text().splitlines() == ["plan", ""]
+
+
+def test_workers_default_to_two_per_core_and_refuse_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    """`make bench` times the suite with the Makefile's WORKERS (2 per core); fewer than one is bad input."""
+    assert bench._arguments([]).workers == 2 * len(os.sched_getaffinity(0))
+    assert bench._arguments(["--workers", "3"]).workers == 3
+    with pytest.raises(SystemExit) as exited:
+        bench._arguments(["--workers", "0"])
+    assert exited.value.code == 2
+    assert "--workers 0: give at least 1" in capsys.readouterr().err
