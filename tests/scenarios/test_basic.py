@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from harness import checks
 from harness.aws import ecr, ecs
-from harness.terraform import RetryPolicy, ScenarioRun
+from harness.terraform import ScenarioRun
 from tests.scenarios._support import need, run_check
 
 pytestmark = pytest.mark.scenario("basic")
@@ -52,32 +51,3 @@ def test_commands_attach_to_the_runs_provider_process(applied: ScenarioRun) -> N
         f"basic: the provider process changed during a plan ({pid} -> {applied.provider_pid})"
     )
     assert used >= 0.05, f"basic: a plan used {used:.2f} s CPU of the run's provider process {pid}: it did not attach"
-
-
-def test_destroy_after_an_object_left_behind_terraforms_back_still_removes_everything(
-    scenario_factory: Callable[..., ScenarioRun],
-) -> None:
-    """After the clean idempotency plan the destroy skips its refresh on an emulator; an object deleted outside
-    Terraform since then makes that attempt fail or not, and either way nothing may remain. Terraform CLI docs,
-    "Command: plan", planning options: ``-refresh=false`` ignores changes made outside of Terraform."""
-    run = scenario_factory("basic")
-    run.retry = RetryPolicy(attempts=run.retry.attempts, pause_seconds=0)  # the retry, not its pause, is tested
-    (group,) = run.inventory.values_of("aws_cloudwatch_log_group")
-    (repository,) = run.inventory.values_of("aws_ecr_repository")
-    logs, ecr_client = run.target.client("logs"), run.target.client("ecr")
-    logs.delete_log_group(logGroupName=group["name"])
-
-    run.destroy()
-
-    commands = [line for line in run.log_path.read_text().splitlines() if line.startswith("$ ") and " destroy " in line]
-    assert commands and "-refresh=false" in commands[0], (
-        f"basic: expected the first destroy after a clean plan to skip the refresh, ran {commands}"
-    )
-    assert all("-refresh=false" not in line for line in commands[1:]), f"basic: a retry must refresh, ran {commands}"
-    left = [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=group["name"])["logGroups"]]
-    repositories = [r["repositoryName"] for r in ecr_client.describe_repositories()["repositories"]]
-    assert not left and repository["name"] not in repositories, (
-        f"basic: after the destroy expected nothing left, got log groups {left}, repository "
-        f"{repository['name'] if repository['name'] in repositories else 'gone'}"
-    )
-    assert not run.applied, "basic: the destroy finished but the run still counts as applied"
