@@ -109,9 +109,10 @@ class Target:
     region: str
     endpoint_url: str | None
     access_key: str | None = None
-    secret_key: str | None = None
+    #: Kept out of the repr: an assertion's introspection or a log line that shows a target never shows its keys.
+    secret_key: str | None = field(default=None, repr=False)
     registry_role_arn: str | None = None
-    session_token: str | None = None
+    session_token: str | None = field(default=None, repr=False)
     available_services: frozenset[str] | None = None
     guard: Any = field(default=None, repr=False)
     _clients: dict[tuple[str, str, str, int], Any] = field(default_factory=dict, repr=False)

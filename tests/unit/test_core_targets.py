@@ -457,3 +457,13 @@ def test_warm_up_reads_every_service_beside_the_fault_proxy(monkeypatch: pytest.
         assert all(entry.split("@")[1] != target.endpoint_url for entry in warmed), warmed
     finally:
         target.stop()
+
+
+def test_a_targets_repr_never_shows_its_secret_key_or_session_token() -> None:
+    """An assertion that introspects a target (pytest prints its repr) or a log line must not carry its keys."""
+    target = Target(
+        name="aws", region="eu-west-1", endpoint_url=None, access_key="AKIAEXAMPLE", secret_key="s3cr3t-key"
+    ).derived(session_token="t0ken-value")
+    shown = repr(target)
+    assert "s3cr3t-key" not in shown and "t0ken-value" not in shown, shown
+    assert "AKIAEXAMPLE" in shown and "eu-west-1" in shown, f"the repr should still say which target: {shown}"
