@@ -12,8 +12,8 @@ def test_destroy_after_an_object_left_behind_terraforms_back_still_removes_every
 ) -> None:
     """After the clean idempotency plan the destroy skips its refresh on an emulator (never on real AWS); an
     object deleted outside Terraform since then makes that attempt fail or not, and either way nothing may
-    remain. Terraform CLI docs,
-    "Command: plan", planning options: ``-refresh=false`` ignores changes made outside of Terraform."""
+    remain. Terraform CLI docs, "Command: plan", planning options: ``-refresh=false`` ignores changes made
+    outside of Terraform."""
     run = scenario_factory("basic")
     run.retry = RetryPolicy(attempts=run.retry.attempts, pause_seconds=0)  # the retry, not its pause, is tested
     (group,) = run.inventory.values_of("aws_cloudwatch_log_group")
