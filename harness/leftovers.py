@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigurationError, TerraformError
+from harness.processes import stat_fields
 from harness.sweep import SweepReport, SweepTarget, sweep
 from harness.toolchain import Toolchain
 
@@ -163,7 +164,7 @@ def pid_alive(pid: int, started: dt.datetime | None = None) -> bool:
     except PermissionError:
         return True
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat_fields(pid)
         began = _boot_time() + int(fields[19]) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return True  # no /proc to ask: the process exists

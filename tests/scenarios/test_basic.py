@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from harness import checks
 from harness.aws import ecr, ecs
+from harness.processes import stat_fields
 from harness.terraform import ScenarioRun
 from tests.scenarios._support import need, run_check
 
@@ -35,8 +35,8 @@ def test_image_comes_from_the_declared_same_account_repository(applied: Scenario
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, from /proc/<pid>/stat (fields 14 and 15, in clock ticks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User + system CPU of a process, from /proc/<pid>/stat."""
+    fields = stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
