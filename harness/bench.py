@@ -275,17 +275,6 @@ def terraform_commands(lines: Iterable[str]) -> Counter[str]:
     return Counter(line.strip() or "(none)" for line in lines)
 
 
-def logged_commands(log_text: str) -> Counter[str]:
-    """Terraform commands per sub-command in a ``terraform.log`` (the harness writes ``$ terraform <cmd> ...``)."""
-    found: Counter[str] = Counter()
-    for line in log_text.splitlines():
-        if line.startswith("$ "):
-            argv = line[2:].split("  (attempt")[0].split()
-            if argv and Path(argv[0]).name in ("terraform", "tofu"):
-                found[argv[1] if len(argv) > 1 else "(none)"] += 1
-    return found
-
-
 def summary_line(run_wall: float | None, bare_serial: float, ratios: Iterable[float], suite: float | None) -> str:
     """The one line a reader (or a script) takes from the bench."""
     run_bare = f"{run_wall / bare_serial:.2f}" if run_wall is not None and bare_serial > 0 else "n/a"

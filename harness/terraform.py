@@ -198,6 +198,19 @@ def installed_modules(root_copy: Path) -> list[Path]:
     return list(dict.fromkeys(module_calls(root_copy)))
 
 
+def logged_commands(log_text: str) -> list[list[str]]:
+    """The Terraform command lines a run's ``terraform.log`` records, in order, as argument lists (the lines
+    :meth:`ScenarioRun._command` writes: ``$ <terraform> <cmd> <args>  (attempt N)``); other lines, and ``$``
+    lines of other programs, are not commands."""
+    found = []
+    for line in log_text.splitlines():
+        if line.startswith("$ "):
+            argv = line[2:].split("  (attempt")[0].split()
+            if argv and Path(argv[0]).name in ("terraform", "tofu"):
+                found.append(argv)
+    return found
+
+
 def _hcl_string(value: str) -> str:
     """An HCL string literal: JSON escapes, and template sequences ``${`` / ``%{`` escaped."""
     return json.dumps(value).replace("${", "$${").replace("%{", "%%{")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.terraform import RetryPolicy, ScenarioRun
+from harness.terraform import RetryPolicy, ScenarioRun, logged_commands
 
 
 def test_destroy_after_an_object_left_behind_terraforms_back_still_removes_everything(
@@ -24,13 +24,13 @@ def test_destroy_after_an_object_left_behind_terraforms_back_still_removes_every
 
     run.destroy()
 
-    commands = [line for line in run.log_path.read_text().splitlines() if line.startswith("$ ") and " destroy " in line]
+    commands = [argv for argv in logged_commands(run.log_path.read_text()) if argv[1] == "destroy"]
     emulator = run.target.is_emulator
     assert commands and ("-refresh=false" in commands[0]) is emulator, (
         f"basic: expected the first destroy after a clean plan to "
         f"{'skip' if emulator else 'keep'} the refresh on {run.target.name}, ran {commands}"
     )
-    assert all("-refresh=false" not in line for line in commands[1:]), f"basic: a retry must refresh, ran {commands}"
+    assert all("-refresh=false" not in argv for argv in commands[1:]), f"basic: a retry must refresh, ran {commands}"
     left = [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=group["name"])["logGroups"]]
     if repositories:
         held = {r["repositoryName"] for r in run.target.client("ecr").describe_repositories()["repositories"]}

@@ -38,19 +38,6 @@ basic: aws_iam_role.execution, aws_ecs_task_definition.this
 2 passed, 1 failed, 0 skipped in 14.2s
 """
 
-TERRAFORM_LOG = """
-$ /usr/local/bin/terraform init -input=false -no-color  (attempt 1)
-Terraform has been successfully initialized!
-[exit 0]
-
-$ /usr/local/bin/terraform apply -input=false -no-color -auto-approve  (attempt 1)
-[exit 1]
-
-$ /usr/local/bin/terraform apply -input=false -no-color -auto-approve  (attempt 2)
-$ echo a shell line that is not Terraform
-  $ /usr/local/bin/terraform plan (indented: output, not a command line)
-"""
-
 
 def test_file_of_a_classname_stops_at_the_class() -> None:
     assert bench.file_of_classname("tests.scenarios.test_basic") == "tests/scenarios/test_basic.py"
@@ -96,11 +83,10 @@ def test_run_table_stages_reads_only_scenario_rows() -> None:
     assert bench.run_table_stages(RUN_TABLE, ["basic"])["apply"] == 3.1
 
 
-def test_terraform_counts_from_the_shim_and_from_logs() -> None:
+def test_terraform_counts_from_the_shim() -> None:
     assert bench.terraform_commands(["version", "init", "apply", "plan", "apply", ""]) == Counter(
         {"apply": 2, "version": 1, "init": 1, "plan": 1, "(none)": 1}
     )
-    assert bench.logged_commands(TERRAFORM_LOG) == Counter({"apply": 2, "init": 1})
 
 
 def test_summary_line_has_the_fixed_shape() -> None:

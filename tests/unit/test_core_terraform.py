@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from harness.terraform import (
     copy_configuration,
     fatal,
     local_module_dirs,
+    logged_commands,
     provider_aliases,
     selected_provider_version,
     user_var_file_text,
@@ -843,3 +845,23 @@ def test_provider_reattach_is_on_by_default_and_off_with_the_variable(
     assert not run.reattach
     run._start_provider()
     assert run.provider_pid is None
+
+
+TERRAFORM_LOG = """
+$ /usr/local/bin/terraform init -input=false -no-color  (attempt 1)
+Terraform has been successfully initialized!
+[exit 0]
+
+$ /usr/local/bin/terraform apply -input=false -no-color -auto-approve  (attempt 1)
+[exit 1]
+
+$ /usr/local/bin/terraform apply -input=false -no-color -auto-approve  (attempt 2)
+$ echo a shell line that is not Terraform
+  $ /usr/local/bin/terraform plan (indented: output, not a command line)
+"""
+
+
+def test_logged_commands_reads_the_command_lines_a_run_writes() -> None:
+    commands = logged_commands(TERRAFORM_LOG)
+    assert Counter(argv[1] for argv in commands) == Counter({"apply": 2, "init": 1})
+    assert commands[0] == ["/usr/local/bin/terraform", "init", "-input=false", "-no-color"]
