@@ -398,9 +398,13 @@ class ScenarioRun:
         return found
 
     def _command(
-        self, cmd: str, *args: str, ok: Iterable[int] = (0,), retry: bool = True
+        self, cmd: str, *args: str, ok: Iterable[int] = (0,), retry: bool = True, holds_values: bool = False
     ) -> tftest.TerraformCommandOutput:
-        """Run one Terraform command in the copy; retry known-transient errors; raise on any other exit."""
+        """Run one Terraform command in the copy; retry known-transient errors; raise on any other exit.
+
+        ``holds_values``: the command prints state or plan values (``show -json``), which hold every sensitive
+        attribute in plain text (a generated password, a parameter's value); its standard output is returned
+        but only its size goes to ``terraform.log``."""
         assert self._tf is not None, "prepare() first"
         argv = [str(self.toolchain.terraform), cmd, *args]
         attempts = self.retry.attempts if retry else 1
@@ -415,7 +419,8 @@ class ScenarioRun:
                 code = 1
                 out, err = str(exc.args[0]), str(exc.args[1]) if len(exc.args) > 1 else ""
                 result = tftest.TerraformCommandOutput(code, out, err)
-            self._log(out + err + f"\n[exit {code}]\n")
+            shown = f"[{len(out)} characters of state or plan values, not logged]\n" if holds_values and out else out
+            self._log(shown + err + f"\n[exit {code}]\n")
             self._guard_check(cmd)
             if code in ok:
                 return result
@@ -682,11 +687,11 @@ class ScenarioRun:
             )
             if result.retcode == 0:
                 return {}
-            return dict(json.loads(self._command("show", "-json", out, retry=False).out or "{}"))
+            return dict(json.loads(self._command("show", "-json", out, retry=False, holds_values=True).out or "{}"))
 
     def show_state(self) -> dict[str, Any]:
         """The state as ``terraform show -json`` prints it (read again on every call)."""
-        return dict(json.loads(self._command("show", "-json", "-no-color", retry=False).out or "{}"))
+        return dict(json.loads(self._command("show", "-json", "-no-color", retry=False, holds_values=True).out or "{}"))
 
     @property
     def state(self) -> dict[str, Any]:

@@ -700,6 +700,39 @@ def test_apply_reads_state_and_outputs(project: Path, tmp_path: Path) -> None:
     assert run.total_seconds == pytest.approx(sum(run.timings.values()))
 
 
+def test_state_and_plan_values_never_reach_the_log(project: Path, tmp_path: Path) -> None:
+    """``show -json`` prints every sensitive attribute in plain text (a generated password the harness never
+    saw, so the masker cannot know it): the log records the command and the size of its output, not the
+    values. The state file itself is what a kept run holds, as Terraform always keeps it."""
+    generated = "gen-Pa55word-7f3e"  # a stand-in for a value only the state holds
+    state = {
+        "values": {
+            "root_module": {
+                "resources": [{"address": "random_password.db", "mode": "managed", "values": {"result": generated}}]
+            }
+        }
+    }
+    changed = {
+        "resource_changes": [
+            {"address": "random_password.db", "change": {"actions": ["update"], "before": {"result": generated}}}
+        ]
+    }
+    run = _prepared(tmp_path, project)
+    run._tf = FakeTf(
+        {
+            "apply": [_out(0)],
+            "plan": [_out(2)],
+            "show": [_out(0, out=json.dumps(state)), _out(0, out=json.dumps(changed))],
+        }
+    )
+    run.apply()
+    assert run.plan_changes() == ["random_password.db: update"]
+    log = run.log_path.read_text()
+    assert generated not in log, "terraform.log holds a value from show -json"
+    assert [argv[1] for argv in logged_commands(log)] == ["apply", "show", "plan", "show"]
+    assert "characters of state or plan values, not logged" in log
+
+
 # -- any configuration: var files, backend, overlays, isolation, errors that are the user's to fix ----
 
 
