@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness import checks, scenarios, toolchain
+from harness import batch, checks, scenarios, toolchain
 from harness.config import Options, destroy_on_sigterm, resolve_options
 from harness.errors import ConfigurationError, HarnessError, TargetError
 from harness.guard import allowed_from_env
@@ -197,6 +198,105 @@ def run_scenario(
     return outcome
 
 
+def batch_members(chosen: Sequence[scenarios.Scenario], target: Target) -> list[scenarios.Scenario]:
+    """The configurations ``run`` applies together as one root (:mod:`harness.batch`): those that can run
+    here and that a batch can hold; none when fewer than two can."""
+    members: list[scenarios.Scenario] = []
+    for scenario in chosen:
+        if skip_reason(scenario, target) or (scenario.needs_registry_account and not target.registry_role_arn):
+            continue
+        reason = batch.unbatchable(scenario, target)
+        if not reason and any(m.path == scenario.path for m in members):
+            reason = "another configuration of the batch is the same folder"
+        if reason:
+            LOG.info("%s runs alone: %s", scenario.name, reason)
+            continue
+        members.append(scenario)
+    return members if len(members) > 1 else []
+
+
+def first_error_line(text: str) -> str:
+    """Terraform's first ``Error:`` line of ``text``, else its first line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return next((line for line in lines if line.startswith("Error:")), lines[0] if lines else "")
+
+
+def run_batch(
+    members: Sequence[scenarios.Scenario],
+    options: Options,
+    tools: toolchain.Toolchain,
+    target: Target,
+    stop: threading.Event,
+    *,
+    options_of_preflight: dict[str, str],
+) -> list[Outcome]:
+    """Apply ``members`` as one root, check each on its own state, destroy once (:mod:`harness.batch`).
+
+    When the batch fails before the checks it is destroyed, its folder kept, and each member runs alone
+    (:func:`run_scenario`), so every error is the one the configuration gives by itself."""
+    if not members:
+        return []
+    group = batch.Batch(
+        members, target=target, tools=tools, results_dir=options.run_dir, keep=options.keep, progress=print_progress
+    )
+    print(f"fargate-harness: batch: {', '.join(group.names)} applied as one root", file=sys.stderr, flush=True)
+    try:
+        group.up()
+    except HarnessError as exc:
+        print(
+            f"fargate-harness: batch failed ({first_error_line(group.run.masker(str(exc)))}); running each alone",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            group.down(failed=True)
+        except HarnessError as down:
+            return [Outcome(m.name, error=group.run.masker(str(down))) for m in members]
+        return [
+            run_scenario(m, options, tools, target, stop, options_of_preflight=options_of_preflight) for m in members
+        ]
+    except BaseException:
+        with contextlib.suppress(HarnessError):
+            group.down(failed=True)
+        raise
+    outcomes: list[Outcome] = []
+    try:
+        for view in group.views():
+            outcomes.append(_check_member(group, view, stop, options_of_preflight))
+    finally:
+        try:
+            group.down(failed=len(outcomes) < len(members) or any(not o.ok for o in outcomes))
+        except HarnessError as exc:
+            for outcome in outcomes:
+                outcome.error = (outcome.error + "\n" if outcome.error else "") + group.run.masker(str(exc))
+                if outcome.run is not None:
+                    outcome.run.failed = True
+    for outcome in outcomes:
+        if outcome.run is not None:
+            outcome.run.timings["destroy"] = group.run.timings.get("destroy", 0.0)
+    return outcomes
+
+
+def _check_member(
+    group: batch.Batch, view: ScenarioRun, stop: threading.Event, options_of_preflight: dict[str, str]
+) -> Outcome:
+    """One batch member's outcome: its idempotency verdict, then every check on its own state."""
+    view.preflight_options = dict(options_of_preflight)
+    outcome = Outcome(view.name, run=view)
+    problem = group.idempotency_error(view.name)
+    if problem is not None:
+        outcome.error = view.masker(str(problem))
+    elif stop.is_set():
+        outcome.error = "interrupted: destroyed without running the checks"
+    else:
+        started = time.perf_counter()
+        outcome.results = checks.run_all(view)
+        view.timings["checks"] = time.perf_counter() - started
+        print_progress(view.name, "checks", view.timings["checks"])
+    view.failed = not outcome.ok
+    return outcome
+
+
 def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> str:
     """The table ``run`` prints: per scenario resources, checks passed, seconds per stage."""
     header = f"{'scenario':<20} {'result':<7} {'resources':>9} {'checks':>7} " + " ".join(f"{s:>7}" for s in STAGES)
@@ -243,9 +343,10 @@ def command_run(args: argparse.Namespace) -> int:
     target = start_target(options, options.run_dir / "emulator-cli")
     stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
+    together = [] if args.no_batch or values or files else batch_members(chosen, target)
     try:
-        futures = [
-            pool.submit(
+        alone = {
+            c.name: pool.submit(
                 run_scenario,
                 c,
                 options,
@@ -257,8 +358,13 @@ def command_run(args: argparse.Namespace) -> int:
                 options_of_preflight=preflight_options(args),
             )
             for c in chosen
-        ]
-        outcomes = [future.result() for future in futures]
+            if c not in together
+        }
+        batched = pool.submit(
+            run_batch, together, options, tools, target, stop, options_of_preflight=preflight_options(args)
+        )
+        done = {o.name: o for o in batched.result()}
+        outcomes = [done[c.name] if c.name in done else alone[c.name].result() for c in chosen]
     except KeyboardInterrupt:
         stop.set()
         print("fargate-harness: interrupted; destroying what was applied...", file=sys.stderr)
@@ -521,6 +627,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_configuration_options(run)
     run.add_argument("--keep", action="store_true", help="keep resources for debugging (no destroy)")
     run.add_argument("--jobs", type=int, default=2, help="scenarios applied in parallel (default 2)")
+    run.add_argument(
+        "--no-batch",
+        action="store_true",
+        help="apply every configuration alone (by default, on emulators, those that can be are applied as modules "
+        "of one root: one init, apply, plan and destroy)",
+    )
     run.set_defaults(func=command_run)
     pf = sub.add_parser("preflight", help="predict whether task definitions would start, and find over-grants")
     _add_target_options(pf)

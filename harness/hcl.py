@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -91,6 +92,10 @@ class ModuleConfig:
     backend: tuple[str, Path] | None = None
     cloud: Path | None = None
     required_providers: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: output name -> declared ``sensitive``
+    outputs: dict[str, bool] = field(default_factory=dict)
+    #: top-level ``import`` blocks (Terraform allows them in the root module only)
+    imports: int = 0
 
     @property
     def resource_types(self) -> set[str]:
@@ -183,6 +188,7 @@ def _merge(module: ModuleConfig, path: Path, document: Mapping[str, Any]) -> Non
             str(declared_type) if declared_type is not None else None,
             bool(body.get("sensitive", False)),
         )
+    _merge_outputs(module, document)
     for terraform in _blocks(document.get("terraform")):
         for backend, _body in _labelled(terraform.get("backend")):
             module.backend = (backend, path)
@@ -194,6 +200,12 @@ def _merge(module: ModuleConfig, path: Path, document: Mapping[str, Any]) -> Non
                     module.required_providers[name] = {k: str(v) for k, v in spec.items()}
                 else:
                     module.required_providers[name] = {"version": str(spec)}
+
+
+def _merge_outputs(module: ModuleConfig, document: Mapping[str, Any]) -> None:
+    for name, body in _labelled(document.get("output")):
+        module.outputs[name] = body.get("sensitive") is True
+    module.imports += len(list(_blocks(document.get("import"))))
 
 
 def walk(root: Path) -> list[ModuleConfig]:
@@ -210,6 +222,34 @@ def walk(root: Path) -> list[ModuleConfig]:
         seen[folder] = module
         pending += [(folder / call.source).resolve() for call in module.modules if call.is_local]
     return list(seen.values())
+
+
+def without_blocks(text: str, kind: str, label: str) -> tuple[str, int]:
+    """``text`` (one ``.tf`` file) without its top-level ``<kind> "<label>" { ... }`` blocks, and how many were
+    removed. Everything else is kept byte for byte: the blocks are cut at the positions python-hcl2's parser
+    (lark, with positions) reports, not rewritten."""
+    head = re.compile(rf'{re.escape(kind)}\s+"?{re.escape(label)}"?\s*\{{')
+    with _PARSE_LOCK:
+        tree = hcl2.parses_to_tree(text)
+    spans = []
+    for body in tree.children:
+        for node in getattr(body, "children", []):
+            meta = getattr(node, "meta", None)
+            if getattr(node, "data", None) != "block" or meta is None or meta.empty:
+                continue
+            if head.match(text, meta.start_pos):
+                spans.append((meta.start_pos, meta.end_pos))
+    for start, end in reversed(spans):
+        text = text[:start] + text[end:]
+    return text, len(spans)
+
+
+def provider_argument(block: ProviderBlock, name: str) -> str | None:
+    """The expression of argument ``name`` of ``block`` as written (``var.region``; a literal's value), or None."""
+    for label, body in _labelled(parse_file(block.file).get("provider")):
+        if label == block.name and body.get("alias") == block.alias and name in body:
+            return _unwrap(str(body[name]))
+    return None
 
 
 def remote_modules(modules: list[ModuleConfig]) -> list[ModuleCall]:

@@ -646,6 +646,7 @@ class ScenarioRun:
         """``terraform apply``; the state is read once after it (even when it fails part-way): the resource
         list, the outputs and :attr:`state` all come from that one ``terraform show -json``."""
         self.applied = True  # a failed apply may still have created resources: destroy must run
+        self.apply_error = ""
         self._settled = False
         self._state = self._inventory = None
         self.shared.clear()
@@ -659,6 +660,10 @@ class ScenarioRun:
         finally:
             try:
                 self._state = self.show_state()
+                if self.apply_error and not managed_resources(self._state):
+                    # the state Terraform keeps says the failed apply created nothing: there is nothing to
+                    # destroy (a destroy would only fail again on the same error, three times)
+                    self.applied = False
             except TerraformError:  # no readable state: the apply failed before creating anything
                 self._state = {}
             self.resources = sorted(r.address for r in managed_resources(self._state))
@@ -732,10 +737,7 @@ class ScenarioRun:
         """Raise NotIdempotentError when a plan right after apply proposes changes."""
         changes = self.plan_changes()
         if changes:
-            raise NotIdempotentError(
-                f"{self.name}: a plan right after apply wants changes, the configuration is not idempotent:\n  "
-                + "\n  ".join(changes)
-            )
+            raise not_idempotent(self.name, changes)
 
     def destroy(self) -> None:
         """``terraform destroy``, retried on any error (a partial destroy often completes on a second pass).
@@ -874,6 +876,14 @@ class ScenarioRun:
 
 if TYPE_CHECKING:
     from harness.checks import RoleAssertions
+
+
+def not_idempotent(name: str, changes: Iterable[str]) -> NotIdempotentError:
+    """The error for a configuration whose plan right after apply wants ``changes``."""
+    return NotIdempotentError(
+        f"{name}: a plan right after apply wants changes, the configuration is not idempotent:\n  "
+        + "\n  ".join(changes)
+    )
 
 
 def _unknown_argument(text: str) -> tuple[str, str] | None:
