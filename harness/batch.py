@@ -32,7 +32,7 @@ from harness.errors import ConfigurationError, NotIdempotentError
 from harness.inventory import managed_resources
 from harness.scenarios import SENSITIVE_VARIABLES, Scenario, new_run
 from harness.targets.base import Target
-from harness.terraform import OVERRIDE_FILE, ScenarioRun, not_idempotent
+from harness.terraform import OVERRIDE_FILE, ScenarioRun, copy_configuration, not_idempotent
 from harness.toolchain import Toolchain
 
 #: Variables the harness itself gives a configuration that declares them (``scenarios.run_variables``).
@@ -77,6 +77,16 @@ def _reasons(scenario: Scenario, target: Target) -> Iterator[str]:
         yield f"variable(s) without a default the harness does not set: {', '.join(missing)}"
     if hcl.remote_modules(modules):
         yield "calls a module that is not a local folder (its provider blocks are known only after init)"
+    yield from _root_only_settings(scenario, root)
+    for module in modules:
+        yield from (r for b in module.providers if (r := _provider_reason(b, module is root, target)))
+        for path in hcl.config_files(module.path):
+            if _PATH_ROOT.search(path.read_text(encoding="utf-8")):
+                yield f"{path.name} uses path.root, which names the batch's folder inside a module"
+
+
+def _root_only_settings(scenario: Scenario, root: hcl.ModuleConfig) -> Iterator[str]:
+    """What takes effect in a root module only, in the configuration or in its overlays."""
     if root.backend is not None or root.cloud is not None:
         yield "declares a backend or cloud block (a root module's setting)"
     for pattern in _AUTO_VAR_FILES:
@@ -85,11 +95,10 @@ def _reasons(scenario: Scenario, target: Target) -> Iterator[str]:
         yield "its .terraform.lock.hcl selects provider versions only as a root module"
     if root.imports:
         yield "import blocks are allowed in a root module only"
-    for module in modules:
-        yield from (r for b in module.providers if (r := _provider_reason(b, module is root, target)))
-        for path in hcl.config_files(module.path):
-            if _PATH_ROOT.search(path.read_text(encoding="utf-8")):
-                yield f"{path.name} uses path.root, which names the batch's folder inside a module"
+    for overlay in scenario.overlays:
+        extra = hcl.read_module(overlay.parent, [overlay])
+        if extra.providers or extra.backend or extra.imports or _PATH_ROOT.search(overlay.read_text("utf-8")):
+            yield f"{overlay.name} changes a provider, the backend, an import or uses path.root"
 
 
 def _provider_reason(block: hcl.ProviderBlock, in_root: bool, target: Target) -> str | None:
@@ -127,6 +136,8 @@ class Member:
     number: int
     #: root output name -> the configuration's own output name
     outputs: dict[str, str] = field(default_factory=dict)
+    #: its root folder in the batch's generated source (a copy of its own, with its local modules)
+    copy: Path = Path()
 
     @property
     def address(self) -> str:
@@ -156,7 +167,7 @@ def root_text(members: Iterable[Member], folder: Path) -> str:
         lines += ["", f'variable "{name}" {{', *(["  sensitive = true"] if sensitive else []), "}"]
     for member in members:
         module = hcl.read_module(member.scenario.path)
-        source = os.path.relpath(member.scenario.path.resolve(), folder.resolve())
+        source = os.path.relpath(member.copy, folder)
         arguments = {"source": f'"{source if source.startswith("..") else "./" + source}"'}
         for name in module.variables:
             if name == "name_prefix":
@@ -171,6 +182,20 @@ def root_text(members: Iterable[Member], folder: Path) -> str:
             lines += ["", f'output "{exported}" {{', f"  value     = {member.address}.{output}"]
             lines += [f"  sensitive = {'true' if sensitive else 'false'}", "}"]
     return "\n".join(lines) + "\n"
+
+
+def _as_module(member: Member) -> None:
+    """Take the root ``provider "aws"`` block (:func:`unbatchable` allows only a region one) out of the member's
+    copy, and add the member's overlays (a broken case's ``*_override.tf``) to it."""
+    for path in hcl.config_files(member.copy):
+        if path.name.endswith(".tf"):
+            text, removed = hcl.without_blocks(path.read_text(encoding="utf-8"), "provider", "aws")
+            if removed:
+                path.write_text(text, encoding="utf-8")
+    for overlay in member.scenario.overlays:
+        if overlay.name == OVERRIDE_FILE:
+            raise ConfigurationError(f"{overlay}: the harness writes {OVERRIDE_FILE}; rename it")
+        shutil.copy2(overlay, member.copy / overlay.name)
 
 
 def member_state(state: Mapping[str, Any], member: Member) -> dict[str, Any]:
@@ -242,10 +267,10 @@ class Batch:
         for number, scenario in enumerate(chosen, start=1):
             key = module_key(scenario.name, (m.key for m in self.members))
             self.members.append(Member(scenario, key, number))
-        if len({m.scenario.path for m in self.members}) != len(self.members):
-            raise ConfigurationError("a batch cannot hold two configurations of the same folder")
         self.source = results_dir / ".batch-sources" / f"{os.getpid()}-{id(self):x}"
-        self.source.mkdir(parents=True)
+        for member in self.members:
+            member.copy = copy_configuration(member.scenario.path, self.source / "members" / member.key)
+            _as_module(member)
         (self.source / "main.tf").write_text(root_text(self.members, self.source))
         self.run = new_run(
             Scenario("batch", self.source),
@@ -267,8 +292,6 @@ class Batch:
         """Copy, make each member's copy a plain module, init, apply, plan for idempotency."""
         run = self.run
         run.prepare()
-        for member in self.members:
-            self._as_module(member)
         run.init()
         version = tuple(int(p) for p in (run.provider_version or "0").split(".")[:2] if p.isdigit())
         if version < DEFAULT_TAGS_VERSION and any("tags" in v for v in self._declared()):
@@ -283,22 +306,8 @@ class Batch:
         return [hcl.read_module(m.scenario.path).variables for m in self.members]
 
     def _copy_of(self, member: Member) -> Path:
-        # the copy keeps the layout of the resolved folders (copy_configuration follows hcl.walk)
-        return (self.run.tfdir / os.path.relpath(member.scenario.path.resolve(), self.source.resolve())).resolve()
-
-    def _as_module(self, member: Member) -> None:
-        """Take the root ``provider "aws"`` block (:func:`unbatchable` allows only a region one) out of the
-        member's copy, and add the member's overlays (a broken case's ``*_override.tf``) to it."""
-        copy = self._copy_of(member)
-        for path in hcl.config_files(copy):
-            if path.name.endswith(".tf"):
-                text, removed = hcl.without_blocks(path.read_text(encoding="utf-8"), "provider", "aws")
-                if removed:
-                    path.write_text(text, encoding="utf-8")
-        for overlay in member.scenario.overlays:
-            if overlay.name == OVERRIDE_FILE:
-                raise ConfigurationError(f"{overlay}: the harness writes {OVERRIDE_FILE}; rename it")
-            shutil.copy2(overlay, copy / overlay.name)
+        """The member's root folder in the run's copy (which keeps the batch source's layout)."""
+        return self.run.tfdir / member.copy.relative_to(self.source)
 
     def views(self) -> list[ScenarioRun]:
         """Each member as a run of its own: its state, resources, outputs and the batch's stage seconds; the

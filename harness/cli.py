@@ -206,8 +206,6 @@ def batch_members(chosen: Sequence[scenarios.Scenario], target: Target) -> list[
         if skip_reason(scenario, target) or (scenario.needs_registry_account and not target.registry_role_arn):
             continue
         reason = batch.unbatchable(scenario, target)
-        if not reason and any(m.path == scenario.path for m in members):
-            reason = "another configuration of the batch is the same folder"
         if reason:
             LOG.info("%s runs alone: %s", scenario.name, reason)
             continue

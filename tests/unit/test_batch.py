@@ -97,11 +97,12 @@ def test_the_root_passes_each_member_its_prefix_and_the_harness_values(tmp_path:
     members = [batch.Member(one, "one", 1), batch.Member(two, batch.module_key("broken/two", ["one"]), 2)]
     folder = tmp_path / "results" / "batch"
     folder.mkdir(parents=True)
+    members[0].copy, members[1].copy = folder / "members" / "one", folder / "members" / "broken_two"
     text = batch.root_text(members, folder)
     (folder / "main.tf").write_text(text)
     parsed = hcl.parse_file(folder / "main.tf")
     calls = {name: body for block in parsed["module"] for name, body in block.items()}
-    assert calls["one"] == {"source": "../../one", "name_prefix": "${var.name_prefix}-1", "region": "${var.region}"}
+    assert calls["one"] == {"source": "./members/one", "name_prefix": "${var.name_prefix}-1", "region": "${var.region}"}
     assert calls["broken_two"]["name_prefix"] == "${var.name_prefix}-2"
     assert calls["broken_two"]["secret_value"] == "${var.secret_value}"
     variables = {name: body for block in parsed["variable"] for name, body in block.items()}
@@ -219,3 +220,39 @@ def test_outputs_and_imports_are_read(tmp_path: Path) -> None:
     module = hcl.read_module(folder)
     assert module.outputs == {"x": False, "y": True}
     assert module.imports == 1
+
+
+def test_an_overlay_that_changes_a_provider_keeps_the_case_alone(tmp_path: Path) -> None:
+    base = plain(tmp_path, "svc")
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "tags_override.tf").write_text('provider "aws" {\n  region = "eu-west-1"\n}\n')
+    (case / "name_override.tf").write_text(LOG_GROUP.replace("${var.name_prefix}", "${var.name_prefix}-x"))
+    assert batch.unbatchable(Scenario("case", base.path, (case / "name_override.tf",)), EMULATOR) is None
+    found = batch.unbatchable(Scenario("case", base.path, (case / "tags_override.tf",)), EMULATOR)
+    assert found is not None and "tags_override.tf" in found, found
+
+
+def test_cases_of_one_folder_get_copies_of_their_own_with_their_overlays(tmp_path: Path) -> None:
+    """Two cases of one reference scenario in one batch: each member has its own copy of the folder and of the
+    local modules it sources, its overlays, and no root provider block (the batch's provider is inherited)."""
+    config(tmp_path / "modules" / "role", ("main.tf", 'variable "name" {}\n'))
+    call = 'module "role" {\n  source = "../modules/role"\n  name   = var.name_prefix\n}\n'
+    base = plain(tmp_path, "svc", ("calls.tf", call))
+    overlay = tmp_path / "case" / "retention_override.tf"
+    overlay.parent.mkdir()
+    overlay.write_text('resource "aws_cloudwatch_log_group" "this" {\n  retention_in_days = 7\n}\n')
+    group = batch.Batch(
+        [base, Scenario("case", base.path, (overlay,))],
+        target=EMULATOR,
+        tools=None,  # type: ignore[arg-type]  # nothing here runs Terraform
+        results_dir=tmp_path / "results",
+    )
+    first, second = group.members
+    assert first.copy != second.copy and first.copy.name == second.copy.name == "svc"
+    assert (second.copy / "retention_override.tf").is_file() and not (first.copy / "retention_override.tf").exists()
+    for member in group.members:
+        assert (member.copy.parent / "modules" / "role" / "main.tf").is_file(), f"{member.key}: no module copy"
+        assert hcl.read_module(member.copy).provider_blocks("aws") == [], f"{member.key}: provider block left"
+    assert hcl.read_module(base.path).provider_blocks("aws"), "the original configuration must not change"
+    assert [m.path for m in hcl.walk(group.source)][1:3] == [first.copy.resolve(), second.copy.resolve()]
