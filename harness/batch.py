@@ -338,10 +338,17 @@ class Batch:
             views.append(view)
         return views
 
+    def member(self, name: str) -> Member:
+        """The member whose scenario is called ``name``."""
+        return next(m for m in self.members if m.scenario.name == name)
+
+    def forget(self, name: str, address: str) -> None:
+        """:meth:`ScenarioRun.forget` of the member's own ``address`` (for emulator gaps only)."""
+        self.run.forget(f"{self.member(name).address}.{address}")
+
     def idempotency_error(self, member_name: str) -> NotIdempotentError | None:
         """The member's idempotency failure (as its own plan would report it), or None."""
-        member = next(m for m in self.members if m.scenario.name == member_name)
-        changes = member_changes(self.changes, member)
+        changes = member_changes(self.changes, self.member(member_name))
         return not_idempotent(member_name, changes) if changes else None
 
     def down(self, failed: bool = False) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness import scenarios, toolchain
+from harness import batch, scenarios, toolchain
 from harness.config import SETTINGS, Options, destroy_on_sigterm, env_flag, resolve_options, run_id, setting
 from harness.errors import ConfigurationError, HarnessError
 from harness.report import Collector, load_summaries, render, write_summary
@@ -195,14 +195,17 @@ def make_factory(
     """
 
     def factory(
-        name: str | Path,
+        name: str | Path | scenarios.Scenario,
         *,
         var_files: Iterable[str | Path] = (),
         path: bool = False,
         preflight: dict[str, Any] | None = None,
         **variables: Any,
     ) -> ScenarioRun:
-        if path or isinstance(name, Path):
+        if isinstance(name, scenarios.Scenario):
+            scenario = name
+            files = tuple(_var_file(scenario.path, f) for f in var_files)
+        elif path or isinstance(name, Path):
             folder = resolve_configuration(request, name)
             scenario = scenarios.from_path(folder)
             files = tuple(_var_file(folder, f) for f in var_files)
@@ -332,6 +335,114 @@ def terraform_apply(scenario_factory: ScenarioFactory) -> Callable[..., Scenario
         return scenario_factory(str(path), path=True, var_files=var_files, preflight=preflight, **variables)
 
     return apply
+
+
+class Together:
+    """Scenarios of one test module applied as one batch where they can be (:mod:`harness.batch`), each alone
+    otherwise: :meth:`run` gives a scenario's run, whichever way it was applied.
+
+    A scenario the target cannot run is skipped by the test that asks for it. When the batch fails before its
+    checks, it is destroyed (its folder kept) and every member is applied alone when a test first asks for
+    it, so a failing configuration fails its own tests with Terraform's own error.
+    """
+
+    def __init__(
+        self, request: pytest.FixtureRequest, factory: ScenarioFactory, chosen: Iterable[str | scenarios.Scenario]
+    ) -> None:
+        options: Options = request.getfixturevalue("harness_options")
+        self.target: Target = request.getfixturevalue("harness_target")
+        self._factory = factory
+        self._skipped: dict[str, str] = {}
+        self._views: dict[str, ScenarioRun] = {}
+        self._alone: dict[str, ScenarioRun] = {}
+        self._scenarios: dict[str, scenarios.Scenario] = {}
+        self._batch: batch.Batch | None = None
+        members = []
+        for item in chosen:
+            scenario = item if isinstance(item, scenarios.Scenario) else scenarios.get(item, options.scenarios_dir)
+            name = self._scenarios.setdefault(scenario.name, scenario).name
+            reason = skip_reason(scenario, self.target)
+            if not reason and scenario.needs_registry_account and not self.target.registry_role_arn:
+                reason = "needs a registry account; set --registry-role-arn / HARNESS_REGISTRY_ROLE_ARN"
+            if reason:
+                self._skipped[name] = reason
+            elif not batch.unbatchable(scenario, self.target):
+                members.append(scenario)
+        if len(members) > 1:
+            self._apply(request, options, members)
+
+    def _apply(self, request: pytest.FixtureRequest, options: Options, members: list[scenarios.Scenario]) -> None:
+        group = batch.Batch(
+            members,
+            target=self.target,
+            tools=request.getfixturevalue("harness_toolchain"),
+            results_dir=options.run_dir,
+            worker=_worker_id(request.config),
+            keep=options.keep,
+        )
+        failures_before = request.session.testsfailed
+
+        def finish() -> None:
+            failed = request.session.testsfailed > failures_before
+            error = ""
+            try:
+                group.down(failed=failed)
+            except HarnessError as exc:
+                error = str(exc)
+                raise
+            finally:
+                for view in self._views.values():
+                    view.failed = view.failed or failed or bool(error)
+                    write_summary(view, options.run_dir, error)
+
+        request.addfinalizer(finish)
+        try:
+            group.up()
+        except HarnessError as exc:
+            LOG.warning("batch of %s failed (%s); each is applied alone", ", ".join(group.names), exc)
+            group.down(failed=True)  # at once: the members' own runs must not find it half applied
+            return
+        self._batch = group
+        self._views = {view.name: view for view in group.views()}
+
+    def run(self, name: str) -> ScenarioRun:
+        """The applied run of ``name``: its view in the batch, or a run of its own (applied on first use)."""
+        if name in self._skipped:
+            pytest.skip(f"{name}: {self._skipped[name]}")
+        if name in self._views:
+            assert self._batch is not None
+            problem = self._batch.idempotency_error(name)
+            if problem is not None:
+                raise problem
+            return self._views[name]
+        if name not in self._alone:
+            self._alone[name] = self._factory(self._scenarios.get(name, name))
+        return self._alone[name]
+
+    def applied(self, name: str) -> bool:
+        """True while something of ``name`` is applied (its batch's or its own resources)."""
+        if name in self._views and self._batch is not None:
+            return self._batch.run.applied
+        return name in self._alone and self._alone[name].applied
+
+    def forget(self, name: str, address: str) -> None:
+        """``terraform state rm`` of ``name``'s own ``address`` before the destroy (emulator gaps only)."""
+        if name in self._views and self._batch is not None:
+            self._batch.forget(name, address)
+        else:
+            self._alone[name].forget(address)
+
+
+@pytest.fixture(scope="module")
+def scenario_batch(request: pytest.FixtureRequest, scenario_factory: ScenarioFactory) -> Callable[..., Together]:
+    """``scenario_batch(names)``: our scenarios (names, or :class:`~harness.scenarios.Scenario`) applied as one
+    root where they can be (one init, apply, plan and destroy, see :mod:`harness.batch`), each alone otherwise;
+    destroyed at the module's end."""
+
+    def apply_together(names: Iterable[str]) -> Together:
+        return Together(request, scenario_factory, names)
+
+    return apply_together
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,15 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from harness import scenarios
+from harness.errors import TerraformError
+from harness.plugin import Together
+from harness.scenarios import Scenario
 from harness.targets import Target
 from harness.terraform import logged_commands
 
@@ -77,19 +82,24 @@ def test_a_batch_gives_each_member_its_own_verdict_and_destroys_once(harness_tar
     assert not left_behind(harness_target, prefix), f"batch {prefix}: left {left_behind(harness_target, prefix)}"
 
 
+def bad_retention_case(tree: Path) -> Path:
+    """A case of basic whose log group asks for a retention CloudWatch Logs refuses (the CloudWatch Logs API
+    Reference, PutRetentionPolicy, lists the accepted periods): its plan fails."""
+    case = tree / "cases" / "bad-retention"
+    case.mkdir(parents=True)
+    (case / "case.json").write_text('{"base": "basic"}\n')
+    overlay = case / "retention_override.tf"
+    overlay.write_text('resource "aws_cloudwatch_log_group" "this" {\n  retention_in_days = 8\n}\n')
+    return overlay
+
+
 def test_a_failed_batch_runs_each_member_alone(harness_target: Target, tmp_path: Path) -> None:
     """A member whose plan fails fails the batch; each member then runs alone, so the error Terraform reports
     is the configuration's own (its own addresses), and the one that works still passes."""
     tree = tmp_path / "scenarios"
-    case = tree / "cases" / "bad-retention"
-    case.mkdir(parents=True)
+    bad_retention_case(tree)
     for name in ("secrets", "basic"):
         (tree / name).symlink_to(ROOT / "scenarios" / name)
-    (case / "case.json").write_text('{"base": "basic"}\n')
-    # CloudWatch Logs accepts only listed retention periods (CloudWatch Logs API Reference, PutRetentionPolicy)
-    (case / "retention_override.tf").write_text(
-        'resource "aws_cloudwatch_log_group" "this" {\n  retention_in_days = 8\n}\n'
-    )
 
     answer = run(
         harness_target,
@@ -110,3 +120,21 @@ def test_a_failed_batch_runs_each_member_alone(harness_target: Target, tmp_path:
     assert "with aws_cloudwatch_log_group.this," in answer.stdout, f"expected the case's own address, got:\n{shown}"
     batches = list((tmp_path / "results").glob("*/batch-fh-cli-*"))
     assert batches, "expected the failed batch's folder kept for inspection"
+
+
+def test_the_batch_fixture_applies_each_member_alone_when_the_batch_fails(
+    scenario_batch: Callable[..., Together], tmp_path: Path
+) -> None:
+    """The pytest side of the same rule (``scenario_batch``): the failing case raises Terraform's own error in
+    its own addresses for the test that asks for it; the other member is applied alone and usable."""
+    bad = Scenario("cases/bad-retention", ROOT / "scenarios" / "basic", (bad_retention_case(tmp_path),))
+    together = scenario_batch([scenarios.get("secrets", ROOT / "scenarios"), bad])
+
+    secrets = together.run("secrets")
+    assert re.fullmatch(r"fh-\w+-[0-9a-f]{6}", secrets.prefix), (
+        f"secrets: expected a run of its own, got {secrets.prefix}"
+    )
+    assert secrets.inventory.task_definitions, f"secrets: expected its task definition, got {secrets.resources}"
+    with pytest.raises(TerraformError) as caught:
+        together.run("cases/bad-retention")
+    assert "with aws_cloudwatch_log_group.this," in str(caught.value), str(caught.value)

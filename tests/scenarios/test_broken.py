@@ -1,25 +1,27 @@
 """Broken cases: a reference scenario plus one ``*_override.tf`` that breaks one thing; preflight must name it.
 
-Each class applies one case of ``scenarios/broken/`` (once, on one xdist worker with ``--dist loadscope``)
-and checks that preflight predicts the task would not start, which requirements are denied, the ECS
-error, and where the fix goes. Nothing else may be reported denied. As in ``startup_preflight``, the
-scenario's pipeline push of ``latest`` to its own repositories is stood in for by a placeholder manifest,
-so images are decided as AWS decides them (``images="require"``).
+Every case of ``scenarios/broken/`` is applied once for the module, as one batch where it can be (one init,
+apply, plan and destroy for all of them, see harness/batch.py; a case with two provider configurations runs
+alone), and each test checks one case on its own state: that preflight predicts the task would not start,
+which requirements are denied, the ECS error, and where the fix goes. Nothing else may be reported denied. As
+in ``startup_preflight``, the scenario's pipeline push of ``latest`` to its own repositories is stood in for by
+a placeholder manifest, so images are decided as AWS decides them (``images="require"``).
 
 AWS documentation: Amazon ECS Developer Guide, "Amazon ECS stopped task error messages",
-https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html, and each class's
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html, and each case's
 docstring.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import pytest
 
 from harness import checks
 from harness.aws import ecr, ecs, iam
+from harness.plugin import Together
 from harness.preflight import AwsFacts, PreflightReport, preflight
 from harness.terraform import ScenarioRun
 
@@ -48,8 +50,9 @@ def report_of(applied: ScenarioRun, service_key: str = "", deployer_role: str = 
 
 
 class Case:
-    """What every case class shares: which service and which deployer."""
+    """What every case shares: its folder under scenarios/, which service and which deployer."""
 
+    case: ClassVar[str]
     service: ClassVar[str] = ""  # the key of the service to check when the scenario has several
     deployer_role: ClassVar[str] = ""  # preflight with deployer= this role of the case ("<name>-<deployer_role>")
 
@@ -65,9 +68,9 @@ class BrokenCase(Case):
     fix: ClassVar[str] = ""
     place: ClassVar[str] = ""
 
-    def test_preflight_names_the_failure(self, applied_class: ScenarioRun) -> None:
-        report = self.report(applied_class)
-        case = applied_class.name
+    def names_the_failure(self, applied: ScenarioRun) -> None:
+        report = self.report(applied)
+        case = applied.name
         subject = f"task definition {report.task_definition}"
         denied = {v.requirement.kind for v in report.failures}
         assert not report.will_start, f"{case}: {subject}: expected the task not to start, got will_start"
@@ -85,8 +88,8 @@ class BrokenCase(Case):
             f"{case}: {subject}: expected the fix in {self.place!r}, got {sorted(places)}"
         )
 
-    def test_json_report_says_it_would_not_start(self, applied_class: ScenarioRun) -> None:
-        document = self.report(applied_class).to_dict()
+    def json_says_it_would_not_start(self, applied: ScenarioRun) -> None:
+        document = self.report(applied).to_dict()
         assert document["will_start"] is False
         assert {r["kind"] for r in document["requirements"] if not r["allowed"]} == self.kinds
         assert document["error"] == " | ".join(document["errors"])
@@ -100,9 +103,9 @@ class WarningCase(Case):
     fix: ClassVar[str] = ""
     place: ClassVar[str] = ""
 
-    def test_preflight_warns_and_the_task_starts(self, applied_class: ScenarioRun) -> None:
-        report = self.report(applied_class)
-        subject = f"{applied_class.name}: task definition {report.task_definition}"
+    def warns_and_the_task_starts(self, applied: ScenarioRun) -> None:
+        report = self.report(applied)
+        subject = f"{applied.name}: task definition {report.task_definition}"
         assert report.will_start, f"{subject}: expected the task to start, got errors {report.errors!r}"
         assert report.errors == [], f"{subject}: expected no start error, got {report.errors!r}"
         denied = {v.requirement.kind for v in report.failures}
@@ -118,193 +121,183 @@ class WarningCase(Case):
             f"{subject}: expected the fix in {self.place!r}, got {sorted(places)}"
         )
 
-    def test_json_report_says_it_would_start_with_warnings(self, applied_class: ScenarioRun) -> None:
-        document = self.report(applied_class).to_dict()
+    def json_says_it_would_start_with_warnings(self, applied: ScenarioRun) -> None:
+        document = self.report(applied).to_dict()
         assert document["will_start"] is True
         assert document["errors"] == [] and document["error"] == ""
         assert document["warnings"], "expected warnings in the JSON report"
         assert {r["kind"] for r in document["requirements"] if not r["allowed"]} == self.kinds
 
 
-@pytest.mark.scenario("broken/ecr-pull-denied")
-class TestEcrPullDenied(BrokenCase):
+class EcrPullDenied(BrokenCase):
     """Amazon ECS Developer Guide, "Amazon ECS task execution IAM role" (ECR permissions),
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html"""
 
+    case = "broken/ecr-pull-denied"
     kinds: ClassVar[set[str]] = {"ecr-auth", "ecr-pull"}
     error = "unable to retrieve ecr registry auth"
     fix = '"Action": "ecr:GetAuthorizationToken"'
     place = "role"
 
 
-@pytest.mark.scenario("broken/cross-account-policy-missing")
-class TestCrossAccountPolicyMissing(BrokenCase):
+class CrossAccountPolicyMissing(BrokenCase):
     """Amazon ECR User Guide, "Private repository policy examples" (cross-account pull),
     https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html"""
 
+    case = "broken/cross-account-policy-missing"
     kinds: ClassVar[set[str]] = {"ecr-pull"}
     error = "CannotPullContainerError"
     fix = "repository policy in account"
     place = "repository policy"
 
 
-@pytest.mark.scenario("broken/secret-not-granted")
-class TestSecretNotGranted(BrokenCase):
+class SecretNotGranted(BrokenCase):
     """Amazon ECS Developer Guide, "Pass Secrets Manager secrets through Amazon ECS environment variables",
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
 
+    case = "broken/secret-not-granted"
     kinds: ClassVar[set[str]] = {"secret"}
     error = "unable to retrieve secret from asm"
     fix = '"Action": "secretsmanager:GetSecretValue"'
 
 
-@pytest.mark.scenario("broken/parameter-not-granted")
-class TestParameterNotGranted(BrokenCase):
+class ParameterNotGranted(BrokenCase):
     """Amazon ECS Developer Guide, "Pass Systems Manager parameters through Amazon ECS environment variables",
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-ssm-paramstore.html"""
 
+    case = "broken/parameter-not-granted"
     kinds: ClassVar[set[str]] = {"parameter"}
     error = "unable to retrieve secrets from ssm"
     fix = '"Action": "ssm:GetParameters"'
 
 
-@pytest.mark.scenario("broken/kms-decrypt-missing")
-class TestKmsDecryptMissing(BrokenCase):
+class KmsDecryptMissing(BrokenCase):
     """AWS KMS Developer Guide, "Default key policy" (IAM policies grant use when the key policy delegates),
     https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"""
 
+    case = "broken/kms-decrypt-missing"
     kinds: ClassVar[set[str]] = {"kms"}
     error = "kms:Decrypt denied"
     fix = '"Action": "kms:Decrypt"'
     place = "role"
 
 
-@pytest.mark.scenario("broken/key-policy-untrusted")
-class TestKeyPolicyUntrusted(BrokenCase):
+class KeyPolicyUntrusted(BrokenCase):
     """AWS KMS Developer Guide, "Key policies in AWS KMS" (without a root statement IAM cannot grant),
     https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html"""
 
+    case = "broken/key-policy-untrusted"
     kinds: ClassVar[set[str]] = {"kms"}
     error = "kms:Decrypt denied"
     fix = "add to the key policy of"
     place = "key policy"
 
 
-@pytest.mark.scenario("broken/log-group-missing")
-class TestLogGroupMissing(BrokenCase):
+class LogGroupMissing(BrokenCase):
     """Amazon ECS Developer Guide, "Send Amazon ECS logs to CloudWatch",
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html"""
 
+    case = "broken/log-group-missing"
     kinds: ClassVar[set[str]] = {"logs"}
     error = "failed to validate logger args"
     fix = "create it, or fix the reference in container app awslogs"
     place = "create the resource"
 
 
-@pytest.mark.scenario("broken/logs-actions-missing")
-class TestLogsActionsMissing(BrokenCase):
+class LogsActionsMissing(BrokenCase):
     """Amazon ECS Developer Guide, "Send Amazon ECS logs to CloudWatch" (logs:CreateLogStream, PutLogEvents),
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html"""
 
+    case = "broken/logs-actions-missing"
     kinds: ClassVar[set[str]] = {"logs"}
     error = "failed to validate logger args"
     fix = '"Action": "logs:CreateLogStream"'
 
 
-@pytest.mark.scenario("broken/image-not-pushed")
-class TestImageNotPushed(BrokenCase):
+class ImageNotPushed(BrokenCase):
     """Amazon ECS Developer Guide, "Troubleshoot CannotPullContainer task errors" (image not found),
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_cannot_pull_image.html"""
 
+    case = "broken/image-not-pushed"
     kinds: ClassVar[set[str]] = {"image"}
     error = "CannotPullContainerError"
     fix = "push the image"
     place = "push the image"
 
 
-@pytest.mark.scenario("broken/execution-role-missing")
-class TestExecutionRoleMissing(BrokenCase):
+class ExecutionRoleMissing(BrokenCase):
     """Amazon ECS Developer Guide, "Amazon ECS task execution IAM role" (trust relationship) and "Amazon ECS
     stopped task error messages" ("ECS was unable to assume the role"),
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html"""
 
+    case = "broken/execution-role-missing"
     kinds: ClassVar[set[str]] = {"trust"}
     error = "ECS was unable to assume the role"
     place = "trust policy"
 
 
-@pytest.mark.scenario("broken/environment-file-missing")
-class TestEnvironmentFileMissing(BrokenCase):
+class EnvironmentFileMissing(BrokenCase):
     """Amazon ECS Developer Guide, "Pass environment variables to an Amazon ECS container" (environmentFiles:
     s3:GetObject and s3:GetBucketLocation), https://docs.aws.amazon.com/AmazonECS/latest/developerguide/use-environment-file.html"""
 
+    case = "broken/environment-file-missing"
     kinds: ClassVar[set[str]] = {"environment-file"}
     error = "failed to download env files"
     fix = '"Action": "s3:GetBucketLocation"'
 
 
-@pytest.mark.scenario("broken/firelens-s3-config")
-class TestFirelensS3Config(BrokenCase):
+class FirelensS3Config(BrokenCase):
     """Amazon ECS Developer Guide, "Send Amazon ECS logs to an AWS service or AWS Partner" (Fargate supports only
     the file config type), https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_firelens.html;
     RegisterTaskDefinition's "Invalid arn syntax." (github.com/aws/aws-sdk/issues/311)"""
 
+    case = "broken/firelens-s3-config"
     kinds: ClassVar[set[str]] = set()
     error = "ClientException: Invalid arn syntax."
 
 
-@pytest.mark.scenario("broken/trust-ec2-service")
-class TestTrustEc2Service(BrokenCase):
+class TrustEc2Service(BrokenCase):
     """Amazon ECS Developer Guide, "Amazon ECS task IAM role" (the trust relationship names
     ecs-tasks.amazonaws.com) and "Amazon ECS stopped task error messages" ("ECS was unable to assume the role"),
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html"""
 
+    case = "broken/trust-ec2-service"
     kinds: ClassVar[set[str]] = {"trust"}
     error = "ECS was unable to assume the role"
     fix = '"Principal": {"Service": "ecs-tasks.amazonaws.com"}'
     place = "trust policy"
 
 
-@pytest.mark.scenario("broken/trust-other-source-account")
-class TestTrustOtherSourceAccount(BrokenCase):
+class TrustOtherSourceAccount(BrokenCase):
     """IAM User Guide, "The confused deputy problem" (ECS sends aws:SourceAccount, the account the task runs in),
     https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html; Amazon ECS Developer Guide, "Amazon ECS
     task IAM role", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html"""
 
+    case = "broken/trust-other-source-account"
     kinds: ClassVar[set[str]] = {"trust"}
     error = "ECS was unable to assume the role"
     fix = "aws:SourceAccount"
     place = "trust policy"
 
 
-@pytest.mark.scenario("broken/efs-mount-denied")
-class TestEfsMountDenied(BrokenCase):
+class EfsMountDenied(BrokenCase):
     """Amazon ECS Developer Guide, "Specify an Amazon EFS file system in an Amazon ECS task definition" (IAM
     authorization mounts with the task role), https://docs.aws.amazon.com/AmazonECS/latest/developerguide/efs-volumes.html;
     Amazon EFS User Guide, "Using IAM to control file system data access",
     https://docs.aws.amazon.com/efs/latest/ug/iam-access-control-nfs-efs.html"""
 
+    case = "broken/efs-mount-denied"
     kinds: ClassVar[set[str]] = {"efs"}
     error = "failed to invoke EFS utils commands to set up EFS volumes"
     fix = '"Action": "elasticfilesystem:ClientMount"'
     place = "role"
 
-    @pytest.fixture(autouse=True, scope="class")
-    @classmethod
-    def _forget_the_policy_before_destroy(cls, applied_class: ScenarioRun) -> Iterator[None]:
-        """moto 5.2.5 stores a file system policy but has no DeleteFileSystemPolicy (HTTP 500): on emulators the
-        policy leaves the state before the destroy, which deletes the file system and its policy with it (as
-        EFS does). Torn down before ``applied_class``, so before its destroy."""
-        yield
-        if applied_class.target.is_emulator and applied_class.applied:
-            applied_class.forget("aws_efs_file_system_policy.extra[0]")
 
-
-@pytest.mark.scenario("broken/log-secret-not-granted")
-class TestLogSecretNotGranted(BrokenCase):
+class LogSecretNotGranted(BrokenCase):
     """Amazon ECS Developer Guide, "Pass sensitive data to an Amazon ECS container" (logConfiguration.secretOptions
     are fetched with the task execution role), https://docs.aws.amazon.com/AmazonECS/latest/developerguide/specifying-sensitive-data.html"""
 
+    case = "broken/log-secret-not-granted"
     service = "worker"
     kinds: ClassVar[set[str]] = {"secret"}
     error = "unable to retrieve secret from asm"
@@ -312,36 +305,83 @@ class TestLogSecretNotGranted(BrokenCase):
     place = "role"
 
 
-@pytest.mark.scenario("broken/secret-reference-not-granted")
-class TestSecretReferenceNotGranted(BrokenCase):
+class SecretReferenceNotGranted(BrokenCase):
     """AWS Systems Manager User Guide, "Referencing AWS Secrets Manager secrets from Parameter Store parameters"
     (the caller needs ssm:GetParameters and secretsmanager:GetSecretValue),
     https://docs.aws.amazon.com/systems-manager/latest/userguide/integration-ps-secretsmanager.html"""
 
+    case = "broken/secret-reference-not-granted"
     kinds: ClassVar[set[str]] = {"secret"}
     error = "unable to retrieve secrets from ssm"
     fix = '"Action": "secretsmanager:GetSecretValue"'
     place = "role"
 
 
-@pytest.mark.scenario("broken/firelens-output-denied")
-class TestFirelensOutputDenied(WarningCase):
+class FirelensOutputDenied(WarningCase):
     """Amazon ECS Developer Guide, "Send Amazon ECS logs to an AWS service or AWS Partner" (the log router's outputs
     use the task role; the task starts either way), https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_firelens.html"""
 
+    case = "broken/firelens-output-denied"
     kinds: ClassVar[set[str]] = {"firelens-output"}
     warning = "FireLens log router (task role)"
     fix = '"Action": "logs:PutLogEvents"'
     place = "-task"
 
 
-@pytest.mark.scenario("broken/deployer-cannot-pass-role")
-class TestDeployerCannotPassRole(BrokenCase):
+class DeployerCannotPassRole(BrokenCase):
     """IAM User Guide, "Grant a user permissions to pass a role to an AWS service" (iam:PassRole on every role the
     task definition names), https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html"""
 
+    case = "broken/deployer-cannot-pass-role"
     deployer_role = "extra"
     kinds: ClassVar[set[str]] = {"deployer"}
     error = "is not authorized to perform: iam:PassRole on resource: "
     fix = '"Action": "iam:PassRole"'
     place = "-extra"
+
+
+BROKEN: list[BrokenCase] = [case() for case in BrokenCase.__subclasses__()]
+WARNING: list[WarningCase] = [case() for case in WarningCase.__subclasses__()]
+
+
+def _params(cases: list[BrokenCase] | list[WarningCase]) -> list[object]:
+    """One parameter per case, marked with its scenario (the report tallies tests per scenario)."""
+    return [pytest.param(c, id=c.case.removeprefix("broken/"), marks=pytest.mark.scenario(c.case)) for c in cases]
+
+
+@pytest.fixture(scope="module")
+def broken(request: pytest.FixtureRequest, scenario_batch: Callable[..., Together]) -> Iterator[Together]:
+    """Every case a selected test of the module asks for (``-k``, a shard), applied once for the module (see the
+    module's docstring)."""
+    selected = {
+        item.callspec.params["case"].case
+        for item in request.session.items
+        if item.module is request.module and isinstance(item, pytest.Function) and hasattr(item, "callspec")
+    }
+    together = scenario_batch([case.case for case in (*BROKEN, *WARNING) if case.case in selected])
+    yield together
+    # moto 5.2.5 stores a file system policy but has no DeleteFileSystemPolicy (HTTP 500): on emulators the policy
+    # leaves the state before the destroy, which deletes the file system and its policy with it (as EFS does).
+    efs = EfsMountDenied.case
+    if together.target.is_emulator and together.applied(efs):
+        together.forget(efs, "aws_efs_file_system_policy.extra[0]")
+
+
+@pytest.mark.parametrize("case", _params(BROKEN))
+def test_preflight_names_the_failure(case: BrokenCase, broken: Together) -> None:
+    case.names_the_failure(broken.run(case.case))
+
+
+@pytest.mark.parametrize("case", _params(BROKEN))
+def test_json_report_says_it_would_not_start(case: BrokenCase, broken: Together) -> None:
+    case.json_says_it_would_not_start(broken.run(case.case))
+
+
+@pytest.mark.parametrize("case", _params(WARNING))
+def test_preflight_warns_and_the_task_starts(case: WarningCase, broken: Together) -> None:
+    case.warns_and_the_task_starts(broken.run(case.case))
+
+
+@pytest.mark.parametrize("case", _params(WARNING))
+def test_json_report_says_it_would_start_with_warnings(case: WarningCase, broken: Together) -> None:
+    case.json_says_it_would_start_with_warnings(broken.run(case.case))
