@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,57 @@ def pytest_configure(config: pytest.Config) -> None:
     run_id()  # fixed in the controller before xdist starts workers, so all share one results folder
     destroy_on_sigterm()
     _CONFIG["config"] = config
+    if _stored_durations(config) is not None:
+        # the work units come ordered by stored seconds (pytest_collection_modifyitems); xdist's own reorder, by
+        # number of tests, would put a unit of a few long tests (an ALB's 90 s apply) last again
+        config.option.loadscopereorder = False
+
+
+def _stored_durations(config: pytest.Config) -> dict[str, float] | None:
+    """pytest-split's stored seconds per test (``--durations-path``, default ``.test_durations``) when the run
+    distributes with ``--dist loadscope`` and the file is readable; else None."""
+    if getattr(config.option, "dist", "no") != "loadscope":
+        return None
+    path = Path(getattr(config.option, "durations_path", None) or config.rootpath / ".test_durations")
+    try:
+        return {str(k): float(v) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The work unit ``--dist loadscope`` keeps on one worker: the class of a method, else the module (as
+    pytest-xdist's ``LoadScopeScheduling._split_scope``)."""
+    return nodeid.rsplit("::", 1)[0]
+
+
+def longest_scopes_first(nodeids: list[str], durations: Mapping[str, float]) -> list[str]:
+    """``nodeids`` with their loadscope work units ordered by stored seconds, longest first (tests keep their
+    order inside a unit; a test the file does not list counts as the median listed one).
+
+    xdist hands work units out in order, so a long unit handed out last runs alone at the end while the other
+    workers idle: longest first is the classic greedy schedule (LPT) for that."""
+    known = sorted(durations.values())
+    default = known[len(known) // 2] if known else 0.0
+    units: dict[str, list[str]] = {}
+    for nodeid in nodeids:
+        units.setdefault(xdist_scope(nodeid), []).append(nodeid)
+    cost = {unit: sum(durations.get(n, default) for n in members) for unit, members in units.items()}
+    ordered = sorted(units, key=lambda unit: -cost[unit])
+    return [nodeid for unit in ordered for nodeid in units[unit]]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadscope`` with a stored durations file (pytest-split's ``.test_durations``, ``make
+    durations``), hand out the longest work units first (:func:`longest_scopes_first`). Without the file, or
+    with another distribution, the order is pytest's. Run last, after pytest-split chose a shard's tests."""
+    durations = _stored_durations(config)
+    if durations is None:
+        return
+    order = longest_scopes_first([item.nodeid for item in items], durations)
+    position = {nodeid: index for index, nodeid in enumerate(order)}
+    items.sort(key=lambda item: position[item.nodeid])
 
 
 @pytest.hookimpl(hookwrapper=True)
