@@ -1,4 +1,5 @@
-"""moto's HTTP server, started by the embedded target, with two per-request costs of moto 5 cached.
+"""moto's HTTP server, started by the embedded target, with two per-request costs and one per-account cost of
+moto 5 cached.
 
 Measured with py-spy on the preflight benchmark (moto 5.2.5), about a quarter of the server's CPU per
 request went to two answers that cannot change while the server runs:
@@ -8,7 +9,13 @@ request went to two answers that cannot change while the server runs:
 - ``moto.core.utils.method_names_from_class`` walks a response class with ``inspect.getmembers`` on every
   request to see whether the action is one of its methods: 5%.
 
-Both depend only on the installed moto (its folder, its classes), so they are computed once. werkzeug's
+Both depend only on the installed moto (its folder, its classes), so they are computed once. A third cost is
+per account, not per request: every account moto creates an IAM backend for (an isolated run's fresh account,
+the registry account, the spare accounts the target warms) parses moto's file of about 1,300 AWS managed
+policies again (``json.loads`` of several MB) and dumps each document back to text; measured with py-spy on
+a ``preflight --dir`` of a fixed-name configuration, that was 85% of the server's CPU. The parsed rows (name,
+version, path, document text, dates: all immutable) are kept, and each new account still gets policy objects
+of its own, built with the same arguments moto's ``AWSManagedPolicy.from_data`` passes. werkzeug's
 line per request (``"POST / HTTP/1.1" 200``, which names neither the service nor the action) cost another
 6% and is not written; werkzeug's warnings and errors still are. Everything else is moto's own
 ``moto.server`` command line (the same arguments). When a later moto renames either
@@ -20,9 +27,12 @@ Run as ``python -m harness.targets.moto_server -H 127.0.0.1 -p PORT``.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
 from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
 
 
 def _cache_module_list(list_modules: Callable[[], Iterable[str]]) -> Callable[[], tuple[str, ...]]:
@@ -37,10 +47,49 @@ def _cache_per_class(method_names: Callable[[object], list[str]]) -> Callable[[o
     return lambda clazz: list(remembered(clazz))
 
 
+def _managed_policy_rows(data: str) -> list[tuple[str, dict[str, Any]]]:
+    """moto's managed policy file as (name, constructor arguments) pairs, parsed once: what
+    ``AWSManagedPolicy.from_data`` passes, with the document already dumped."""
+    rows = []
+    for name, item in json.loads(data).items():
+        arguments = {
+            "default_version_id": item.get("DefaultVersionId"),
+            "path": item.get("Path"),
+            "document": json.dumps(item.get("Document")),
+            "create_date": datetime.fromisoformat(item["CreateDate"]),
+            "update_date": datetime.fromisoformat(item["UpdateDate"]),
+        }
+        rows.append((name, arguments))
+    return rows
+
+
+def _cache_managed_policies(models: Any) -> bool:
+    """Give ``IAMBackend._init_aws_policies`` the rows parsed once (see the module docstring); False when this
+    moto does not build them the way this replacement assumes."""
+    needed = ("IAMBackend", "AWSManagedPolicy", "aws_managed_policies_data", "load_iam_aws_managed_policies")
+    if not all(hasattr(models, name) for name in needed) or not callable(
+        getattr(models.IAMBackend, "_init_aws_policies", None)
+    ):
+        return False
+    rows = _managed_policy_rows(models.aws_managed_policies_data)
+
+    def init_aws_policies(backend: Any) -> list[Any]:
+        if not models.load_iam_aws_managed_policies():
+            return []
+        return [
+            models.AWSManagedPolicy(name, account_id=backend.account_id, region=backend.region_name, **arguments)
+            for name, arguments in rows
+        ]
+
+    models.IAMBackend._init_aws_policies = init_aws_policies
+    return True
+
+
 def install_caches() -> list[str]:
-    """Replace the two functions in the modules that call them; returns the names of those replaced."""
+    """Replace the functions in the modules that call them; returns the names of those replaced."""
     from moto import backends
     from moto.core import responses
+    from moto.iam import models
 
     installed = []
     if callable(getattr(backends, "list_of_moto_modules", None)):
@@ -49,6 +98,8 @@ def install_caches() -> list[str]:
     if callable(getattr(responses, "method_names_from_class", None)):
         responses.method_names_from_class = _cache_per_class(responses.method_names_from_class)  # type: ignore[attr-defined,assignment]
         installed.append("moto.core.responses.method_names_from_class")
+    if _cache_managed_policies(models):
+        installed.append("moto.iam.models.IAMBackend._init_aws_policies")
     return installed
 
 

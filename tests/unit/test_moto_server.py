@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -56,3 +57,26 @@ def test_this_moto_has_both_functions_and_the_caches_agree() -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert "moto.backends.list_of_moto_modules" in out
     assert "moto.core.responses.method_names_from_class" in out
+
+
+def test_managed_policies_parsed_once_build_the_same_policies_per_account() -> None:
+    """In a child process: the policies an IAM backend gets after the cache equal, field by field, those moto
+    builds itself, and each account's are objects of its own (attachment counts are per account)."""
+    script = (
+        "from moto.iam import models\n"
+        "def fields(backend):\n"  # every attribute but the random id; each version's attributes
+        "    return [({k: v for k, v in vars(p).items() if k not in ('id', 'versions')},\n"
+        "             [vars(v) for v in p.versions]) for p in backend.aws_managed_policies]\n"
+        "before = fields(models.IAMBackend('global', '111111111111'))\n"
+        "assert len(before) > 1000, len(before)\n"
+        "from harness.targets import moto_server\n"
+        "assert 'moto.iam.models.IAMBackend._init_aws_policies' in moto_server.install_caches()\n"
+        "one, two = models.IAMBackend('global', '111111111111'), models.IAMBackend('global', '222222222222')\n"
+        "assert fields(one) == before, 'the cached policies differ from moto\\'s'\n"
+        "one.aws_managed_policies[0].attachment_count += 1\n"
+        "assert two.aws_managed_policies[0].attachment_count == 0, 'accounts share a policy object'\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}  # as the embedded target starts moto
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
