@@ -1,14 +1,13 @@
 """``fargate-harness run`` applies the configurations it can as modules of one root (harness/batch.py), and
 each still gets its own verdict: the checks on its own state, and when the batch fails, a run of its own.
 
-Each test runs the CLI in a child process, as a user does, on the session's emulator."""
+The CLI tests run it in a child process, as a user does, on the session's emulator; the last test checks the
+``scenario_batch`` fixture, the same rule for pytest."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,8 +19,7 @@ from harness.plugin import Together
 from harness.scenarios import Scenario
 from harness.targets import Target
 from harness.terraform import logged_commands
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.nightly.conftest import ROOT, cli
 
 
 @pytest.fixture(autouse=True)
@@ -32,21 +30,8 @@ def _embedded_only(harness_target: Target) -> None:
 
 def run(target: Target, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     assert target.endpoint_url
-    env = {
-        **os.environ,
-        "HARNESS_EMBEDDED_ENDPOINT": target.endpoint_url,
-        "HARNESS_RESULTS_DIR": str(tmp_path / "results"),
-    }
-    env.pop("HARNESS_RUN_ID", None)
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    env = {"HARNESS_EMBEDDED_ENDPOINT": target.endpoint_url, "HARNESS_RESULTS_DIR": str(tmp_path / "results")}
+    return cli("run", *args, env=env)
 
 
 def row(stdout: str, name: str) -> str:
