@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import scenarios, toolchain
+from harness.cli import BATCH_LINE
 from harness.config import run_id
 from harness.provider_schema import cached
 from harness.report import STAGES
@@ -256,16 +257,24 @@ def stage_sums(summaries: Iterable[Mapping[str, Any]], checks: float | None = No
 def run_table_stages(output: str, names: Iterable[str]) -> dict[str, float]:
     """Seconds per stage summed over the rows of ``fargate-harness run``'s table (``-`` is a stage not run).
 
-    A row reads ``<scenario> <ok|FAIL> <resources> <passed/applicable> init apply plan checks destroy``."""
+    A row reads ``<scenario> <ok|FAIL> <resources> <passed/applicable> init apply plan checks destroy``. The rows
+    of a batch (the ``batch: a, b, ...`` line names them) show the batch's Terraform seconds: counted once."""
     wanted = set(names)
     order = ("init", "apply", "plan", "checks", "destroy")
+    batched: set[str] = set()
+    for line in output.splitlines():
+        if line.startswith(BATCH_LINE):
+            batched |= {n.strip() for n in line[len(BATCH_LINE) :].split(" applied as one root")[0].split(",")}
     sums = dict.fromkeys(BREAKDOWN_STAGES, 0.0)
+    batch_counted = False
     for line in output.splitlines():
         fields = line.split()
         if len(fields) != 4 + len(order) or fields[0] not in wanted or fields[1] not in ("ok", "FAIL"):
             continue
+        shared = fields[0] in batched and batch_counted
+        batch_counted = batch_counted or fields[0] in batched
         for stage, cell in zip(order, fields[4:], strict=True):
-            if cell != "-":
+            if cell != "-" and not (shared and stage != "checks"):
                 sums[stage] += float(cell)
     return sums
 

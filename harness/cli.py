@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("harness")
 STAGES = ("init", "apply", "plan", "checks", "destroy")
+#: How ``run``'s report names the configurations applied as one root (their Terraform seconds are the batch's).
+BATCH_LINE = "batch: "
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Outcome:
     error: str = ""
     skipped: str = ""
     bad_input: bool = False  # the error is the configuration's or the toolchain's to fix (exit 2)
+    batched: bool = False  # applied as a module of the batch's root (its init/apply/plan/destroy are the batch's)
 
     @property
     def ok(self) -> bool:
@@ -280,7 +283,7 @@ def _check_member(
 ) -> Outcome:
     """One batch member's outcome: its idempotency verdict, then every check on its own state."""
     view.preflight_options = dict(options_of_preflight)
-    outcome = Outcome(view.name, run=view)
+    outcome = Outcome(view.name, run=view, batched=True)
     problem = group.idempotency_error(view.name)
     if problem is not None:
         outcome.error = view.masker(str(problem))
@@ -311,6 +314,12 @@ def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> s
         resources = len(run.resources) if run else 0
         verdict = "ok" if outcome.ok else "FAIL"
         lines.append(f"{outcome.name:<20} {verdict:<7} {resources:>9} {f'{passed}/{applicable}':>7} {cells}")
+    together = [o.name for o in outcomes if o.batched]
+    if together:
+        lines.append(
+            f"{BATCH_LINE}{', '.join(together)} applied as one root; each row shows the batch's init, apply, plan "
+            "and destroy seconds"
+        )
     lines.append("")
     for outcome in outcomes:
         if outcome.run and outcome.run.resources:

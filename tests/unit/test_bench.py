@@ -83,6 +83,17 @@ def test_run_table_stages_reads_only_scenario_rows() -> None:
     assert bench.run_table_stages(RUN_TABLE, ["basic"])["apply"] == 3.1
 
 
+def test_a_batch_s_terraform_seconds_count_once() -> None:
+    table = RUN_TABLE.replace(
+        "ssm-kms              FAIL            0     0/1     0.3       -       -     0.1       -\n",
+        "ssm-kms              ok              7     8/8     0.4     3.1     1.0     0.2     1.9\n"
+        "batch: basic, ssm-kms applied as one root; each row shows the batch's init, apply, plan and destroy seconds\n",
+    )
+    sums = bench.run_table_stages(table, ["basic", "secrets", "ssm-kms"])
+    expected = {"init": 0.7, "apply": 6.0, "plan": 2.1, "destroy": 3.9, "checks": 1.2}
+    assert all(abs(sums[stage] - seconds) < 1e-9 for stage, seconds in expected.items()), sums
+
+
 def test_terraform_counts_from_the_shim() -> None:
     assert bench.terraform_commands(["version", "init", "apply", "plan", "apply", ""]) == Counter(
         {"apply": 2, "version": 1, "init": 1, "plan": 1, "(none)": 1}
