@@ -352,8 +352,12 @@ def command_run(args: argparse.Namespace) -> int:
     pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
     together = [] if args.no_batch or values or files else batch_members(chosen, target)
     try:
+        # the batch first: it is the largest job; outcomes are matched back by position (names may repeat)
+        batched = pool.submit(
+            run_batch, together, options, tools, target, stop, options_of_preflight=preflight_options(args)
+        )
         alone = {
-            c.name: pool.submit(
+            index: pool.submit(
                 run_scenario,
                 c,
                 options,
@@ -364,14 +368,11 @@ def command_run(args: argparse.Namespace) -> int:
                 values=values,
                 options_of_preflight=preflight_options(args),
             )
-            for c in chosen
+            for index, c in enumerate(chosen)
             if c not in together
         }
-        batched = pool.submit(
-            run_batch, together, options, tools, target, stop, options_of_preflight=preflight_options(args)
-        )
-        done = {o.name: o for o in batched.result()}
-        outcomes = [done[c.name] if c.name in done else alone[c.name].result() for c in chosen]
+        from_batch = iter(batched.result())
+        outcomes = [alone[i].result() if i in alone else next(from_batch) for i in range(len(chosen))]
     except KeyboardInterrupt:
         stop.set()
         print("fargate-harness: interrupted; destroying what was applied...", file=sys.stderr)

@@ -412,6 +412,8 @@ class Together:
         members = []
         for item in chosen:
             scenario = item if isinstance(item, scenarios.Scenario) else scenarios.get(item, options.scenarios_dir)
+            if scenario.name in self._scenarios:
+                continue  # asked for twice: one run serves both
             name = self._scenarios.setdefault(scenario.name, scenario).name
             reason = skip_reason(scenario, self.target)
             if not reason and scenario.needs_registry_account and not self.target.registry_role_arn:
