@@ -31,7 +31,7 @@ from harness import hcl
 from harness.errors import ConfigurationError, NotIdempotentError
 from harness.inventory import managed_resources
 from harness.scenarios import SENSITIVE_VARIABLES, Scenario, new_run
-from harness.targets.base import Target
+from harness.targets.base import DEFAULT_TAGS_SINCE, Target, provider_release
 from harness.terraform import OVERRIDE_FILE, ScenarioRun, copy_configuration, not_idempotent
 from harness.toolchain import Toolchain
 
@@ -41,9 +41,6 @@ HARNESS_VARIABLES = ("name_prefix", "secret_value", "region", "registry_role_arn
 #: Variables", "Variable Definitions (.tfvars) Files").
 _AUTO_VAR_FILES = ("terraform.tfvars", "terraform.tfvars.json", "*.auto.tfvars", "*.auto.tfvars.json")
 _PATH_ROOT = re.compile(r"\bpath\.root\b")
-#: The first version of the AWS provider with ``default_tags`` (the harness's ownership tags); below it the
-#: harness passes the tags through each configuration's ``tags`` variable, which a batch cannot mirror.
-DEFAULT_TAGS_VERSION = (3, 38)
 
 
 def unbatchable(scenario: Scenario, target: Target) -> str | None:
@@ -147,10 +144,10 @@ class Member:
 
 def root_text(members: Iterable[Member], folder: Path) -> str:
     """The generated root (``main.tf``) calling each member from ``folder``; fills ``Member.outputs``."""
-    members = list(members)
+    modules = [(member, hcl.read_module(member.scenario.path)) for member in members]
     declared: dict[str, bool] = {}
-    for member in members:
-        for name, variable in hcl.read_module(member.scenario.path).variables.items():
+    for _member, module in modules:
+        for name, variable in module.variables.items():
             if name in HARNESS_VARIABLES:
                 declared[name] = declared.get(name, False) or variable.sensitive or name in SENSITIVE_VARIABLES
     lines = [
@@ -165,8 +162,7 @@ def root_text(members: Iterable[Member], folder: Path) -> str:
     ]
     for name, sensitive in declared.items():
         lines += ["", f'variable "{name}" {{', *(["  sensitive = true"] if sensitive else []), "}"]
-    for member in members:
-        module = hcl.read_module(member.scenario.path)
+    for member, module in modules:
         source = os.path.relpath(member.copy, folder)
         arguments = {"source": f'"{source if source.startswith("..") else "./" + source}"'}
         for name in module.variables:
@@ -293,17 +289,16 @@ class Batch:
         run = self.run
         run.prepare()
         run.init()
-        version = tuple(int(p) for p in (run.provider_version or "0").split(".")[:2] if p.isdigit())
-        if version < DEFAULT_TAGS_VERSION and any("tags" in v for v in self._declared()):
+        # below DEFAULT_TAGS_SINCE the harness passes its ownership tags through each configuration's own `tags`
+        # variable, which a batch cannot mirror
+        old_provider = provider_release(run.provider_version or "0") < DEFAULT_TAGS_SINCE
+        if old_provider and any("tags" in m.scenario.variables for m in self.members):
             raise ConfigurationError(
                 f"aws provider {run.provider_version} has no default_tags: the harness tags each configuration "
                 "through its own `tags` variable, which a batch cannot mirror"
             )
         run.apply()
         self.changes = run.plan_changes()
-
-    def _declared(self) -> list[dict[str, hcl.Variable]]:
-        return [hcl.read_module(m.scenario.path).variables for m in self.members]
 
     def _copy_of(self, member: Member) -> Path:
         """The member's root folder in the run's copy (which keeps the batch source's layout)."""

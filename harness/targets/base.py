@@ -84,6 +84,15 @@ def session_client(session: boto3.session.Session, service: str, **kwargs: Any) 
         return session.client(service, **kwargs)
 
 
+#: The first AWS provider release with ``default_tags`` (the harness's ownership tags go there when it has them).
+DEFAULT_TAGS_SINCE = (3, 38)
+
+
+def provider_release(version: str) -> tuple[int, ...]:
+    """``"3.39.0"`` -> ``(3, 39)``: the major and minor of a provider version (non-numeric parts left out)."""
+    return tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+
+
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/.+")
 
 
@@ -265,8 +274,8 @@ class Target:
         real credentials or account ids are set to null. Without it, a fallback for the version's major.
         None when there is nothing to override (real AWS and no tags).
         """
-        version = tuple(int(p) for p in provider_version.split(".")[:2] if p.isdigit())
-        tags = dict(default_tags or {}) if version >= (3, 38) else {}
+        version = provider_release(provider_version)
+        tags = dict(default_tags or {}) if version >= DEFAULT_TAGS_SINCE else {}
         if not self.endpoint_url and not tags:
             return None
         arguments = self._emulator_arguments(version, schema) if self.endpoint_url else []
