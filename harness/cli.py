@@ -20,7 +20,7 @@ from harness.config import Options, destroy_on_sigterm, resolve_options
 from harness.errors import ConfigurationError, HarnessError, TargetError
 from harness.guard import allowed_from_env
 from harness.targets import TARGETS, Target, start_target
-from harness.targets.localstack import skip_reason
+from harness.targets.localstack import unavailable
 from harness.terraform import ScenarioRun
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("harness")
 STAGES = ("init", "apply", "plan", "checks", "destroy")
+#: How ``run`` says where a registry account comes from, when a scenario needs one.
+REGISTRY_HINT = " (--registry-role-arn)"
 #: How ``run``'s report names the configurations applied as one root (their Terraform seconds are the batch's).
 BATCH_LINE = "batch: "
 
@@ -161,12 +163,9 @@ def run_scenario(
     if stop is not None and stop.is_set():
         outcome.skipped = "interrupted before it started"
         return outcome
-    reason = skip_reason(scenario, target)
+    reason = unavailable(scenario, target, REGISTRY_HINT)
     if reason:
         outcome.skipped = reason
-        return outcome
-    if scenario.needs_registry_account and not target.registry_role_arn:
-        outcome.skipped = "needs a registry account (--registry-role-arn)"
         return outcome
     run = scenarios.new_run(
         scenario,
@@ -206,7 +205,7 @@ def batch_members(chosen: Sequence[scenarios.Scenario], target: Target) -> list[
     here and that a batch can hold; none when fewer than two can."""
     members: list[scenarios.Scenario] = []
     for scenario in chosen:
-        if skip_reason(scenario, target) or (scenario.needs_registry_account and not target.registry_role_arn):
+        if unavailable(scenario, target, REGISTRY_HINT):
             continue
         reason = batch.unbatchable(scenario, target)
         if reason:

@@ -15,7 +15,7 @@ from harness.config import SETTINGS, Options, destroy_on_sigterm, env_flag, reso
 from harness.errors import ConfigurationError, HarnessError
 from harness.report import Collector, load_summaries, render, write_summary
 from harness.targets import TARGETS, Target, start_target
-from harness.targets.localstack import skip_reason
+from harness.targets.localstack import skip_reason, unavailable
 from harness.terraform import ScenarioRun
 from harness.upgrade import UpgradeReport, check_upgrade
 
@@ -36,7 +36,10 @@ _INI: dict[str, str] = {
 }
 
 
+#: How the fixtures say where a registry account comes from, when a scenario needs one.
+REGISTRY_HINT = "; set --registry-role-arn / HARNESS_REGISTRY_ROLE_ARN"
 _COLLECTOR_KEY = pytest.StashKey[Collector]()
+_DURATIONS_KEY = pytest.StashKey["dict[str, float] | None"]()
 #: The session's config, for hooks that do not receive it (pytest_runtest_logreport).
 _CONFIG: dict[str, pytest.Config] = {}
 
@@ -101,7 +104,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _stored_durations(config: pytest.Config) -> dict[str, float] | None:
     """pytest-split's stored seconds per test (``--durations-path``, default ``.test_durations``) when the run
-    distributes with ``--dist loadscope`` and the file is readable; else None."""
+    distributes with ``--dist loadscope`` and the file is readable; else None. Read once per process."""
+    if _DURATIONS_KEY not in config.stash:
+        config.stash[_DURATIONS_KEY] = _read_durations(config)
+    return config.stash[_DURATIONS_KEY]
+
+
+def _read_durations(config: pytest.Config) -> dict[str, float] | None:
     if getattr(config.option, "dist", "no") != "loadscope":
         return None
     path = Path(getattr(config.option, "durations_path", None) or config.rootpath / ".test_durations")
@@ -264,11 +273,9 @@ def make_factory(
         else:
             scenario = scenarios.get(name, options.scenarios_dir)
             files = tuple(_var_file(scenario.path, f) for f in var_files)
-        reason = skip_reason(scenario, target)
+        reason = unavailable(scenario, target, REGISTRY_HINT)
         if reason:
             pytest.skip(f"{name}: {reason}")
-        if scenario.needs_registry_account and not target.registry_role_arn:
-            pytest.skip(f"{name}: needs a registry account; set --registry-role-arn / HARNESS_REGISTRY_ROLE_ARN")
         run = scenarios.new_run(
             scenario,
             target=target,
@@ -414,12 +421,10 @@ class Together:
             scenario = item if isinstance(item, scenarios.Scenario) else scenarios.get(item, options.scenarios_dir)
             if scenario.name in self._scenarios:
                 continue  # asked for twice: one run serves both
-            name = self._scenarios.setdefault(scenario.name, scenario).name
-            reason = skip_reason(scenario, self.target)
-            if not reason and scenario.needs_registry_account and not self.target.registry_role_arn:
-                reason = "needs a registry account; set --registry-role-arn / HARNESS_REGISTRY_ROLE_ARN"
+            self._scenarios[scenario.name] = scenario
+            reason = unavailable(scenario, self.target, REGISTRY_HINT)
             if reason:
-                self._skipped[name] = reason
+                self._skipped[scenario.name] = reason
             elif not batch.unbatchable(scenario, self.target):
                 members.append(scenario)
         if len(members) > 1:

@@ -175,6 +175,16 @@ def missing_for(scenario: Scenario, target: Target) -> tuple[list[str], list[str
     return [s for s in missing if s not in optional], [s for s in missing if s in optional]
 
 
+def unavailable(scenario: Scenario, target: Target, registry_hint: str) -> str | None:
+    """:func:`skip_reason`, or for a scenario that reaches a registry account on a target without one,
+    ``"needs a registry account"`` followed by ``registry_hint`` (how to give one); None when it can run."""
+    if reason := skip_reason(scenario, target):
+        return reason
+    if scenario.needs_registry_account and not target.registry_role_arn:
+        return f"needs a registry account{registry_hint}"
+    return None
+
+
 def skip_reason(scenario: Scenario, target: Target) -> str | None:
     """Why ``scenario`` cannot run on ``target`` (``"target localstack lacks ecr"``), or None when it can."""
     required, _optional = missing_for(scenario, target)
