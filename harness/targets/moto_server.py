@@ -21,14 +21,21 @@ line per request (``"POST / HTTP/1.1" 200``, which names neither the service nor
 ``moto.server`` command line (the same arguments). When a later moto renames either
 function, that cache is skipped and the server runs as moto ships it.
 
+On SIGTERM or SIGINT moto's handler calls ``sys.exit``, and the interpreter then tears down every object the
+emulator holds before it exits: 0.7 s after the warm-up, about 0.9 s after a run of the six scenarios, paid
+by every ``fargate-harness run`` and every test session before it can finish. The emulator keeps nothing
+but memory, so the handler here flushes the log streams and leaves with ``os._exit``.
+
 Run as ``python -m harness.targets.moto_server -H 127.0.0.1 -p PORT``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -103,10 +110,30 @@ def install_caches() -> list[str]:
     return installed
 
 
+def exit_now(signum: int, frame: object) -> None:
+    """Leave at once, with the log streams flushed (see the module's docstring)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed or broken stream takes nothing more
+            stream.flush()
+    os._exit(0)
+
+
+def install_fast_exit() -> bool:
+    """Make :func:`exit_now` the handler moto's ``main`` installs for SIGINT and SIGTERM; False when this moto
+    has no such handler (it then exits as it ships)."""
+    from moto import server
+
+    if not callable(getattr(server, "signal_handler", None)):
+        return False
+    server.signal_handler = exit_now
+    return True
+
+
 def main() -> None:
     """Install the caches, then run moto's server with this process's arguments."""
     install_caches()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    install_fast_exit()
     from moto.server import main as moto_main
 
     sys.argv[0] = "moto_server"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from harness.targets import moto_server
 
@@ -80,3 +81,31 @@ def test_managed_policies_parsed_once_build_the_same_policies_per_account() -> N
     env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}  # as the embedded target starts moto
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, env=env)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_the_server_s_signal_handler_is_the_fast_exit() -> None:
+    """moto's ``main`` installs ``moto.server.signal_handler`` for SIGTERM; the wrapper swaps in its own."""
+    from moto import server
+
+    original = server.signal_handler
+    try:
+        assert moto_server.install_fast_exit()
+        assert server.signal_handler is moto_server.exit_now
+    finally:
+        server.signal_handler = original
+
+
+def test_fast_exit_flushes_what_was_written_and_exits_0(tmp_path: Path) -> None:
+    """Output still in the buffers of a file-backed stdout is written before ``os._exit`` skips the teardown."""
+    log = tmp_path / "moto.log"
+    program = (
+        "import sys; from harness.targets import moto_server; "
+        "sys.stdout.write('last line before the signal'); moto_server.exit_now(15, None); print('not reached')"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as a server's log is
+    with open(log, "wb") as handle:
+        code = subprocess.run(
+            [sys.executable, "-c", program], stdout=handle, stderr=subprocess.STDOUT, env=env, check=False
+        )
+    assert code.returncode == 0, log.read_text()
+    assert log.read_text() == "last line before the signal"
