@@ -45,8 +45,9 @@ from harness.terraform import (
 def bare_terraform(
     scenario: scenarios.Scenario, tools: toolchain.Toolchain, target: Target, variables: dict[str, str]
 ) -> dict[str, float]:
-    """Seconds per stage for the plain CLI on a copy of the scenario (the baseline)."""
-    env = {**os.environ, **tools.env(), **target.terraform_env()}
+    """Seconds per stage for the plain CLI on a copy of the scenario (the baseline: the caller's environment,
+    with the harness's CLI config for the provider source but not its Go runtime settings)."""
+    env = {**os.environ, **tools.env(tuned=False), **target.terraform_env()}
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix=f"bench-{scenario.name}-") as tmp:
         tfdir = copy_configuration(scenario.path, Path(tmp) / "config")

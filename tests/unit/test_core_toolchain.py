@@ -504,3 +504,19 @@ def test_file_lock_creates_its_folder(tmp_path: Path) -> None:
         assert lock.exists()
     with toolchain.file_lock(lock):
         pass
+
+
+def test_go_runtime_settings_default_and_the_caller_s_values_win(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The harness's Terraform and provider processes get GOGC and GOMEMLIMIT unless the caller sets them; the
+    bench's bare baseline (``tuned=False``) gets neither."""
+    _fake_terraform(clean_env, "1.9.8")
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    tools = toolchain.prepare(provider_source="registry", cache=tmp_path / "cache")
+    assert {k: tools.env()[k] for k in ("GOGC", "GOMEMLIMIT")} == {"GOGC": "800", "GOMEMLIMIT": "2GiB"}
+    assert not {"GOGC", "GOMEMLIMIT"} & set(tools.env(tuned=False))
+    monkeypatch.setenv("GOGC", "100")
+    assert tools.env()["GOGC"] == "100" and tools.env()["GOMEMLIMIT"] == "2GiB"
+    assert toolchain.go_runtime({"GOMEMLIMIT": "512MiB"}) == {"GOGC": "800", "GOMEMLIMIT": "512MiB"}
