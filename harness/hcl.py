@@ -9,11 +9,12 @@ JSON syntax has the same top-level shape).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ from hcl2 import SerializationOptions
 from harness.errors import ConfigurationError
 
 _PARSE_LOCK = threading.Lock()
-_PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
+#: Parsed documents by kind (HCL or JSON) and text: the harness parses the same files again in its copies of a
+#: configuration (a run's work folder, a batch member's folder), so the key is the text, not the path.
+_PARSED: dict[tuple[bool, str], dict[str, Any]] = {}
 _OPTIONS = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
 #: Sources Terraform treats as local paths (Terraform docs, "Module Sources": a local path begins with ./ or ../).
 _LOCAL_PREFIXES = ("./", "../", ".\\", "..\\")
@@ -138,15 +141,14 @@ def parse_file(path: Path) -> dict[str, Any]:
 
     python-hcl2's parser is shared module state and not safe to use from two threads at once (``run --jobs``
     parses configurations in parallel: unguarded, one thread saw another's half-built tree), so parses are
-    serialized; results are cached by path, size and modification time.
+    serialized; results are cached by text, so a copy of a file is not parsed again.
     """
     try:
-        stat = path.stat()
-        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        text = path.read_text(encoding="utf-8")
+        key = (path.name.endswith(".tf.json"), text)
         with _PARSE_LOCK:
             if key not in _PARSED:
-                text = path.read_text(encoding="utf-8")
-                if path.name.endswith(".tf.json"):
+                if key[0]:
                     _PARSED[key] = dict(json.loads(text))
                 else:
                     _PARSED[key] = dict(hcl2.loads(text, serialization_options=_OPTIONS))
@@ -222,6 +224,20 @@ def walk(root: Path) -> list[ModuleConfig]:
         seen[folder] = module
         pending += [(folder / call.source).resolve() for call in module.modules if call.is_local]
     return list(seen.values())
+
+
+def prefetch(roots: Iterable[Path]) -> threading.Thread:
+    """Parse every module ``roots`` reach in a daemon thread, into the cache, while the caller does something
+    else (``run`` starts its emulator meanwhile). Errors are left for the caller's own parse to report."""
+
+    def parse_all() -> None:
+        for root in roots:
+            with contextlib.suppress(ConfigurationError):
+                walk(root)
+
+    thread = threading.Thread(target=parse_all, name="fargate-harness-parse", daemon=True)
+    thread.start()
+    return thread
 
 
 def without_blocks(text: str, kind: str, label: str) -> tuple[str, int]:

@@ -129,3 +129,26 @@ def test_parallel_walks_see_whole_configurations(monkeypatch: pytest.MonkeyPatch
         with ThreadPoolExecutor(max_workers=6) as pool:
             found = dict(zip(roots, pool.map(lambda r: [m.path for m in hcl.walk(r)], roots), strict=True))
         assert found == expected
+
+
+def test_a_copy_is_not_parsed_again_and_a_changed_file_is(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The cache is keyed by text: the harness's copies of a configuration reuse the first parse; an edit is
+    parsed anew, and callers get their own copy of the document."""
+    monkeypatch.setattr(hcl, "_PARSED", {})
+    calls: list[str] = []
+    real = hcl.hcl2.loads
+
+    def counting(text: str, **options: object) -> object:
+        calls.append(text)
+        return real(text, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hcl.hcl2, "loads", counting)
+    text = 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n'
+    for folder in ("one", "two"):
+        _write(tmp_path / folder / "main.tf", text)
+    first = hcl.parse_file(tmp_path / "one" / "main.tf")
+    assert hcl.parse_file(tmp_path / "two" / "main.tf") == first and len(calls) == 1
+    first["resource"].clear()
+    assert hcl.parse_file(tmp_path / "one" / "main.tf")["resource"], "the cached document was changed"
+    _write(tmp_path / "two" / "main.tf", text.replace('"x"', '"y"'))
+    assert hcl.read_module(tmp_path / "two").resources == [("aws_s3_bucket", "b")] and len(calls) == 2
