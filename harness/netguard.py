@@ -114,7 +114,10 @@ class NetworkGuard:
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="netguard", daemon=True).start()
+        # serve_forever looks for shutdown() between polls: at its default 0.5 s, stop() waited 0.25 s on average
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="netguard", daemon=True
+        ).start()
         return self.url
 
     def stop(self) -> None:
