@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness import batch, checks, scenarios, toolchain
+from harness import batch, checks, hcl, scenarios, toolchain
 from harness.config import Options, destroy_on_sigterm, resolve_options
 from harness.errors import ConfigurationError, HarnessError, TargetError
 from harness.guard import allowed_from_env
@@ -229,8 +229,10 @@ def run_batch(
     stop: threading.Event,
     *,
     options_of_preflight: dict[str, str],
+    jobs: int = 1,
 ) -> list[Outcome]:
-    """Apply ``members`` as one root, check each on its own state, destroy once (:mod:`harness.batch`).
+    """Apply ``members`` as one root, check each on its own state (``jobs`` members at a time), destroy once
+    (:mod:`harness.batch`).
 
     When the batch fails before the checks it is destroyed, its folder kept, and each member runs alone
     (:func:`run_scenario`), so every error is the one the configuration gives by itself."""
@@ -261,8 +263,9 @@ def run_batch(
         raise
     outcomes: list[Outcome] = []
     try:
-        for view in group.views():
-            outcomes.append(_check_member(group, view, stop, options_of_preflight))
+        views = group.views()
+        with ThreadPoolExecutor(max_workers=min(jobs, len(views)), thread_name_prefix="member-checks") as checking:
+            outcomes = list(checking.map(lambda v: _check_member(group, v, stop, options_of_preflight), views))
     finally:
         try:
             group.down(failed=len(outcomes) < len(members) or any(not o.ok for o in outcomes))
@@ -346,6 +349,7 @@ def command_run(args: argparse.Namespace) -> int:
     files = var_files_of(args.var_file)
     tools = toolchain.prepare(options.tf_binary, options.provider_source)
     started = time.perf_counter()
+    hcl.prefetch([c.path for c in chosen])  # parsed while the emulator starts
     target = start_target(options, options.run_dir / "emulator-cli")
     stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
@@ -353,7 +357,14 @@ def command_run(args: argparse.Namespace) -> int:
     try:
         # the batch first: it is the largest job; outcomes are matched back by position (names may repeat)
         batched = pool.submit(
-            run_batch, together, options, tools, target, stop, options_of_preflight=preflight_options(args)
+            run_batch,
+            together,
+            options,
+            tools,
+            target,
+            stop,
+            options_of_preflight=preflight_options(args),
+            jobs=max(1, args.jobs),
         )
         alone = {
             index: pool.submit(

@@ -650,7 +650,6 @@ class ScenarioRun:
         self._settled = False
         self._state = self._inventory = None
         self.shared.clear()
-        self.target.wait_ready()
         try:
             with self._stage("apply"):
                 self._command("apply", "-input=false", "-no-color", "-auto-approve", *self._var_args())

@@ -144,8 +144,8 @@ class Target:
         """Start or locate the target. Emulators the harness owns start here."""
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        """Wait until the target is ready for an apply (emulators warm up in the background); at most
-        ``timeout`` seconds. Nothing to wait for here."""
+        """Wait until the target's background warm-up (emulators) is done; at most ``timeout`` seconds. Nothing
+        to wait for here."""
 
     def stop(self) -> None:
         """Stop what ``start`` started (and the network guard)."""
