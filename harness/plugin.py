@@ -110,8 +110,28 @@ def _stored_durations(config: pytest.Config) -> dict[str, float] | None:
     return config.stash[_DURATIONS_KEY]
 
 
+#: The key of ``workerinput`` that tells an xdist worker its controller distributes with ``--dist loadscope``.
+_LOADSCOPE_INPUT = "fargate_harness_loadscope"
+
+
+def _distributes_by_scope(config: pytest.Config) -> bool:
+    """True in a controller run with ``--dist loadscope`` and in its xdist workers (xdist sets a worker's own
+    ``dist`` to "no", so the controller says it in ``workerinput``, :func:`pytest_configure_node`)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return bool(workerinput.get(_LOADSCOPE_INPUT, False))
+    return getattr(config.option, "dist", "no") == "loadscope"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """(xdist controller) Tell each worker whether the run distributes by scope: the workers collect, and the
+    order they collect in is the order xdist hands the work units out in."""
+    node.workerinput[_LOADSCOPE_INPUT] = _distributes_by_scope(node.config)
+
+
 def _read_durations(config: pytest.Config) -> dict[str, float] | None:
-    if getattr(config.option, "dist", "no") != "loadscope":
+    if not _distributes_by_scope(config):
         return None
     path = Path(getattr(config.option, "durations_path", None) or config.rootpath / ".test_durations")
     try:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from harness.plugin import longest_scopes_first, xdist_scope
 
 IDS = [
@@ -35,3 +41,34 @@ def test_an_unlisted_test_counts_as_the_median_listed_one() -> None:
 
 def test_without_durations_the_order_is_kept() -> None:
     assert longest_scopes_first(IDS, {}) == IDS
+
+
+def test_xdist_workers_start_with_the_longest_units(tmp_path: Path) -> None:
+    """The workers collect, and xdist hands the units out in the order a worker collected them: each of two
+    workers must begin with one of the two units the durations file calls longest, not with the first files."""
+    for name in ("a", "b", "c", "d"):
+        (tmp_path / f"test_{name}.py").write_text(
+            "import os\n\n"
+            "def test_it():\n"
+            f"    with open('ran.log', 'a') as log:\n"
+            f"        log.write(os.environ['PYTEST_XDIST_WORKER'] + ' {name}\\n')\n"
+        )
+    seconds = {"a": 1.0, "b": 2.0, "c": 40.0, "d": 30.0}
+    (tmp_path / ".test_durations").write_text(json.dumps({f"test_{n}.py::test_it": s for n, s in seconds.items()}))
+    env = {**os.environ, "HARNESS_RESULTS_DIR": str(tmp_path / "results")}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadscope"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    first: dict[str, str] = {}
+    for line in (tmp_path / "ran.log").read_text().splitlines():
+        worker, unit = line.split()
+        first.setdefault(worker, unit)
+    assert sorted(first.values()) == ["c", "d"], f"expected the workers to begin with c and d, got {first}"
