@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from harness import botocore_cache
 from harness.errors import ConfigurationError
 from harness.provider_schema import CREDENTIAL_ARGUMENTS, PATH_STYLE_FLAGS, SKIP_FLAGS, ProviderSchema
 
@@ -54,6 +55,8 @@ _SESSIONS: OrderedDict[tuple[str | None, str | None, str | None, str], boto3.ses
 _SESSIONS_MAX = 64
 #: boto3 sessions are not thread-safe: sessions and clients are made under this lock (clients themselves are).
 _SESSIONS_LOCK = threading.Lock()
+#: Every session of the process shares the data files parsed once (:mod:`harness.botocore_cache`).
+botocore_cache.install()
 
 
 def shared_session(
