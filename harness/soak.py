@@ -44,6 +44,11 @@ from harness.targets.embedded import EMBEDDED_ACCOUNT, EMBEDDED_REGISTRY_ACCOUNT
 ROOT = Path(__file__).resolve().parents[1]
 ALB_EFS = ROOT / "tests" / "data" / "soak" / "alb-efs"
 ACCOUNTS = (EMBEDDED_ACCOUNT, EMBEDDED_REGISTRY_ACCOUNT)
+#: Seconds after a run's folder appears between which its kill point is drawn, at first. A run of one reference
+#: scenario lives about 3-5 s after its folder appears (init, apply, checks, destroy), an ALB's over a minute;
+#: a run that finishes before its kill is not a kill, so the window shrinks to the shortest run seen
+#: (:func:`next_window`). The earliest point still leaves the CLI time to start Terraform.
+KILL_WINDOW = (0.5, 4.0)
 SUMMARY = "soak summary: {kills} kills, {left} left after sweep, {files} files with the secret"
 
 
@@ -279,8 +284,10 @@ def run_once(
     endpoint: str,
     region: str,
     env: dict[str, str],
-) -> tuple[float | None, int]:
-    """Start one run, SIGKILL it at a random point after its folder appears; return (seconds, recorded)."""
+    latest: float = KILL_WINDOW[1],
+) -> tuple[float | None, float, int]:
+    """Start one run, SIGKILL it at a random point between ``KILL_WINDOW[0]`` and ``latest`` seconds after its
+    folder appears; return (seconds to the kill or None, seconds it lived after its folder appeared, recorded)."""
     run_id = f"soak-{index:03d}"
     child_env = {**env, "HARNESS_RUN_ID": run_id}
     run_dir = workdir / "results" / run_id
@@ -297,17 +304,27 @@ def run_once(
         deadline = time.monotonic() + 60
         while child.poll() is None and time.monotonic() < deadline and not any(run_dir.glob("*/config")):
             time.sleep(0.05)
-        pause = rng.uniform(1.0, 9.0)
+        appeared = time.monotonic()
+        pause = rng.uniform(KILL_WINDOW[0], max(KILL_WINDOW[0], latest))
         try:
             child.wait(timeout=pause)
             killed_after: float | None = None
         except subprocess.TimeoutExpired:
             killed_after = time.monotonic() - started
+        lived = time.monotonic() - appeared
     finally:
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)  # the CLI and its Terraform, with no chance to clean up
         child.wait()
-    return killed_after, _record_missing_runs(run_dir, child.pid, endpoint, region)
+    return killed_after, lived, _record_missing_runs(run_dir, child.pid, endpoint, region)
+
+
+def next_window(latest: float, finished_after: float | None) -> float:
+    """The latest kill point for the next run: ``latest``, or 0.9 of the seconds a run that finished before its
+    kill lived after its folder appeared, whichever is earlier (never before ``KILL_WINDOW[0]``)."""
+    if finished_after is None:
+        return latest
+    return max(KILL_WINDOW[0], min(latest, 0.9 * finished_after))
 
 
 def soak(kills: int, seed: int, workdir: Path, out: Callable[[str], None] = print) -> tuple[int, int, int]:
@@ -335,11 +352,20 @@ def soak(kills: int, seed: int, workdir: Path, out: Callable[[str], None] = prin
         left: set[str] = set()
         leaked: set[Path] = set()
         done = attempts = 0
+        latest = KILL_WINDOW[1]
         while done < kills and attempts < kills * 3:
             scenario = names[attempts % len(names)]
-            after, recorded = run_once(
-                attempts, scenario, rng, workdir=workdir, endpoint=target.endpoint_url, region=target.region, env=env
+            after, lived, recorded = run_once(
+                attempts,
+                scenario,
+                rng,
+                workdir=workdir,
+                endpoint=target.endpoint_url,
+                region=target.region,
+                env=env,
+                latest=latest,
             )
+            latest = next_window(latest, lived if after is None else None)
             attempts += 1
             swept = subprocess.run(
                 _cli(

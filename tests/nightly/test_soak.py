@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.soak import files_with, summary_line
+from harness.soak import KILL_WINDOW, files_with, next_window, summary_line
 from tests.nightly.conftest import ROOT
 
 
@@ -17,6 +17,13 @@ def test_summary_line_and_secret_search(tmp_path: Path) -> None:
     (tmp_path / "a" / "b" / "terraform.tfstate").write_bytes(b'{"value": "planted-value-123"}')
     (tmp_path / "a" / "terraform.log").write_text("value: ***\n")
     assert files_with("planted-value-123", tmp_path) == [tmp_path / "a" / "b" / "terraform.tfstate"]
+
+
+def test_the_kill_window_shrinks_to_the_shortest_run_that_outlived_it() -> None:
+    assert next_window(4.0, None) == 4.0, "a killed run says nothing about how long runs live"
+    assert next_window(4.0, 3.0) == 0.9 * 3.0
+    assert next_window(2.7, 3.5) == 2.7, "a longer run must not widen the window again"
+    assert next_window(4.0, 0.1) == KILL_WINDOW[0], "the window never closes before its earliest point"
 
 
 def test_three_kills_leave_nothing_and_no_file_with_the_secret(tmp_path: Path) -> None:
