@@ -23,6 +23,12 @@ SHARD_ARGS := --splits $(SHARDS) --group $(SHARD) --durations-path .test_duratio
 	--junitxml=$(SHARD_DIR)/junit.xml --tf-report=$(SHARD_DIR)/report.md
 endif
 
+# Python's bytecode cache is part of a warm cache: with PYTHONDONTWRITEBYTECODE set (some shells and sandboxes
+# set it) every process the suite starts compiled the harness again and every pytest session rewrote and
+# compiled the test modules again (1.5 of a worker's 2.6 CPU-s of collection). The recipes write __pycache__/
+# (ignored by git) as Python does by default.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: run test lint bench toolchain nightly clean example durations merge-shards
 NIGHTLY_DIR ?= results/nightly
 
