@@ -1,7 +1,8 @@
 """A planted secret value never appears in anything a run writes: logs, outputs, reports, messages, state.
 
 Runs real scenarios through the CLI and through pytest, once passing and once with a module weakened
-so checks fail (failed runs keep their folders for inspection), then searches every byte they wrote.
+so checks fail (failed runs keep their folders for inspection), then searches every byte they wrote, the log
+of the emulator they share included (one moto server for the four runs instead of one each).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.targets import EmbeddedTarget
 from tests.nightly.conftest import ROOT, cli
 
 
@@ -41,9 +43,16 @@ def _files_containing(folder: Path, needle: bytes) -> list[str]:
     return [str(p) for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and needle in p.read_bytes()]
 
 
-def test_planted_secret_appears_nowhere(tmp_path: Path, planted: str, weakened_tree: Path) -> None:
+def test_planted_secret_appears_nowhere(
+    tmp_path: Path, planted: str, weakened_tree: Path, emulator: EmbeddedTarget
+) -> None:
     results = tmp_path / "results"
-    env = {"HARNESS_SECRET_VALUE": planted, "HARNESS_RESULTS_DIR": str(results)}
+    assert emulator.endpoint_url and emulator.log_path
+    env = {
+        "HARNESS_SECRET_VALUE": planted,
+        "HARNESS_RESULTS_DIR": str(results),
+        "HARNESS_EMBEDDED_ENDPOINT": emulator.endpoint_url,
+    }
     outputs: list[str] = []
 
     passing = cli("run", "--scenario", "secrets", "--scenario", "ssm-kms", env=env)
@@ -89,6 +98,8 @@ def test_planted_secret_appears_nowhere(tmp_path: Path, planted: str, weakened_t
 
     kept = [p for p in results.rglob("terraform.log")]
     assert kept, "the failed runs should have kept their folders"
-    leaks = _files_containing(tmp_path, planted.encode())
+    leaks = _files_containing(tmp_path, planted.encode()) + _files_containing(
+        emulator.log_path.parent, planted.encode()
+    )
     leaks += [f"captured output #{i}" for i, text in enumerate(outputs) if planted in text]
     assert not leaks, f"secret hygiene: planted value: expected in no output, got in {leaks}"

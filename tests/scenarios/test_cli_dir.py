@@ -1,7 +1,9 @@
 """``fargate-harness run|preflight --dir PATH`` on configurations the harness has never seen, as a user runs it.
 
-Each test starts the command in a subprocess (its own embedded emulator), so exit codes, stdout and stderr are
-what a user sees.
+Each test starts the command in a subprocess, so exit codes, stdout and stderr are what a user sees. The first
+lets the command start its own embedded emulator, as a user's does; the others share the session's
+emulator (``HARNESS_EMBEDDED_ENDPOINT``, one moto server less to start each): the configurations with fixed names
+get a fresh account of it, as on an emulator of their own.
 """
 
 from __future__ import annotations
@@ -14,12 +16,19 @@ from pathlib import Path
 
 import pytest
 
+from harness.targets import Target
+
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
 
 
-def harness(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def harness(*args: str, tmp_path: Path, emulator: Target | None = None) -> subprocess.CompletedProcess[str]:
+    """``fargate-harness ARGS`` in a child process: on its own emulator, or on ``emulator``'s."""
     env = {**os.environ, "HARNESS_RESULTS_DIR": str(tmp_path / "results")}
     env.pop("HARNESS_RUN_ID", None)
+    env.pop("HARNESS_EMBEDDED_ENDPOINT", None)
+    if emulator is not None:
+        assert emulator.endpoint_url, "the session's emulator has no address"
+        env["HARNESS_EMBEDDED_ENDPOINT"] = emulator.endpoint_url
     return subprocess.run(
         [sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, env=env, timeout=600, check=False
     )
@@ -45,8 +54,10 @@ def test_preflight_dir_json_names_what_is_missing(tmp_path: Path) -> None:
     assert "tutorial-secrets: apply" in answer.stderr, "expected a progress line per stage on stderr"
 
 
-def test_preflight_after_a_partial_apply_reports_both(tmp_path: Path) -> None:
-    answer = harness("preflight", "--dir", str(CONFIGS / "partial-apply"), "--json", tmp_path=tmp_path)
+def test_preflight_after_a_partial_apply_reports_both(tmp_path: Path, harness_target: Target) -> None:
+    answer = harness(
+        "preflight", "--dir", str(CONFIGS / "partial-apply"), "--json", tmp_path=tmp_path, emulator=harness_target
+    )
     assert answer.returncode == 1, answer.stderr
     (configuration,) = json.loads(answer.stdout)["configurations"]
     assert "AmazonECSTaskExecutionRolePolicyy" in configuration["apply_error"], configuration["apply_error"]
@@ -55,8 +66,10 @@ def test_preflight_after_a_partial_apply_reports_both(tmp_path: Path) -> None:
     assert {r["kind"] for r in report["requirements"] if not r["allowed"]} == {"logs"}, report["requirements"]
 
 
-def test_run_dir_with_no_task_definition_fails_and_says_what_it_looked_for(tmp_path: Path) -> None:
-    answer = harness("run", "--dir", str(CONFIGS / "child-provider"), tmp_path=tmp_path)
+def test_run_dir_with_no_task_definition_fails_and_says_what_it_looked_for(
+    tmp_path: Path, harness_target: Target
+) -> None:
+    answer = harness("run", "--dir", str(CONFIGS / "child-provider"), tmp_path=tmp_path, emulator=harness_target)
     assert answer.returncode == 1, answer.stdout + answer.stderr
     assert "no aws_ecs_task_definition in the state of" in answer.stdout, answer.stdout
     assert "child-provider" in answer.stdout
@@ -71,16 +84,24 @@ def test_run_dir_with_no_task_definition_fails_and_says_what_it_looked_for(tmp_p
         (["preflight", "--dir", str(CONFIGS / "tutorial-web"), "--var-file", "/nonexistent.tfvars"], "no such file"),
     ],
 )
-def test_bad_input_exits_2_with_the_fix(tmp_path: Path, args: list[str], message: str) -> None:
-    answer = harness(*args, tmp_path=tmp_path)
+def test_bad_input_exits_2_with_the_fix(tmp_path: Path, harness_target: Target, args: list[str], message: str) -> None:
+    answer = harness(*args, tmp_path=tmp_path, emulator=harness_target)
     assert answer.returncode == 2, f"expected exit 2, got {answer.returncode}: {answer.stdout} {answer.stderr}"
     assert message in answer.stderr, answer.stderr
 
 
 @pytest.mark.parametrize("command", ["run", "preflight"])
-def test_a_provider_the_offline_mirror_cannot_meet_exits_2_naming_what_it_holds(tmp_path: Path, command: str) -> None:
+def test_a_provider_the_offline_mirror_cannot_meet_exits_2_naming_what_it_holds(
+    tmp_path: Path, harness_target: Target, command: str
+) -> None:
     answer = harness(
-        command, "--dir", str(CONFIGS / "needs-provider-5"), "--tf-provider-source", "mirror", tmp_path=tmp_path
+        command,
+        "--dir",
+        str(CONFIGS / "needs-provider-5"),
+        "--tf-provider-source",
+        "mirror",
+        tmp_path=tmp_path,
+        emulator=harness_target,
     )
     assert answer.returncode == 2, f"expected exit 2, got {answer.returncode}: {answer.stdout} {answer.stderr}"
     text = answer.stdout + answer.stderr
