@@ -556,7 +556,7 @@ def command_sweep(args: argparse.Namespace) -> int:
 
     options = options_from_args(args)
     older = parse_duration(args.older_than) if args.older_than else None
-    results = Path(args.results_dir)
+    results = Path(args.results_dir) if args.results_dir else options.results_dir
     tools = toolchain.prepare(options.tf_binary, options.provider_source) if run_folders(results) else None
     target = start_target(options, options.run_dir / "emulator-sweep")
     try:
@@ -668,7 +668,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--run-id", help="only the resources of this run (its fargate-harness:run-id tag)")
     sw.add_argument("--report", help="append the result to this Markdown report")
     sw.add_argument(
-        "--results-dir", default="results", help="destroy and tidy the run folders kept here first (default results)"
+        "--results-dir",
+        default=None,
+        help="destroy and tidy the run folders kept here first (default: where runs write them, "
+        "--tf-results-dir, HARNESS_RESULTS_DIR or ./results)",
     )
     sw.set_defaults(func=command_sweep)
     up = sub.add_parser("upgrade", help="apply with old modules/provider, switch to new ones, report the change")

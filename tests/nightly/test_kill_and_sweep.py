@@ -54,7 +54,11 @@ def test_sigkill_mid_apply_then_sweep_leaves_nothing(emulator: EmbeddedTarget, t
     leaked = sweep(emulator, dry_run=True)
     assert leaked.items, "sweep --dry-run: expected the killed run's resources, got none"
 
-    result = cli("sweep", env={"HARNESS_EMBEDDED_ENDPOINT": emulator.endpoint_url})
+    # the run's own results folder: the project's results/ may hold a developer's kept runs on other emulators
+    result = cli(
+        "sweep",
+        env={"HARNESS_EMBEDDED_ENDPOINT": emulator.endpoint_url, "HARNESS_RESULTS_DIR": env["HARNESS_RESULTS_DIR"]},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
     left = sweep(emulator, dry_run=True)
