@@ -533,23 +533,30 @@ def upgrade_check(
 
     Applies the scenario with the old modules/provider, switches to the new ones on the same state, reports
     replacements, output changes and permission diffs, applies, checks idempotency, and destroys.
+    The same upgrade asked for again in one test module (same scenario, sides and providers) is not run again:
+    ``allow_widening`` only decides which widenings fail, so the report is judged again with the new items
+    (``UpgradeReport.accepting``). Under ``--dist loadscope`` only the tests of one class share a worker.
     """
+    done: dict[tuple[str, ...], UpgradeReport] = {}
 
-    def check(scenario: str | Path, **kwargs: Any) -> UpgradeReport:
+    def check(scenario: str | Path, *, allow_widening: Iterable[str] = (), **kwargs: Any) -> UpgradeReport:
         path = Path(scenario)
         if not path.is_dir():
             path = scenarios.get(str(scenario), harness_options.scenarios_dir).path
         reason = skip_reason(scenarios.Scenario(path.name, path), harness_target)
         if reason:
             pytest.skip(f"{scenario}: {reason}")
-        return check_upgrade(
-            path,
-            name=str(scenario) if not Path(scenario).is_dir() else path.name,
-            target=harness_target,
-            tools=harness_toolchain,
-            results_dir=harness_options.run_dir,
-            repo=harness_options.scenarios_dir.parent,
-            **kwargs,
-        )
+        key = (str(path.resolve()), *(f"{name}={value}" for name, value in sorted(kwargs.items())))
+        if key not in done:
+            done[key] = check_upgrade(
+                path,
+                name=str(scenario) if not Path(scenario).is_dir() else path.name,
+                target=harness_target,
+                tools=harness_toolchain,
+                results_dir=harness_options.run_dir,
+                repo=harness_options.scenarios_dir.parent,
+                **kwargs,
+            )
+        return done[key].accepting(allow_widening)
 
     return check

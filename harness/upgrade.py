@@ -17,7 +17,7 @@ import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +53,19 @@ class Version:
 
 @dataclass
 class RoleDiff:
-    """Permissions of one role before and after, as (action, resource) pairs of Allow statements."""
+    """Permissions of one role before and after, as (action, resource) pairs of Allow statements; ``held`` is
+    every pair before, which decides whether an addition widens anything."""
 
     address: str
     names: tuple[str, str]
     added: set[tuple[str, str]] = field(default_factory=set)
     removed: set[tuple[str, str]] = field(default_factory=set)
+    held: set[tuple[str, str]] = field(default_factory=set, repr=False)
+
+    def widened(self, allowed: Iterable[str]) -> list[tuple[str, str]]:
+        """Additions that no permission held before covers and no ``--allow-widening`` item accepts."""
+        accepted = list(allowed)
+        return sorted(pair for pair in self.added if not _covered(pair, self.held) and not _accepted(pair, accepted))
 
 
 @dataclass
@@ -76,11 +83,21 @@ class UpgradeReport:
     outputs: list[str] = field(default_factory=list)
     roles: list[RoleDiff] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    #: the ``--allow-widening`` items the widening failures were judged with
+    accepted: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         """True when nothing in the report fails the upgrade."""
         return not self.failures
+
+    def accepting(self, allow_widening: Iterable[str]) -> UpgradeReport:
+        """The same upgrade judged with other ``--allow-widening`` items: only the widening failures change, so
+        one upgrade serves every list of accepted additions."""
+        allowed = tuple(allow_widening)
+        stale = set(_widening_failures(self.roles, self.accepted))
+        kept = [failure for failure in self.failures if failure not in stale]
+        return replace(self, failures=kept + _widening_failures(self.roles, allowed), accepted=allowed)
 
     def text(self) -> str:
         """The readable report."""
@@ -315,15 +332,24 @@ def upgrade(
     for address in sorted(set(before) | set(after)):
         old_name, old = before.get(address, ("-", set()))
         new_name, new = after.get(address, ("-", set()))
-        diff = RoleDiff(address, (old_name, new_name), new - old, old - new)
-        report.roles.append(diff)
-        widened = sorted(pair for pair in diff.added if not _covered(pair, old) and not _accepted(pair, allowed))
+        report.roles.append(RoleDiff(address, (old_name, new_name), new - old, old - new, held=old))
+    report.accepted = tuple(allowed)
+    report.failures += _widening_failures(report.roles, allowed)
+    return report
+
+
+def _widening_failures(roles: Iterable[RoleDiff], allowed: Iterable[str]) -> list[str]:
+    """One failure per role whose permissions widen beyond what was held before and what ``allowed`` accepts."""
+    accepted = list(allowed)
+    failures = []
+    for role in roles:
+        widened = role.widened(accepted)
         if widened:
             listed = ", ".join(f"{a} on {r}" for a, r in widened)
-            report.failures.append(
-                f"{address}: permissions widen: {listed} (accept with --allow-widening ACTION[=RESOURCE])"
+            failures.append(
+                f"{role.address}: permissions widen: {listed} (accept with --allow-widening ACTION[=RESOURCE])"
             )
-    return report
+    return failures
 
 
 def run_upgrade(

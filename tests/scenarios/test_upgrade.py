@@ -1,6 +1,6 @@
 """Upgrade checks: switching module or provider versions must not replace live roles, change outputs, or
 widen permissions silently. Each class runs one upgrade (two applies, a plan and a destroy) on its own
-xdist worker under ``--dist loadscope``."""
+xdist worker under ``--dist loadscope``; the tests of one class that ask for the same upgrade share it."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ class TestReplacedRole:
 
 
 class TestWidenedPermissions:
+    """One upgrade serves both tests: accepting a widening changes the verdict, not what Terraform does."""
+
     def test_star_on_secrets_fails_naming_the_addition(self, upgrade_check: Upgrade) -> None:
         report = upgrade_check("secrets", source=str(ROOT), destination=str(FIXTURES / "star-secrets"))
         assert not report.ok, _explain(report)
@@ -48,8 +50,6 @@ class TestWidenedPermissions:
         )
         assert not report.replaced, _explain(report)
 
-
-class TestAcceptedWidening:
     def test_named_addition_is_accepted(self, upgrade_check: Upgrade) -> None:
         report = upgrade_check(
             "secrets",
@@ -58,6 +58,19 @@ class TestAcceptedWidening:
             allow_widening=["secretsmanager:GetSecretValue=*"],
         )
         assert report.ok, _explain(report)
+        assert report.accepted == ("secretsmanager:GetSecretValue=*",), _explain(report)
+
+    def test_another_addition_accepted_leaves_the_star_failing(self, upgrade_check: Upgrade) -> None:
+        report = upgrade_check(
+            "secrets",
+            source=str(ROOT),
+            destination=str(FIXTURES / "star-secrets"),
+            allow_widening=["ssm:GetParameters=*"],
+        )
+        assert not report.ok, _explain(report)
+        assert any("permissions widen: secretsmanager:getsecretvalue on *" in f for f in report.failures), _explain(
+            report
+        )
 
 
 class TestNarrowingUpgrade:
