@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedTarget]:
-    """A moto server for one test module (separate from the session target, so tests can kill runs on it)."""
-    target = EmbeddedTarget(log_path=tmp_path_factory.mktemp("moto") / "moto.log")
+    """A moto server for one test module (separate from the session target, so tests can kill runs on it),
+    without the warm-up: each module runs a few configurations, so moto builds only the backends they use."""
+    target = EmbeddedTarget(log_path=tmp_path_factory.mktemp("moto") / "moto.log", warm_up=False)
     target.start()
     try:
         yield target

@@ -27,7 +27,7 @@ def test_scenarios_pass_under_heavy_faults(
     monkeypatch.delenv("HARNESS_EMBEDDED_ENDPOINT", raising=False)
     options = resolve_options(lambda _dest: None, keep=False)
     tools = toolchain.prepare(options.tf_binary, options.provider_source)
-    target = EmbeddedTarget(log_path=tmp_path / "moto.log")
+    target = EmbeddedTarget(log_path=tmp_path / "moto.log", warm_up=False)
     target.start()
     assert target.faults is not None, "HARNESS_FAULTS=heavy: expected the fault proxy in front of the emulator"
     counter = count_retries()

@@ -38,8 +38,9 @@ Resource = tuple[str, str, str]  # (account, kind, identifier)
 
 @pytest.fixture(scope="module")
 def moto_target() -> Iterator[EmbeddedTarget]:
-    """A moto server of this module's own, so no other test's resources are swept."""
-    embedded = EmbeddedTarget()
+    """A moto server of this module's own, so no other test's resources are swept (no warm-up: the tests'
+    own requests and sweeps build every backend they use)."""
+    embedded = EmbeddedTarget(warm_up=False)
     embedded.start()
     try:
         yield embedded

@@ -459,6 +459,26 @@ def test_warm_up_reads_every_service_beside_the_fault_proxy(monkeypatch: pytest.
         target.stop()
 
 
+def test_without_warm_up_the_target_sends_no_warm_up_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``warm_up=False`` (a short-lived server a test drives itself): start makes no read of its own."""
+    from harness.targets import embedded
+
+    monkeypatch.delenv("HARNESS_EMBEDDED_ENDPOINT", raising=False)
+    monkeypatch.delenv("HARNESS_FAULTS", raising=False)
+    warmed: list[str] = []
+    monkeypatch.setattr(embedded, "session_client", lambda _session, service, **_kw: warmed.append(service))
+
+    def fake_server(self: EmbeddedTarget) -> None:
+        self.endpoint_url = "http://127.0.0.1:9"
+
+    monkeypatch.setattr(EmbeddedTarget, "_start_server", fake_server)
+    target = EmbeddedTarget(warm_up=False)
+    target.start()
+    target.wait_ready(timeout=5)
+    assert warmed == [], f"warm_up=False: expected no warm-up reads, got {warmed}"
+    assert EmbeddedTarget().warm_up, "the default must stay warm: runs and pytest sessions rely on it"
+
+
 def test_a_targets_repr_never_shows_its_secret_key_or_session_token() -> None:
     """An assertion that introspects a target (pytest prints its repr) or a log line must not carry its keys."""
     target = Target(
