@@ -36,11 +36,18 @@ class TestReplacedRole:
         assert any(f.startswith("output services would change") for f in report.failures), _explain(report)
 
 
+def _secrets_to_star(upgrade_check: Upgrade, *accepted: str) -> UpgradeReport:
+    """``secrets`` from this tree's modules to ``star-secrets`` (GetSecretValue on "*"), accepting ``accepted``."""
+    return upgrade_check(
+        "secrets", source=str(ROOT), destination=str(FIXTURES / "star-secrets"), allow_widening=list(accepted)
+    )
+
+
 class TestWidenedPermissions:
-    """One upgrade serves both tests: accepting a widening changes the verdict, not what Terraform does."""
+    """One upgrade serves the three tests: accepting a widening changes the verdict, not what Terraform does."""
 
     def test_star_on_secrets_fails_naming_the_addition(self, upgrade_check: Upgrade) -> None:
-        report = upgrade_check("secrets", source=str(ROOT), destination=str(FIXTURES / "star-secrets"))
+        report = _secrets_to_star(upgrade_check)
         assert not report.ok, _explain(report)
         (role,) = report.roles
         assert role.added == {("secretsmanager:getsecretvalue", "*")}, _explain(report)
@@ -51,22 +58,12 @@ class TestWidenedPermissions:
         assert not report.replaced, _explain(report)
 
     def test_named_addition_is_accepted(self, upgrade_check: Upgrade) -> None:
-        report = upgrade_check(
-            "secrets",
-            source=str(ROOT),
-            destination=str(FIXTURES / "star-secrets"),
-            allow_widening=["secretsmanager:GetSecretValue=*"],
-        )
+        report = _secrets_to_star(upgrade_check, "secretsmanager:GetSecretValue=*")
         assert report.ok, _explain(report)
         assert report.accepted == ("secretsmanager:GetSecretValue=*",), _explain(report)
 
     def test_another_addition_accepted_leaves_the_star_failing(self, upgrade_check: Upgrade) -> None:
-        report = upgrade_check(
-            "secrets",
-            source=str(ROOT),
-            destination=str(FIXTURES / "star-secrets"),
-            allow_widening=["ssm:GetParameters=*"],
-        )
+        report = _secrets_to_star(upgrade_check, "ssm:GetParameters=*")
         assert not report.ok, _explain(report)
         assert any("permissions widen: secretsmanager:getsecretvalue on *" in f for f in report.failures), _explain(
             report
