@@ -11,17 +11,25 @@ from collections import Counter
 from pathlib import Path
 
 from harness import report
+from harness.targets import EmbeddedTarget
 from tests.nightly.conftest import ROOT
 
 SUBSET = ("tests/scenarios/test_basic.py", "tests/scenarios/test_secrets.py")
 
 
-def _env(results: Path) -> dict[str, str]:
+def _env(results: Path, endpoint: str) -> dict[str, str]:
+    """A shard's environment: its own results folder and run id, on the module's emulator (the two shards
+    share one server, as two workers of one runner do; each shard's own start of one is what every other
+    session of the suite does)."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "HARNESS_RESULTS_DIR", "HARNESS_REPORT"))
     }
-    env.pop("HARNESS_EMBEDDED_ENDPOINT", None)  # each shard starts its own emulator, as a runner would
-    return {**env, "HARNESS_RESULTS_DIR": str(results), "HARNESS_RUN_ID": f"shards-{results.name}"}
+    return {
+        **env,
+        "HARNESS_EMBEDDED_ENDPOINT": endpoint,
+        "HARNESS_RESULTS_DIR": str(results),
+        "HARNESS_RUN_ID": f"shards-{results.name}",
+    }
 
 
 def _collected() -> list[str]:
@@ -43,7 +51,8 @@ def _testcase_ids(junit: Path) -> list[str]:
     return ids
 
 
-def test_two_shards_run_every_test_once_and_merge(tmp_path: Path) -> None:
+def test_two_shards_run_every_test_once_and_merge(tmp_path: Path, emulator: EmbeddedTarget) -> None:
+    assert emulator.endpoint_url
     expected = _collected()
     assert len(expected) >= 4, expected
     shards = [tmp_path / f"shard-{group}" for group in (1, 2)]
@@ -55,7 +64,12 @@ def test_two_shards_run_every_test_once_and_merge(tmp_path: Path) -> None:
         argv += [f"--junitxml={folder / 'junit.xml'}", f"--tf-report={folder / 'report.md'}"]
         log = (folder / "pytest.log").open("w")
         processes.append(
-            (subprocess.Popen(argv, cwd=ROOT, env=_env(folder), stdout=log, stderr=subprocess.STDOUT), log)
+            (
+                subprocess.Popen(
+                    argv, cwd=ROOT, env=_env(folder, emulator.endpoint_url), stdout=log, stderr=subprocess.STDOUT
+                ),
+                log,
+            )
         )
     for process, log in processes:
         code = process.wait(timeout=900)
