@@ -333,9 +333,7 @@ def upgrade(
         old_name, old = before.get(address, ("-", set()))
         new_name, new = after.get(address, ("-", set()))
         report.roles.append(RoleDiff(address, (old_name, new_name), new - old, old - new, held=old))
-    report.accepted = tuple(allowed)
-    report.failures += _widening_failures(report.roles, allowed)
-    return report
+    return report.accepting(allowed)
 
 
 def _widening_failures(roles: Iterable[RoleDiff], allowed: Iterable[str]) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.upgrade import RoleDiff, UpgradeReport, _widening_failures
+from harness.upgrade import RoleDiff, UpgradeReport
 
 STAR = ("secretsmanager:getsecretvalue", "*")
 SCOPED = ("secretsmanager:getsecretvalue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-*")
@@ -11,9 +11,7 @@ SCOPED = ("secretsmanager:getsecretvalue", "arn:aws:secretsmanager:us-east-1:123
 def _report(allowed: tuple[str, ...] = ()) -> UpgradeReport:
     role = RoleDiff("module.role.aws_iam_role.this", ("app", "app"), added={STAR}, removed={SCOPED}, held={SCOPED})
     report = UpgradeReport("secrets", "old", "new", roles=[role], failures=["output services would change (update)"])
-    report.accepted = allowed
-    report.failures += _widening_failures(report.roles, allowed)
-    return report
+    return report.accepting(allowed)  # as upgrade() judges its diff
 
 
 def test_accepting_the_addition_clears_only_the_widening_failure() -> None:
