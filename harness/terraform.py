@@ -93,6 +93,19 @@ _UNKNOWN_ARGUMENT = re.compile(
     r"on ([^\s]+) line (\d+)(?:(?!Error:)[\s\S])*?"
     r'(?:An argument named "([^"]+)"|Blocks of type "([^"]+)") (?:is|are) not expected here'
 )
+#: A diagnostic Terraform attributes to a data source: its summary, the data source's address (in a module too:
+#: ``module.app["x"].data.aws_vpc.this[0]``) and its file and line.
+_DATA_SOURCE_ERROR = re.compile(
+    r"Error: (?P<summary>[^\n]+)\n\s*\n\s*with (?P<address>(?:module\.[^\n]*?\.)?data\.[\w-]+\.[^\s,]+),\n"
+    r"\s*on (?P<where>[^\n]+?), in data "
+)
+#: How the AWS provider's data sources say they found nothing ("no matching VPC found", "ECR Repository (x) not
+#: found", "ResourceNotFoundException: Secrets Manager can't find...", "ParameterNotFound", "NoSuchEntity",
+#: "Your query returned no results", "no certificate for domain ... found").
+_NOTHING_FOUND = re.compile(
+    r"(?i)not\s*found|no matching|does not exist|doesn't exist|no results|can(?:'|no)t find|"
+    r"could(?:n't| not) find|NoSuch\w+|\bno\b[^\n]{0,80}\bfound\b|found no"
+)
 #: Registry addresses of the AWS provider in a lock file (Terraform's and OpenTofu's registries).
 _LOCK_AWS_SUFFIXES = ("registry.terraform.io/hashicorp/aws", "registry.opentofu.org/hashicorp/aws")
 _WORK_IGNORE = shutil.ignore_patterns(".terraform", "terraform.tfstate*", ".terraform.tfstate.lock.info")
@@ -454,6 +467,18 @@ class ScenarioRun:
                 f"{', '.join(self.toolchain.mirror_versions) or 'none'}: use --tf-provider-source registry online, "
                 "or remove the argument"
             )
+        lookups = empty_lookups(text) if self.target.is_emulator else []
+        if lookups:
+            found = "".join(f"\n  {address} ({where}): {summary}" for address, where, summary in lookups)
+            raise ConfigurationError(
+                f"{self.name}: `terraform {cmd}`: {len(lookups)} data source(s) found nothing on the emulator "
+                f"({self.target.name}), which starts empty and holds only what the configuration creates:{found}\n"
+                "They look up infrastructure made outside the configuration. To test it on an emulator, create that "
+                "infrastructure first: call the configuration as a module from a test root that creates it and "
+                "passes its identifiers in, or take the identifiers as variables instead of looking them up. Or run "
+                "against a sandbox account where it exists (--target aws). If the configuration creates the object "
+                "itself, make the data source depend on it (a reference or depends_on)."
+            )
 
     def _init_problem(self, text: str) -> str | None:
         for pattern, kind in _INIT_PROBLEMS.items():
@@ -653,7 +678,7 @@ class ScenarioRun:
         try:
             with self._stage("apply"):
                 self._command("apply", "-input=false", "-no-color", "-auto-approve", *self._var_args())
-        except TerraformError as exc:
+        except (TerraformError, ConfigurationError) as exc:  # ConfigurationError: a failure _explain names
             self.apply_error = str(exc)
             raise
         finally:
@@ -883,6 +908,17 @@ def not_idempotent(name: str, changes: Iterable[str]) -> NotIdempotentError:
         f"{name}: a plan right after apply wants changes, the configuration is not idempotent:\n  "
         + "\n  ".join(changes)
     )
+
+
+def empty_lookups(text: str) -> list[tuple[str, str, str]]:
+    """(address, "file line N", Terraform's summary) of every data source in ``text`` that found nothing, once
+    each (Terraform may print a diagnostic on both streams)."""
+    found = (
+        (m["address"], m["where"], m["summary"].strip())
+        for m in _DATA_SOURCE_ERROR.finditer(text)
+        if _NOTHING_FOUND.search(m["summary"])
+    )
+    return list(dict.fromkeys(found))
 
 
 def _unknown_argument(text: str) -> tuple[str, str] | None:

@@ -107,3 +107,22 @@ def test_a_provider_the_offline_mirror_cannot_meet_exits_2_naming_what_it_holds(
     text = answer.stdout + answer.stderr
     assert "~> 5.0" in text and "the offline mirror holds hashicorp/aws" in text, text
     assert "--tf-provider-source registry" in text, text
+
+
+def test_data_sources_that_find_nothing_on_the_emulator_exit_2_naming_each(
+    tmp_path: Path, harness_target: Target
+) -> None:
+    """``existing-infra`` looks up a VPC and, in a module, an image repository that another team created: on an
+    emulator, which starts empty, both are named with their file and line, and what to do instead."""
+    answer = harness("run", "--dir", str(CONFIGS / "existing-infra"), tmp_path=tmp_path, emulator=harness_target)
+    shown = answer.stdout + answer.stderr
+    assert answer.returncode == 2, f"expected exit 2, got {answer.returncode}:\n{shown}"
+    assert "2 data source(s) found nothing on the emulator (embedded)" in shown, shown
+    assert "data.aws_vpc.shared (main.tf line 7): no matching VPC found" in shown, shown
+    assert (
+        "module.app.data.aws_ecr_repository.app (modules/app/main.tf line 13): ECR Repository (platform/billing) "
+        "not found"
+    ) in shown, shown
+    assert "--target aws" in shown, shown
+    (row,) = [line for line in answer.stdout.splitlines() if line.startswith("existing-infra ")]
+    assert row.split()[1:3] == ["FAIL", "0"], f"expected nothing applied, got: {row}"

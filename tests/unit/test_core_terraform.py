@@ -27,6 +27,7 @@ from harness.terraform import (
     RetryPolicy,
     ScenarioRun,
     copy_configuration,
+    empty_lookups,
     fatal,
     local_module_dirs,
     logged_commands,
@@ -506,6 +507,78 @@ def test_command_turns_a_tftest_error_into_terraform_error(project: Path, tmp_pa
     run._tf = FakeTf({"plan": [tftest.TerraformTestError("plan failed", "Error: Invalid reference")]})
     with pytest.raises(TerraformError, match="Invalid reference"):
         run._command("plan", retry=False)
+
+
+# What Terraform 1.11 and aws 3.39 printed for data sources that found nothing on moto, and for two errors that
+# are not lookups (a resource's own error; a data source refused, not empty).
+LOOKUPS_FAILED = """
+Error: no matching VPC found
+
+  with data.aws_vpc.shared,
+  on main.tf line 7, in data "aws_vpc" "shared":
+   7: data "aws_vpc" "shared" {
+
+
+Error: ECR Repository (platform/billing) not found
+
+  with module.app["billing"].data.aws_ecr_repository.app,
+  on modules/app/main.tf line 13, in data "aws_ecr_repository" "app":
+  13: data "aws_ecr_repository" "app" {
+
+
+Error: reading Secret (prod/db): ResourceNotFoundException: Secrets Manager can't find the specified secret.
+
+  with data.aws_secretsmanager_secret.db[0],
+  on secrets.tf line 2, in data "aws_secretsmanager_secret" "db":
+   2: data "aws_secretsmanager_secret" "db" {
+
+
+Error: error creating IAM Role (app): EntityAlreadyExists: Role with name app already exists.
+
+  with aws_iam_role.app,
+  on main.tf line 20, in resource "aws_iam_role" "app":
+  20: resource "aws_iam_role" "app" {
+
+
+Error: error reading SSM Parameter (/app/tag): AccessDeniedException: not authorized
+
+  with data.aws_ssm_parameter.tag,
+  on main.tf line 30, in data "aws_ssm_parameter" "tag":
+  30: data "aws_ssm_parameter" "tag" {
+"""
+
+
+def test_empty_lookups_names_each_data_source_that_found_nothing_once() -> None:
+    """Root, module instance and counted data sources; a resource's error and a refusal are not lookups; a
+    diagnostic printed on both streams counts once."""
+    assert empty_lookups(LOOKUPS_FAILED + LOOKUPS_FAILED) == [
+        ("data.aws_vpc.shared", "main.tf line 7", "no matching VPC found"),
+        (
+            'module.app["billing"].data.aws_ecr_repository.app',
+            "modules/app/main.tf line 13",
+            "ECR Repository (platform/billing) not found",
+        ),
+        (
+            "data.aws_secretsmanager_secret.db[0]",
+            "secrets.tf line 2",
+            "reading Secret (prod/db): ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("on_aws", [False, True])
+def test_an_empty_lookup_is_bad_input_on_an_emulator_only(project: Path, tmp_path: Path, on_aws: bool) -> None:
+    """On an emulator the data sources that found nothing are named with what to do (exit 2 in the CLI); in a
+    sandbox account the same error stays Terraform's own: the object should exist there."""
+    run = _prepared(tmp_path, project, AwsTarget(region="eu-west-1") if on_aws else None)
+    run._tf = FakeTf({"apply": [_out(1, err=LOOKUPS_FAILED)]})
+    with pytest.raises(TerraformError if on_aws else ConfigurationError) as caught:
+        run._command("apply")
+    if not on_aws:
+        message = str(caught.value)
+        assert "3 data source(s) found nothing on the emulator (embedded)" in message, message
+        assert "\n  data.aws_vpc.shared (main.tf line 7): no matching VPC found\n" in message, message
+        assert "--target aws" in message and "depends_on" in message, message
 
 
 def _init_with_lock(run: ScenarioRun, lock: str | None) -> None:
