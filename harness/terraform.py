@@ -467,7 +467,8 @@ class ScenarioRun:
                 f"{', '.join(self.toolchain.mirror_versions) or 'none'}: use --tf-provider-source registry online, "
                 "or remove the argument"
             )
-        lookups = empty_lookups(text) if self.target.is_emulator else []
+        # a destroy handles its own (see destroy): the managed resources need no data source to go
+        lookups = empty_lookups(text) if self.target.is_emulator and cmd != "destroy" else []
         if lookups:
             found = "".join(f"\n  {address} ({where}): {summary}" for address, where, summary in lookups)
             raise ConfigurationError(
@@ -770,14 +771,17 @@ class ScenarioRun:
         check), the first attempt skips the refresh (``-refresh=false``): the state already holds what the
         emulator holds, and reading it all again was a fifth of the destroy's CPU. Every retry refreshes, so an
         object a test removed behind Terraform's back is found the second time. On real AWS the destroy always
-        refreshes: other actors may change a sandbox account between the plan and the destroy.
+        refreshes: other actors may change a sandbox account between the plan and the destroy. The one exception,
+        on every target: after an attempt failed because a data source found nothing, the next skips the
+        refresh, which would only fail the same way (the state's managed resources are destroyed without it).
 
         After a clean destroy, the files that hold secret values (plan files, state backup) are removed.
         """
         last: TerraformError | None = None
+        unreadable = False
         with self._stage("destroy"):
             for attempt in range(1, self.retry.attempts + 1):
-                skip_refresh = attempt == 1 and self._settled and self.target.is_emulator
+                skip_refresh = unreadable or (attempt == 1 and self._settled and self.target.is_emulator)
                 try:
                     self._command(
                         "destroy",
@@ -790,12 +794,20 @@ class ScenarioRun:
                     break
                 except TerraformError as exc:
                     last = exc
+                    # a data source that finds nothing (an image never pushed, an object removed elsewhere)
+                    # fails every refresh the same way; the managed resources need none to be destroyed
+                    unreadable = bool(empty_lookups(exc.stderr + exc.stdout))
                     if attempt < self.retry.attempts:
                         self.retries += 1
                         LOG.warning(
-                            "%s: destroy failed (attempt %d of %d), retrying", self.name, attempt, self.retry.attempts
+                            "%s: destroy failed (attempt %d of %d), retrying%s",
+                            self.name,
+                            attempt,
+                            self.retry.attempts,
+                            " without reading data sources (one found nothing)" if unreadable else "",
                         )
-                        time.sleep(self.retry.pause_seconds)
+                        if not unreadable:
+                            time.sleep(self.retry.pause_seconds)
             else:
                 assert last is not None
                 raise last

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.targets import Target
+from harness.terraform import logged_commands
 
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
 
@@ -126,3 +128,24 @@ def test_data_sources_that_find_nothing_on_the_emulator_exit_2_naming_each(
     assert "--target aws" in shown, shown
     (row,) = [line for line in answer.stdout.splitlines() if line.startswith("existing-infra ")]
     assert row.split()[1:3] == ["FAIL", "0"], f"expected nothing applied, got: {row}"
+
+
+def test_a_lookup_that_fails_after_creating_resources_still_destroys_them(
+    tmp_path: Path, harness_target: Target
+) -> None:
+    """``pinned-image`` creates its repository and role, then finds no pushed image for its digest lookup: exit 2
+    naming the data source, and the destroy, whose refresh would fail the same way, runs without it."""
+    answer = harness("run", "--dir", str(CONFIGS / "pinned-image"), tmp_path=tmp_path, emulator=harness_target)
+    shown = answer.stdout + answer.stderr
+    assert answer.returncode == 2, f"expected exit 2, got {answer.returncode}:\n{shown}"
+    assert "data.aws_ecr_image.release (main.tf line 16): Error describing ECR images: ImageNotFoundException" in shown
+    assert "may remain" not in shown, shown
+    kept = re.search(r"kept for inspection: (\S+)$", answer.stdout, re.MULTILINE)
+    assert kept, f"expected the failed run's folder kept, got:\n{shown}"
+    state = json.loads((Path(kept.group(1)) / "config" / "terraform.tfstate").read_text())
+    left = [f"{r['type']}.{r['name']}" for r in state["resources"] if r["mode"] == "managed"]
+    assert not left, f"pinned-image: the destroy left {left} in the state"
+    destroys = [
+        argv for argv in logged_commands((Path(kept.group(1)) / "terraform.log").read_text()) if argv[1] == "destroy"
+    ]
+    assert "-refresh=false" in destroys[-1], f"pinned-image: expected the last destroy without refresh, ran {destroys}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -716,6 +717,22 @@ def test_destroy_refreshes_on_a_retry_and_without_a_clean_plan(project: Path, tm
     assert run.plan_changes()
     run.destroy()
     assert _destroy_refreshes(fake) == [True]
+
+
+@pytest.mark.parametrize("on_aws", [False, True])
+def test_a_destroy_whose_refresh_finds_a_data_source_empty_retries_without_it(
+    project: Path, tmp_path: Path, on_aws: bool
+) -> None:
+    """A data source read after its dependencies were created (an image digest) fails the refresh of every
+    destroy the same way: the next attempt skips the refresh, at once, and destroys the state's resources."""
+    run = _prepared(tmp_path, project, AwsTarget(region="eu-west-1") if on_aws else None)
+    run.applied, run.retry = True, RetryPolicy(attempts=3, pause_seconds=60)
+    fake = FakeTf({"destroy": [_out(1, err=LOOKUPS_FAILED), _out(0)]})
+    run._tf = fake
+    started = time.perf_counter()
+    run.destroy()
+    assert _destroy_refreshes(fake) == [True, False]
+    assert time.perf_counter() - started < 30, "a retry that cannot be helped by waiting waited"
 
 
 def test_down_with_keep_destroys_nothing(project: Path, tmp_path: Path) -> None:
