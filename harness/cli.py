@@ -114,20 +114,25 @@ def var_files_of(items: Sequence[str] | None) -> tuple[Path, ...]:
 
 
 def configurations(args: argparse.Namespace, options: Options) -> list[scenarios.Scenario]:
-    """What ``--dir`` (any folders) or ``--scenario`` (ours) name; every reference scenario by default."""
-    if getattr(args, "dir", None):
-        found = [scenarios.from_path(Path(d)) for d in args.dir]
-        labels = [s.name for s in found]
-        return [
-            scenarios.Scenario(str(Path(d)) if labels.count(s.name) > 1 else s.name, s.path)
-            for d, s in zip(args.dir, found, strict=True)
-        ]
-    known = scenarios.discover(options.scenarios_dir)
-    names = args.scenario or list(known)
-    unknown = [n for n in names if n not in known and "/" not in n]
-    if unknown:
-        raise ConfigurationError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    return [known[n] if n in known else scenarios.get(n, options.scenarios_dir) for n in names]
+    """What ``--dir`` (any folders) and ``--scenario`` (ours) name, folders first; every reference scenario when
+    neither is given. A folder whose name another configuration of the run has is labelled by its path."""
+    dirs: list[str] = list(getattr(args, "dir", None) or [])
+    names: list[str] = list(getattr(args, "scenario", None) or [])
+    ours: list[scenarios.Scenario] = []
+    if names or not dirs:
+        known = scenarios.discover(options.scenarios_dir)
+        names = names or list(known)
+        unknown = [n for n in names if n not in known and "/" not in n]
+        if unknown:
+            raise ConfigurationError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        ours = [known[n] if n in known else scenarios.get(n, options.scenarios_dir) for n in names]
+    found = [scenarios.from_path(Path(d)) for d in dirs]
+    labels = [s.name for s in (*found, *ours)]
+    folders = [
+        scenarios.Scenario(str(Path(d)) if labels.count(s.name) > 1 else s.name, s.path)
+        for d, s in zip(dirs, found, strict=True)
+    ]
+    return folders + ours
 
 
 def preflight_options(args: argparse.Namespace) -> dict[str, str]:
@@ -641,7 +646,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="apply scenarios on a target, check and destroy them")
     _add_target_options(run)
-    run.add_argument("--scenario", action="append", help="scenario to run (repeatable; default: all)")
+    run.add_argument(
+        "--scenario",
+        action="append",
+        help="reference scenario to run (repeatable; run after the --dir folders; default: all, unless --dir)",
+    )
     _add_configuration_options(run)
     run.add_argument("--keep", action="store_true", help="keep resources for debugging (no destroy)")
     run.add_argument("--jobs", type=int, default=2, help="scenarios applied in parallel (default 2)")

@@ -6,6 +6,7 @@ the toolchain and target factories are replaced by tripwires to prove it.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,23 @@ def test_run_reads_the_scenarios_dir_from_the_environment(
     monkeypatch.setenv("HARNESS_SCENARIOS_DIR", str(tmp_path / "from-env"))
     assert main(["run"]) == 2
     assert "from-env" in capsys.readouterr().err
+
+
+def test_dir_and_scenario_are_both_run_folders_first(tmp_path: Path) -> None:
+    """``--dir`` and ``--scenario`` together name every configuration: none is dropped. A folder whose name is a
+    scenario's is labelled by its path; ``--dir`` alone runs no reference scenario."""
+    own = tmp_path / "secrets"
+    own.mkdir()
+    (own / "main.tf").write_text('resource "aws_iam_role" "this" {}\n')
+    options = Options(scenarios_dir=REAL_SCENARIOS)
+    both = cli.configurations(argparse.Namespace(dir=[str(own)], scenario=["secrets", "basic"]), options)
+    assert [(s.name, s.path) for s in both] == [
+        (str(own), own),
+        ("secrets", REAL_SCENARIOS / "secrets"),
+        ("basic", REAL_SCENARIOS / "basic"),
+    ]
+    alone = cli.configurations(argparse.Namespace(dir=[str(own)], scenario=None), options)
+    assert [(s.name, s.path) for s in alone] == [("secrets", own)]
 
 
 def test_scenarios_command_lists_services_and_registry_need(capsys: pytest.CaptureFixture[str]) -> None:
