@@ -419,20 +419,24 @@ def _task_definitions(run: ScenarioRun) -> list[TaskDefinition]:
     return found
 
 
-def _facts(run: ScenarioRun, region: str | None = None) -> AwsFacts:
-    """One AwsFacts per applied run and region: checks and preflight share what was read.
+def _facts(run: ScenarioRun, region: str | None = None, account: str | None = None) -> AwsFacts:
+    """One AwsFacts per applied run, region and account: checks and preflight share what was read.
 
     A configuration may set its own region (a ``region`` in its provider block or tfvars): its resources
-    are read in the region their ARNs name, with the run's credentials and endpoint.
+    are read in the region their ARNs name, with the run's credentials and endpoint. A provider that assumes a
+    role in an account of its own built its resources there: on emulators they are read in the account their
+    ARNs name (:meth:`Target.in_account`); on real AWS the harness reads only its own account.
     """
     from harness.preflight import AwsFacts
 
     region = region or run.target.region
-    key = f"facts:{region}"
+    if account and (not run.target.is_emulator or account == run.target.account_id()):
+        account = None
+    key = f"facts:{region}" + (f":{account}" if account else "")
     facts = run.shared.get(key)
     if not isinstance(facts, AwsFacts):
         target = run.target if region == run.target.region else run.target.derived(region=region)
-        facts = AwsFacts(target)
+        facts = AwsFacts(target.in_account(account) if account else target)
         run.shared[key] = facts
     return facts
 
@@ -447,7 +451,7 @@ def preflight_reports(run: ScenarioRun, **options: Any) -> list[PreflightReport]
     if key not in run.shared:
         jobs = []
         for td in _task_definitions(run):
-            facts = _facts(run, td.region or None)
+            facts = _facts(run, td.region or None, td.account or None)
             jobs.append((facts.target, td.arn, facts))
         run.shared[key] = preflight_many(jobs, options)
     return list(run.shared[key])

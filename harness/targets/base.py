@@ -326,6 +326,25 @@ class Target:
         values = {f.name: getattr(self, f.name) for f in fields(Target) if not f.name.startswith("_")}
         return Target(**{**values, **changes})
 
+    def in_account(self, account: str) -> Target:
+        """The same endpoint and region, reading ``account``: ``self`` for the target's own account; on emulators,
+        which honour any role, a role session there (a configuration whose provider assumes a role in an account
+        of its own built its resources in that account, and they are read where they are).
+        ConfigurationError on real AWS, where the harness holds no credentials for another account."""
+        if account == self.account_id():
+            return self
+        if not self.is_emulator:
+            raise ConfigurationError(
+                f"account {account} is not the target's account {self.account_id()}; the harness cannot read it on "
+                "real AWS (give credentials of that account)"
+            )
+        creds = self._account_session_credentials(account)
+        other = self.derived(
+            access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"]
+        )
+        other._account = account
+        return other
+
     def isolated(self, label: str) -> Target:
         """A target for one configuration whose resource names the harness cannot make unique (no
         ``name_prefix``): on emulators, the same endpoint with credentials of a fresh account, so fixed names

@@ -165,6 +165,31 @@ class TestCrossAccountAlias:
         assert pulls and all(v.allowed for v in pulls), f"cross-account-alias: expected pulls allowed, got {pulls}"
 
 
+@pytest.mark.terraform(str(CONFIGS / "deploy-role"))
+class TestDeployRole:
+    """JSON syntax, a ``cloud`` block, a profile, and a provider that assumes a deploy role in an account of its
+    own: everything is built in that account, and read and preflighted there."""
+
+    ACCOUNT = "210987654321"  # the account of the role_arn in tests/data/configs/deploy-role/main.tf.json
+
+    def test_everything_lives_in_the_deploy_roles_account(self, applied_class: ScenarioRun) -> None:
+        assert applied_class.inventory.accounts == {self.ACCOUNT}, (
+            f"deploy-role: expected every resource in {self.ACCOUNT}, got {applied_class.inventory.accounts}"
+        )
+        assert applied_class.target.account_id() != self.ACCOUNT, "deploy-role: the run's own account is another"
+
+    def test_the_secret_is_read_where_the_task_runs(self, applied_class: ScenarioRun) -> None:
+        need(applied_class, {"ecs", "secretsmanager"}, "preflight")
+        (report,) = checks.preflight_reports(applied_class)
+        secrets = [v for v in report.verdicts if v.requirement.kind == "secret"]
+        assert secrets and all(v.allowed for v in secrets), f"deploy-role: expected the secret readable: {secrets}"
+        assert all(f":{self.ACCOUNT}:" in v.requirement.resource for v in secrets), secrets
+
+    @pytest.mark.parametrize("check", checks.INVENTORY_CHECKS, ids=lambda c: c.__name__)
+    def test_roles_are_sound(self, applied_class: ScenarioRun, check: checks.Check) -> None:
+        run_check(applied_class, check)
+
+
 @pytest.mark.terraform(str(CONFIGS / "alb-platform"))
 class TestAlbPlatform:
     """VPC, security groups, an ALB, EFS with an access point, and a service module used by two services with

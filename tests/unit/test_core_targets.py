@@ -487,3 +487,16 @@ def test_a_targets_repr_never_shows_its_secret_key_or_session_token() -> None:
     shown = repr(target)
     assert "s3cr3t-key" not in shown and "t0ken-value" not in shown, shown
     assert "AKIAEXAMPLE" in shown and "eu-west-1" in shown, f"the repr should still say which target: {shown}"
+
+
+def test_in_account_is_the_target_itself_for_its_own_account_and_refused_on_real_aws() -> None:
+    """A configuration that assumed a role elsewhere is read in that account on emulators only: the harness
+    holds no credentials for another real account, and says so."""
+    emulator = Target(name="embedded", region="us-east-1", endpoint_url="http://127.0.0.1:4599")
+    emulator._account = "123456789012"
+    assert emulator.in_account("123456789012") is emulator
+    aws = AwsTarget(region="eu-west-1")
+    aws._account = "123456789012"
+    assert aws.in_account("123456789012") is aws
+    with pytest.raises(ConfigurationError, match="account 210987654321 is not the target's account 123456789012"):
+        aws.in_account("210987654321")
