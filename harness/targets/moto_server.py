@@ -94,8 +94,36 @@ def _cache_managed_policies(models: Any) -> bool:
     return True
 
 
-def install_caches() -> list[str]:
-    """Replace the functions in the modules that call them; returns the names of those replaced."""
+def _add_delete_file_system_policy(responses: Any, exceptions: Any) -> bool:
+    """Teach moto's EFS to delete a file system policy; False when this moto has no EFS responses to extend or
+    already answers it.
+
+    moto 5.2.5 stores a policy (PutFileSystemPolicy) but has no DeleteFileSystemPolicy: it answers HTTP 500,
+    which the AWS provider retries for many minutes before a destroy of ``aws_efs_file_system_policy`` fails
+    (a run of a configuration with one hung in its destroy). The EFS API Reference, DeleteFileSystemPolicy:
+    ``DELETE /2015-02-01/file-systems/{FileSystemId}/policy`` answers 200 with an empty body; after it the file
+    system has the default policy (DescribeFileSystemPolicy: PolicyNotFound); an unknown id is
+    FileSystemNotFound (404)."""
+    response_class = getattr(responses, "EFSResponse", None)
+    not_found = getattr(exceptions, "FileSystemNotFound", None)
+    if response_class is None or not_found is None or hasattr(response_class, "delete_file_system_policy"):
+        return False
+
+    def delete_file_system_policy(self: Any) -> tuple[str, dict[str, str]]:
+        file_system_id = self._get_param("FileSystemId")
+        file_system = self.efs_backend.file_systems_by_id.get(file_system_id)
+        if file_system is None:
+            raise not_found(file_system_id)
+        file_system.file_system_policy = None
+        return "{}", {"Content-Type": "application/json"}
+
+    response_class.delete_file_system_policy = delete_file_system_policy
+    return True
+
+
+def install_patches() -> list[str]:
+    """Replace the functions in the modules that call them, and add the one answer moto lacks that a destroy
+    needs (:func:`_add_delete_file_system_policy`); returns the names of those replaced or added."""
     from moto import backends
     from moto.core import responses
     from moto.iam import models
@@ -113,6 +141,11 @@ def install_caches() -> list[str]:
         installed.append("moto.core.responses.method_names_from_class")
     if _cache_managed_policies(models):
         installed.append("moto.iam.models.IAMBackend._init_aws_policies")
+    from moto.efs import exceptions as efs_exceptions
+    from moto.efs import responses as efs_responses
+
+    if _add_delete_file_system_policy(efs_responses, efs_exceptions):
+        installed.append("moto.efs.responses.EFSResponse.delete_file_system_policy")
     return installed
 
 
@@ -136,8 +169,8 @@ def install_fast_exit() -> bool:
 
 
 def main() -> None:
-    """Install the caches, then run moto's server with this process's arguments."""
-    install_caches()
+    """Install the patches, then run moto's server with this process's arguments."""
+    install_patches()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     install_fast_exit()
     from moto.server import main as moto_main

@@ -170,7 +170,7 @@ class TestDeployRole:
     """JSON syntax, a ``cloud`` block, a profile, and a provider that assumes a deploy role in an account of its
     own: everything is built in that account, and read and preflighted there."""
 
-    ACCOUNT = "210987654321"  # the account of the role_arn in tests/data/configs/deploy-role/main.tf.json
+    ACCOUNT = "345678901234"  # the account of the role_arn in tests/data/configs/deploy-role/main.tf.json
 
     def test_everything_lives_in_the_deploy_roles_account(self, applied_class: ScenarioRun) -> None:
         assert applied_class.inventory.accounts == {self.ACCOUNT}, (

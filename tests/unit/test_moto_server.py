@@ -51,7 +51,7 @@ def test_this_moto_has_both_functions_and_the_caches_agree() -> None:
         "from moto.iam.responses import IamResponse\n"
         "before = (list(backends.list_of_moto_modules()), responses.method_names_from_class(IamResponse))\n"
         "from harness.targets import moto_server\n"
-        "print(moto_server.install_caches())\n"
+        "print(moto_server.install_patches())\n"
         "after = (list(backends.list_of_moto_modules()), responses.method_names_from_class(IamResponse))\n"
         "assert before == after, 'the caches answer differently'\n"
     )
@@ -71,7 +71,7 @@ def test_managed_policies_parsed_once_build_the_same_policies_per_account() -> N
         "before = fields(models.IAMBackend('global', '111111111111'))\n"
         "assert len(before) > 1000, len(before)\n"
         "from harness.targets import moto_server\n"
-        "assert 'moto.iam.models.IAMBackend._init_aws_policies' in moto_server.install_caches()\n"
+        "assert 'moto.iam.models.IAMBackend._init_aws_policies' in moto_server.install_patches()\n"
         "one, two = models.IAMBackend('global', '111111111111'), models.IAMBackend('global', '222222222222')\n"
         "assert fields(one) == before, 'the cached policies differ from moto\\'s'\n"
         "one.aws_managed_policies[0].attachment_count += 1\n"
@@ -109,3 +109,36 @@ def test_fast_exit_flushes_what_was_written_and_exits_0(tmp_path: Path) -> None:
         )
     assert code.returncode == 0, log.read_text()
     assert log.read_text() == "last line before the signal"
+
+
+def test_a_file_system_policy_can_be_deleted_as_efs_answers() -> None:
+    """In a child process, through boto3 and moto's own dispatch: DeleteFileSystemPolicy leaves the default
+    policy (PolicyNotFound), and an unknown file system is FileSystemNotFound (EFS API Reference,
+    DeleteFileSystemPolicy). Without the patch moto 5.2.5 answers 500 and a destroy hangs in the provider's
+    retries."""
+    script = (
+        "import json\n"
+        "import boto3, botocore.exceptions\n"
+        "from moto import mock_aws\n"
+        "from harness.targets import moto_server\n"
+        "print(moto_server.install_patches())\n"
+        "with mock_aws():\n"
+        "    efs = boto3.client('efs', region_name='us-east-1')\n"
+        "    fs = efs.create_file_system(CreationToken='t')['FileSystemId']\n"
+        "    policy = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Deny', 'Principal': {'AWS': '*'},\n"
+        "              'Action': '*', 'Condition': {'Bool': {'aws:SecureTransport': 'false'}}}]}\n"
+        "    efs.put_file_system_policy(FileSystemId=fs, Policy=json.dumps(policy))\n"
+        "    efs.delete_file_system_policy(FileSystemId=fs)\n"
+        "    for call in (lambda: efs.describe_file_system_policy(FileSystemId=fs),\n"
+        "                 lambda: efs.delete_file_system_policy(FileSystemId='fs-0000')):\n"
+        "        try:\n"
+        "            call()\n"
+        "        except botocore.exceptions.ClientError as error:\n"
+        "            print(error.response['Error']['Code'])\n"
+    )
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    added, *codes = out.stdout.splitlines()
+    assert "moto.efs.responses.EFSResponse.delete_file_system_policy" in added
+    assert codes == ["PolicyNotFound", "FileSystemNotFound"], out.stdout
