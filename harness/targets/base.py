@@ -16,6 +16,7 @@ from botocore.config import Config
 
 from harness import botocore_cache
 from harness.errors import ConfigurationError
+from harness.faults import FaultProfile
 from harness.provider_schema import CREDENTIAL_ARGUMENTS, PATH_STYLE_FLAGS, SKIP_FLAGS, ProviderSchema
 
 #: Service names as the AWS provider's ``endpoints {}`` block spells them, per provider major.
@@ -314,10 +315,14 @@ class Target:
         if schema is None:
             flags = ["skip_credentials_validation", "skip_metadata_api_check", "skip_region_validation"]
             flags += ["skip_get_ec2_platforms", "s3_force_path_style"] if version[0] < 5 else ["s3_use_path_style"]
-            return arguments + [f"{flag:<27} = true" for flag in flags]
-        known = schema.arguments
-        arguments += [f"{flag:<27} = true" for flag in (*SKIP_FLAGS, *PATH_STYLE_FLAGS) if flag in known]
-        arguments += [f"{name:<27} = null" for name in CREDENTIAL_ARGUMENTS if name in known]
+            arguments += [f"{flag:<27} = true" for flag in flags]
+            known: frozenset[str] = frozenset({"max_retries"})  # every release has it
+        else:
+            known = schema.arguments
+            arguments += [f"{flag:<27} = true" for flag in (*SKIP_FLAGS, *PATH_STYLE_FLAGS) if flag in known]
+            arguments += [f"{name:<27} = null" for name in CREDENTIAL_ARGUMENTS if name in known]
+        if "max_retries" in known and FaultProfile.from_env() is None:
+            arguments.append(f"{'max_retries':<27} = {EMULATOR_MAX_RETRIES}")
         return arguments
 
     def derived(self, **changes: Any) -> Target:
@@ -351,6 +356,15 @@ class Target:
         never collide with another configuration's; on real AWS, ``self`` (the runner serializes such runs).
         """
         return self
+
+
+#: The provider's ``max_retries`` on emulators. An emulator answers an action it does not implement with HTTP 500,
+#: which the provider retries 25 times by default, with exponential backoff: the destroy of a configuration with
+#: an ``aws_efs_file_system_policy`` hung for more than ten minutes on moto 5.2.5. With 5 retries the same
+#: destroy failed, with its error, in 62 s, the harness's own retries included. An emulator has no throttling
+#: to wait out. Under fault injection (``HARNESS_FAULTS``) the provider keeps its default, because there the
+#: retries are what is tested (the heavy profile fails 35 % of requests).
+EMULATOR_MAX_RETRIES = 5
 
 
 def fresh_account_id() -> str:

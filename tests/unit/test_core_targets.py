@@ -395,6 +395,25 @@ def test_provider_override_with_a_schema_redirects_every_endpoint_it_names() -> 
         assert "skip_get_ec2_platforms" not in block and "skip_metadata_api_check" not in block
 
 
+@pytest.mark.parametrize("schema", [None, "with max_retries", "without"])
+def test_provider_override_bounds_the_providers_retries_unless_faults_are_injected(
+    monkeypatch: pytest.MonkeyPatch, schema: str | None
+) -> None:
+    """An emulator answers what it does not implement with HTTP 500: 5 retries instead of the provider's 25 end
+    such a destroy in about a minute instead of hanging. Under HARNESS_FAULTS the retries are what is tested."""
+    known = _schema()
+    if schema == "with max_retries":
+        known = ProviderSchema(known.version, known.endpoints, known.arguments | {"max_retries"})
+    chosen = None if schema is None else known
+    monkeypatch.delenv("HARNESS_FAULTS", raising=False)
+    text = _emulator().provider_override("3.39.0", [], schema=chosen)
+    assert text is not None
+    assert ("max_retries                 = 5" in text) == (schema != "without"), text
+    monkeypatch.setenv("HARNESS_FAULTS", "moderate")
+    text = _emulator().provider_override("3.39.0", [], schema=chosen)
+    assert text is not None and "max_retries" not in text, text
+
+
 def test_provider_override_for_a_child_module_can_leave_the_default_out() -> None:
     """A child module's override names only the blocks it declares."""
     text = _emulator().provider_override("3.39.0", ["replica"], schema=_schema(), include_default=False)
