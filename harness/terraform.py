@@ -93,6 +93,15 @@ _UNKNOWN_ARGUMENT = re.compile(
     r"on ([^\s]+) line (\d+)(?:(?!Error:)[\s\S])*?"
     r'(?:An argument named "([^"]+)"|Blocks of type "([^"]+)") (?:is|are) not expected here'
 )
+#: Terraform's words for a root variable with no value (``No value for required variable``).
+_UNSET_VARIABLE = re.compile(r'The root module input variable "([^"]+)" is not set, and has no default value')
+#: ``Invalid value for variable``: the variable's name (from the "var.NAME is ..." line), its rule's error message
+#: and where the rule is (file and line).
+_INVALID_VARIABLE = re.compile(
+    r"Error: Invalid value for variable\n(?:(?!Error:)[\s\S])*?│ var\.(?P<name>[\w-]+) is[^\n]*\n"
+    r"(?:[ \t]*│[^\n]*\n)*\s*\n(?P<message>(?:(?!Error:)[\s\S])*?)\n\s*\n"
+    r"This was checked by the validation rule at (?P<file>[^\s:]+):(?P<line>\d+)"
+)
 #: A diagnostic Terraform attributes to a data source: its summary, the data source's address (in a module too:
 #: ``module.app["x"].data.aws_vpc.this[0]``) and its file and line.
 _DATA_SOURCE_ERROR = re.compile(
@@ -466,6 +475,28 @@ class ScenarioRun:
                 "version init selected); it needs a newer provider. Offline the mirror holds aws "
                 f"{', '.join(self.toolchain.mirror_versions) or 'none'}: use --tf-provider-source registry online, "
                 "or remove the argument"
+            )
+        unset = list(dict.fromkeys(_UNSET_VARIABLE.findall(text)))
+        if unset:
+            raise ConfigurationError(
+                f"{self.name}: variable(s) {', '.join(unset)} of {self.source} have no value and no default: give "
+                "each with --var NAME=VALUE or in a --var-file (CLI), or in vars= / var_files= of the terraform "
+                "marker"
+            )
+        invalid = _INVALID_VARIABLE.search(text)
+        if invalid:
+            name = invalid["name"]
+            hidden = name in self.sensitive or self._is_sensitive(name)
+            shown = "***" if hidden else repr(self.variables.get(name))
+            origin = (
+                f"The harness set it to {shown} (give your own with --var {name}=VALUE, or let the rule accept the "
+                "harness's value)"
+                if name in self.variables and name not in self.user_variables
+                else f"Give a value it accepts with --var {name}=VALUE or in a --var-file"
+            )
+            raise ConfigurationError(
+                f"{self.name}: variable {name} fails its validation rule ({invalid['file']} line {invalid['line']}): "
+                f"{' '.join(invalid['message'].split())!r}. {origin}."
             )
         # a destroy handles its own (see destroy): the managed resources need no data source to go
         lookups = empty_lookups(text) if self.target.is_emulator and cmd != "destroy" else []

@@ -149,3 +149,26 @@ def test_a_lookup_that_fails_after_creating_resources_still_destroys_them(
         argv for argv in logged_commands((Path(kept.group(1)) / "terraform.log").read_text()) if argv[1] == "destroy"
     ]
     assert "-refresh=false" in destroys[-1], f"pinned-image: expected the last destroy without refresh, ran {destroys}"
+
+
+def test_a_value_its_validation_rule_refuses_exits_2_quoting_the_rule(tmp_path: Path, harness_target: Target) -> None:
+    """Terraform refuses the value before creating anything; the run says which variable, where its rule is and
+    what the rule asks for, and the table row says nothing was applied."""
+    answer = harness(
+        "run",
+        "--dir",
+        str(CONFIGS / "tutorial-web"),
+        "--var",
+        "fargate_cpu=300",
+        tmp_path=tmp_path,
+        emulator=harness_target,
+    )
+    shown = answer.stdout + answer.stderr
+    assert answer.returncode == 2, f"expected exit 2, got {answer.returncode}:\n{shown}"
+    assert (
+        "tutorial-web: variable fargate_cpu fails its validation rule (variables.tf line 28): 'The fargate_cpu value "
+        "must be a Fargate CPU size: 256, 512, 1024, 2048 or 4096.'. Give a value it accepts with --var "
+        "fargate_cpu=VALUE or in a --var-file."
+    ) in answer.stdout, shown
+    (row,) = [line for line in answer.stdout.splitlines() if line.startswith("tutorial-web ")]
+    assert row.split()[1:3] == ["FAIL", "0"], f"expected nothing applied, got: {row}"

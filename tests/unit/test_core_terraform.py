@@ -582,6 +582,66 @@ def test_an_empty_lookup_is_bad_input_on_an_emulator_only(project: Path, tmp_pat
         assert "--target aws" in message and "depends_on" in message, message
 
 
+# Terraform 1.11's words for a root variable without a value, and for a value a validation rule refuses (the
+# value printed as Terraform prints a sensitive one).
+UNSET_VARIABLES = """
+Error: No value for required variable
+
+  on main.tf line 1:
+   1: variable "env" {
+
+The root module input variable "env" is not set, and has no default value.
+Use a -var or -var-file command line argument to provide a value for this
+variable.
+
+Error: No value for required variable
+
+  on main.tf line 9:
+   9: variable "image_tag" {
+
+The root module input variable "image_tag" is not set, and has no default value.
+Use a -var or -var-file command line argument to provide a value for this
+variable.
+"""
+INVALID_VARIABLE = """
+Error: Invalid value for variable
+
+  on harness.tfvars.json line 3:
+   3:   "secret_value": "x"
+    ├────────────────
+    │ var.secret_value is (sensitive value)
+
+The secret must be at least
+32 characters long.
+
+This was checked by the validation rule at variables.tf:7,3-13.
+"""
+
+
+def test_variables_without_a_value_are_named_with_how_to_give_them(project: Path, tmp_path: Path) -> None:
+    run = _prepared(tmp_path, project)
+    run._tf = FakeTf({"apply": [_out(1, err=UNSET_VARIABLES + UNSET_VARIABLES)]})
+    with pytest.raises(ConfigurationError) as caught:
+        run._command("apply")
+    message = str(caught.value)
+    assert "variable(s) env, image_tag of " in message and "have no value and no default" in message, message
+    assert "--var NAME=VALUE" in message and "vars= / var_files= of the terraform marker" in message, message
+
+
+def test_a_refused_harness_value_is_named_but_a_sensitive_one_is_not_shown(project: Path, tmp_path: Path) -> None:
+    """The harness set secret_value (sensitive): the message says the harness set it, never its value."""
+    run = _prepared(tmp_path, project)
+    run._tf = FakeTf({"apply": [_out(1, err=INVALID_VARIABLE)]})
+    with pytest.raises(ConfigurationError) as caught:
+        run._command("apply")
+    message = str(caught.value)
+    assert (
+        "variable secret_value fails its validation rule (variables.tf line 7): 'The secret must be at least 32 "
+        "characters long.'. The harness set it to *** (give your own with --var secret_value=VALUE"
+    ) in message, message
+    assert SECRET not in message
+
+
 def _init_with_lock(run: ScenarioRun, lock: str | None) -> None:
     fake = FakeTf({"init": [_out(0, out="Terraform has been successfully initialized!")]})
     if lock is not None:

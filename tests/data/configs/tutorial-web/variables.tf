@@ -24,6 +24,11 @@ variable "fargate_cpu" {
   description = "Fargate instance CPU units to provision (1 vCPU = 1024 CPU units)"
   type        = string
   default     = "256"
+
+  validation {
+    condition     = contains(["256", "512", "1024", "2048", "4096"], var.fargate_cpu)
+    error_message = "The fargate_cpu value must be a Fargate CPU size: 256, 512, 1024, 2048 or 4096."
+  }
 }
 
 variable "fargate_memory" {
