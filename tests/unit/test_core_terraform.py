@@ -618,23 +618,24 @@ This was checked by the validation rule at variables.tf:7,3-13.
 """
 
 
-def test_variables_without_a_value_are_named_with_how_to_give_them(project: Path, tmp_path: Path) -> None:
+def _configuration_error(tmp_path: Path, project: Path, terraform_says: str) -> str:
+    """The message of the ConfigurationError an apply that printed ``terraform_says`` (and exited 1) raises."""
     run = _prepared(tmp_path, project)
-    run._tf = FakeTf({"apply": [_out(1, err=UNSET_VARIABLES + UNSET_VARIABLES)]})
+    run._tf = FakeTf({"apply": [_out(1, err=terraform_says)]})
     with pytest.raises(ConfigurationError) as caught:
         run._command("apply")
-    message = str(caught.value)
+    return str(caught.value)
+
+
+def test_variables_without_a_value_are_named_with_how_to_give_them(project: Path, tmp_path: Path) -> None:
+    message = _configuration_error(tmp_path, project, UNSET_VARIABLES + UNSET_VARIABLES)
     assert "variable(s) env, image_tag of " in message and "have no value and no default" in message, message
     assert "--var NAME=VALUE" in message and "vars= / var_files= of the terraform marker" in message, message
 
 
 def test_a_refused_harness_value_is_named_but_a_sensitive_one_is_not_shown(project: Path, tmp_path: Path) -> None:
     """The harness set secret_value (sensitive): the message says the harness set it, never its value."""
-    run = _prepared(tmp_path, project)
-    run._tf = FakeTf({"apply": [_out(1, err=INVALID_VARIABLE)]})
-    with pytest.raises(ConfigurationError) as caught:
-        run._command("apply")
-    message = str(caught.value)
+    message = _configuration_error(tmp_path, project, INVALID_VARIABLE)
     assert (
         "variable secret_value fails its validation rule (variables.tf line 7): 'The secret must be at least 32 "
         "characters long.'. The harness set it to *** (give your own with --var secret_value=VALUE"
