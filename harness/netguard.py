@@ -178,16 +178,33 @@ class NetworkGuard:
 
 
 def refusal_message(
-    name: str, command: str, refusals: list[Refusal], endpoints: tuple[str, ...], unredirected: tuple[str, ...] = ()
+    name: str,
+    command: str,
+    refusals: list[Refusal],
+    endpoints: tuple[str, ...],
+    unredirected: tuple[str, ...] = (),
+    *,
+    remote_states: tuple[str, ...] = (),
 ) -> str:
     """What a user reads when a command tried to leave the emulator: the hosts, and the provider blocks the
-    override does not cover (``unredirected``) or the services the provider cannot redirect."""
+    override does not cover (``unredirected``) or the services the provider cannot redirect; when Terraform
+    itself (not a provider plugin) sent the request, the ``terraform_remote_state`` data sources that read
+    another configuration's state (``remote_states``)."""
     hosts = sorted({r.host for r in refusals})
     services = sorted({r.service for r in refusals if r.service})
     lines = [
         f"{name}: `terraform {command}` tried to reach {', '.join(hosts)} from an emulator target; the network "
         "guard refused it and stopped the command (an emulator target never sends a request to real AWS)."
     ]
+    from_terraform = any(r.process and not r.process.startswith("terraform-provider-") for r in refusals)
+    if from_terraform and remote_states:
+        lines += [f"  {state} reads another configuration's state through its backend" for state in remote_states]
+        lines.append(
+            "  Terraform itself sends those requests, not the AWS provider, so no override can redirect them. On an "
+            "emulator, give the values that state supplies as variables instead, or run against a sandbox account "
+            "where it exists (--target aws)."
+        )
+        return "\n".join(lines)
     lines += [f"  provider block without the emulator override: {block}" for block in unredirected]
     for service in services:
         if unredirected:

@@ -402,7 +402,15 @@ class ScenarioRun:
         if refusals:
             self.failed = True
             endpoints = self._schema.endpoints if self._schema is not None else ()
-            message = refusal_message(self.name, cmd, refusals, endpoints, tuple(self.unredirected_blocks()))
+            states = tuple(
+                f"data.terraform_remote_state.{label} in {module.path}"
+                for module in self.modules
+                for kind, label in module.data_sources
+                if kind == "terraform_remote_state"
+            )
+            message = refusal_message(
+                self.name, cmd, refusals, endpoints, tuple(self.unredirected_blocks()), remote_states=states
+            )
             raise NetworkGuardError(self.masker(message))
 
     def unredirected_blocks(self) -> list[str]:

@@ -172,3 +172,14 @@ def test_a_value_its_validation_rule_refuses_exits_2_quoting_the_rule(tmp_path: 
     ) in answer.stdout, shown
     (row,) = [line for line in answer.stdout.splitlines() if line.startswith("tutorial-web ")]
     assert row.split()[1:3] == ["FAIL", "0"], f"expected nothing applied, got: {row}"
+
+
+def test_remote_state_on_an_emulator_is_refused_naming_the_data_source(tmp_path: Path, harness_target: Target) -> None:
+    """Terraform itself reads ``terraform_remote_state`` from S3, where no override reaches: the network guard
+    refuses the request (nothing is sent to AWS) and the run names the data source and what to do (exit 2)."""
+    answer = harness("run", "--dir", str(CONFIGS / "remote-state"), tmp_path=tmp_path, emulator=harness_target)
+    shown = answer.stdout + answer.stderr
+    assert answer.returncode == 2, f"expected exit 2, got {answer.returncode}:\n{shown}"
+    assert "the network guard refused it" in answer.stdout, shown
+    assert f"data.terraform_remote_state.network in {CONFIGS / 'remote-state'} reads another" in answer.stdout, shown
+    assert "give the values that state supplies as variables instead" in answer.stdout, shown

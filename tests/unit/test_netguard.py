@@ -55,6 +55,19 @@ def test_env_routes_everything_but_loopback_to_the_guard(guard: NetworkGuard) ->
     assert set(env["NO_PROXY"].split(",")) == {"127.0.0.1", "localhost", "::1"}
 
 
+def test_message_names_remote_state_when_terraform_itself_asked() -> None:
+    """A request Terraform sent itself (a ``terraform_remote_state`` backend), not a provider plugin: the data
+    sources are named and no provider block is blamed; a provider's request does not name them."""
+    states = ("data.terraform_remote_state.network in /src",)
+    core = [Refusal("sts.us-east-1.amazonaws.com:443", "/w", "terraform")]
+    text = refusal_message("web", "apply", core, ("sts",), remote_states=states)
+    assert "data.terraform_remote_state.network in /src reads another configuration's state" in text, text
+    assert "Terraform itself sends those requests" in text and "the override redirects it" not in text, text
+    plugin = [Refusal("sts.us-east-1.amazonaws.com:443", "/w", "terraform-provider-aws_v3.39.0_x5")]
+    text = refusal_message("web", "apply", plugin, ("sts",), remote_states=states)
+    assert "terraform_remote_state" not in text and "the override redirects it" in text, text
+
+
 def test_message_names_hosts_and_the_unredirected_block() -> None:
     refusals = [Refusal("logs.us-east-1.amazonaws.com", "/w", "terraform-provider-aws")]
     text = refusal_message("web", "apply", refusals, ("iam", "sts"), ('provider "aws" (aws) in infra/net/main.tf',))
