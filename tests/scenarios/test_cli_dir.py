@@ -138,7 +138,9 @@ def test_a_lookup_that_fails_after_creating_resources_still_destroys_them(
     answer = harness("run", "--dir", str(CONFIGS / "pinned-image"), tmp_path=tmp_path, emulator=harness_target)
     shown = answer.stdout + answer.stderr
     assert answer.returncode == 2, f"expected exit 2, got {answer.returncode}:\n{shown}"
-    assert "data.aws_ecr_image.release (main.tf line 16): Error describing ECR images: ImageNotFoundException" in shown
+    assert (
+        "data.aws_ecr_image.release (main.tf line 16): Error describing ECR images: ImageNotFoundException" in shown
+    ), shown
     assert "may remain" not in shown, shown
     kept = re.search(r"kept for inspection: (\S+)$", answer.stdout, re.MULTILINE)
     assert kept, f"expected the failed run's folder kept, got:\n{shown}"
