@@ -316,12 +316,12 @@ class Target:
             flags = ["skip_credentials_validation", "skip_metadata_api_check", "skip_region_validation"]
             flags += ["skip_get_ec2_platforms", "s3_force_path_style"] if version[0] < 5 else ["s3_use_path_style"]
             arguments += [f"{flag:<27} = true" for flag in flags]
-            known: frozenset[str] = frozenset({"max_retries"})  # every release has it
         else:
             known = schema.arguments
             arguments += [f"{flag:<27} = true" for flag in (*SKIP_FLAGS, *PATH_STYLE_FLAGS) if flag in known]
             arguments += [f"{name:<27} = null" for name in CREDENTIAL_ARGUMENTS if name in known]
-        if "max_retries" in known and FaultProfile.from_env() is None:
+        # every release has max_retries; a schema says so too
+        if (schema is None or "max_retries" in schema.arguments) and FaultProfile.from_env() is None:
             arguments.append(f"{'max_retries':<27} = {EMULATOR_MAX_RETRIES}")
         return arguments
 
