@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.targets import EmbeddedTarget
+from fargate_harness.targets import EmbeddedTarget
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedTarge
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run ``fargate-harness`` in a child process from the project root."""
     return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
+        [sys.executable, "-m", "fargate_harness.cli", *args],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from harness import scenarios, toolchain
-from harness.cli import run_scenario
-from harness.config import resolve_options
-from harness.faults import count_retries, retry_report
-from harness.targets import EmbeddedTarget
+from fargate_harness import scenarios, toolchain
+from fargate_harness.cli import run_scenario
+from fargate_harness.config import resolve_options
+from fargate_harness.faults import count_retries, retry_report
+from fargate_harness.targets import EmbeddedTarget
 from tests.nightly.conftest import ROOT
 
 #: Two scenarios that between them touch every service of the reference set and both accounts.

@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from harness.ownership import PREFIX_KEY, is_owned
-from harness.sweep import sweep
-from harness.targets import EmbeddedTarget
+from fargate_harness.ownership import PREFIX_KEY, is_owned
+from fargate_harness.sweep import sweep
+from fargate_harness.targets import EmbeddedTarget
 from tests.nightly.conftest import ROOT, cli
 
 
@@ -34,7 +34,7 @@ def test_sigkill_mid_apply_then_sweep_leaves_nothing(emulator: EmbeddedTarget, t
         "HARNESS_RESULTS_DIR": str(tmp_path / "results"),
     }
     run = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "run", "--scenario", "module-reuse", "--scenario", "ssm-kms"],
+        [sys.executable, "-m", "fargate_harness.cli", "run", "--scenario", "module-reuse", "--scenario", "ssm-kms"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

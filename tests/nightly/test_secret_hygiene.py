@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.targets import EmbeddedTarget
+from fargate_harness.targets import EmbeddedTarget
 from tests.nightly.conftest import ROOT, cli
 
 

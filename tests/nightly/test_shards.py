@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
-from harness import report
-from harness.targets import EmbeddedTarget
+from fargate_harness import report
+from fargate_harness.targets import EmbeddedTarget
 from tests.nightly.conftest import ROOT
 
 SUBSET = ("tests/scenarios/test_basic.py", "tests/scenarios/test_secrets.py")

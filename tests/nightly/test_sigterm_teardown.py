@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from harness.sweep import sweep
-from harness.targets import EmbeddedTarget
+from fargate_harness.sweep import sweep
+from fargate_harness.targets import EmbeddedTarget
 from tests.nightly.conftest import ROOT
 from tests.nightly.test_kill_and_sweep import _marked_roles
 
@@ -27,7 +27,7 @@ def test_sigterm_mid_apply_destroys_before_exit(emulator: EmbeddedTarget, tmp_pa
         [
             sys.executable,
             "-m",
-            "harness.cli",
+            "fargate_harness.cli",
             "run",
             "--jobs",
             "1",

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 import pytest
 
-from harness import checks
-from harness.terraform import ScenarioRun
+from fargate_harness import checks
+from fargate_harness.terraform import ScenarioRun
 
 
 def need(run: ScenarioRun, services: Iterable[str], what: str) -> None:

@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from harness import checks
-from harness.aws import ecr, ecs
-from harness.processes import stat_fields
-from harness.terraform import ScenarioRun
+from fargate_harness import checks
+from fargate_harness.aws import ecr, ecs
+from fargate_harness.processes import stat_fields
+from fargate_harness.terraform import ScenarioRun
 from tests.scenarios._support import need, run_check
 
 pytestmark = pytest.mark.scenario("basic")

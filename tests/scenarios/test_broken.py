@@ -1,7 +1,7 @@
 """Broken cases: a reference scenario plus one ``*_override.tf`` that breaks one thing; preflight must name it.
 
 Every case of ``scenarios/broken/`` is applied once for the module, as one batch where it can be (one init,
-apply, plan and destroy for all of them, see harness/batch.py; a case with two provider configurations runs
+apply, plan and destroy for all of them, see src/fargate_harness/batch.py; a case with two provider configurations runs
 alone), and each test checks one case on its own state: that preflight predicts the task would not start,
 which requirements are denied, the ECS error, and where the fix goes. Nothing else may be reported denied. As
 in ``startup_preflight``, the scenario's pipeline push of ``latest`` to its own repositories is stood in for by
@@ -19,11 +19,11 @@ from typing import ClassVar
 
 import pytest
 
-from harness import checks
-from harness.aws import ecr, ecs, iam
-from harness.plugin import Together
-from harness.preflight import AwsFacts, PreflightReport, preflight
-from harness.terraform import ScenarioRun
+from fargate_harness import checks
+from fargate_harness.aws import ecr, ecs, iam
+from fargate_harness.plugin import Together
+from fargate_harness.preflight import AwsFacts, PreflightReport, preflight
+from fargate_harness.terraform import ScenarioRun
 
 
 def report_of(applied: ScenarioRun, service_key: str = "", deployer_role: str = "") -> PreflightReport:
@@ -361,7 +361,7 @@ def broken(request: pytest.FixtureRequest, scenario_batch: Callable[..., Togethe
     together = scenario_batch([case.case for case in (*BROKEN, *WARNING) if case.case in selected])
     yield together
     # LocalStack may answer DeleteFileSystemPolicy as moto 5.2.5 does (HTTP 500; the embedded emulator adds it,
-    # harness.targets.moto_server): there the policy leaves the state before the destroy, which deletes the file
+    # fargate_harness.targets.moto_server): there the policy leaves the state before the destroy, which deletes the file
     # system and its policy with it (as EFS does). On the embedded target the destroy deletes the policy itself.
     efs = EfsMountDenied.case
     if together.target.is_emulator and together.target.name != "embedded" and together.applied(efs):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.targets import Target
-from harness.terraform import logged_commands
+from fargate_harness.targets import Target
+from fargate_harness.terraform import logged_commands
 
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
 
@@ -32,7 +32,12 @@ def harness(*args: str, tmp_path: Path, emulator: Target | None = None) -> subpr
         assert emulator.endpoint_url, "the session's emulator has no address"
         env["HARNESS_EMBEDDED_ENDPOINT"] = emulator.endpoint_url
     return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, env=env, timeout=600, check=False
+        [sys.executable, "-m", "fargate_harness.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
 
 

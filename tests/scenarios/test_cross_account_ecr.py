@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import checks
-from harness.terraform import ScenarioRun
+from fargate_harness import checks
+from fargate_harness.terraform import ScenarioRun
 from tests.scenarios._support import run_check
 
 pytestmark = pytest.mark.scenario("cross-account-ecr")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import provider_schema, scenarios
-from harness.netguard import NetworkGuardError
-from harness.targets import Target
-from harness.terraform import OVERRIDE_FILE, ScenarioRun
-from harness.toolchain import Toolchain
+from fargate_harness import provider_schema, scenarios
+from fargate_harness.netguard import NetworkGuardError
+from fargate_harness.targets import Target
+from fargate_harness.terraform import OVERRIDE_FILE, ScenarioRun
+from fargate_harness.toolchain import Toolchain
 
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ConfigurationError
-from harness.preflight import AwsFacts, preflight, preflight_many
-from harness.targets.base import Target
+from fargate_harness.errors import ConfigurationError
+from fargate_harness.preflight import AwsFacts, preflight, preflight_many
+from fargate_harness.targets.base import Target
 
 OTHER_REGION = "eu-west-1"
 TRUST = {

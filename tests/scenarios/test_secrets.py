@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import checks
-from harness.aws import ecs, secrets
-from harness.terraform import ScenarioRun
+from fargate_harness import checks
+from fargate_harness.aws import ecs, secrets
+from fargate_harness.terraform import ScenarioRun
 from tests.scenarios._support import need, run_check
 
 pytestmark = pytest.mark.scenario("secrets")

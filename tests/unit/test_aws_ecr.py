@@ -1,4 +1,4 @@
-"""Unit tests for harness.aws.ecr: image URI parsing, repository readers, pull-only policy checks."""
+"""Unit tests for fargate_harness.aws.ecr: image URI parsing, repository readers, pull-only policy checks."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from harness.aws import ecr
-from harness.aws.ecr import EcrImage, parse_image_uri, repository_arn
-from harness.errors import ResourceNotFoundError
+from fargate_harness.aws import ecr
+from fargate_harness.aws.ecr import EcrImage, parse_image_uri, repository_arn
+from fargate_harness.errors import ResourceNotFoundError
 
 DATA = Path(__file__).parent / "data"
 DIGEST = "sha256:" + "ab" * 32

@@ -1,4 +1,4 @@
-"""Unit tests for harness.aws.ecs against a recorded task definition and botocore's Stubber."""
+"""Unit tests for fargate_harness.aws.ecs against a recorded task definition and botocore's Stubber."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from harness.aws import ecs
-from harness.errors import ResourceNotFoundError
+from fargate_harness.aws import ecs
+from fargate_harness.errors import ResourceNotFoundError
 
 DATA = Path(__file__).parent / "data"
 ACCOUNT = "123456789012"

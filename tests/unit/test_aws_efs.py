@@ -1,4 +1,4 @@
-"""Unit tests for harness.aws.efs: file system and file system policy readers (stubbed boto3)."""
+"""Unit tests for fargate_harness.aws.efs: file system and file system policy readers (stubbed boto3)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from harness.aws import efs
-from harness.errors import ResourceNotFoundError
+from fargate_harness.aws import efs
+from fargate_harness.errors import ResourceNotFoundError
 
 FS = "fs-0123456789abcdef0"
 

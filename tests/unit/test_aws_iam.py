@@ -1,4 +1,4 @@
-"""Unit tests for harness.aws.iam: readers against botocore's Stubber, checks against recorded JSON."""
+"""Unit tests for fargate_harness.aws.iam: readers against botocore's Stubber, checks against recorded JSON."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from harness.aws import iam
-from harness.errors import ResourceNotFoundError
+from fargate_harness.aws import iam
+from fargate_harness.errors import ResourceNotFoundError
 
 DATA = Path(__file__).parent / "data"
 ACCOUNT = "123456789012"

@@ -1,4 +1,4 @@
-"""Unit tests for harness.aws.kms."""
+"""Unit tests for fargate_harness.aws.kms."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from harness.aws import kms
-from harness.errors import ResourceNotFoundError
+from fargate_harness.aws import kms
+from fargate_harness.errors import ResourceNotFoundError
 
 DATA = Path(__file__).parent / "data"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"

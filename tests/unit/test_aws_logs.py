@@ -1,4 +1,4 @@
-"""Unit tests for harness.aws.logs."""
+"""Unit tests for fargate_harness.aws.logs."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from harness.aws import logs
-from harness.errors import ResourceNotFoundError
+from fargate_harness.aws import logs
+from fargate_harness.errors import ResourceNotFoundError
 
 DATA = Path(__file__).parent / "data"
 

@@ -1,4 +1,4 @@
-"""Unit tests for harness.aws._policy: wildcard matching, statement helpers and grant evaluation."""
+"""Unit tests for fargate_harness.aws._policy: wildcard matching, statement helpers and grant evaluation."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from harness.aws import _policy
-from harness.aws._policy import (
+from fargate_harness.aws import _policy
+from fargate_harness.aws._policy import (
     allowed_resources,
     as_list,
     decode_document,
@@ -19,7 +19,7 @@ from harness.aws._policy import (
     statements_by_sid,
     wildcard_match,
 )
-from harness.errors import ResourceNotFoundError
+from fargate_harness.errors import ResourceNotFoundError
 
 DATA = Path(__file__).parent / "data"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-password-AbCdEf"

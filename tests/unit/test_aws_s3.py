@@ -1,4 +1,4 @@
-"""Unit tests for harness.aws.s3: S3 ARN parsing, HeadObject and bucket policy readers (stubbed boto3)."""
+"""Unit tests for fargate_harness.aws.s3: S3 ARN parsing, HeadObject and bucket policy readers (stubbed boto3)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from harness.aws import s3
-from harness.errors import ResourceNotFoundError
+from fargate_harness.aws import s3
+from fargate_harness.errors import ResourceNotFoundError
 
 
 @pytest.fixture

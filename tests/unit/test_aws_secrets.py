@@ -1,4 +1,4 @@
-"""Unit tests for harness.aws.secrets: reference parsing, metadata reading and matching."""
+"""Unit tests for fargate_harness.aws.secrets: reference parsing, metadata reading and matching."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from harness.aws import secrets
-from harness.aws.secrets import SecretReference, parse_secret_reference
-from harness.errors import ResourceNotFoundError
+from fargate_harness.aws import secrets
+from fargate_harness.aws.secrets import SecretReference, parse_secret_reference
+from fargate_harness.errors import ResourceNotFoundError
 
 DATA = Path(__file__).parent / "data"
 BASE = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-password-AbCdEf"

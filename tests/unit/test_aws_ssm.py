@@ -1,4 +1,4 @@
-"""Unit tests for harness.aws.ssm: parameter names from ARNs, metadata reading, SecureString checks."""
+"""Unit tests for fargate_harness.aws.ssm: parameter names from ARNs, metadata reading, SecureString checks."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from harness.aws import ssm
-from harness.errors import ResourceNotFoundError
+from fargate_harness.aws import ssm
+from fargate_harness.errors import ResourceNotFoundError
 
 DATA = Path(__file__).parent / "data"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import batch, hcl
-from harness.scenarios import Scenario
-from harness.targets.base import Target
+from fargate_harness import batch, hcl
+from fargate_harness.scenarios import Scenario
+from fargate_harness.targets.base import Target
 
 EMULATOR = Target(name="embedded", region="us-east-1", endpoint_url="http://127.0.0.1:5000")
 ROOT_BLOCK = 'provider "aws" {\n  region = var.region\n}\n'

@@ -1,4 +1,4 @@
-"""botocore's data files parsed once per process (harness/botocore_cache.py)."""
+"""botocore's data files parsed once per process (src/fargate_harness/botocore_cache.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import boto3
 
-from harness import botocore_cache
+from fargate_harness import botocore_cache
 
 
 class CountingLoader:
@@ -42,7 +42,7 @@ def test_a_class_without_load_file_is_left_as_it_ships() -> None:
 
 
 def test_two_sessions_share_the_parsed_model() -> None:
-    import harness.targets.base  # noqa: F401  (installs the cache, as every harness process does)
+    import fargate_harness.targets.base  # noqa: F401  (installs the cache, as every harness process does)
 
     models = [
         boto3.session.Session(region_name="us-east-1")

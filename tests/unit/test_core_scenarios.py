@@ -1,4 +1,4 @@
-"""Unit tests for harness.scenarios: discovery, needed services, prefixes and run variables."""
+"""Unit tests for fargate_harness.scenarios: discovery, needed services, prefixes and run variables."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import scenarios
-from harness.errors import ConfigurationError
-from harness.scenarios import Scenario, discover, run_variables, unique_prefix
+from fargate_harness import scenarios
+from fargate_harness.errors import ConfigurationError
+from fargate_harness.scenarios import Scenario, discover, run_variables, unique_prefix
 
 PROJECT = Path(__file__).resolve().parents[2]
 REAL_SCENARIOS = PROJECT / "scenarios"

@@ -1,4 +1,4 @@
-"""Unit tests for harness.targets: provider overrides, role ARNs, LocalStack endpoint and service probing.
+"""Unit tests for fargate_harness.targets: provider overrides, role ARNs, LocalStack endpoint and service probing.
 
 No target is started except LocalStack against a patched ``urlopen``; no emulator or network is used.
 """
@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ConfigurationError, TargetError
-from harness.provider_schema import ProviderSchema
-from harness.targets import TARGETS, AwsTarget, EmbeddedTarget, LocalStackTarget, Target, make_target
-from harness.targets.base import PROVIDER_ENDPOINTS, RESOURCE_SERVICES, account_of_role
-from harness.targets.embedded import EMBEDDED_REGISTRY_ACCOUNT, EMBEDDED_REGISTRY_ROLE
-from harness.targets.localstack import LOCALSTACK_REGISTRY_ROLE, localstack_endpoint
+from fargate_harness.errors import ConfigurationError, TargetError
+from fargate_harness.provider_schema import ProviderSchema
+from fargate_harness.targets import TARGETS, AwsTarget, EmbeddedTarget, LocalStackTarget, Target, make_target
+from fargate_harness.targets.base import PROVIDER_ENDPOINTS, RESOURCE_SERVICES, account_of_role
+from fargate_harness.targets.embedded import EMBEDDED_REGISTRY_ACCOUNT, EMBEDDED_REGISTRY_ROLE
+from fargate_harness.targets.localstack import LOCALSTACK_REGISTRY_ROLE, localstack_endpoint
 
 URL = "http://127.0.0.1:4599"
 ROLE = "arn:aws:iam::210987654321:role/harness-registry"
@@ -454,7 +454,7 @@ def test_schema_from_terraform_json_and_back() -> None:
 def test_warm_up_reads_every_service_beside_the_fault_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     """The warm-up at start reads each Fargate service (and the registry account) on moto's own address: a
     fault proxy in front counts none of its requests, so injected faults land on the harness's reads only."""
-    from harness.targets import base, embedded
+    from fargate_harness.targets import base, embedded
 
     monkeypatch.setenv("HARNESS_FAULTS", "throttle=0.0,seed=1")
     warmed: list[str] = []
@@ -480,7 +480,7 @@ def test_warm_up_reads_every_service_beside_the_fault_proxy(monkeypatch: pytest.
 
 def test_without_warm_up_the_target_sends_no_warm_up_read(monkeypatch: pytest.MonkeyPatch) -> None:
     """``warm_up=False`` (a short-lived server a test drives itself): start makes no read of its own."""
-    from harness.targets import embedded
+    from fargate_harness.targets import embedded
 
     monkeypatch.delenv("HARNESS_EMBEDDED_ENDPOINT", raising=False)
     monkeypatch.delenv("HARNESS_FAULTS", raising=False)

@@ -1,4 +1,4 @@
-"""Golden tests for harness.iam.evaluate: each case cites the AWS documentation rule it checks."""
+"""Golden tests for fargate_harness.iam.evaluate: each case cites the AWS documentation rule it checks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.iam import Decision, evaluate
+from fargate_harness.iam import Decision, evaluate
 
 A = "111111111111"
 B = "222222222222"

@@ -1,4 +1,4 @@
-"""Unit tests for the building blocks of harness.iam: variables, matching, conditions, principals, reasons."""
+"""Unit tests for the building blocks of fargate_harness.iam: variables, matching, conditions, principals, reasons."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from harness.iam import (
+from fargate_harness.iam import (
     Evaluator,
     PolicyError,
     Request,
@@ -16,10 +16,10 @@ from harness.iam import (
     normalize_context,
     resource_policy_kind_for,
 )
-from harness.iam.conditions import Condition, parse_date
-from harness.iam.matching import ActionMatcher, ResourceMatcher, arn_like
-from harness.iam.principals import ACCOUNT, ENTITY, SESSION, WILDCARD, PrincipalSpec, parse_caller
-from harness.iam.variables import Literal, Variable, parse_resource_template, parse_template
+from fargate_harness.iam.conditions import Condition, parse_date
+from fargate_harness.iam.matching import ActionMatcher, ResourceMatcher, arn_like
+from fargate_harness.iam.principals import ACCOUNT, ENTITY, SESSION, WILDCARD, PrincipalSpec, parse_caller
+from fargate_harness.iam.variables import Literal, Variable, parse_resource_template, parse_template
 
 ROLE = "arn:aws:iam::111111111111:role/exec"
 SESSION_ARN = "arn:aws:sts::111111111111:assumed-role/exec/task-1"

@@ -1,4 +1,4 @@
-"""Malformed policies and requests raise harness.iam errors that name the policy and statement."""
+"""Malformed policies and requests raise fargate_harness.iam errors that name the policy and statement."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from harness.errors import HarnessError
-from harness.iam import PolicyError, RequestError, evaluate
+from fargate_harness.errors import HarnessError
+from fargate_harness.iam import PolicyError, RequestError, evaluate
 
 ROLE = "arn:aws:iam::111111111111:role/exec"
 SECRET = "arn:aws:secretsmanager:us-east-1:111111111111:secret:db-AbCdEf"

@@ -1,4 +1,4 @@
-"""Property-based tests of harness.iam.evaluate: invariants that AWS's documented evaluation logic implies.
+"""Property-based tests of fargate_harness.iam.evaluate: invariants that AWS's documented evaluation logic implies.
 
 Hypothesis generates identity policies, resource policies, boundaries and requests from a small vocabulary:
 actions with ``*``/``?`` wildcards in any letter case, ARNs of several services in two accounts with wildcard,
@@ -22,7 +22,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.iam import Decision, Evaluator, evaluate, evaluate_many, resource_policy_kind_for
+from fargate_harness.iam import Decision, Evaluator, evaluate, evaluate_many, resource_policy_kind_for
 
 COMMON = settings(derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PROPERTY = settings(COMMON, max_examples=100)

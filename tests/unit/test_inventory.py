@@ -1,4 +1,4 @@
-"""harness.inventory on a recorded ``terraform show -json`` (nested modules, two accounts, every policy kind)."""
+"""fargate_harness.inventory on a recorded ``terraform show -json`` (nested modules, two accounts, all policy kinds)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigurationError
-from harness.inventory import Inventory
+from fargate_harness.errors import ConfigurationError
+from fargate_harness.inventory import Inventory
 
 STATE = json.loads((Path(__file__).parent / "data" / "inventory" / "state.json").read_text())
 

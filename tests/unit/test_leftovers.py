@@ -1,4 +1,4 @@
-"""Unit tests for harness.leftovers: run folders of dead and live runs, against a moto server on a free port."""
+"""Unit tests for fargate_harness.leftovers: run folders of dead and live runs, against a moto server on a free port."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from harness.leftovers import OUTCOME_FILE, RunRecord, clean_leftovers, pid_alive, run_folders, state_resources
-from harness.ownership import MARKER_KEY
-from harness.targets.base import Target
+from fargate_harness.leftovers import OUTCOME_FILE, RunRecord, clean_leftovers, pid_alive, run_folders, state_resources
+from fargate_harness.ownership import MARKER_KEY
+from fargate_harness.targets.base import Target
 
 ACCOUNT = "123456789012"
 PREFIX = "fh-gw0-0a1b2c"

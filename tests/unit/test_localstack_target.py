@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from harness import checks
-from harness.scenarios import Scenario, get, run_variables
-from harness.targets import EmbeddedTarget, LocalStackTarget, Target
-from harness.targets.localstack import TASK_DEFINITION_VARIABLE, missing_for, optional_services, skip_reason
+from fargate_harness import checks
+from fargate_harness.scenarios import Scenario, get, run_variables
+from fargate_harness.targets import EmbeddedTarget, LocalStackTarget, Target
+from fargate_harness.targets.localstack import TASK_DEFINITION_VARIABLE, missing_for, optional_services, skip_reason
 
 PROJECT = Path(__file__).resolve().parents[2]
 SCENARIOS = PROJECT / "scenarios"
@@ -35,7 +35,7 @@ BROKEN = (
     "broken/secret-not-granted",
 )
 
-#: ``GET /_localstack/health`` of localstack-core 4.14.0 started by harness.localstack_runtime (no token).
+#: ``GET /_localstack/health`` of localstack-core 4.14.0 started by fargate_harness.localstack_runtime (no token).
 FREE_4_14_HEALTH: dict[str, Any] = {
     "services": {
         name: "available"

@@ -1,4 +1,4 @@
-"""Unit tests for harness.targets.moto_server: the two caches answer exactly what moto's functions answer."""
+"""Unit tests for fargate_harness.targets.moto_server: the two caches answer exactly what moto's functions answer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.targets import moto_server
+from fargate_harness.targets import moto_server
 
 
 def test_module_list_is_read_once_and_equals_moto_s() -> None:
@@ -50,7 +50,7 @@ def test_this_moto_has_both_functions_and_the_caches_agree() -> None:
         "from moto.core import responses\n"
         "from moto.iam.responses import IamResponse\n"
         "before = (list(backends.list_of_moto_modules()), responses.method_names_from_class(IamResponse))\n"
-        "from harness.targets import moto_server\n"
+        "from fargate_harness.targets import moto_server\n"
         "print(moto_server.install_patches())\n"
         "after = (list(backends.list_of_moto_modules()), responses.method_names_from_class(IamResponse))\n"
         "assert before == after, 'the caches answer differently'\n"
@@ -70,7 +70,7 @@ def test_managed_policies_parsed_once_build_the_same_policies_per_account() -> N
         "             [vars(v) for v in p.versions]) for p in backend.aws_managed_policies]\n"
         "before = fields(models.IAMBackend('global', '111111111111'))\n"
         "assert len(before) > 1000, len(before)\n"
-        "from harness.targets import moto_server\n"
+        "from fargate_harness.targets import moto_server\n"
         "assert 'moto.iam.models.IAMBackend._init_aws_policies' in moto_server.install_patches()\n"
         "one, two = models.IAMBackend('global', '111111111111'), models.IAMBackend('global', '222222222222')\n"
         "assert fields(one) == before, 'the cached policies differ from moto\\'s'\n"
@@ -99,7 +99,7 @@ def test_fast_exit_flushes_what_was_written_and_exits_0(tmp_path: Path) -> None:
     """Output still in the buffers of a file-backed stdout is written before ``os._exit`` skips the teardown."""
     log = tmp_path / "moto.log"
     program = (
-        "import sys; from harness.targets import moto_server; "
+        "import sys; from fargate_harness.targets import moto_server; "
         "sys.stdout.write('last line before the signal'); moto_server.exit_now(15, None); print('not reached')"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as a server's log is
@@ -120,7 +120,7 @@ def test_a_file_system_policy_can_be_deleted_as_efs_answers() -> None:
         "import json\n"
         "import boto3, botocore.exceptions\n"
         "from moto import mock_aws\n"
-        "from harness.targets import moto_server\n"
+        "from fargate_harness.targets import moto_server\n"
         "print(moto_server.install_patches())\n"
         "with mock_aws():\n"
         "    efs = boto3.client('efs', region_name='us-east-1')\n"

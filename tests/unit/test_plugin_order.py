@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.plugin import longest_scopes_first, xdist_scope
+from fargate_harness.plugin import longest_scopes_first, xdist_scope
 
 IDS = [
     "tests/unit/test_a.py::test_one",

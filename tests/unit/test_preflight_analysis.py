@@ -1,4 +1,4 @@
-"""Unit tests for harness.preflight.analysis (decide, over-grants, the report) and the registration check."""
+"""Unit tests for fargate_harness.preflight.analysis (decide, over-grants, the report) and the registration check."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from harness.aws import efs
-from harness.preflight import registration_errors
-from harness.preflight.analysis import (
+from fargate_harness.aws import efs
+from fargate_harness.preflight import registration_errors
+from fargate_harness.preflight.analysis import (
     ECS_ERRORS,
     PreflightReport,
     Verdict,
@@ -20,8 +20,8 @@ from harness.preflight.analysis import (
     misplaced_on_task_role,
     overgrants,
 )
-from harness.preflight.collect import RolePolicies
-from harness.preflight.requirements import Requirement, derive
+from fargate_harness.preflight.collect import RolePolicies
+from fargate_harness.preflight.requirements import Requirement, derive
 
 DATA = Path(__file__).parent / "data" / "preflight"
 ACCOUNT = "111122223333"

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from harness.preflight import PreflightReport, registration_errors
-from harness.preflight.analysis import ECS_ERRORS, decide, misplaced_on_task_role, overgrants
-from harness.preflight.collect import RolePolicies
-from harness.preflight.requirements import SAMPLE_CLUSTER, Requirement, derive, derive_roles
+from fargate_harness.preflight import PreflightReport, registration_errors
+from fargate_harness.preflight.analysis import ECS_ERRORS, decide, misplaced_on_task_role, overgrants
+from fargate_harness.preflight.collect import RolePolicies
+from fargate_harness.preflight.requirements import SAMPLE_CLUSTER, Requirement, derive, derive_roles
 from tests.unit.test_preflight_analysis import RecordedFacts
 
 ACCOUNT = "111122223333"

@@ -1,4 +1,4 @@
-"""Unit tests for harness.preflight.requirements.derive against recorded task definitions and dict-backed facts."""
+"""fargate_harness.preflight.requirements.derive against recorded task definitions and dict-backed facts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.preflight.requirements import ECR_PULL_ACTIONS, SAMPLE_TASK_ID, Requirement, derive
+from fargate_harness.preflight.requirements import ECR_PULL_ACTIONS, SAMPLE_TASK_ID, Requirement, derive
 
 DATA = Path(__file__).parent / "data" / "preflight"
 ACCOUNT = "111122223333"

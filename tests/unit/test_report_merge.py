@@ -6,8 +6,8 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harness import report
-from harness.report import Collector, Tally
+from fargate_harness import report
+from fargate_harness.report import Collector, Tally
 
 JUNIT_1 = """<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="0"
 failures="1" skipped="0" tests="2" time="20.5"><testcase classname="tests.scenarios.test_basic" name="test_outputs"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.upgrade import RoleDiff, UpgradeReport
+from fargate_harness.upgrade import RoleDiff, UpgradeReport
 
 STAR = ("secretsmanager:getsecretvalue", "*")
 SCOPED = ("secretsmanager:getsecretvalue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-*")

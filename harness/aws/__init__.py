@@ -1,4 +1,0 @@
-"""Readers (``get_*``) and checks (``assert_*``) for the AWS resources of an ECS Fargate task.
-
-Import the submodules directly (``from harness.aws import iam``); nothing is re-exported here.
-"""

@@ -1,0 +1,120 @@
+"""Run options shared by the pytest plugin and the command line: one value per setting, with sources."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fargate_harness.errors import ConfigurationError
+
+TRUE = {"1", "true", "yes", "on"}
+
+
+def env_flag(name: str) -> bool:
+    """True when environment variable ``name`` holds 1/true/yes/on."""
+    return os.environ.get(name, "").strip().lower() in TRUE
+
+
+def run_id() -> str:
+    """``HARNESS_RUN_ID``, set once per run (the pytest controller sets it for its xdist workers)."""
+    value = os.environ.get("HARNESS_RUN_ID")
+    if not value:
+        value = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
+        os.environ["HARNESS_RUN_ID"] = value
+    return value
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a run needs to know before it starts."""
+
+    target: str = "embedded"
+    tf_binary: str | None = None
+    provider_source: str | None = None
+    keep: bool = False
+    results_dir: Path = Path("results")
+    scenarios_dir: Path = Path("scenarios")
+    localstack_endpoint: str | None = None
+    registry_role_arn: str | None = None
+    region: str | None = None
+    allowed_accounts: str | None = None
+
+    @property
+    def run_dir(self) -> Path:
+        """This run's folder under the results folder."""
+        return self.results_dir.resolve() / run_id()
+
+    def validate(self, needs_scenarios: bool = True) -> Options:
+        """Fail early, with the fix, on settings that cannot work (the scenarios folder only when the run
+        uses our scenarios: a user's repository applies its own folders and has none)."""
+        if needs_scenarios and not self.scenarios_dir.is_dir():
+            raise ConfigurationError(
+                f"scenarios folder {self.scenarios_dir} does not exist: run from the project root or set "
+                "--tf-scenarios-dir / HARNESS_SCENARIOS_DIR"
+            )
+        return self
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"received signal {signal.Signals(signum).name}")
+
+
+def destroy_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt (as SIGINT already is), so ``finally`` blocks destroy resources.
+
+    Only the main thread may install handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+#: Every setting the CLI and the pytest plugin share: option dest -> (environment variable, default).
+SETTINGS: dict[str, tuple[str, str | None]] = {
+    "target": ("HARNESS_TARGET", "embedded"),
+    "tf_binary": ("TERRAFORM_BINARY", None),
+    "tf_provider_source": ("HARNESS_PROVIDER_SOURCE", "auto"),
+    "tf_results_dir": ("HARNESS_RESULTS_DIR", "results"),
+    "tf_scenarios_dir": ("HARNESS_SCENARIOS_DIR", "scenarios"),
+    "localstack_endpoint": ("HARNESS_LOCALSTACK_ENDPOINT", None),
+    "registry_role_arn": ("HARNESS_REGISTRY_ROLE_ARN", None),
+    "aws_region": ("HARNESS_AWS_REGION", None),
+    "allowed_accounts": ("HARNESS_ALLOWED_ACCOUNTS", None),
+    "tf_report": ("HARNESS_REPORT", None),
+}
+
+
+def setting(dest: str, explicit: object = None, fallback: str | None = None) -> str | None:
+    """One setting: the explicit value (command line), else its environment variable, else ``fallback``
+    (the pytest ini value), else its default."""
+    env, default = SETTINGS[dest]
+    if explicit is not None:
+        return str(explicit)
+    return os.environ.get(env) or fallback or default
+
+
+def resolve_options(
+    explicit: Callable[[str], object], keep: bool, fallback: Callable[[str], str | None] = lambda _dest: None
+) -> Options:
+    """Options from a source of explicit values (CLI arguments or pytest options) and the shared fallbacks."""
+
+    def get(dest: str) -> str | None:
+        return setting(dest, explicit(dest), fallback(dest))
+
+    return Options(
+        target=get("target") or "embedded",
+        tf_binary=get("tf_binary"),
+        provider_source=get("tf_provider_source"),
+        keep=keep,
+        results_dir=Path(get("tf_results_dir") or "results"),
+        scenarios_dir=Path(get("tf_scenarios_dir") or "scenarios").resolve(),
+        localstack_endpoint=get("localstack_endpoint"),
+        registry_role_arn=get("registry_role_arn"),
+        region=get("aws_region"),
+        allowed_accounts=get("allowed_accounts"),
+    )

@@ -1,0 +1,278 @@
+"""What a Terraform configuration contains, read with a real HCL parser (``python-hcl2``) and ``json``.
+
+One :class:`ModuleConfig` per module folder: its resource types, ``provider`` blocks, ``module`` calls
+(local and remote sources), variables, backend. :func:`walk` follows local module sources from a root.
+Nothing here runs Terraform; the runner uses it to decide what to copy, which provider blocks to
+redirect and which variables a configuration declares. ``*.tf.json`` files are read as JSON (Terraform's
+JSON syntax has the same top-level shape).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hcl2
+from hcl2 import SerializationOptions
+
+from fargate_harness.errors import ConfigurationError
+
+_PARSE_LOCK = threading.Lock()
+#: Parsed documents by kind (HCL or JSON) and text: the harness parses the same files again in its copies of a
+#: configuration (a run's work folder, a batch member's folder), so the key is the text, not the path.
+_PARSED: dict[tuple[bool, str], dict[str, Any]] = {}
+_OPTIONS = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
+#: Sources Terraform treats as local paths (Terraform docs, "Module Sources": a local path begins with ./ or ../).
+_LOCAL_PREFIXES = ("./", "../", ".\\", "..\\")
+
+
+@dataclass(frozen=True)
+class ProviderBlock:
+    """A ``provider "<name>"`` block: where it is, its alias, and which arguments it sets."""
+
+    name: str
+    alias: str | None
+    file: Path
+    arguments: frozenset[str]
+
+    @property
+    def is_proxy(self) -> bool:
+        """True for an empty block with only ``alias`` (a child module's legacy proxy configuration)."""
+        return self.arguments <= {"alias"}
+
+    @property
+    def label(self) -> str:
+        """``aws`` or ``aws.<alias>``."""
+        return f"{self.name}.{self.alias}" if self.alias else self.name
+
+
+@dataclass(frozen=True)
+class ModuleCall:
+    """A ``module "<name>"`` block and its ``source``."""
+
+    name: str
+    source: str
+    file: Path
+
+    @property
+    def is_local(self) -> bool:
+        """True when ``source`` is a local path (copied with the configuration)."""
+        return self.source.startswith(_LOCAL_PREFIXES)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A ``variable`` block: whether it has a default, its declared type expression, whether it is sensitive."""
+
+    name: str
+    has_default: bool
+    type: str | None
+    sensitive: bool
+
+    @property
+    def is_primitive(self) -> bool:
+        """True when a ``-var NAME=VALUE`` string is taken literally (string, number, bool, or no type)."""
+        return self.type is None or _unwrap(self.type) in ("string", "number", "bool", "any")
+
+
+@dataclass
+class ModuleConfig:
+    """Everything the harness reads from one module folder."""
+
+    path: Path
+    resources: list[tuple[str, str]] = field(default_factory=list)
+    data_sources: list[tuple[str, str]] = field(default_factory=list)
+    providers: list[ProviderBlock] = field(default_factory=list)
+    modules: list[ModuleCall] = field(default_factory=list)
+    variables: dict[str, Variable] = field(default_factory=dict)
+    backend: tuple[str, Path] | None = None
+    cloud: Path | None = None
+    required_providers: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: output name -> declared ``sensitive``
+    outputs: dict[str, bool] = field(default_factory=dict)
+    #: top-level ``import`` blocks (Terraform allows them in the root module only)
+    imports: int = 0
+
+    @property
+    def resource_types(self) -> set[str]:
+        """Types of the managed resources the module declares."""
+        return {kind for kind, _name in self.resources}
+
+    def provider_blocks(self, name: str = "aws") -> list[ProviderBlock]:
+        """The module's ``provider "<name>"`` blocks."""
+        return [p for p in self.providers if p.name == name]
+
+
+def _unwrap(expression: str) -> str:
+    """``${list(string)}`` -> ``list(string)``: python-hcl2 wraps expressions in ``${...}``."""
+    text = expression.strip()
+    if text.startswith("${") and text.endswith("}"):
+        text = text[2:-1]
+    return text.strip()
+
+
+def _blocks(value: Any) -> Iterator[dict[str, Any]]:
+    """python-hcl2 gives repeated blocks as a list of dicts, Terraform JSON as a dict or a list."""
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict):
+                yield item
+    elif isinstance(value, dict):
+        yield value
+
+
+def _labelled(value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(label, body) pairs of blocks with one label (``provider "aws" {}``, ``module "x" {}``)."""
+    for block in _blocks(value):
+        for label, body in block.items():
+            for item in _blocks(body):
+                yield label.strip('"'), item
+
+
+def parse_file(path: Path) -> dict[str, Any]:
+    """One ``.tf`` or ``.tf.json`` file as a dict; a syntax error names the file.
+
+    python-hcl2's parser is shared module state and not safe to use from two threads at once (``run --jobs``
+    parses configurations in parallel: unguarded, one thread saw another's half-built tree), so parses are
+    serialized; results are cached by text, so a copy of a file is not parsed again.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+        key = (path.name.endswith(".tf.json"), text)
+        with _PARSE_LOCK:
+            if key not in _PARSED:
+                if key[0]:
+                    _PARSED[key] = dict(json.loads(text))
+                else:
+                    _PARSED[key] = dict(hcl2.loads(text, serialization_options=_OPTIONS))
+            return copy.deepcopy(_PARSED[key])
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path}: cannot be parsed as Terraform configuration: {exc}") from exc
+    except Exception as exc:  # lark's parse errors do not share a base class with ValueError
+        raise ConfigurationError(f"{path}: cannot be parsed as HCL: {str(exc).splitlines()[0]}") from exc
+
+
+def config_files(folder: Path) -> list[Path]:
+    """The configuration files Terraform loads from a module folder (``*.tf`` and ``*.tf.json``)."""
+    return sorted([*folder.glob("*.tf"), *folder.glob("*.tf.json")])
+
+
+def read_module(folder: Path, files: list[Path] | None = None) -> ModuleConfig:
+    """Parse every configuration file of one module folder (or only ``files``, such as override files)."""
+    module = ModuleConfig(folder)
+    for path in config_files(folder) if files is None else files:
+        _merge(module, path, parse_file(path))
+    return module
+
+
+def _merge(module: ModuleConfig, path: Path, document: Mapping[str, Any]) -> None:
+    for kind, body in _labelled(document.get("resource")):
+        module.resources += [(kind, name) for name in body]
+    for kind, body in _labelled(document.get("data")):
+        module.data_sources += [(kind, name) for name in body]
+    for name, body in _labelled(document.get("provider")):
+        alias = body.get("alias")
+        module.providers.append(ProviderBlock(name, str(alias) if alias else None, path, frozenset(body)))
+    for name, body in _labelled(document.get("module")):
+        module.modules.append(ModuleCall(name, str(body.get("source", "")), path))
+    for name, body in _labelled(document.get("variable")):
+        declared_type = body.get("type")
+        module.variables[name] = Variable(
+            name,
+            "default" in body,
+            str(declared_type) if declared_type is not None else None,
+            bool(body.get("sensitive", False)),
+        )
+    _merge_outputs(module, document)
+    for terraform in _blocks(document.get("terraform")):
+        for backend, _body in _labelled(terraform.get("backend")):
+            module.backend = (backend, path)
+        if terraform.get("cloud") is not None:
+            module.cloud = path
+        for required in _blocks(terraform.get("required_providers")):
+            for name, spec in required.items():
+                if isinstance(spec, dict):
+                    module.required_providers[name] = {k: str(v) for k, v in spec.items()}
+                else:
+                    module.required_providers[name] = {"version": str(spec)}
+
+
+def _merge_outputs(module: ModuleConfig, document: Mapping[str, Any]) -> None:
+    for name, body in _labelled(document.get("output")):
+        module.outputs[name] = body.get("sensitive") is True
+    module.imports += len(list(_blocks(document.get("import"))))
+
+
+def walk(root: Path) -> list[ModuleConfig]:
+    """The root module and every module it reaches through local ``source`` paths, root first."""
+    seen: dict[Path, ModuleConfig] = {}
+    pending = [root.resolve()]
+    while pending:
+        folder = pending.pop(0)
+        if folder in seen:
+            continue
+        if not folder.is_dir():
+            raise ConfigurationError(f"module folder {folder} does not exist (a local `source` points at it)")
+        module = read_module(folder)
+        seen[folder] = module
+        pending += [(folder / call.source).resolve() for call in module.modules if call.is_local]
+    return list(seen.values())
+
+
+def prefetch(roots: Iterable[Path]) -> threading.Thread:
+    """Parse every module ``roots`` reach in a daemon thread, into the cache, while the caller does something
+    else (``run`` starts its emulator meanwhile). Errors are left for the caller's own parse to report."""
+
+    def parse_all() -> None:
+        for root in roots:
+            with contextlib.suppress(ConfigurationError):
+                walk(root)
+
+    thread = threading.Thread(target=parse_all, name="fargate-harness-parse", daemon=True)
+    thread.start()
+    return thread
+
+
+def without_blocks(text: str, kind: str, label: str) -> tuple[str, int]:
+    """``text`` (one ``.tf`` file) without its top-level ``<kind> "<label>" { ... }`` blocks, and how many were
+    removed. Everything else is kept byte for byte: the blocks are cut at the positions python-hcl2's parser
+    (lark, with positions) reports, not rewritten."""
+    head = re.compile(rf'{re.escape(kind)}\s+"?{re.escape(label)}"?\s*\{{')
+    with _PARSE_LOCK:
+        tree = hcl2.parses_to_tree(text)
+    spans = []
+    for body in tree.children:
+        for node in getattr(body, "children", []):
+            meta = getattr(node, "meta", None)
+            if getattr(node, "data", None) != "block" or meta is None or meta.empty:
+                continue
+            if head.match(text, meta.start_pos):
+                spans.append((meta.start_pos, meta.end_pos))
+    for start, end in reversed(spans):
+        text = text[:start] + text[end:]
+    return text, len(spans)
+
+
+def provider_argument(block: ProviderBlock, name: str) -> str | None:
+    """The expression of argument ``name`` of ``block`` as written (``var.region``; a literal's value), or None."""
+    for label, body in _labelled(parse_file(block.file).get("provider")):
+        if label == block.name and body.get("alias") == block.alias and name in body:
+            return _unwrap(str(body[name]))
+    return None
+
+
+def remote_modules(modules: list[ModuleConfig]) -> list[ModuleCall]:
+    """Module calls whose source is not a local path (registry, git, http...): ``init`` must download them."""
+    return [call for module in modules for call in module.modules if not call.is_local]
+
+
+def provider_locks(lock_file: Path) -> dict[str, dict[str, Any]]:
+    """``.terraform.lock.hcl``'s provider blocks: registry address -> {version, constraints, hashes}."""
+    return dict(_labelled(parse_file(lock_file).get("provider")))

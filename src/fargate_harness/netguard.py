@@ -1,0 +1,222 @@
+"""The network guard of emulator targets: a loopback proxy that refuses every host.
+
+Terraform (and every provider plugin it starts) runs with ``HTTPS_PROXY``/``HTTP_PROXY`` pointing at this
+guard and ``NO_PROXY`` naming only loopback, so the emulator on 127.0.0.1 is reached directly and any
+other host, real AWS first of all, goes to the guard, which answers ``403`` and records who asked. Go's
+HTTP client (Terraform, the AWS provider) reads these variables; requests to loopback are never proxied.
+
+A refused request would normally be retried by the provider's SDK for tens of seconds. The guard instead
+ends it at once: it finds the process on the other end of the connection (``/proc/net/tcp`` -> socket
+inode -> ``/proc/<pid>/fd``) and kills it when it is a provider plugin, so the Terraform command fails
+within a second and the runner raises :class:`NetworkGuardError` naming the host and the service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import signal
+import socketserver
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fargate_harness.errors import ConfigurationError
+
+LOG = logging.getLogger("fargate_harness.netguard")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S+)\s+HTTP/")
+
+
+class NetworkGuardError(ConfigurationError):
+    """A Terraform command on an emulator target tried to reach a host that is not the emulator."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One refused request: the host asked for, and the working folder of the process that asked."""
+
+    host: str
+    cwd: str | None
+    process: str | None
+
+    @property
+    def service(self) -> str:
+        """The AWS service a ``<service>.<region>.amazonaws.com`` host belongs to ("" for other hosts)."""
+        name = self.host.split(":")[0]
+        if not name.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws")):
+            return ""
+        return name.split(".")[0]
+
+
+def _peer_inode(port: int, guard_port: int) -> str | None:
+    """The socket inode of the client end of a connection to the guard: local port ``port``, remote port
+    ``guard_port`` (both on loopback; IPv4 and IPv4-mapped IPv6 tables)."""
+    local, remote = f":{port:04X}", f":{guard_port:04X}"
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 9 and fields[1].endswith(local) and fields[2].endswith(remote) and fields[9] != "0":
+                    return fields[9]
+    return None
+
+
+def _owner_of(inode: str) -> int | None:
+    """The pid holding socket ``inode`` open."""
+    target = f"socket:[{inode}]"
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (proc / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) == target:
+                        return int(proc.name)
+    return None
+
+
+def _describe(pid: int) -> tuple[str | None, str | None]:
+    """(cwd, executable name) of a process."""
+    cwd = exe = None
+    with contextlib.suppress(OSError):
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    with contextlib.suppress(OSError):
+        exe = Path(os.readlink(f"/proc/{pid}/exe")).name
+    return cwd, exe
+
+
+@dataclass
+class NetworkGuard:
+    """A loopback proxy that refuses and records every request; see the module docstring."""
+
+    kill_plugins: bool = True
+    refusals: list[Refusal] = field(default_factory=list)
+    _server: socketserver.ThreadingTCPServer | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        assert self._server is not None, "start() first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> str:
+        """Listen on a free loopback port; returns the proxy URL."""
+        guard = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                guard._handle(self)
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        # serve_forever looks for shutdown() between polls: at its default 0.5 s, stop() waited 0.25 s on average
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="netguard", daemon=True
+        ).start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop listening."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def env(self) -> dict[str, str]:
+        """Environment that routes every non-loopback request of a Go or Python client to the guard."""
+        no_proxy = ",".join(LOOPBACK)
+        return {
+            "HTTPS_PROXY": self.url,
+            "HTTP_PROXY": self.url,
+            "https_proxy": self.url,
+            "http_proxy": self.url,
+            "NO_PROXY": no_proxy,
+            "no_proxy": no_proxy,
+        }
+
+    def _handle(self, handler: socketserver.StreamRequestHandler) -> None:
+        line = handler.rfile.readline(8192).decode("latin-1")
+        while handler.rfile.readline(8192) not in (b"\r\n", b"\n", b""):
+            pass  # the request's headers
+        match = _REQUEST_LINE.match(line)
+        target = match.group(2) if match else line.strip()[:200]
+        host = re.sub(r"^[a-z]+://", "", target).split("/")[0]
+        peer_port = int(handler.client_address[1])
+        guard_port = self._server.server_address[1] if self._server is not None else 0
+        pid = _owner_of(inode) if (inode := _peer_inode(peer_port, guard_port)) else None
+        cwd, exe = _describe(pid) if pid else (None, None)
+        with self._lock:
+            self.refusals.append(Refusal(host, cwd, exe))
+        LOG.error("network guard: refused %s (from %s in %s)", host, exe or "?", cwd or "?")
+        body = f"fargate-harness network guard: {host} is not the emulator; refused.\n".encode()
+        with contextlib.suppress(OSError):
+            handler.wfile.write(
+                b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            handler.wfile.flush()
+        if self.kill_plugins and pid and pid != os.getpid() and (exe or "").startswith("terraform-provider-"):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)  # ends the provider's retries: the command fails at once
+
+    def take(self, workdir: Path | None = None) -> list[Refusal]:
+        """Refusals (all, or those from processes working under ``workdir``), removed from the record."""
+        with self._lock:
+            if workdir is None:
+                mine, self.refusals = self.refusals, []
+                return mine
+            root = str(workdir.resolve())
+            mine = [r for r in self.refusals if r.cwd and (r.cwd == root or r.cwd.startswith(root + os.sep))]
+            self.refusals = [r for r in self.refusals if r not in mine]
+            return mine
+
+
+def refusal_message(
+    name: str,
+    command: str,
+    refusals: list[Refusal],
+    endpoints: tuple[str, ...],
+    unredirected: tuple[str, ...] = (),
+    *,
+    remote_states: tuple[str, ...] = (),
+) -> str:
+    """What a user reads when a command tried to leave the emulator: the hosts, and the provider blocks the
+    override does not cover (``unredirected``) or the services the provider cannot redirect; when Terraform
+    itself (not a provider plugin) sent the request, the ``terraform_remote_state`` data sources that read
+    another configuration's state (``remote_states``)."""
+    hosts = sorted({r.host for r in refusals})
+    services = sorted({r.service for r in refusals if r.service})
+    lines = [
+        f"{name}: `terraform {command}` tried to reach {', '.join(hosts)} from an emulator target; the network "
+        "guard refused it and stopped the command (an emulator target never sends a request to real AWS)."
+    ]
+    from_terraform = any(r.process and not r.process.startswith("terraform-provider-") for r in refusals)
+    if from_terraform and remote_states:
+        lines += [f"  {state} reads another configuration's state through its backend" for state in remote_states]
+        lines.append(
+            "  Terraform itself sends those requests, not the AWS provider, so no override can redirect them. On an "
+            "emulator, give the values that state supplies as variables instead, or run against a sandbox account "
+            "where it exists (--target aws)."
+        )
+        return "\n".join(lines)
+    lines += [f"  provider block without the emulator override: {block}" for block in unredirected]
+    for service in services:
+        if unredirected:
+            continue
+        if service in endpoints:
+            lines.append(
+                f"  {service}: the override redirects it, so a provider block the harness could not override "
+                "(or a data source building its own client) sent it; check provider blocks in remote modules."
+            )
+        else:
+            lines.append(
+                f"  {service}: the selected AWS provider has no `endpoints` argument for it that the emulator "
+                "could take; the configuration needs a service the emulator target cannot serve."
+            )
+    return "\n".join(lines)

@@ -1,0 +1,562 @@
+"""pytest plugin: options under one group, and fixtures. The logic lives in importable modules."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fargate_harness import batch, scenarios, toolchain
+from fargate_harness.config import SETTINGS, Options, destroy_on_sigterm, env_flag, resolve_options, run_id, setting
+from fargate_harness.errors import ConfigurationError, HarnessError
+from fargate_harness.report import Collector, load_summaries, render, write_summary
+from fargate_harness.targets import TARGETS, Target, start_target
+from fargate_harness.targets.localstack import skip_reason, unavailable
+from fargate_harness.terraform import ScenarioRun
+from fargate_harness.upgrade import UpgradeReport, check_upgrade
+
+LOG = logging.getLogger("fargate_harness")
+
+#: option dest -> ini key (the environment variables and defaults are fargate_harness.config.SETTINGS)
+_INI: dict[str, str] = {
+    "target": "harness_target",
+    "tf_binary": "harness_tf_binary",
+    "tf_provider_source": "harness_provider_source",
+    "tf_results_dir": "harness_results_dir",
+    "tf_scenarios_dir": "harness_scenarios_dir",
+    "localstack_endpoint": "harness_localstack_endpoint",
+    "registry_role_arn": "harness_registry_role_arn",
+    "aws_region": "harness_aws_region",
+    "allowed_accounts": "harness_allowed_accounts",
+    "tf_report": "harness_report",
+}
+
+
+#: How the fixtures say where a registry account comes from, when a scenario needs one.
+REGISTRY_HINT = "; set --registry-role-arn / HARNESS_REGISTRY_ROLE_ARN"
+_COLLECTOR_KEY = pytest.StashKey[Collector]()
+_DURATIONS_KEY = pytest.StashKey["dict[str, float] | None"]()
+#: The session's config, for hooks that do not receive it (pytest_runtest_logreport).
+_CONFIG: dict[str, pytest.Config] = {}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fargate-harness", "ECS Fargate IAM harness")
+    group.addoption("--target", choices=TARGETS, help="where to apply scenarios (env HARNESS_TARGET; default embedded)")
+    group.addoption(
+        "--tf-binary", help="Terraform/OpenTofu executable (env TERRAFORM_BINARY; default: PATH, then bundled)"
+    )
+    group.addoption(
+        "--tf-provider-source",
+        choices=toolchain.PROVIDER_SOURCES,
+        help="AWS provider from the registry, the offline mirror, or auto (env HARNESS_PROVIDER_SOURCE)",
+    )
+    group.addoption(
+        "--tf-keep", action="store_true", default=None, help="keep resources after the tests (env HARNESS_KEEP=1)"
+    )
+    group.addoption("--tf-results-dir", help="where logs, outputs and failed runs' state go (env HARNESS_RESULTS_DIR)")
+    group.addoption("--tf-scenarios-dir", help="folder of scenario root modules (env HARNESS_SCENARIOS_DIR)")
+    group.addoption("--localstack-endpoint", help="LocalStack URL (else AWS_ENDPOINT_URL, LOCALSTACK_HOST)")
+    group.addoption("--registry-role-arn", help="role assumed in the registry account on --target aws")
+    group.addoption("--aws-region", help="region for --target aws (else AWS_REGION)")
+    group.addoption("--tf-report", help="write a Markdown run report to this file (env HARNESS_REPORT)")
+    group.addoption(
+        "--allowed-accounts",
+        help="comma-separated account ids the run may touch (env HARNESS_ALLOWED_ACCOUNTS; required on --target aws)",
+    )
+    for dest, ini in _INI.items():
+        parser.addini(ini, f"default for --{dest.replace('_', '-')}", default=SETTINGS[dest][1])
+
+
+def _setting(config: pytest.Config, dest: str) -> str | None:
+    """Command line, then environment, then ini file, then the default."""
+    return setting(dest, config.getoption(dest), config.getini(_INI[dest]) or None)
+
+
+def options_from_config(config: pytest.Config) -> Options:
+    """Resolve every setting once."""
+    return resolve_options(
+        config.getoption,
+        bool(config.getoption("tf_keep")) or env_flag("HARNESS_KEEP"),
+        lambda dest: config.getini(_INI[dest]) or None,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "scenario(name): apply the named scenario for this test module")
+    config.addinivalue_line(
+        "markers",
+        "terraform(path, var_files=(), vars={}, preflight={}): apply the Terraform folder at path (relative to "
+        "the test file, else to the rootdir) for this test module or class; `applied` returns it",
+    )
+    run_id()  # fixed in the controller before xdist starts workers, so all share one results folder
+    destroy_on_sigterm()
+    _CONFIG["config"] = config
+    if _stored_durations(config) is not None:
+        # the work units come ordered by stored seconds (pytest_collection_modifyitems); xdist's own reorder, by
+        # number of tests, would put a unit of a few long tests (an ALB's 90 s apply) last again
+        config.option.loadscopereorder = False
+
+
+def _stored_durations(config: pytest.Config) -> dict[str, float] | None:
+    """pytest-split's stored seconds per test (``--durations-path``, default ``.test_durations``) when the run
+    distributes with ``--dist loadscope`` and the file is readable; else None. Read once per process."""
+    if _DURATIONS_KEY not in config.stash:
+        config.stash[_DURATIONS_KEY] = _read_durations(config)
+    return config.stash[_DURATIONS_KEY]
+
+
+#: The key of ``workerinput`` that tells an xdist worker its controller distributes with ``--dist loadscope``.
+_LOADSCOPE_INPUT = "fargate_harness_loadscope"
+
+
+def _distributes_by_scope(config: pytest.Config) -> bool:
+    """True in a controller run with ``--dist loadscope`` and in its xdist workers (xdist sets a worker's own
+    ``dist`` to "no", so the controller says it in ``workerinput``, :func:`pytest_configure_node`)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return bool(workerinput.get(_LOADSCOPE_INPUT, False))
+    return getattr(config.option, "dist", "no") == "loadscope"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """(xdist controller) Tell each worker whether the run distributes by scope: the workers collect, and the
+    order they collect in is the order xdist hands the work units out in."""
+    node.workerinput[_LOADSCOPE_INPUT] = _distributes_by_scope(node.config)
+
+
+def _read_durations(config: pytest.Config) -> dict[str, float] | None:
+    if not _distributes_by_scope(config):
+        return None
+    path = Path(getattr(config.option, "durations_path", None) or config.rootpath / ".test_durations")
+    try:
+        return {str(k): float(v) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The work unit ``--dist loadscope`` keeps on one worker: the class of a method, else the module (as
+    pytest-xdist's ``LoadScopeScheduling._split_scope``)."""
+    return nodeid.rsplit("::", 1)[0]
+
+
+def longest_scopes_first(nodeids: list[str], durations: Mapping[str, float]) -> list[str]:
+    """``nodeids`` with their loadscope work units ordered by stored seconds, longest first (tests keep their
+    order inside a unit; a test the file does not list counts as the median listed one).
+
+    xdist hands work units out in order, so a long unit handed out last runs alone at the end while the other
+    workers idle: longest first is the classic greedy schedule (LPT) for that."""
+    known = sorted(durations.values())
+    default = known[len(known) // 2] if known else 0.0
+    units: dict[str, list[str]] = {}
+    for nodeid in nodeids:
+        units.setdefault(xdist_scope(nodeid), []).append(nodeid)
+    cost = {unit: sum(durations.get(n, default) for n in members) for unit, members in units.items()}
+    ordered = sorted(units, key=lambda unit: -cost[unit])
+    return [nodeid for unit in ordered for nodeid in units[unit]]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadscope`` with a stored durations file (pytest-split's ``.test_durations``, ``make
+    durations``), hand out the longest work units first (:func:`longest_scopes_first`). Without the file, or
+    with another distribution, the order is pytest's. Run last, after pytest-split chose a shard's tests."""
+    durations = _stored_durations(config)
+    if durations is None:
+        return
+    order = longest_scopes_first([item.nodeid for item in items], durations)
+    position = {nodeid: index for index, nodeid in enumerate(order)}
+    items.sort(key=lambda item: position[item.nodeid])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Tag each report with its scenario so the controller can tally per scenario (xdist included)."""
+    marker = item.get_closest_marker("scenario")
+    terraform = item.get_closest_marker("terraform")
+    name = None
+    if marker is not None and marker.args:
+        name = str(marker.args[0])
+    elif terraform is not None and terraform.args:
+        name = Path(str(terraform.args[0])).name  # reported under the folder's name, as its run is
+    if name and ("scenario", name) not in item.user_properties:
+        item.user_properties.append(("scenario", name))
+    yield
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Tally outcomes per scenario (runs on the controller under xdist)."""
+    config = _CONFIG.get("config")
+    if config is None:
+        return
+    scenario = dict(report.user_properties).get("scenario")
+    if scenario:
+        config.stash.setdefault(_COLLECTOR_KEY, Collector()).add(
+            str(scenario), report.nodeid, report.outcome, report.when
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the Markdown report (controller only)."""
+    config = session.config
+    if getattr(config, "workerinput", None) is not None:
+        return
+    path = _setting(config, "tf_report")
+    if not path:
+        return
+    options = options_from_config(config)
+    collector = config.stash.get(_COLLECTOR_KEY, Collector())
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(render(run_id(), options.target, collector, load_summaries(options.run_dir)))
+
+
+def _worker_id(config: pytest.Config) -> str:
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else "main"
+
+
+@pytest.fixture(scope="session")
+def harness_options(pytestconfig: pytest.Config) -> Options:
+    """The resolved harness options."""
+    return options_from_config(pytestconfig).validate(needs_scenarios=False)  # checked when a scenario is named
+
+
+@pytest.fixture(scope="session")
+def harness_toolchain(harness_options: Options) -> toolchain.Toolchain:
+    """Terraform plus CLI config (offline mirror when the registry is unreachable)."""
+    return toolchain.prepare(harness_options.tf_binary, harness_options.provider_source)
+
+
+@pytest.fixture(scope="session")
+def harness_target(harness_options: Options, pytestconfig: pytest.Config) -> Iterator[Target]:
+    """The selected target, started for the session (one embedded emulator per xdist worker)."""
+    try:
+        target = start_target(harness_options, harness_options.run_dir / f"emulator-{_worker_id(pytestconfig)}")
+    except ConfigurationError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield target
+    finally:
+        target.stop()
+
+
+ScenarioFactory = Callable[..., ScenarioRun]
+
+
+def resolve_configuration(request: pytest.FixtureRequest, path: str | Path) -> Path:
+    """A configuration folder: absolute, else relative to the requesting test file's folder, else to the rootdir."""
+    candidate = Path(path).expanduser()
+    tried = (
+        [candidate]
+        if candidate.is_absolute()
+        else [Path(request.path).parent / candidate, request.config.rootpath / candidate]
+    )
+    for folder in tried:
+        if folder.is_dir():
+            return folder.resolve()
+    raise ConfigurationError(
+        f"Terraform folder {str(path)!r} not found (tried {', '.join(str(t) for t in tried)}); give a path relative "
+        "to the test file or to the pytest rootdir"
+    )
+
+
+def make_factory(
+    request: pytest.FixtureRequest, options: Options, tools: toolchain.Toolchain, target: Target
+) -> ScenarioFactory:
+    """``factory(name, **variables)``: copy, init, apply and idempotency-check a scenario.
+
+    Destroy is registered (with the requesting fixture's scope) before apply and runs whatever happened;
+    a run whose tests failed keeps its state, logs and outputs under the results folder.
+    """
+
+    def factory(
+        name: str | Path | scenarios.Scenario,
+        *,
+        var_files: Iterable[str | Path] = (),
+        path: bool = False,
+        preflight: dict[str, Any] | None = None,
+        **variables: Any,
+    ) -> ScenarioRun:
+        if isinstance(name, scenarios.Scenario):
+            scenario = name
+            files = tuple(_var_file(scenario.path, f) for f in var_files)
+        elif path or isinstance(name, Path):
+            folder = resolve_configuration(request, name)
+            scenario = scenarios.from_path(folder)
+            files = tuple(_var_file(folder, f) for f in var_files)
+        else:
+            scenario = scenarios.get(name, options.scenarios_dir)
+            files = tuple(_var_file(scenario.path, f) for f in var_files)
+        reason = unavailable(scenario, target, REGISTRY_HINT)
+        if reason:
+            pytest.skip(f"{name}: {reason}")
+        run = scenarios.new_run(
+            scenario,
+            target=target,
+            tools=tools,
+            results_dir=options.run_dir,
+            worker=_worker_id(request.config),
+            keep=options.keep,
+            extra=variables,
+            var_files=files,
+        )
+        run.preflight_options = dict(preflight or {})
+        failures_before = request.session.testsfailed
+
+        def finish() -> None:
+            error = ""
+            try:
+                run.down(failed=request.session.testsfailed > failures_before)
+            except HarnessError as exc:
+                error = str(exc)
+                raise
+            finally:
+                write_summary(run, options.run_dir, error)
+
+        request.addfinalizer(finish)
+        try:
+            run.up()
+        except (HarnessError, OSError):
+            run.failed = True
+            raise
+        return run
+
+    return factory
+
+
+@pytest.fixture(scope="module")
+def scenario_factory(
+    request: pytest.FixtureRequest,
+    harness_options: Options,
+    harness_toolchain: toolchain.Toolchain,
+    harness_target: Target,
+) -> ScenarioFactory:
+    """Apply scenarios once per test module; destroyed at the module's end (see :func:`make_factory`)."""
+    return make_factory(request, harness_options, harness_toolchain, harness_target)
+
+
+@pytest.fixture(scope="class")
+def class_scenario_factory(
+    request: pytest.FixtureRequest,
+    harness_options: Options,
+    harness_toolchain: toolchain.Toolchain,
+    harness_target: Target,
+) -> ScenarioFactory:
+    """Apply scenarios once per test class; destroyed at the class's end (see :func:`make_factory`)."""
+    return make_factory(request, harness_options, harness_toolchain, harness_target)
+
+
+def _var_file(folder: Path, item: str | Path) -> Path:
+    """A var file: absolute, else relative to the configuration folder (as Terratest's VarFiles)."""
+    path = Path(item).expanduser()
+    return path if path.is_absolute() else folder / path
+
+
+def _apply_marked(request: pytest.FixtureRequest, factory: ScenarioFactory) -> ScenarioRun:
+    terraform = request.node.get_closest_marker("terraform")
+    if terraform is not None:
+        if not terraform.args:
+            raise pytest.UsageError(f"{request.node.nodeid}: pytest.mark.terraform needs the configuration's path")
+        return factory(
+            str(terraform.args[0]),
+            path=True,
+            var_files=terraform.kwargs.get("var_files", ()),
+            preflight=terraform.kwargs.get("preflight"),
+            **dict(terraform.kwargs.get("vars") or {}),
+        )
+    marker = request.node.get_closest_marker("scenario")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: add pytest.mark.terraform('<path>') or pytest.mark.scenario('<name>') to the "
+            "module or class"
+        )
+    return factory(str(marker.args[0]))
+
+
+@pytest.fixture(scope="module")
+def applied(request: pytest.FixtureRequest, scenario_factory: ScenarioFactory) -> ScenarioRun:
+    """The configuration the module's ``pytest.mark.terraform(path, ...)`` (any folder) or
+    ``pytest.mark.scenario(name)`` (ours) names, applied once for the module."""
+    return _apply_marked(request, scenario_factory)
+
+
+@pytest.fixture(scope="class")
+def applied_class(request: pytest.FixtureRequest, class_scenario_factory: ScenarioFactory) -> ScenarioRun:
+    """Like ``applied``, for a marker on a test class: applied once per class.
+
+    With ``--dist loadscope`` each class runs on one worker, so the classes of a module spread over workers.
+    """
+    return _apply_marked(request, class_scenario_factory)
+
+
+@pytest.fixture(scope="module")
+def terraform_apply(scenario_factory: ScenarioFactory) -> Callable[..., ScenarioRun]:
+    """``terraform_apply(path, var_files=(), preflight=None, **vars)``: apply any Terraform folder (relative to the
+    test file, else to the rootdir) on the selected target, once per call, destroyed at the module's end.
+
+    Returns the applied run: ``.outputs``, ``.state``, ``.inventory`` and the assertions ``assert_tasks_start()``,
+    ``assert_least_privilege()``, ``assert_trusts_only_ecs_tasks()``, ``role(name).assert_trusts_only(...)``.
+    """
+
+    def apply(
+        path: str | Path,
+        *,
+        var_files: Iterable[str | Path] = (),
+        preflight: dict[str, Any] | None = None,
+        **variables: Any,
+    ) -> ScenarioRun:
+        return scenario_factory(str(path), path=True, var_files=var_files, preflight=preflight, **variables)
+
+    return apply
+
+
+class Together:
+    """Scenarios of one test module applied as one batch where they can be (:mod:`fargate_harness.batch`), each alone
+    otherwise: :meth:`run` gives a scenario's run, whichever way it was applied.
+
+    A scenario the target cannot run is skipped by the test that asks for it. When the batch fails before its
+    checks, it is destroyed (its folder kept) and every member is applied alone when a test first asks for
+    it, so a failing configuration fails its own tests with Terraform's own error.
+    """
+
+    def __init__(
+        self, request: pytest.FixtureRequest, factory: ScenarioFactory, chosen: Iterable[str | scenarios.Scenario]
+    ) -> None:
+        options: Options = request.getfixturevalue("harness_options")
+        self.target: Target = request.getfixturevalue("harness_target")
+        self._factory = factory
+        self._skipped: dict[str, str] = {}
+        self._views: dict[str, ScenarioRun] = {}
+        self._alone: dict[str, ScenarioRun] = {}
+        self._scenarios: dict[str, scenarios.Scenario] = {}
+        self._batch: batch.Batch | None = None
+        members = []
+        for item in chosen:
+            scenario = item if isinstance(item, scenarios.Scenario) else scenarios.get(item, options.scenarios_dir)
+            if scenario.name in self._scenarios:
+                continue  # asked for twice: one run serves both
+            self._scenarios[scenario.name] = scenario
+            reason = unavailable(scenario, self.target, REGISTRY_HINT)
+            if reason:
+                self._skipped[scenario.name] = reason
+            elif not batch.unbatchable(scenario, self.target):
+                members.append(scenario)
+        if len(members) > 1:
+            self._apply(request, options, members)
+
+    def _apply(self, request: pytest.FixtureRequest, options: Options, members: list[scenarios.Scenario]) -> None:
+        group = batch.Batch(
+            members,
+            target=self.target,
+            tools=request.getfixturevalue("harness_toolchain"),
+            results_dir=options.run_dir,
+            worker=_worker_id(request.config),
+            keep=options.keep,
+        )
+        failures_before = request.session.testsfailed
+
+        def finish() -> None:
+            failed = request.session.testsfailed > failures_before
+            error = ""
+            try:
+                group.down(failed=failed)
+            except HarnessError as exc:
+                error = str(exc)
+                raise
+            finally:
+                for view in self._views.values():
+                    view.failed = view.failed or failed or bool(error)
+                    write_summary(view, options.run_dir, error)
+
+        request.addfinalizer(finish)
+        try:
+            group.up()
+        except HarnessError as exc:
+            LOG.warning("batch of %s failed (%s); each is applied alone", ", ".join(group.names), exc)
+            group.down(failed=True)  # at once: the members' own runs must not find it half applied
+            return
+        self._batch = group
+        self._views = {view.name: view for view in group.views()}
+
+    def run(self, name: str) -> ScenarioRun:
+        """The applied run of ``name``: its view in the batch, or a run of its own (applied on first use)."""
+        if name in self._skipped:
+            pytest.skip(f"{name}: {self._skipped[name]}")
+        if name in self._views:
+            assert self._batch is not None
+            problem = self._batch.idempotency_error(name)
+            if problem is not None:
+                raise problem
+            return self._views[name]
+        if name not in self._alone:
+            self._alone[name] = self._factory(self._scenarios.get(name, name))
+        return self._alone[name]
+
+    def applied(self, name: str) -> bool:
+        """True while something of ``name`` is applied (its batch's or its own resources)."""
+        if name in self._views and self._batch is not None:
+            return self._batch.run.applied
+        return name in self._alone and self._alone[name].applied
+
+    def forget(self, name: str, address: str) -> None:
+        """``terraform state rm`` of ``name``'s own ``address`` before the destroy (emulator gaps only)."""
+        if name in self._views and self._batch is not None:
+            self._batch.forget(name, address)
+        else:
+            self._alone[name].forget(address)
+
+
+@pytest.fixture(scope="module")
+def scenario_batch(request: pytest.FixtureRequest, scenario_factory: ScenarioFactory) -> Callable[..., Together]:
+    """``scenario_batch(names)``: our scenarios (names, or :class:`~fargate_harness.scenarios.Scenario`) applied as one
+    root where they can be (one init, apply, plan and destroy, see :mod:`fargate_harness.batch`), each alone otherwise;
+    destroyed at the module's end."""
+
+    def apply_together(names: Iterable[str]) -> Together:
+        return Together(request, scenario_factory, names)
+
+    return apply_together
+
+
+@pytest.fixture(scope="module")
+def upgrade_check(
+    harness_options: Options, harness_toolchain: toolchain.Toolchain, harness_target: Target
+) -> Callable[..., UpgradeReport]:
+    """``upgrade_check(scenario, source=REF_OR_DIR, destination=None, source_provider=None,
+    destination_provider=None, allow_widening=())`` -> :class:`~fargate_harness.upgrade.UpgradeReport`.
+
+    Applies the scenario with the old modules/provider, switches to the new ones on the same state, reports
+    replacements, output changes and permission diffs, applies, checks idempotency, and destroys.
+    The same upgrade asked for again in one test module (same scenario, sides and providers) is not run again:
+    ``allow_widening`` only decides which widenings fail, so the report is judged again with the new items
+    (``UpgradeReport.accepting``). Under ``--dist loadscope`` only the tests of one class share a worker.
+    """
+    done: dict[tuple[str, ...], UpgradeReport] = {}
+
+    def check(scenario: str | Path, *, allow_widening: Iterable[str] = (), **kwargs: Any) -> UpgradeReport:
+        path = Path(scenario)
+        if not path.is_dir():
+            path = scenarios.get(str(scenario), harness_options.scenarios_dir).path
+        reason = skip_reason(scenarios.Scenario(path.name, path), harness_target)
+        if reason:
+            pytest.skip(f"{scenario}: {reason}")
+        key = (str(path.resolve()), *(f"{name}={value}" for name, value in sorted(kwargs.items())))
+        if key not in done:
+            done[key] = check_upgrade(
+                path,
+                name=str(scenario) if not Path(scenario).is_dir() else path.name,
+                target=harness_target,
+                tools=harness_toolchain,
+                results_dir=harness_options.run_dir,
+                repo=harness_options.scenarios_dir.parent,
+                **kwargs,
+            )
+        return done[key].accepting(allow_widening)
+
+    return check

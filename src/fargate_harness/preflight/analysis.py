@@ -1,0 +1,557 @@
+"""Decide every requirement, name the ECS error a denial causes and its fix, and find over-grants."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from fargate_harness.aws._policy import as_list, statements, wildcard_match
+from fargate_harness.iam import Decision, Evaluator
+from fargate_harness.preflight.collect import AwsFacts, RolePolicies
+from fargate_harness.preflight.requirements import (
+    DEPLOYER,
+    ECS_TASKS,
+    EXECUTION,
+    REFERENCE_SOURCE,
+    SAMPLE_CLUSTER,
+    SAMPLE_TASK_ID,
+    TASK,
+    Requirement,
+    arn_parts,
+)
+
+#: The ECS error a task hits when a requirement of this kind is denied or its resource is missing.
+ECS_ERRORS: dict[str, str] = {
+    "ecr-auth": "ResourceInitializationError: unable to pull secrets or registry auth: "
+    "execution resource retrieval failed: unable to retrieve ecr registry auth (AccessDeniedException)",
+    "ecr-pull": "CannotPullContainerError: pull image manifest: access denied or repository not found",
+    "registry-credentials": "ResourceInitializationError: unable to pull secrets or registry auth: "
+    "unable to retrieve registry credentials from Secrets Manager",
+    "secret": "ResourceInitializationError: unable to pull secrets or registry auth: "
+    "execution resource retrieval failed: unable to retrieve secret from asm",
+    "parameter": "ResourceInitializationError: unable to pull secrets or registry auth: "
+    "execution resource retrieval failed: unable to retrieve secrets from ssm",
+    "kms": "ResourceInitializationError: unable to pull secrets or registry auth: "
+    "execution resource retrieval failed: kms:Decrypt denied (AccessDeniedException)",
+    "logs": "ResourceInitializationError: failed to validate logger args: "
+    "create stream has been retried 1 times: AccessDeniedException / ResourceNotFoundException",
+    "logs-create-group": "ResourceInitializationError: failed to validate logger args: "
+    "create log group: AccessDeniedException",
+    "image": "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref: "
+    "not found",
+    "ecr-pull-through": "CannotPullContainerError: pull image manifest: pull through cache: AccessDeniedException "
+    "(ecr:BatchImportUpstreamImage / ecr:CreateRepository)",
+    "environment-file": "ResourceInitializationError: failed to download env files: file download command: "
+    "non empty error stream: service call has been retried 5 time(s): AccessDenied / NoSuchKey",
+    "efs": "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: "
+    "mount.nfs4: access denied by server",
+    "firelens-output": "FireLens log router (task role): an output cannot deliver logs (AccessDeniedException); "
+    "the task starts, its logs are lost",
+    "trust": "ECS was unable to assume the role '{role}' that was provided for this task. Please verify that the role "
+    "being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass "
+    "this role.",
+    "deployer": "User: {principal} is not authorized to perform: {action} on resource: {resource}",
+}
+#: Services whose actions the ECS agent uses with the execution role. Anything else belongs on the task role
+#: (unless a requirement of the task definition needs it, such as ``s3`` for ``environmentFiles``).
+EXECUTION_SERVICES = frozenset({"ecr", "logs", "secretsmanager", "ssm", "kms"})
+#: What over-grant probes put in place of a resource's name: an ARN no requirement should ever need.
+PROBE_NAME = "harness-overgrant-probe"
+#: An identity policy allowing everything: used to isolate what a resource policy alone decides.
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+POLICY_PLACES = {
+    "ecr-pull": "repository policy",
+    "ecr-pull-through": "repository policy",
+    "secret": "secret's resource policy",
+    "registry-credentials": "secret's resource policy",
+    "kms": "key policy",
+    "environment-file": "bucket policy",
+    "efs": "file system policy",
+    "trust": "trust policy",
+}
+
+
+def ecs_error(requirement: Requirement, principal: str = "") -> str:
+    """The error AWS reports when ``requirement`` is denied (or its resource is missing)."""
+    template = ECS_ERRORS[requirement.kind]
+    if requirement.kind == "secret" and requirement.source.endswith(REFERENCE_SOURCE):
+        # The agent asks Parameter Store, which reads the secret with the agent's credentials: the task stops with
+        # the SSM error (Systems Manager User Guide, "Referencing AWS Secrets Manager secrets from Parameter Store").
+        return ECS_ERRORS["parameter"]
+    if requirement.kind == "trust":
+        return template.format(role=requirement.resource)
+    if requirement.kind == "deployer":
+        return template.format(principal=principal, action=requirement.action, resource=requirement.resource)
+    return template
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One requirement's outcome."""
+
+    requirement: Requirement
+    allowed: bool
+    reason: str
+    error: str = ""
+    fix: str = ""
+    statements: tuple[str, ...] = ()  # the statements that decided it ("policy statement 'Sid'")
+    place: str = ""  # where the fix goes: role <name>, repository policy, key policy, ... or "push the image"
+
+
+@dataclass
+class PreflightReport:
+    """Everything preflight found for one task definition."""
+
+    task_definition: str
+    execution_role: str | None
+    task_role: str | None
+    verdicts: list[Verdict] = field(default_factory=list)
+    overgrants: list[str] = field(default_factory=list)
+    misplaced: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    disagreements: list[str] = field(default_factory=list)
+    registration_error: str = ""
+    registration_errors: list[str] = field(default_factory=list)
+    deployer: str | None = None
+
+    @property
+    def registration(self) -> list[str]:
+        """The errors RegisterTaskDefinition would return (``registration_error`` alone when set by hand)."""
+        return self.registration_errors or ([self.registration_error] if self.registration_error else [])
+
+    @property
+    def will_start(self) -> bool:
+        """True when registration succeeds, every start-blocking requirement is allowed and its resource exists."""
+        return not self.registration and all(v.allowed for v in self.verdicts if v.requirement.fatal)
+
+    @property
+    def failures(self) -> list[Verdict]:
+        """The denied requirements (those that do not block the start included)."""
+        return [v for v in self.verdicts if not v.allowed]
+
+    @property
+    def errors(self) -> list[str]:
+        """Every distinct error class: registration errors, then the start errors in requirement order."""
+        found = list(self.registration)
+        found += [v.error for v in self.failures if v.requirement.fatal]
+        return list(dict.fromkeys(found))
+
+    @property
+    def warnings(self) -> list[str]:
+        """Distinct errors of denied requirements that do not stop the task (FireLens outputs)."""
+        return list(dict.fromkeys(v.error for v in self.failures if not v.requirement.fatal))
+
+    @property
+    def error(self) -> str:
+        """Every distinct error the task would hit, joined with `` | `` (empty when it would start)."""
+        return " | ".join(self.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (``--json``)."""
+        return {
+            "task_definition": self.task_definition,
+            "execution_role": self.execution_role,
+            "task_role": self.task_role,
+            "will_start": self.will_start,
+            "error": self.error,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "registration_errors": self.registration,
+            "deployer": self.deployer,
+            "requirements": [
+                {
+                    **{k: v for k, v in asdict(item.requirement).items() if k != "context"},
+                    "allowed": item.allowed,
+                    "reason": item.reason,
+                    "error": item.error,
+                    "fix": item.fix,
+                    "statements": list(item.statements),
+                    "place": item.place,
+                }
+                for item in self.verdicts
+            ],
+            "overgrants": self.overgrants,
+            "misplaced": self.misplaced,
+            "notes": self.notes,
+            "disagreements": self.disagreements,
+        }
+
+    def to_json(self) -> str:
+        """``to_dict`` as indented JSON."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def table(self) -> str:
+        """A readable table, one line per requirement, then the verdict, over-grants and notes."""
+        lines = [f"task definition {self.task_definition}", f"execution role  {self.execution_role or '-'}"]
+        if self.task_role:
+            lines.append(f"task role       {self.task_role}")
+        width = max([len(v.requirement.action) for v in self.verdicts] + [6])
+        for item in self.verdicts:
+            mark = "allow" if item.allowed else "DENY "
+            lines.append(f"  {mark}  {item.requirement.action:<{width}}  {item.requirement.resource}")
+            lines.append(f"         {item.requirement.source}: {item.reason}")
+            if item.fix:
+                lines.append(f"         fix ({item.place}): {item.fix}" if item.place else f"         fix: {item.fix}")
+        if self.will_start:
+            lines.append("verdict: the task would start")
+        else:
+            lines.append(f"verdict: the task would NOT start: {self.error}")
+            lines += [f"  error: {text}" for text in self.errors] if len(self.errors) > 1 else []
+        lines += [f"warning: {text}" for text in self.warnings]
+        lines += [f"over-grant: {text}" for text in self.overgrants]
+        lines += [f"misplaced: {text}" for text in self.misplaced]
+        lines += [f"disagreement: {text}" for text in self.disagreements]
+        lines += [f"note: {text}" for text in self.notes]
+        return "\n".join(lines)
+
+
+def _statement_json(effect: str, action: str, resource: str, principal: str | None = None) -> str:
+    body: dict[str, Any] = {"Effect": effect}
+    if principal:
+        body["Principal"] = {"AWS": principal}
+    body["Action"] = action
+    if not principal:
+        body["Resource"] = resource
+    return json.dumps(body, sort_keys=False)
+
+
+def _fix(
+    requirement: Requirement, decision: Decision, role: RolePolicies, identity_ok: bool, resource_ok: bool
+) -> tuple[str, str]:
+    """(the missing statement in the place that lacks it, that place)."""
+    if decision.explicit_deny:
+        where = ", ".join(sorted({ref.policy for ref in decision.matched}))
+        return f"remove or narrow {', '.join(ref.describe() for ref in decision.matched)}", where
+    place = POLICY_PLACES.get(requirement.kind, "")
+    cross = requirement.resource_owner != role.account
+    role_place = f"role {role.name}"
+    if requirement.kind == "kms" and not resource_ok:
+        return (
+            f"add to the key policy of {requirement.resource}: "
+            f"{_statement_json('Allow', requirement.action, '*', role.arn)} "
+            f"(or allow arn:{arn_parts(role.arn)[0]}:iam::{role.account}:root to let IAM policies decide)"
+        ), "key policy"
+    if cross and place and not resource_ok and requirement.resource_policy_kind != "public":
+        return (
+            f"add to the {place} in account {requirement.resource_owner}: "
+            f"{_statement_json('Allow', requirement.action, requirement.resource, role.arn)}"
+            + (
+                ""
+                if identity_ok
+                else f"; and to role {role.name}: {_statement_json('Allow', requirement.action, requirement.resource)}"
+            )
+        ), place
+    return f"add to role {role.name}: {_statement_json('Allow', requirement.action, requirement.resource)}", role_place
+
+
+def _context(role: RolePolicies, requirement: Requirement, region: str) -> dict[str, Any]:
+    context: dict[str, Any] = {f"aws:PrincipalTag/{k}": v for k, v in role.tags.items()}
+    context["aws:RequestedRegion"] = region
+    context["aws:SecureTransport"] = "true"
+    context.update(requirement.context)
+    return context
+
+
+#: What an AWS-owned repository published for public pull allows (its policy is not ours to read or edit).
+PUBLIC_PULL_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "PublishedForPublicPull",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+        }
+    ],
+}
+
+
+def resource_policy_for(facts: AwsFacts, requirement: Requirement) -> dict[str, Any] | None:
+    """The resource-based policy AWS consults for this requirement (None when the service has none)."""
+    if requirement.resource_policy_kind == "public":
+        return PUBLIC_PULL_POLICY
+    resource = requirement.resource
+    readers: dict[str, Callable[[], dict[str, Any] | None]] = {
+        "ecr-pull": lambda: facts.repository_policy(resource),
+        "ecr-pull-through": lambda: facts.repository_policy(resource),
+        "secret": lambda: facts.secret_policy(resource),
+        "registry-credentials": lambda: facts.secret_policy(resource),
+        "kms": lambda: facts.key_policy(resource),
+        "environment-file": lambda: facts.bucket_policy(resource.split("/", 1)[0]),
+        "efs": lambda: facts.file_system_policy(resource),
+    }
+    read = readers.get(requirement.kind)
+    return read() if read else None
+
+
+def _refs(decision: Decision) -> tuple[str, ...]:
+    return tuple(ref.describe() for ref in decision.matched)
+
+
+def _missing_verdict(requirement: Requirement) -> Verdict:
+    fix = requirement.fix_hint or f"create it, or fix the reference in {requirement.source}"
+    place = "push the image" if requirement.kind == "image" else "create the resource"
+    if requirement.fix_hint and requirement.kind != "image":
+        place = "the resource"
+    return Verdict(requirement, False, requirement.missing, ecs_error(requirement), fix, (), place)
+
+
+def _without_role(requirement: Requirement) -> Verdict:
+    """A task-role requirement of a task definition that has no task role."""
+    statement = _statement_json("Allow", requirement.action, requirement.resource)
+    return Verdict(
+        requirement,
+        False,
+        f"the task definition has no taskRoleArn: nothing can call {requirement.action} for {requirement.source}",
+        ecs_error(requirement),
+        f"set taskRoleArn to a role that allows {statement}",
+        (),
+        "task definition",
+    )
+
+
+def _trust_candidates(trust: Mapping[str, Any], sample: str) -> list[str]:
+    """The task ARNs of the clusters a trust policy pins in ``aws:SourceArn`` (one sample task each)."""
+    found = []
+    for statement in statements(trust):
+        for operator in (statement.get("Condition") or {}).values():
+            for key, values in operator.items():
+                if key.lower() != "aws:sourcearn":
+                    continue
+                for value in as_list(values):
+                    if ":task/" not in value:
+                        continue
+                    head, tail = value.split(":task/", 1)
+                    cluster = tail.split("/", 1)[0]
+                    if cluster and not any(c in cluster for c in "*?$"):
+                        found.append(f"{head.replace('*', 'x')}:task/{cluster}/{SAMPLE_TASK_ID}")
+    return [candidate for candidate in dict.fromkeys(found) if candidate != sample]
+
+
+def _conditions_denying(requirement: Requirement, trust: Mapping[str, Any], context: Mapping[str, Any]) -> list[str]:
+    """The Allow statements of a trust policy that would let ECS assume the role but for their Condition."""
+    found = []
+    for index, statement in enumerate(statements(trust)):
+        if statement.get("Effect") != "Allow" or not statement.get("Condition"):
+            continue
+        bare = {key: value for key, value in statement.items() if key != "Condition"}
+        probe = Evaluator(
+            principal=ECS_TASKS,
+            resource_policy={"Version": "2012-10-17", "Statement": [bare]},
+            resource_owner=requirement.resource_owner,
+        )
+        if probe.evaluate(requirement.action, requirement.resource, dict(context)).allowed:
+            sid = statement.get("Sid")
+            found.append(f"statement {sid!r}" if sid else f"statement #{index}")
+    return found
+
+
+def _decide_trust(requirement: Requirement, role: RolePolicies | None, cluster: str | None) -> Verdict:
+    """ECS (``ecs-tasks.amazonaws.com``) assuming the role, with the trust policy as the resource policy."""
+    error = ecs_error(requirement)
+    if role is None or role.trust is None:
+        return Verdict(
+            requirement,
+            False,
+            "the role does not exist or its trust policy could not be read",
+            error,
+            "",
+            (),
+            "trust policy",
+        )
+    evaluator = Evaluator(principal=ECS_TASKS, resource_policy=role.trust, resource_owner=requirement.resource_owner)
+    context = {"aws:SecureTransport": "true", **requirement.context}
+    decision = evaluator.evaluate(requirement.action, requirement.resource, context)
+    if decision.allowed:
+        return Verdict(requirement, True, decision.reason, statements=_refs(decision))
+    grant = json.dumps(
+        {"Effect": "Allow", "Principal": {"Service": ECS_TASKS}, "Action": "sts:AssumeRole"}, sort_keys=False
+    )
+    fix = f"add to the trust policy of role {role.name}: {grant}"
+    conditional = _conditions_denying(requirement, role.trust, context)
+    if conditional:
+        sent = ", ".join(f"{key} = {requirement.context[key]}" for key in ("aws:SourceAccount", "aws:SourceArn"))
+        fix = (
+            f"in the trust policy of role {role.name}, make the Condition of {', '.join(conditional)} match what ECS "
+            f"sends for this task ({sent}): it allows {ECS_TASKS} only under that Condition"
+        )
+    if decision.explicit_deny:
+        fix = f"remove or narrow {', '.join(_refs(decision))}"
+    if cluster is None:
+        sample = str(requirement.context.get("aws:SourceArn", ""))
+        for candidate in _trust_candidates(role.trust, sample):
+            if evaluator.evaluate(
+                requirement.action, requirement.resource, {**context, "aws:SourceArn": candidate}
+            ).allowed:
+                pinned = candidate.split(":task/", 1)[1].split("/", 1)[0]
+                return Verdict(
+                    requirement,
+                    False,
+                    f"depends on the cluster: the trust policy lets ECS assume the role only for tasks in cluster "
+                    f"{pinned!r} (aws:SourceArn), and preflight does not know the cluster that runs the task "
+                    f"(sample {SAMPLE_CLUSTER!r}); answered conservatively",
+                    error,
+                    f"run the task in cluster {pinned!r} (tell preflight with cluster={pinned!r}), or widen "
+                    "aws:SourceArn in the trust policy",
+                    (),
+                    "trust policy",
+                )
+    return Verdict(requirement, False, decision.reason, error, fix, _refs(decision), "trust policy")
+
+
+def decide(
+    requirements: Sequence[Requirement],
+    role: RolePolicies | None,
+    facts: AwsFacts,
+    region: str,
+    *,
+    task_role: RolePolicies | None = None,
+    deployer: RolePolicies | None = None,
+    cluster: str | None = None,
+) -> list[Verdict]:
+    """Evaluate each requirement with the calling principal's policies and the resource's policy.
+
+    ``role`` is the execution role (its requirements are skipped when it is None: registration fails first),
+    ``task_role`` the task role, ``deployer`` the principal registering the task definition. Trust
+    requirements are decided with the trust policy of the role they name (``role`` or ``task_role``).
+    """
+    roles = {r.arn: r for r in (role, task_role) if r is not None}
+    verdicts = []
+    for requirement in requirements:
+        if requirement.principal == ECS_TASKS:
+            verdicts.append(_decide_trust(requirement, roles.get(requirement.resource), cluster))
+            continue
+        caller = {EXECUTION: role, TASK: task_role, DEPLOYER: deployer}.get(requirement.principal)
+        if requirement.exists is False:
+            verdicts.append(_missing_verdict(requirement))
+            continue
+        if caller is None:
+            if requirement.principal == TASK:
+                verdicts.append(_without_role(requirement))
+            continue
+        verdicts.append(_decide_one(requirement, caller, facts, region))
+    return verdicts
+
+
+def _decide_one(requirement: Requirement, role: RolePolicies, facts: AwsFacts, region: str) -> Verdict:
+    context = _context(role, requirement, region)
+    resource_policy = resource_policy_for(facts, requirement)
+    kind: Literal["default", "kms"] = "kms" if requirement.resource_policy_kind == "kms" else "default"
+    decision = Evaluator(
+        principal=role.arn,
+        identity_policies=role.policies,
+        resource_policy=resource_policy,
+        resource_owner=requirement.resource_owner,
+        boundary=role.boundary,
+        resource_policy_kind=kind,
+    ).evaluate(requirement.action, requirement.resource, context)
+    if decision.allowed:
+        return Verdict(requirement, True, decision.reason, statements=_refs(decision))
+    identity_only = Evaluator(principal=role.arn, identity_policies=role.policies, boundary=role.boundary)
+    identity_ok = identity_only.evaluate(requirement.action, requirement.resource, context).allowed
+    # The resource side alone: the same request with an identity policy that allows everything.
+    resource_ok = (
+        resource_policy is not None
+        and Evaluator(
+            principal=role.arn,
+            identity_policies=[ALLOW_ALL],
+            resource_policy=resource_policy,
+            resource_owner=requirement.resource_owner,
+            resource_policy_kind=kind,
+        )
+        .evaluate(requirement.action, requirement.resource, context)
+        .allowed
+    )
+    reason = decision.reason
+    place = POLICY_PLACES.get(requirement.kind)
+    if resource_policy is None and place and requirement.resource_owner != role.account:
+        reason += f" (the {place} in account {requirement.resource_owner} is missing or unreadable)"
+    fix, where = _fix(requirement, decision, role, identity_ok, resource_ok)
+    return Verdict(requirement, False, reason, ecs_error(requirement, role.arn), fix, _refs(decision), where)
+
+
+def _probes(resource: str) -> list[str]:
+    """The same ARN with its resource name, or any trailing part of a hierarchical name, replaced.
+
+    ``arn:...:parameter/app/db`` gives ``parameter/harness-overgrant-probe`` and
+    ``parameter/app/harness-overgrant-probe``; a log stream keeps its ``:log-stream:...`` tail, since the
+    streams of a required group are legitimately covered by ``<group>:*``. Empty for ``*`` or a non-ARN.
+    """
+    if not resource.startswith("arn:"):
+        return []
+    partition, service, region, account, rest = arn_parts(resource)
+    cut = min((i for i in (rest.find("/"), rest.find(":")) if i >= 0), default=-1)
+    kind, name = rest[: cut + 1], rest[cut + 1 :]
+    tail = ""
+    if ":log-stream:" in name:
+        name, tail = name.split(":log-stream:", 1)
+        tail = ":log-stream:" + tail
+    heads = [""] + [name[: i + 1] for i, char in enumerate(name) if char == "/" and i < len(name) - 1]
+    return [f"arn:{partition}:{service}:{region}:{account}:{kind}{head}{PROBE_NAME}{tail}" for head in heads]
+
+
+def overgrants(role: RolePolicies, requirements: Iterable[Requirement]) -> tuple[list[str], list[str]]:
+    """(over-grants, misplaced) of the execution role's own policies (AWS managed policies excepted).
+
+    An Allow's action/resource pair is an over-grant when no requirement needs it, or when it also
+    allows a resource no requirement names (probed by swapping the resource name), or an action pattern
+    wider than the actions needed. Actions of services the agent never calls belong on the task role.
+    """
+    needs = [r for r in requirements if r.principal == EXECUTION]
+    used = EXECUTION_SERVICES | {r.action.split(":")[0].lower() for r in needs}
+    found: list[str] = []
+    misplaced: list[str] = []
+    for label, document in role.policies.items():
+        if label in role.aws_managed:
+            continue
+        for index, statement in enumerate(statements(document)):
+            if statement.get("Effect") != "Allow":
+                continue
+            where = f"{label} statement {statement.get('Sid') or '#' + str(index)}"
+            for element in ("NotAction", "NotResource"):
+                if element in statement:
+                    found.append(f"{where}: {element} allows everything it does not list")
+            for action in as_list(statement.get("Action")):
+                service = action.split(":")[0].lower()
+                if service != "*" and service not in used:
+                    misplaced.append(f"{where}: {action} is not used by the ECS agent; it belongs on the task role")
+                    continue
+                for resource in as_list(statement.get("Resource")):
+                    found += _pair_overgrants(where, action, resource, needs)
+    return list(dict.fromkeys(found)), list(dict.fromkeys(misplaced))
+
+
+def _pair_overgrants(where: str, action: str, resource: str, needs: Sequence[Requirement]) -> list[str]:
+    matched = [
+        r
+        for r in needs
+        if wildcard_match(action, r.action, case_sensitive=False) and wildcard_match(resource, r.resource)
+    ]
+    if not matched:
+        return [f"{where}: {action} on {resource} is needed by no requirement of the task definition"]
+    problems = []
+    needed_actions = {r.action.lower() for r in matched}
+    if any(c in action for c in "*?") and action.lower() not in needed_actions:
+        problems.append(f"{where}: action {action} is wider than the needed {sorted({r.action for r in matched})}")
+    probes = [probe for requirement in matched for probe in _probes(requirement.resource)]
+    wider = next((probe for probe in probes if wildcard_match(resource, probe)), None)
+    if wider:
+        problems.append(f"{where}: resource {resource} also allows resources no requirement names (e.g. {wider})")
+    return problems
+
+
+def misplaced_on_task_role(task_role: RolePolicies, requirements: Iterable[Requirement]) -> list[str]:
+    """Execution-role permissions the task role also holds (the agent never uses the task role for them)."""
+    evaluator = Evaluator(principal=task_role.arn, identity_policies=task_role.policies, boundary=task_role.boundary)
+    found = []
+    for requirement in requirements:
+        if requirement.principal != EXECUTION or requirement.resource == "*" or requirement.exists is False:
+            continue
+        if evaluator.evaluate(requirement.action, requirement.resource).allowed:
+            found.append(
+                f"task role {task_role.name} allows {requirement.action} on {requirement.resource}, an execution-role "
+                "permission the application should not need"
+            )
+    return found

@@ -1,0 +1,1008 @@
+"""The only place that runs Terraform.
+
+A :class:`ScenarioRun` copies any root configuration (and the local modules it sources) into a work
+folder, replaces its backend with a local one, writes the provider override into every module copy that
+has a ``provider "aws"`` block (emulator targets), gives the harness's variables in a generated
+``-var-file``, and runs init / apply / plan / output / destroy through ``tftest`` with
+``-input=false -no-color``. Any non-zero exit raises :class:`~fargate_harness.errors.TerraformError` (or a
+:class:`~fargate_harness.errors.ConfigurationError` when the cause is the configuration or the toolchain);
+errors listed in :data:`RETRYABLE_ERRORS` are retried a bounded number of times, each retry logged with
+its reason; :data:`FATAL_ERRORS` never are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import tftest
+
+from fargate_harness import hcl, provider_schema
+from fargate_harness.config import run_id
+from fargate_harness.errors import ConfigurationError, NotIdempotentError, TerraformError
+from fargate_harness.inventory import Inventory, managed_resources
+from fargate_harness.masking import Masker
+from fargate_harness.netguard import NetworkGuardError, refusal_message
+from fargate_harness.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
+from fargate_harness.targets.base import Target
+from fargate_harness.toolchain import Toolchain, cache_dir, file_lock
+
+LOG = logging.getLogger("fargate_harness.terraform")
+
+# tftest logs every line Terraform prints at INFO and whole outputs at CRITICAL on failure; the harness
+# writes its own masked logs instead, so tftest's logger must never print (it could carry secrets).
+logging.getLogger("tftest").disabled = True
+
+OVERRIDE_FILE = "harness_override.tf"
+#: Replaces the configuration's backend (``s3``, ``remote``, ``cloud``...) with a local one in the copy.
+BACKEND_OVERRIDE_FILE = "harness_backend_override.tf"
+#: The harness's own variable values: the first ``-var-file``, so they beat ``terraform.tfvars`` and
+#: ``*.auto.tfvars`` (Terraform reads command-line var files after those, in order).
+HARNESS_VAR_FILE = "harness.tfvars.json"
+#: Values the user gave by name (``--var NAME=VALUE``, fixture keywords): the last ``-var-file``.
+USER_VAR_FILE = "harness-user.tfvars"
+#: What the runner records about a run as soon as it starts (for the sweeper of killed runs).
+MANIFEST_FILE = "run.json"
+#: Terraform commands that never call AWS but may need the network (registry, module sources).
+_UNGUARDED = frozenset({"init", "providers", "version", "fmt", "validate"})
+
+#: Terraform errors worth another attempt: pattern -> the reason logged with the retry.
+RETRYABLE_ERRORS: dict[str, str] = {
+    r"(?i)throttl|Rate exceeded|TooManyRequestsException|RequestLimitExceeded": "AWS API throttling",
+    r"(?i)RequestError: send request failed|connection reset by peer|connection refused|i/o timeout": (
+        "transient network error"
+    ),
+    r"(?i)TLS handshake timeout|EOF\s*$|unexpected EOF": "connection dropped",
+    r"(?i)(ServiceUnavailable|InternalFailure|InternalError|status code: 5\d\d|StatusCode: 5\d\d)": (
+        "AWS server error (5xx)"
+    ),
+    r"(?i)Provider produced inconsistent result after apply": "eventual consistency: inconsistent result",
+    r"(?i)(not authorized to perform: sts:AssumeRole|InvalidParameterException.*(role|Role)"
+    r"|MalformedPolicyDocument.*Invalid principal|does not exist or is not assumable)": "IAM propagation delay",
+}
+
+#: Errors no retry can fix, looked for before the retry table: pattern -> what the user is told ({0}: group 1).
+FATAL_ERRORS: dict[str, str] = {
+    r"lookup ([a-z0-9-]+)\.[a-z0-9.-]*amazonaws\.com[^\n]*no such host": (
+        "a request to real AWS ({0}) failed its DNS lookup: the emulator override does not redirect that service"
+    ),
+}
+
+#: Errors of ``init`` that come from the configuration or the toolchain: pattern -> kind (see _init_problem).
+_INIT_PROBLEMS = {
+    r"(?i)no available releases match the given constraints|locked provider .* does not match": "constraint",
+    r"(?i)Failed to query available provider packages|Failed to install provider|provider registry "
+    r".* does not have a provider|could not connect to registry": "missing-provider",
+    r"(?i)Failed to download module|Module not installed|error downloading|Failed to fetch|"
+    r"registry service is unreachable": "remote-module",
+}
+#: Terraform prints a diagnostic's location before its message; the gap may not cross into the next one.
+_UNKNOWN_ARGUMENT = re.compile(
+    r"on ([^\s]+) line (\d+)(?:(?!Error:)[\s\S])*?"
+    r'(?:An argument named "([^"]+)"|Blocks of type "([^"]+)") (?:is|are) not expected here'
+)
+#: Terraform's words for a root variable with no value (``No value for required variable``).
+_UNSET_VARIABLE = re.compile(r'The root module input variable "([^"]+)" is not set, and has no default value')
+#: ``Invalid value for variable``: the variable's name (from the "var.NAME is ..." line), its rule's error message
+#: and where the rule is (file and line).
+_INVALID_VARIABLE = re.compile(
+    r"Error: Invalid value for variable\n(?:(?!Error:)[\s\S])*?│ var\.(?P<name>[\w-]+) is[^\n]*\n"
+    r"(?:[ \t]*│[^\n]*\n)*\s*\n(?P<message>(?:(?!Error:)[\s\S])*?)\n\s*\n"
+    r"This was checked by the validation rule at (?P<file>[^\s:]+):(?P<line>\d+)"
+)
+#: A diagnostic Terraform attributes to a data source: its summary, the data source's address (in a module too:
+#: ``module.app["x"].data.aws_vpc.this[0]``) and its file and line.
+_DATA_SOURCE_ERROR = re.compile(
+    r"Error: (?P<summary>[^\n]+)\n\s*\n\s*with (?P<address>(?:module\.[^\n]*?\.)?data\.[\w-]+\.[^\s,]+),\n"
+    r"\s*on (?P<where>[^\n]+?), in data "
+)
+#: How the AWS provider's data sources say they found nothing ("no matching VPC found", "ECR Repository (x) not
+#: found", "ResourceNotFoundException: Secrets Manager can't find...", "ParameterNotFound", "NoSuchEntity",
+#: "Your query returned no results", "no certificate for domain ... found").
+_NOTHING_FOUND = re.compile(
+    r"(?i)not\s*found|no matching|does not exist|doesn't exist|no results|can(?:'|no)t find|"
+    r"could(?:n't| not) find|NoSuch\w+|\bno\b[^\n]{0,80}\bfound\b|found no"
+)
+#: Registry addresses of the AWS provider in a lock file (Terraform's and OpenTofu's registries).
+_LOCK_AWS_SUFFIXES = ("registry.terraform.io/hashicorp/aws", "registry.opentofu.org/hashicorp/aws")
+_WORK_IGNORE = shutil.ignore_patterns(".terraform", "terraform.tfstate*", ".terraform.tfstate.lock.info")
+_UMASK_LOCK = threading.Lock()
+_UMASK_USERS = [0]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a retryable Terraform error is retried."""
+
+    attempts: int = 3
+    pause_seconds: float = 5.0
+
+    def reason(self, text: str) -> str | None:
+        """The human reason of the first retryable pattern found in ``text``, or None (also for fatal errors)."""
+        if fatal(text):
+            return None
+        for pattern, why in RETRYABLE_ERRORS.items():
+            if re.search(pattern, text):
+                return why
+        return None
+
+
+def fatal(text: str) -> str | None:
+    """What a fatal (never retried) error in ``text`` means, or None."""
+    for pattern, why in FATAL_ERRORS.items():
+        match = re.search(pattern, text)
+        if match:
+            return why.format(*match.groups())
+    return None
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """While held, processes started by any thread create files as 0600 (state, plans, backups hold secrets).
+
+    The umask is process-wide; a counter keeps it at 077 while any command runs and restores it after the
+    last one.
+    """
+    with _UMASK_LOCK:
+        if _UMASK_USERS[0] == 0:
+            _UMASK_USERS.append(os.umask(0o077))
+        _UMASK_USERS[0] += 1
+    try:
+        yield
+    finally:
+        with _UMASK_LOCK:
+            _UMASK_USERS[0] -= 1
+            if _UMASK_USERS[0] == 0:
+                os.umask(_UMASK_USERS.pop())
+
+
+def local_module_dirs(root_module: Path) -> list[Path]:
+    """The root module and every module it reaches through local ``source = "./..."`` paths."""
+    return [module.path for module in hcl.walk(root_module)]
+
+
+def copy_configuration(root_module: Path, destination: Path) -> Path:
+    """Copy ``root_module`` and its local modules under ``destination`` keeping their relative layout.
+
+    Returns the root module's path inside the copy. Nothing is ever written into the source folders.
+    """
+    folders = local_module_dirs(root_module)
+    common = Path(os.path.commonpath([str(f) for f in folders]))
+    for folder in sorted(folders, key=lambda f: len(f.parts)):
+        if any(parent in folders for parent in folder.parents):
+            continue  # already copied with an enclosing folder
+        shutil.copytree(folder, destination / folder.relative_to(common), ignore=_WORK_IGNORE, symlinks=True)
+    return destination / root_module.resolve().relative_to(common)
+
+
+def provider_aliases(module_dir: Path) -> list[str]:
+    """Aliases of the ``provider "aws"`` blocks in one module folder's own files."""
+    return [p.alias for p in hcl.read_module(module_dir).provider_blocks("aws") if p.alias]
+
+
+def selected_provider_version(root_module: Path) -> str | None:
+    """The AWS provider version ``init`` recorded in ``.terraform.lock.hcl`` (read as HCL), or None."""
+    lock = root_module / ".terraform.lock.hcl"
+    if not lock.is_file():
+        return None
+    for name, body in hcl.provider_locks(lock).items():
+        if name.endswith(_LOCK_AWS_SUFFIXES) and body.get("version"):
+            return str(body["version"])
+    return None
+
+
+def module_calls(root_copy: Path) -> list[Path]:
+    """The root's folder, then the folder of every module call ``init`` recorded in ``modules.json`` (local
+    and downloaded), one entry per call: two calls of one local module name its folder twice."""
+    manifest = root_copy / ".terraform" / "modules" / "modules.json"
+    folders = [root_copy.resolve()]
+    if manifest.is_file():
+        for entry in json.loads(manifest.read_text()).get("Modules") or []:
+            if entry.get("Key"):  # "" is the root itself
+                folders.append((root_copy / str(entry.get("Dir") or ".")).resolve())
+    return folders
+
+
+def installed_modules(root_copy: Path) -> list[Path]:
+    """Every module folder ``init`` installed for a root, root first, each once."""
+    return list(dict.fromkeys(module_calls(root_copy)))
+
+
+def logged_commands(log_text: str) -> list[list[str]]:
+    """The Terraform command lines a run's ``terraform.log`` records, in order, as argument lists (the lines
+    :meth:`ScenarioRun._command` writes: ``$ <terraform> <cmd> <args>  (attempt N)``); other lines, and ``$``
+    lines of other programs, are not commands."""
+    found = []
+    for line in log_text.splitlines():
+        if line.startswith("$ "):
+            argv = line[2:].split("  (attempt")[0].split()
+            if argv and Path(argv[0]).name in ("terraform", "tofu"):
+                found.append(argv)
+    return found
+
+
+def _hcl_string(value: str) -> str:
+    """An HCL string literal: JSON escapes, and template sequences ``${`` / ``%{`` escaped."""
+    return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+
+
+def user_var_file_text(values: Mapping[str, Any], declared: Mapping[str, hcl.Variable]) -> str:
+    """A ``.tfvars`` file for values given by name, with ``-var`` semantics.
+
+    Strings for primitive-typed (or untyped) variables are taken literally, as ``-var NAME=VALUE`` does;
+    strings for collection or object types are HCL expressions (``-var 'ids=["a","b"]'``); other Python
+    values are written as JSON, which is valid HCL.
+    """
+    lines = []
+    for name, value in values.items():
+        variable = declared[name]
+        if isinstance(value, str):
+            lines.append(f"{name} = {_hcl_string(value) if variable.is_primitive else value}")
+        else:
+            lines.append(f"{name} = {json.dumps(value)}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class ScenarioRun:
+    """One configuration applied on one target: copy, init, apply, idempotency plan, outputs, destroy.
+
+    ``source`` is any Terraform root folder. ``variables`` are the harness's values (prefix, secret,
+    region...; only those the root declares are passed), ``var_files`` the user's, in order, and
+    ``user_variables`` values given by name (they win over both). ``overlays`` are extra files (for example
+    ``*_override.tf``) copied into the root of the copy. ``workdir`` lives under ``results_dir``; it is
+    removed after a clean destroy and kept (state, logs, outputs) whenever something failed, or with ``keep``.
+
+    A configuration that does not declare ``name_prefix`` cannot have unique names: on emulator targets it
+    runs in a fresh account of its own (``isolate``: None decides so), on real AWS runs of it are serialized.
+    """
+
+    source: Path
+    target: Target
+    toolchain: Toolchain
+    prefix: str
+    results_dir: Path
+    variables: dict[str, Any] = field(default_factory=dict, repr=False)
+    sensitive: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+    keep: bool = False
+    label: str | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    masker: Masker = field(default_factory=Masker, repr=False)
+    timings: dict[str, float] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict, repr=False)
+    resources: list[str] = field(default_factory=list, repr=False)
+    provider_version: str | None = None
+    failed: bool = False
+    applied: bool = False
+    var_files: tuple[Path, ...] = ()
+    user_variables: dict[str, Any] = field(default_factory=dict, repr=False)
+    overlays: tuple[Path, ...] = ()
+    isolate: bool | None = None
+    progress: Callable[[str, str, float], None] | None = field(default=None, repr=False)
+    retries: int = 0
+    apply_error: str = ""
+    #: Reads shared by the checks and preflights of one applied state (cleared by apply).
+    shared: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Keyword options of every preflight of this run (``images="assume-pushed"``, ``deployer=ARN``...).
+    preflight_options: dict[str, Any] = field(default_factory=dict)
+    #: Attach every command to one AWS provider process of this run (:mod:`fargate_harness.provider_server`) when
+    #: the configuration has a single AWS provider configuration; ``HARNESS_PROVIDER_REATTACH=0`` turns it off.
+    reattach: bool = field(default_factory=lambda: os.environ.get("HARNESS_PROVIDER_REATTACH", "1") != "0")
+
+    def __post_init__(self) -> None:
+        self.source = self.source.resolve()
+        if not (self.source.is_dir() and hcl.config_files(self.source)):
+            raise ConfigurationError(
+                f"{self.source} is not a Terraform root module (no .tf or .tf.json files); give the folder "
+                "that holds the configuration"
+            )
+        self.modules = hcl.walk(self.source)
+        self.declared = self.modules[0].variables
+        self.name = self.label or self.source.name
+        self.workdir = self.results_dir / f"{self.name.replace('/', '-')}-{self.prefix}"
+        self.log_path = self.workdir / "terraform.log"
+        self.tfdir = self.workdir
+        self._tf: tftest.TerraformTest | None = None
+        self._state: dict[str, Any] | None = None
+        self._inventory: Inventory | None = None
+        self._serial: contextlib.ExitStack | None = None
+        self._schema: provider_schema.ProviderSchema | None = None
+        self._provider: ProviderServer | None = None
+        #: The last plan refreshed every object and wanted no change, and nothing was applied since: the state
+        #: is what the emulator holds, so the destroy need not read every object again (see :meth:`destroy`).
+        self._settled = False
+        self.var_files = tuple(Path(f).resolve() for f in self.var_files)
+        for path in self.var_files:
+            if not path.is_file():
+                raise ConfigurationError(f"{self.name}: var file {path} does not exist")
+        undeclared = sorted(set(self.user_variables) - set(self.declared))
+        if undeclared:
+            raise ConfigurationError(
+                f"{self.name}: variable(s) {', '.join(undeclared)} are not declared in {self.source}; declared: "
+                f"{', '.join(sorted(self.declared)) or 'none'}"
+            )
+        if self.isolate is None:
+            self.isolate = "name_prefix" not in self.declared
+        for name in self.sensitive:
+            if name in self.variables:
+                self.masker.add(str(self.variables[name]))
+        for name, variable in self.declared.items():
+            if variable.sensitive and name in self.user_variables:
+                self.masker.add(str(self.user_variables[name]))
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _log(self, text: str) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "a", encoding="utf-8") as handle:
+            handle.write(self.masker(text))
+
+    def _env_for(self, cmd: str) -> None:
+        """Route the command's requests through the network guard (never for init and other offline commands),
+        and attach it to the run's provider process (never init: it must see and lock the real plugin)."""
+        assert self._tf is not None
+        self._tf.env.pop(REATTACH_ENV, None)
+        if self._provider is not None and cmd != "init":
+            if not self._provider.alive:  # the guard kills a provider that left the emulator: start a new one
+                self._provider.start()
+            self._tf.env.update(self._provider.env())
+        guard = self.target.guard
+        if guard is None:
+            return
+        for key in guard.env():
+            self._tf.env.pop(key, None)
+        if cmd not in _UNGUARDED:
+            self._tf.env.update(guard.env())
+
+    def _start_provider(self) -> None:
+        """Start the run's AWS provider process when every command can share it (see
+        :mod:`fargate_harness.provider_server`); otherwise Terraform starts its plugins itself, as always."""
+        self._stop_provider()
+        if not self.reattach or self._tf is None or not self.provider_version:
+            return
+        binary = plugin_binary(self.tfdir, version=self.provider_version)
+        count = configurations(module_calls(self.tfdir), self.tfdir)
+        if binary is None or count != 1:
+            LOG.debug("%s: %d AWS provider configurations: Terraform starts the provider per command", self.name, count)
+            return
+        guard = self.target.guard
+        env = {**self._tf.env, **(guard.env() if guard is not None else {})}
+        server = ProviderServer(binary, env, self.tfdir)
+        if server.start():
+            self._provider = server
+
+    @property
+    def provider_pid(self) -> int | None:
+        """The process id of the AWS provider this run's commands attach to, or None (Terraform starts one
+        per command: several provider configurations, reattach off, or a provider without debug mode)."""
+        return self._provider.pid if self._provider is not None else None
+
+    def _stop_provider(self) -> None:
+        if self._provider is not None:
+            self._provider.stop()
+            self._provider = None
+
+    def _guard_check(self, cmd: str) -> None:
+        guard = self.target.guard
+        if guard is None:
+            return
+        refusals = guard.take(self.workdir)
+        if refusals:
+            self.failed = True
+            endpoints = self._schema.endpoints if self._schema is not None else ()
+            states = tuple(
+                f"data.terraform_remote_state.{label} in {module.path}"
+                for module in self.modules
+                for kind, label in module.data_sources
+                if kind == "terraform_remote_state"
+            )
+            message = refusal_message(
+                self.name, cmd, refusals, endpoints, tuple(self.unredirected_blocks()), remote_states=states
+            )
+            raise NetworkGuardError(self.masker(message))
+
+    def unredirected_blocks(self) -> list[str]:
+        """``provider "aws"`` blocks of the copy whose module folder holds no emulator override, as
+        ``<label> in <file>`` (relative to the original configuration where possible)."""
+        found = []
+        for folder in installed_modules(self.tfdir):
+            blocks = [b for b in hcl.read_module(folder).provider_blocks("aws") if not b.is_proxy]
+            if blocks and not (folder / OVERRIDE_FILE).is_file():
+                for block in blocks:
+                    where = block.file
+                    with contextlib.suppress(ValueError):
+                        where = self.source / where.relative_to(self.tfdir)
+                    found.append(f'provider "aws" ({block.label}) in {where}')
+        return found
+
+    def _command(
+        self, cmd: str, *args: str, ok: Iterable[int] = (0,), retry: bool = True, holds_values: bool = False
+    ) -> tftest.TerraformCommandOutput:
+        """Run one Terraform command in the copy; retry known-transient errors; raise on any other exit.
+
+        ``holds_values``: the command prints state or plan values (``show -json``), which hold every sensitive
+        attribute in plain text (a generated password, a parameter's value); its standard output is returned
+        but only its size goes to ``terraform.log``."""
+        assert self._tf is not None, "prepare() first"
+        argv = [str(self.toolchain.terraform), cmd, *args]
+        attempts = self.retry.attempts if retry else 1
+        self._env_for(cmd)
+        for attempt in range(1, attempts + 1):
+            self._log(f"\n$ {' '.join(argv)}  (attempt {attempt})\n")
+            try:
+                with private_files():
+                    result = self._tf.execute_command(cmd, *args)
+                code, out, err = result.retcode, result.out or "", result.err or ""
+            except tftest.TerraformTestError as exc:  # tftest raises for exit codes 1 and 11
+                code = 1
+                out, err = str(exc.args[0]), str(exc.args[1]) if len(exc.args) > 1 else ""
+                result = tftest.TerraformCommandOutput(code, out, err)
+            shown = f"[{len(out)} characters of state or plan values, not logged]\n" if holds_values and out else out
+            self._log(shown + err + f"\n[exit {code}]\n")
+            self._guard_check(cmd)
+            if code in ok:
+                return result
+            why = self.retry.reason(err + out)
+            if why and attempt < attempts:
+                self.retries += 1
+                LOG.warning(
+                    "%s: retrying `terraform %s` (%s), attempt %d of %d", self.name, cmd, why, attempt + 1, attempts
+                )
+                time.sleep(self.retry.pause_seconds)
+                continue
+            self._explain(cmd, err + out)
+            raise TerraformError(argv, code, self.masker(err), self.masker(out))
+        raise AssertionError("unreachable")
+
+    def _explain(self, cmd: str, text: str) -> None:
+        """Raise ConfigurationError for failures whose fix is in the configuration or the toolchain."""
+        why = fatal(text)
+        if why:
+            raise ConfigurationError(f"{self.name}: `terraform {cmd}` failed at once, not retried: {why}")
+        if cmd == "init":
+            problem = self._init_problem(text)
+            if problem:
+                raise ConfigurationError(f"{self.name}: {problem}\n{self.masker(text.strip()[-1500:])}")
+        unknown = _unknown_argument(text)
+        if unknown:
+            what, where = unknown
+            raise ConfigurationError(
+                f"{self.name}: {where}: `{what}` is not known to hashicorp/aws {self.provider_version or '?'} (the "
+                "version init selected); it needs a newer provider. Offline the mirror holds aws "
+                f"{', '.join(self.toolchain.mirror_versions) or 'none'}: use --tf-provider-source registry online, "
+                "or remove the argument"
+            )
+        unset = list(dict.fromkeys(_UNSET_VARIABLE.findall(text)))
+        if unset:
+            raise ConfigurationError(
+                f"{self.name}: variable(s) {', '.join(unset)} of {self.source} have no value and no default: give "
+                "each with --var NAME=VALUE or in a --var-file (CLI), or in vars= / var_files= of the terraform "
+                "marker"
+            )
+        invalid = _INVALID_VARIABLE.search(text)
+        if invalid:
+            name = invalid["name"]
+            hidden = name in self.sensitive or self._is_sensitive(name)
+            shown = "***" if hidden else repr(self.variables.get(name))
+            origin = (
+                f"The harness set it to {shown} (give your own with --var {name}=VALUE, or let the rule accept the "
+                "harness's value)"
+                if name in self.variables and name not in self.user_variables
+                else f"Give a value it accepts with --var {name}=VALUE or in a --var-file"
+            )
+            raise ConfigurationError(
+                f"{self.name}: variable {name} fails its validation rule ({invalid['file']} line {invalid['line']}): "
+                f"{' '.join(invalid['message'].split())!r}. {origin}."
+            )
+        # a destroy handles its own (see destroy): the managed resources need no data source to go
+        lookups = empty_lookups(text) if self.target.is_emulator and cmd != "destroy" else []
+        if lookups:
+            found = "".join(f"\n  {address} ({where}): {summary}" for address, where, summary in lookups)
+            raise ConfigurationError(
+                f"{self.name}: `terraform {cmd}`: {len(lookups)} data source(s) found nothing on the emulator "
+                f"({self.target.name}), which starts empty and holds only what the configuration creates:{found}\n"
+                "They look up infrastructure made outside the configuration. To test it on an emulator, create that "
+                "infrastructure first: call the configuration as a module from a test root that creates it and "
+                "passes its identifiers in, or take the identifiers as variables instead of looking them up. Or run "
+                "against a sandbox account where it exists (--target aws). If the configuration creates the object "
+                "itself, make the data source depend on it (a reference or depends_on)."
+            )
+
+    def _init_problem(self, text: str) -> str | None:
+        for pattern, kind in _INIT_PROBLEMS.items():
+            if not re.search(pattern, text):
+                continue
+            mirror = self.toolchain.provider_source == "mirror"
+            held = ", ".join(self.toolchain.mirror_versions) or "none"
+            if kind == "constraint":
+                constraints = sorted(
+                    {v for m in self.modules if (v := m.required_providers.get("aws", {}).get("version"))}
+                )
+                return (
+                    f"no AWS provider version meets the configuration's constraint(s) {', '.join(constraints) or '?'}"
+                    + (
+                        f"; the offline mirror holds hashicorp/aws {held}. Online, use the registry: "
+                        "--tf-provider-source registry (or HARNESS_PROVIDER_SOURCE=registry)"
+                        if mirror
+                        else ""
+                    )
+                )
+            if kind == "missing-provider":
+                names = sorted(
+                    {
+                        spec.get("source", name)
+                        for m in self.modules
+                        for name, spec in m.required_providers.items()
+                        if name != "aws"
+                    }
+                )
+                return f"init could not install a provider ({', '.join(names) or 'see below'})" + (
+                    f"; the offline mirror holds only hashicorp/aws {held}. Online, use --tf-provider-source registry"
+                    if mirror
+                    else ""
+                )
+            remote = hcl.remote_modules(self.modules)
+            sources = ", ".join(f"module.{c.name} ({c.source}, {c.file.name})" for c in remote) or "see below"
+            return (
+                f"init could not download remote module source(s): {sources}. Offline, vendor them into the "
+                "repository and use a local source (./modules/...), or run where the source is reachable"
+            )
+        return None
+
+    def _stage(self, name: str) -> _Timer:
+        return _Timer(self.timings, name, self._report_progress)
+
+    def _report_progress(self, stage: str, seconds: float) -> None:
+        if self.progress is not None:
+            self.progress(self.name, stage, seconds)
+
+    # -- stages -----------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Copy the configuration into the work folder, record the run, write the backend override and
+        create the tftest wrapper."""
+        if self.workdir.exists():
+            raise ConfigurationError(f"{self.workdir} already exists; prefixes must be unique per run")
+        self.workdir.mkdir(parents=True, mode=0o700)
+        config = self.workdir / "config"
+        self.tfdir = copy_configuration(self.source, config)
+        for overlay in self.overlays:
+            shutil.copy2(overlay, self.tfdir / overlay.name)
+        for module in self.modules:
+            copied = self.tfdir / os.path.relpath(module.path, self.source)
+            if (copied / OVERRIDE_FILE).exists():
+                raise ConfigurationError(
+                    f"{module.path} has its own {OVERRIDE_FILE}; rename it, the harness writes that file"
+                )
+        if self.isolate:
+            self._isolate()
+        self._write_manifest()
+        root = self.modules[0]
+        if root.backend is not None or root.cloud is not None:
+            # a test run's state lives in its work folder: the configured backend is never contacted
+            (self.tfdir / BACKEND_OVERRIDE_FILE).write_text(
+                "# Written by fargate-harness: a test run keeps its state in its work folder.\n"
+                'terraform {\n  backend "local" {}\n}\n'
+            )
+        env = {**self.toolchain.env(), **self.target.terraform_env()}
+        env.pop("TF_LOG", None)
+        self._tf = tftest.TerraformTest(
+            str(self.tfdir), binary=str(self.toolchain.terraform), env=env, cache_dir=str(self.workdir / ".tftest")
+        )
+
+    def _isolate(self) -> None:
+        """Fixed names: a fresh emulator account, or on real AWS one run of this configuration at a time."""
+        if self.target.is_emulator:
+            self.target = self.target.isolated(f"{self.prefix}")
+            return
+        key = hashlib.sha256(f"{self.source}|{self.target.region}".encode()).hexdigest()[:16]
+        lock = cache_dir() / "serial" / f"{key}.lock"
+        LOG.warning("%s: fixed names (no name_prefix): waiting for other runs of %s on aws", self.name, self.source)
+        self._serial = contextlib.ExitStack()
+        self._serial.enter_context(file_lock(lock))
+
+    def _write_manifest(self) -> None:
+        accounts = [self.target.known_account_id] if self.target.known_account_id else []
+        if self.target.registry_account_id:
+            accounts.append(self.target.registry_account_id)
+        manifest = {
+            "run_id": run_id(),
+            "prefix": self.prefix,
+            "label": self.name,
+            "source": str(self.source),
+            "target": self.target.name,
+            "endpoint": self.target.endpoint_url,
+            "region": self.target.region,
+            "accounts": accounts,
+            "pid": os.getpid(),
+            "started": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            "tfdir": str(self.tfdir),
+            "var_files": [
+                str(p) for p in (self.workdir / HARNESS_VAR_FILE, *self.var_files, self.workdir / USER_VAR_FILE)
+            ],
+        }
+        (self.workdir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+
+    def init(self, upgrade: bool = False) -> None:
+        """``terraform init`` (``-upgrade`` to select newer providers), then the provider override for the
+        version init selected."""
+        with self._stage("init"), self.toolchain.init_lock():
+            self._command("init", "-input=false", "-no-color", *(["-upgrade"] if upgrade else []))
+        self.init_override()
+
+    def _provider_schema(self) -> provider_schema.ProviderSchema | None:
+        """What the selected provider version accepts (cached per version); None on real AWS."""
+        if not self.target.is_emulator or not self.provider_version:
+            return None
+
+        def read() -> dict[str, Any]:
+            return dict(json.loads(self._command("providers", "schema", "-json", retry=False).out or "{}"))
+
+        return provider_schema.cached(self.provider_version, read)
+
+    def init_override(self) -> None:
+        """Write the provider override, for the provider version the last ``init`` selected, into every module
+        copy with a ``provider "aws"`` block (the root always), and the generated variable files."""
+        self.provider_version = selected_provider_version(self.tfdir)
+        lock = self.tfdir / ".terraform.lock.hcl"
+        if (
+            self.target.is_emulator
+            and not self.provider_version
+            and lock.is_file()
+            and "/hashicorp/aws" in lock.read_text()
+        ):
+            raise ConfigurationError(
+                f"{self.name}: cannot read the AWS provider version from {lock}; without it no emulator override "
+                "can be written and Terraform would call real AWS. Check the lock file's provider block."
+            )
+        default_tags = False
+        if self.provider_version:
+            self._schema = self._provider_schema()
+            for folder in installed_modules(self.tfdir):
+                is_root = folder == self.tfdir.resolve()
+                blocks = [b for b in hcl.read_module(folder).provider_blocks("aws") if is_root or not b.is_proxy]
+                if not is_root and not blocks:
+                    continue  # the module inherits its providers from its caller
+                override = self.target.provider_override(
+                    self.provider_version,
+                    [b.alias for b in blocks],
+                    default_tags=self.tags,
+                    schema=self._schema,
+                    include_default=is_root or any(b.alias is None for b in blocks),
+                )
+                target_file = folder / OVERRIDE_FILE
+                if override:
+                    target_file.write_text(override)
+                    default_tags = default_tags or "default_tags" in override
+                else:
+                    target_file.unlink(missing_ok=True)
+        self._write_var_files(default_tags)
+        self._start_provider()
+
+    def _write_var_files(self, default_tags: bool) -> None:
+        values = {k: v for k, v in self.variables.items() if k in self.declared and k != "tags"}
+        if "tags" in self.declared and (self.tags or "tags" in self.variables):
+            own = dict(self.variables.get("tags") or {})
+            # the provider tags everything through default_tags; the same keys in `tags` would be refused
+            tags = own if default_tags else {**self.tags, **own}
+            if tags or "tags" in self.variables:
+                values["tags"] = tags
+        with private_files():
+            (self.workdir / HARNESS_VAR_FILE).write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+            (self.workdir / USER_VAR_FILE).write_text(user_var_file_text(self.user_variables, self.declared))
+
+    def _var_args(self) -> list[str]:
+        """``-var-file`` arguments: the harness's values, the user's files in order, the user's named values."""
+        files = [self.workdir / HARNESS_VAR_FILE, *self.var_files, self.workdir / USER_VAR_FILE]
+        return [f"-var-file={path}" for path in files]
+
+    def apply(self) -> None:
+        """``terraform apply``; the state is read once after it (even when it fails part-way): the resource
+        list, the outputs and :attr:`state` all come from that one ``terraform show -json``."""
+        self.applied = True  # a failed apply may still have created resources: destroy must run
+        self.apply_error = ""
+        self._settled = False
+        self._state = self._inventory = None
+        self.shared.clear()
+        try:
+            with self._stage("apply"):
+                self._command("apply", "-input=false", "-no-color", "-auto-approve", *self._var_args())
+        except (TerraformError, ConfigurationError) as exc:  # ConfigurationError: a failure _explain names
+            self.apply_error = str(exc)
+            raise
+        finally:
+            try:
+                self._state = self.show_state()
+                if self.apply_error and not managed_resources(self._state):
+                    # the state Terraform keeps says the failed apply created nothing: there is nothing to
+                    # destroy (a destroy would only fail again on the same error, three times)
+                    self.applied = False
+            except TerraformError:  # no readable state: the apply failed before creating anything
+                self._state = {}
+            self.resources = sorted(r.address for r in managed_resources(self._state))
+        self.read_outputs((self._state.get("values") or {}).get("outputs") or {})
+
+    def read_outputs(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Outputs as plain values, from ``raw`` (the state's ``values.outputs``, shaped as ``terraform output
+        -json`` prints them); sensitive ones are masked everywhere and kept out of outputs.json."""
+        values, shown = {}, {}
+        for name, item in raw.items():
+            values[name] = item.get("value")
+            if item.get("sensitive"):
+                self.masker.add(*_strings(item.get("value")))
+                shown[name] = "***"
+            else:
+                shown[name] = item.get("value")
+        (self.workdir / "outputs.json").write_text(self.masker(json.dumps(shown, indent=2, sort_keys=True)))
+        self.outputs = values
+        return values
+
+    def plan(self, out: str) -> dict[str, Any]:
+        """Plan into the file ``out``; its ``terraform show -json`` form, or {} when nothing would change."""
+        with self._stage("plan"):
+            result = self._command(
+                "plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={out}", *self._var_args(), ok=(0, 2)
+            )
+            if result.retcode == 0:
+                return {}
+            return dict(json.loads(self._command("show", "-json", out, retry=False, holds_values=True).out or "{}"))
+
+    def show_state(self) -> dict[str, Any]:
+        """The state as ``terraform show -json`` prints it (read again on every call)."""
+        return dict(json.loads(self._command("show", "-json", "-no-color", retry=False, holds_values=True).out or "{}"))
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """``terraform show -json`` of the state after the last apply (read once). Holds secret values in plain
+        text, as Terraform's state always does: never print it."""
+        if self._state is None:
+            self._state = self.show_state()
+        return self._state
+
+    @property
+    def inventory(self) -> Inventory:
+        """What the configuration built, read from the state: see :mod:`fargate_harness.inventory`."""
+        if self._inventory is None:
+            self._inventory = Inventory.from_state(self.state, source=str(self.source))
+        return self._inventory
+
+    def forget(self, address: str) -> None:
+        """``terraform state rm ADDRESS``: the destroy leaves that resource alone. For emulator gaps only (an
+        API the emulator lacks, whose resource goes with its parent), never to hide a leak on real AWS."""
+        self._command("state", "rm", "-no-color", address, retry=False)
+        self._state = self._inventory = None
+
+    def plan_changes(self) -> list[str]:
+        """Resources a fresh plan would change, as ``"<address>: <actions>"`` (empty when idempotent)."""
+        shown = self.plan("idempotency.tfplan")
+        changes = []
+        for change in shown.get("resource_changes", []):
+            actions = change.get("change", {}).get("actions", [])
+            if actions not in (["no-op"], ["read"]):
+                changes.append(f"{change.get('address')}: {'/'.join(actions)}")
+        for name, change in (shown.get("output_changes") or {}).items():
+            if change.get("actions") not in (["no-op"], None):
+                changes.append(f"output.{name}: {'/'.join(change['actions'])}")
+        self._settled = not changes
+        return changes
+
+    def check_idempotent(self) -> None:
+        """Raise NotIdempotentError when a plan right after apply proposes changes."""
+        changes = self.plan_changes()
+        if changes:
+            raise not_idempotent(self.name, changes)
+
+    def destroy(self) -> None:
+        """``terraform destroy``, retried on any error (a partial destroy often completes on a second pass).
+
+        On an emulator, right after a plan that refreshed every object and wanted no change (the idempotency
+        check), the first attempt skips the refresh (``-refresh=false``): the state already holds what the
+        emulator holds, and reading it all again was a fifth of the destroy's CPU. Every retry refreshes, so an
+        object a test removed behind Terraform's back is found the second time. On real AWS the destroy always
+        refreshes: other actors may change a sandbox account between the plan and the destroy. The one exception,
+        on every target: after an attempt failed because a data source found nothing, the next skips the
+        refresh, which would only fail the same way (the state's managed resources are destroyed without it).
+
+        After a clean destroy, the files that hold secret values (plan files, state backup) are removed.
+        """
+        last: TerraformError | None = None
+        unreadable = False
+        with self._stage("destroy"):
+            for attempt in range(1, self.retry.attempts + 1):
+                skip_refresh = unreadable or (attempt == 1 and self._settled and self.target.is_emulator)
+                try:
+                    self._command(
+                        "destroy",
+                        "-input=false",
+                        "-no-color",
+                        "-auto-approve",
+                        *(["-refresh=false"] if skip_refresh else []),
+                        *self._var_args(),
+                    )
+                    break
+                except TerraformError as exc:
+                    last = exc
+                    # a data source that finds nothing (an image never pushed, an object removed elsewhere)
+                    # fails every refresh the same way; the managed resources need none to be destroyed
+                    unreadable = bool(empty_lookups(exc.stderr + exc.stdout))
+                    if attempt < self.retry.attempts:
+                        self.retries += 1
+                        LOG.warning(
+                            "%s: destroy failed (attempt %d of %d), retrying%s",
+                            self.name,
+                            attempt,
+                            self.retry.attempts,
+                            " without reading data sources (one found nothing)" if unreadable else "",
+                        )
+                        if not unreadable:
+                            time.sleep(self.retry.pause_seconds)
+            else:
+                assert last is not None
+                raise last
+        self.applied = self._settled = False
+        for leftover in [*self.tfdir.glob("*.tfplan"), self.tfdir / "terraform.tfstate.backup"]:
+            leftover.unlink(missing_ok=True)
+
+    def up(self) -> None:
+        """prepare + init + apply + idempotency check (the fixture's set-up)."""
+        self.prepare()
+        self.init()
+        self.apply()
+        self.check_idempotent()
+
+    def down(self, failed: bool = False) -> None:
+        """Destroy unless ``keep``; keep the work folder (state, logs, outputs) on any failure."""
+        self.failed = self.failed or failed
+        try:
+            if self.keep:
+                LOG.warning("%s: resources kept (--tf-keep); destroy later with: %s", self.name, self.cleanup_hint())
+                return
+            if self.applied and self._tf is not None:
+                try:
+                    self.destroy()
+                except TerraformError as exc:
+                    self.failed = True
+                    raise TerraformError(
+                        exc.command,
+                        exc.exit_code,
+                        f"{exc.stderr}\nresources of {self.name} may remain; state kept in {self.tfdir}. "
+                        f"Finish the clean-up with: {self.cleanup_hint()}",
+                        exc.stdout,
+                    ) from exc
+            if not self.failed:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+        finally:
+            self._stop_provider()
+            self._redact_var_files()
+            if self._serial is not None:
+                self._serial.close()
+                self._serial = None
+
+    def _redact_var_files(self) -> None:
+        """Replace sensitive values in the generated var files by ``***`` once the run is over: a kept folder
+        must not hold them (a destroy from it does not need them). The state, when kept, is as sensitive as
+        Terraform always makes it."""
+        harness_file = self.workdir / HARNESS_VAR_FILE
+        if harness_file.is_file():
+            values = json.loads(harness_file.read_text())
+            redacted = {k: ("***" if k in self.sensitive or self._is_sensitive(k) else v) for k, v in values.items()}
+            harness_file.write_text(json.dumps(redacted, indent=2, sort_keys=True) + "\n")
+        user_file = self.workdir / USER_VAR_FILE
+        if user_file.is_file() and self.user_variables:
+            masked = {k: ("***" if self._is_sensitive(k) else v) for k, v in self.user_variables.items()}
+            user_file.write_text(self.masker(user_var_file_text(masked, self.declared)))
+
+    def _is_sensitive(self, name: str) -> bool:
+        variable = self.declared.get(name)
+        return bool(variable and variable.sensitive)
+
+    def cleanup_hint(self) -> str:
+        """The shell command that destroys what this run left behind."""
+        files = " ".join(self._var_args()) if self._tf is not None else ""
+        credentials = ""
+        if self.target.is_emulator:
+            credentials = f"AWS_ACCESS_KEY_ID={self.target.access_key} AWS_SECRET_ACCESS_KEY=*** "
+        return (
+            f"cd {self.tfdir} && {credentials}TF_CLI_CONFIG_FILE={self.toolchain.cli_config} "
+            f"{self.toolchain.terraform} destroy -auto-approve {files}".rstrip()
+        )
+
+    @property
+    def total_seconds(self) -> float:
+        """Seconds spent in Terraform stages so far."""
+        return sum(self.timings.values())
+
+    # -- assertions a user calls in their own tests (the logic lives in fargate_harness.checks) ------------
+    def assert_tasks_start(self, **options: Any) -> int:
+        """Every task definition in the state would start (the preflight); returns how many were checked."""
+        from fargate_harness import checks
+
+        return checks.tasks_start(self, **options)
+
+    def assert_least_privilege(self) -> int:
+        """No execution role grants more than its tasks need, nor application permissions; returns roles checked."""
+        from fargate_harness import checks
+
+        return checks.execution_roles_least_privilege(self) + checks.execution_roles_hold_no_app_permissions(self)
+
+    def assert_trusts_only_ecs_tasks(self) -> int:
+        """Every role a task definition uses trusts only ``ecs-tasks.amazonaws.com`` (and admits its account)."""
+        from fargate_harness import checks
+
+        return checks.roles_trust_ecs_tasks(self)
+
+    def role(self, name_or_arn: str) -> RoleAssertions:
+        """Assertions about one IAM role of the state, by name, ARN or Terraform address."""
+        from fargate_harness.checks import RoleAssertions
+
+        return RoleAssertions(self, self.inventory.role(name_or_arn))
+
+
+if TYPE_CHECKING:
+    from fargate_harness.checks import RoleAssertions
+
+
+def not_idempotent(name: str, changes: Iterable[str]) -> NotIdempotentError:
+    """The error for a configuration whose plan right after apply wants ``changes``."""
+    return NotIdempotentError(
+        f"{name}: a plan right after apply wants changes, the configuration is not idempotent:\n  "
+        + "\n  ".join(changes)
+    )
+
+
+def empty_lookups(text: str) -> list[tuple[str, str, str]]:
+    """(address, "file line N", Terraform's summary) of every data source in ``text`` that found nothing, once
+    each (Terraform may print a diagnostic on both streams)."""
+    found = (
+        (m["address"], m["where"], m["summary"].strip())
+        for m in _DATA_SOURCE_ERROR.finditer(text)
+        if _NOTHING_FOUND.search(m["summary"])
+    )
+    return list(dict.fromkeys(found))
+
+
+def _unknown_argument(text: str) -> tuple[str, str] | None:
+    """(argument or block, "file line N") when Terraform refused a name the provider's schema lacks."""
+    match = _UNKNOWN_ARGUMENT.search(text)
+    if match:
+        return match.group(3) or match.group(4), f"{match.group(1)} line {match.group(2)}"
+    return None
+
+
+class _Timer:
+    def __init__(self, sink: dict[str, float], name: str, done: Callable[[str, float], None] | None = None) -> None:
+        self.sink, self.name, self.done = sink, name, done
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        seconds = time.perf_counter() - self.start
+        self.sink[self.name] = self.sink.get(self.name, 0.0) + seconds
+        if self.done is not None:
+            self.done(self.name, seconds)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside a nested output value (to mask each of them)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+    elif value is not None:
+        yield str(value)
