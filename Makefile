@@ -61,14 +61,14 @@ merge-shards: $(BIN)/.installed
 
 ## lint: ruff, mypy and terraform fmt
 lint: toolchain
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff format --check src tests tools
 	$(BIN)/mypy
 	TF_CLI_CONFIG_FILE=/dev/null $$($(BIN)/fargate-harness toolchain --terraform-path) fmt -check -recursive modules scenarios
 
 ## bench: harness vs bare Terraform per scenario, and suite wall time with 1, 2 and $(WORKERS) workers
 bench: toolchain
-	$(BIN)/python -m fargate_harness.bench --workers $(WORKERS)
+	$(BIN)/python -m tools.bench --workers $(WORKERS)
 
 ## nightly: the scenario suite on --target aws (sandbox account), JUnit XML + Markdown report + final sweep.
 ## Needs AWS credentials and HARNESS_ALLOWED_ACCOUNTS; fails fast with a message when either is missing.
@@ -90,7 +90,7 @@ clean:
 ## for the run and stopped after it. Scenarios needing a service it lacks are skipped with the list.
 .PHONY: test-localstack
 test-localstack: toolchain
-	$(BIN)/python -m fargate_harness.localstack_runtime run -- \
+	$(BIN)/python -m tools.localstack_runtime run -- \
 		$(BIN)/python -m pytest tests/scenarios --target localstack -n $(TARGET_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 ## example: the example user repository (examples/platform-team) against the harness installed from its wheel:
@@ -112,4 +112,4 @@ SOAK_KILLS ?= 20
 SOAK_SEED  ?= 7
 .PHONY: soak
 soak: toolchain
-	$(BIN)/python -m fargate_harness.soak --kills $(SOAK_KILLS) --seed $(SOAK_SEED)
+	$(BIN)/python -m tools.soak --kills $(SOAK_KILLS) --seed $(SOAK_SEED)

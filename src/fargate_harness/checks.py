@@ -1,13 +1,13 @@
 """The checks applied after apply, shared by the pytest suite and ``fargate-harness run``.
 
-Each check takes an applied :class:`~fargate_harness.terraform.ScenarioRun`, returns how many subjects it checked
+Each check takes an applied :class:`~fargate_harness.runner.terraform.ScenarioRun`, returns how many subjects it checked
 and raises AssertionError with a message of the form ``"<configuration>: <resource>: expected <x>, got
 <y>"``.
 
 Two layers:
 
 * **Checks that need no contract** (:data:`INVENTORY_CHECKS`) run on every configuration: they read what
-  was built from Terraform's state (:mod:`fargate_harness.inventory`) and check every task definition and role
+  was built from Terraform's state (:mod:`fargate_harness.model.inventory`) and check every task definition and role
   found there. One that finds nothing to check fails and says what it looked for.
 * **Declaration checks** (:data:`DECLARATION_CHECKS`) are the exactness checks of our reference scenarios,
   which declare what they built in an output ``services`` (map of service name to role ARNs/names, task
@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 from fargate_harness.aws import ecr, ecs, iam, kms, logs, secrets, ssm
 from fargate_harness.aws._policy import decode_document, fail, grants, statements
 from fargate_harness.errors import HarnessError, ResourceNotFoundError
-from fargate_harness.inventory import Role, TaskDefinition
+from fargate_harness.model.inventory import Role, TaskDefinition
+from fargate_harness.runner.terraform import ScenarioRun
 from fargate_harness.targets.base import Target
-from fargate_harness.terraform import ScenarioRun
 
 if TYPE_CHECKING:
     from fargate_harness.preflight import AwsFacts, PreflightReport

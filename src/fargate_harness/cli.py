@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fargate_harness import batch, checks, hcl, scenarios, toolchain
-from fargate_harness.config import Options, destroy_on_sigterm, resolve_options
+from fargate_harness import checks, scenarios
 from fargate_harness.errors import ConfigurationError, HarnessError, TargetError
-from fargate_harness.guard import allowed_from_env
+from fargate_harness.nightly.account_guard import allowed_from_env
+from fargate_harness.options import Options, destroy_on_sigterm, resolve_options
+from fargate_harness.runner import batch, hcl, toolchain
+from fargate_harness.runner.terraform import ScenarioRun
 from fargate_harness.targets import TARGETS, Target, start_target
 from fargate_harness.targets.localstack import unavailable
-from fargate_harness.terraform import ScenarioRun
 
 if TYPE_CHECKING:
     from fargate_harness.preflight import PreflightReport
@@ -206,7 +207,7 @@ def run_scenario(
 
 
 def batch_members(chosen: Sequence[scenarios.Scenario], target: Target) -> list[scenarios.Scenario]:
-    """The configurations ``run`` applies together as one root (:mod:`fargate_harness.batch`): those that can run
+    """The configurations ``run`` applies together as one root (:mod:`fargate_harness.runner.batch`): those that can run
     here and that a batch can hold; none when fewer than two can."""
     members: list[scenarios.Scenario] = []
     for scenario in chosen:
@@ -237,7 +238,7 @@ def run_batch(
     jobs: int = 1,
 ) -> list[Outcome]:
     """Apply ``members`` as one root, check each on its own state (``jobs`` members at a time), destroy once
-    (:mod:`fargate_harness.batch`).
+    (:mod:`fargate_harness.runner.batch`).
 
     When the batch fails before the checks it is destroyed, its folder kept, and each member runs alone
     (:func:`run_scenario`), so every error is the one the configuration gives by itself."""
@@ -556,8 +557,8 @@ def print_preflight(as_json: bool, answers: list[PreflightAnswer], direct: list[
 def command_sweep(args: argparse.Namespace) -> int:
     """Destroy and tidy what killed runs left in their folders, then remove (or list, with --dry-run) every
     harness-owned resource the target reaches."""
-    from fargate_harness.leftovers import clean_leftovers, run_folders
-    from fargate_harness.sweep import parse_duration, sweep
+    from fargate_harness.nightly.leftovers import clean_leftovers, run_folders
+    from fargate_harness.nightly.sweep import parse_duration, sweep
 
     options = options_from_args(args)
     older = parse_duration(args.older_than) if args.older_than else None

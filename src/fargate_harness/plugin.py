@@ -10,18 +10,19 @@ from typing import Any
 
 import pytest
 
-from fargate_harness import batch, scenarios, toolchain
-from fargate_harness.config import SETTINGS, Options, destroy_on_sigterm, env_flag, resolve_options, run_id, setting
+from fargate_harness import scenarios
 from fargate_harness.errors import ConfigurationError, HarnessError
+from fargate_harness.options import SETTINGS, Options, destroy_on_sigterm, env_flag, resolve_options, run_id, setting
 from fargate_harness.report import Collector, load_summaries, render, write_summary
+from fargate_harness.runner import batch, toolchain
+from fargate_harness.runner.terraform import ScenarioRun
 from fargate_harness.targets import TARGETS, Target, start_target
 from fargate_harness.targets.localstack import skip_reason, unavailable
-from fargate_harness.terraform import ScenarioRun
 from fargate_harness.upgrade import UpgradeReport, check_upgrade
 
 LOG = logging.getLogger("fargate_harness")
 
-#: option dest -> ini key (the environment variables and defaults are fargate_harness.config.SETTINGS)
+#: option dest -> ini key (the environment variables and defaults are fargate_harness.options.SETTINGS)
 _INI: dict[str, str] = {
     "target": "harness_target",
     "tf_binary": "harness_tf_binary",
@@ -417,7 +418,7 @@ def terraform_apply(scenario_factory: ScenarioFactory) -> Callable[..., Scenario
 
 
 class Together:
-    """Scenarios of one test module applied as one batch where they can be (:mod:`fargate_harness.batch`), each alone
+    """Scenarios of one test module applied as one batch where they can be (:mod:`~runner.batch`), each alone
     otherwise: :meth:`run` gives a scenario's run, whichever way it was applied.
 
     A scenario the target cannot run is skipped by the test that asks for it. When the batch fails before its
@@ -515,7 +516,7 @@ class Together:
 @pytest.fixture(scope="module")
 def scenario_batch(request: pytest.FixtureRequest, scenario_factory: ScenarioFactory) -> Callable[..., Together]:
     """``scenario_batch(names)``: our scenarios (names, or :class:`~fargate_harness.scenarios.Scenario`) applied as one
-    root where they can be (one init, apply, plan and destroy, see :mod:`fargate_harness.batch`), each alone otherwise;
+    root where they can be (one init, apply, plan and destroy, see :mod:`~runner.batch`), each alone otherwise;
     destroyed at the module's end."""
 
     def apply_together(names: Iterable[str]) -> Together:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fargate_harness.terraform import ScenarioRun
+from fargate_harness.runner.terraform import ScenarioRun
 
 STAGES = ("init", "apply", "plan", "destroy")
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fargate_harness import hcl
-from fargate_harness.config import run_id
 from fargate_harness.errors import ConfigurationError
-from fargate_harness.ownership import ownership_tags
+from fargate_harness.nightly.ownership import ownership_tags
+from fargate_harness.options import run_id
+from fargate_harness.runner import hcl
+from fargate_harness.runner.terraform import ScenarioRun
+from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import RESOURCE_SERVICES, Target
-from fargate_harness.terraform import ScenarioRun
-from fargate_harness.toolchain import Toolchain
 
 #: A case folder (``scenarios/broken/<case>/``) names its reference scenario here; its ``*_override.tf``
 #: files are copied into the root of that scenario's copy (Terraform merges override files per module).

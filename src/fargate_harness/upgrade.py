@@ -24,7 +24,7 @@ from typing import Any
 from fargate_harness.aws import iam
 from fargate_harness.aws._policy import as_list, statements, wildcard_match
 from fargate_harness.errors import ConfigurationError, HarnessError
-from fargate_harness.terraform import ScenarioRun
+from fargate_harness.runner.terraform import ScenarioRun
 
 #: Resource types whose destruction or replacement fails an upgrade.
 PROTECTED_TYPES = frozenset(

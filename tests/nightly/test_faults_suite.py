@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from fargate_harness import scenarios, toolchain
+from fargate_harness import scenarios
 from fargate_harness.cli import run_scenario
-from fargate_harness.config import resolve_options
-from fargate_harness.faults import count_retries, retry_report
+from fargate_harness.nightly.faults import count_retries, retry_report
+from fargate_harness.options import resolve_options
+from fargate_harness.runner import toolchain
 from fargate_harness.targets import EmbeddedTarget
 from tests.nightly.conftest import ROOT
 

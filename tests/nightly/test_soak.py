@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fargate_harness.soak import KILL_WINDOW, files_with, next_window, summary_line
 from tests.nightly.conftest import ROOT
+from tools.soak import KILL_WINDOW, files_with, next_window, summary_line
 
 
 def test_summary_line_and_secret_search(tmp_path: Path) -> None:
@@ -29,7 +29,7 @@ def test_the_kill_window_shrinks_to_the_shortest_run_that_outlived_it() -> None:
 def test_three_kills_leave_nothing_and_no_file_with_the_secret(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("HARNESS_FAULTS", "HARNESS_EMBEDDED_ENDPOINT")}
     result = subprocess.run(
-        [sys.executable, "-m", "fargate_harness.soak", "--kills", "3", "--seed", "7", "--workdir", str(tmp_path)],
+        [sys.executable, "-m", "tools.soak", "--kills", "3", "--seed", "7", "--workdir", str(tmp_path)],
         cwd=ROOT,
         env=env,
         capture_output=True,

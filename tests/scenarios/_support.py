@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import pytest
 
 from fargate_harness import checks
-from fargate_harness.terraform import ScenarioRun
+from fargate_harness.runner.terraform import ScenarioRun
 
 
 def need(run: ScenarioRun, services: Iterable[str], what: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fargate_harness import checks
-from fargate_harness.terraform import BACKEND_OVERRIDE_FILE, OVERRIDE_FILE, ScenarioRun
+from fargate_harness.runner.terraform import BACKEND_OVERRIDE_FILE, OVERRIDE_FILE, ScenarioRun
 from tests.scenarios._support import need, run_check
 
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"

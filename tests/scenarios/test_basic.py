@@ -8,8 +8,8 @@ import pytest
 
 from fargate_harness import checks
 from fargate_harness.aws import ecr, ecs
-from fargate_harness.processes import stat_fields
-from fargate_harness.terraform import ScenarioRun
+from fargate_harness.runner.processes import stat_fields
+from fargate_harness.runner.terraform import ScenarioRun
 from tests.scenarios._support import need, run_check
 
 pytestmark = pytest.mark.scenario("basic")

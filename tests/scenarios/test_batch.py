@@ -1,4 +1,4 @@
-"""``fargate-harness run`` applies the configurations it can as modules of one root (src/fargate_harness/batch.py), and
+"""``fargate-harness run`` applies the configurations it can as modules of one root (runner/batch.py), and
 each still gets its own verdict: the checks on its own state, and when the batch fails, a run of its own.
 
 The CLI tests run it in a child process, as a user does, on the session's emulator; the last test checks the
@@ -16,9 +16,9 @@ import pytest
 from fargate_harness import scenarios
 from fargate_harness.errors import TerraformError
 from fargate_harness.plugin import Together
+from fargate_harness.runner.terraform import logged_commands
 from fargate_harness.scenarios import Scenario
 from fargate_harness.targets import Target
-from fargate_harness.terraform import logged_commands
 from tests.nightly.conftest import ROOT, cli
 
 
@@ -58,7 +58,7 @@ def test_a_batch_gives_each_member_its_own_verdict_and_destroys_once(harness_tar
     kept = re.search(r"kept for inspection: (\S+/batch-(fh-cli-[0-9a-f]{6}))$", answer.stdout, re.MULTILINE)
     assert kept, f"expected the batch's folder kept (a member failed), got:\n{answer.stdout}"
     folder, prefix = Path(kept.group(1)), kept.group(2)
-    # the broken case is the batch's second member: its names carry <batch prefix>-2 (src/fargate_harness/batch.py)
+    # the broken case is the batch's second member: its names carry <batch prefix>-2 (runner/batch.py)
     assert "FAIL tasks_start: broken/log-group-missing: expected every task to start" in answer.stdout
     assert f"log group /ecs/{prefix}-2-app-missing does not exist" in answer.stdout, answer.stdout
 

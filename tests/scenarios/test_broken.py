@@ -1,7 +1,7 @@
 """Broken cases: a reference scenario plus one ``*_override.tf`` that breaks one thing; preflight must name it.
 
 Every case of ``scenarios/broken/`` is applied once for the module, as one batch where it can be (one init,
-apply, plan and destroy for all of them, see src/fargate_harness/batch.py; a case with two provider configurations runs
+apply, plan and destroy for all of them, see runner/batch.py; a case with two provider configurations runs
 alone), and each test checks one case on its own state: that preflight predicts the task would not start,
 which requirements are denied, the ECS error, and where the fix goes. Nothing else may be reported denied. As
 in ``startup_preflight``, the scenario's pipeline push of ``latest`` to its own repositories is stood in for by
@@ -23,7 +23,7 @@ from fargate_harness import checks
 from fargate_harness.aws import ecr, ecs, iam
 from fargate_harness.plugin import Together
 from fargate_harness.preflight import AwsFacts, PreflightReport, preflight
-from fargate_harness.terraform import ScenarioRun
+from fargate_harness.runner.terraform import ScenarioRun
 
 
 def report_of(applied: ScenarioRun, service_key: str = "", deployer_role: str = "") -> PreflightReport:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from fargate_harness.runner.terraform import logged_commands
 from fargate_harness.targets import Target
-from fargate_harness.terraform import logged_commands
 
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fargate_harness import checks
-from fargate_harness.terraform import ScenarioRun
+from fargate_harness.runner.terraform import ScenarioRun
 from tests.scenarios._support import run_check
 
 pytestmark = pytest.mark.scenario("cross-account-ecr")

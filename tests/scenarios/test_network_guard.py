@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness import provider_schema, scenarios
-from fargate_harness.netguard import NetworkGuardError
+from fargate_harness import scenarios
+from fargate_harness.runner import provider_schema
+from fargate_harness.runner.netguard import NetworkGuardError
+from fargate_harness.runner.terraform import OVERRIDE_FILE, ScenarioRun
+from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets import Target
-from fargate_harness.terraform import OVERRIDE_FILE, ScenarioRun
-from fargate_harness.toolchain import Toolchain
 
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
 

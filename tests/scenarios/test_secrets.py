@@ -6,7 +6,7 @@ import pytest
 
 from fargate_harness import checks
 from fargate_harness.aws import ecs, secrets
-from fargate_harness.terraform import ScenarioRun
+from fargate_harness.runner.terraform import ScenarioRun
 from tests.scenarios._support import need, run_check
 
 pytestmark = pytest.mark.scenario("secrets")

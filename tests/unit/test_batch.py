@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness import batch, hcl
+from fargate_harness.runner import batch, hcl
 from fargate_harness.scenarios import Scenario
 from fargate_harness.targets.base import Target
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness import bench
+from tools import bench
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="0"
 failures="0" skipped="1" tests="5" time="31.2"><testcase classname="tests.scenarios.test_basic"

@@ -1,4 +1,4 @@
-"""botocore's data files parsed once per process (src/fargate_harness/botocore_cache.py)."""
+"""botocore's data files parsed once per process (src/fargate_harness/targets/botocore_cache.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import boto3
 
-from fargate_harness import botocore_cache
+from fargate_harness.targets import botocore_cache
 
 
 class CountingLoader:

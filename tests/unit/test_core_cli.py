@@ -1,4 +1,4 @@
-"""Unit tests for fargate_harness.cli (exit codes, options, report), fargate_harness.config, checks helpers and errors.
+"""Unit tests for fargate_harness.cli (exit codes, options, report), fargate_harness.options, checks helpers and errors.
 
 ``main`` is only driven down paths that fail or finish before any Terraform or emulator would start;
 the toolchain and target factories are replaced by tripwires to prove it.
@@ -13,14 +13,16 @@ from typing import Any
 
 import pytest
 
-from fargate_harness import cli, config, toolchain
+from fargate_harness import cli
+from fargate_harness import options as config
 from fargate_harness.checks import CheckResult, Service
 from fargate_harness.cli import Outcome, format_report, main, options_from_args, run_scenario
-from fargate_harness.config import Options
 from fargate_harness.errors import ConfigurationError, TerraformError
+from fargate_harness.options import Options
+from fargate_harness.runner import toolchain
+from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.scenarios import discover
 from fargate_harness.targets.base import Target
-from fargate_harness.toolchain import Toolchain
 
 PROJECT = Path(__file__).resolve().parents[2]
 REAL_SCENARIOS = PROJECT / "scenarios"

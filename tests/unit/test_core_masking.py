@@ -1,4 +1,4 @@
-"""Unit tests for fargate_harness.masking: secret values never reach logs or error messages."""
+"""Unit tests for fargate_harness.runner.masking: secret values never reach logs or error messages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from fargate_harness.masking import MASK, MIN_SECRET_LENGTH, Masker, MaskingFilter
+from fargate_harness.runner.masking import MASK, MIN_SECRET_LENGTH, Masker, MaskingFilter
 
 SECRET = "hunter2-but-longer"
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from fargate_harness.errors import ConfigurationError, TargetError
-from fargate_harness.provider_schema import ProviderSchema
+from fargate_harness.runner.provider_schema import ProviderSchema
 from fargate_harness.targets import TARGETS, AwsTarget, EmbeddedTarget, LocalStackTarget, Target, make_target
 from fargate_harness.targets.base import PROVIDER_ENDPOINTS, RESOURCE_SERVICES, account_of_role
 from fargate_harness.targets.embedded import EMBEDDED_REGISTRY_ACCOUNT, EMBEDDED_REGISTRY_ROLE

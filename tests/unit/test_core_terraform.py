@@ -1,4 +1,4 @@
-"""Unit tests for fargate_harness.terraform: retry reasons, module copying, lock/provider parsing and ScenarioRun.
+"""Unit tests for runner.terraform: retry reasons, module copying, lock/provider parsing and ScenarioRun.
 
 Terraform itself never runs: ScenarioRun's tftest wrapper is replaced by a scripted fake where a stage
 needs a command's answer.
@@ -18,11 +18,9 @@ from typing import Any
 import pytest
 import tftest
 
-from fargate_harness import hcl
 from fargate_harness.errors import ConfigurationError, NotIdempotentError, TerraformError
-from fargate_harness.targets.aws import AwsTarget
-from fargate_harness.targets.base import Target
-from fargate_harness.terraform import (
+from fargate_harness.runner import hcl
+from fargate_harness.runner.terraform import (
     OVERRIDE_FILE,
     RETRYABLE_ERRORS,
     RetryPolicy,
@@ -36,7 +34,9 @@ from fargate_harness.terraform import (
     selected_provider_version,
     user_var_file_text,
 )
-from fargate_harness.toolchain import Toolchain
+from fargate_harness.runner.toolchain import Toolchain
+from fargate_harness.targets.aws import AwsTarget
+from fargate_harness.targets.base import Target
 
 DATA = Path(__file__).parent / "data" / "core"
 PROJECT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Unit tests for fargate_harness.toolchain: version gate, Terraform lookup, CLI config and the offline mirror.
+"""Unit tests for fargate_harness.runner.toolchain: version gate, Terraform lookup, CLI config and the offline mirror.
 
 Nothing here runs a real Terraform or touches the network: fake ``terraform`` shell scripts written into
 ``tmp_path`` stand in for the binary, and the provider zips are small archives built on the fly.
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness import toolchain
 from fargate_harness.errors import ConfigurationError, ToolchainError
+from fargate_harness.runner import toolchain
 
 FAKE_VERSION = "9.9.9"
 PROVIDER_BINARY = f"terraform-provider-aws_v{FAKE_VERSION}_x5"

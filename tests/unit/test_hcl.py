@@ -1,4 +1,4 @@
-"""fargate_harness.hcl: what a configuration contains, read with python-hcl2 (and json for .tf.json)."""
+"""fargate_harness.runner.hcl: what a configuration contains, read with python-hcl2 (and json for .tf.json)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness import hcl
 from fargate_harness.errors import ConfigurationError
+from fargate_harness.runner import hcl
 
 PROJECT = Path(__file__).resolve().parents[2]
 

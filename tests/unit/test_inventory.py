@@ -1,4 +1,4 @@
-"""fargate_harness.inventory on a recorded ``terraform show -json`` (nested modules, two accounts, all policy kinds)."""
+"""model.inventory on a recorded ``terraform show -json`` (nested modules, two accounts, all policy kinds)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fargate_harness.errors import ConfigurationError
-from fargate_harness.inventory import Inventory
+from fargate_harness.model.inventory import Inventory
 
 STATE = json.loads((Path(__file__).parent / "data" / "inventory" / "state.json").read_text())
 

@@ -1,4 +1,4 @@
-"""Unit tests for fargate_harness.leftovers: run folders of dead and live runs, against a moto server on a free port."""
+"""Unit tests for nightly.leftovers: run folders of dead and live runs, against a moto server on a free port."""
 
 from __future__ import annotations
 
@@ -13,8 +13,15 @@ from typing import Any
 
 import pytest
 
-from fargate_harness.leftovers import OUTCOME_FILE, RunRecord, clean_leftovers, pid_alive, run_folders, state_resources
-from fargate_harness.ownership import MARKER_KEY
+from fargate_harness.nightly.leftovers import (
+    OUTCOME_FILE,
+    RunRecord,
+    clean_leftovers,
+    pid_alive,
+    run_folders,
+    state_resources,
+)
+from fargate_harness.nightly.ownership import MARKER_KEY
 from fargate_harness.targets.base import Target
 
 ACCOUNT = "123456789012"

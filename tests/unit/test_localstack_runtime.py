@@ -1,4 +1,4 @@
-"""Unit tests for fargate_harness.localstack_runtime: venv reuse, the runtime's environment, start/stop, ``run``.
+"""Unit tests for tools.localstack_runtime: venv reuse, the runtime's environment, start/stop, ``run``.
 
 LocalStack itself is replaced by a 20-line HTTP server answering ``/_localstack/health`` on the port
 ``GATEWAY_LISTEN`` names, launched through a fake interpreter; no package is installed.
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness import localstack_runtime as rt
 from fargate_harness.errors import TargetError
+from tools import localstack_runtime as rt
 
 FAKE_LOCALSTACK = r"""
 import json, os, sys

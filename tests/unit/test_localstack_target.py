@@ -35,7 +35,7 @@ BROKEN = (
     "broken/secret-not-granted",
 )
 
-#: ``GET /_localstack/health`` of localstack-core 4.14.0 started by fargate_harness.localstack_runtime (no token).
+#: ``GET /_localstack/health`` of localstack-core 4.14.0 started by tools.localstack_runtime (no token).
 FREE_4_14_HEALTH: dict[str, Any] = {
     "services": {
         name: "available"

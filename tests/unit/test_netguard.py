@@ -1,4 +1,4 @@
-"""fargate_harness.netguard: the loopback proxy refuses every host, records it, and names it in the run's error."""
+"""runner.netguard: the loopback proxy refuses every host, records it, and names it in the run's error."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness.netguard import NetworkGuard, Refusal, refusal_message
+from fargate_harness.runner.netguard import NetworkGuard, Refusal, refusal_message
 
 
 @pytest.fixture

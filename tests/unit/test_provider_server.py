@@ -1,4 +1,4 @@
-"""Unit tests for fargate_harness.provider_server: counting AWS provider configurations, finding the plugin, and
+"""Unit tests for fargate_harness.runner.provider_server: counting AWS provider configurations, finding the plugin, and
 the debug-mode handshake (with small stand-in plugins: scripts that print what a provider prints)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
-from fargate_harness.terraform import module_calls
+from fargate_harness.runner.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
+from fargate_harness.runner.terraform import module_calls
 
 REATTACH = {
     "registry.terraform.io/hashicorp/aws": {

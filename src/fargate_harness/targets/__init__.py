@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fargate_harness.config import Options
 from fargate_harness.errors import ConfigurationError
+from fargate_harness.options import Options
 from fargate_harness.targets.aws import AwsTarget
 from fargate_harness.targets.base import Target
 from fargate_harness.targets.embedded import EmbeddedTarget
@@ -36,7 +36,7 @@ def make_target(
 
 def start_target(options: Options, log_dir: Path) -> Target:
     """Build and start the target ``options`` select, then apply the account guard (stopping it on refusal)."""
-    from fargate_harness.guard import allowed_from_env, check_accounts
+    from fargate_harness.nightly.account_guard import allowed_from_env, check_accounts
 
     target = make_target(
         options.target,

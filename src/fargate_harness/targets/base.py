@@ -14,10 +14,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from fargate_harness import botocore_cache
 from fargate_harness.errors import ConfigurationError
-from fargate_harness.faults import FaultProfile
-from fargate_harness.provider_schema import CREDENTIAL_ARGUMENTS, PATH_STYLE_FLAGS, SKIP_FLAGS, ProviderSchema
+from fargate_harness.nightly.faults import FaultProfile
+from fargate_harness.runner.provider_schema import CREDENTIAL_ARGUMENTS, PATH_STYLE_FLAGS, SKIP_FLAGS, ProviderSchema
+from fargate_harness.targets import botocore_cache
 
 #: Service names as the AWS provider's ``endpoints {}`` block spells them, per provider major.
 #: Terraform's provider 5.x renamed a few; both spellings are accepted there, so the 3.x names are used
@@ -56,7 +56,7 @@ _SESSIONS: OrderedDict[tuple[str | None, str | None, str | None, str], boto3.ses
 _SESSIONS_MAX = 64
 #: boto3 sessions are not thread-safe: sessions and clients are made under this lock (clients themselves are).
 _SESSIONS_LOCK = threading.Lock()
-#: Every session of the process shares the data files parsed once (:mod:`fargate_harness.botocore_cache`).
+#: Every session of the process shares the data files parsed once (:mod:`fargate_harness.targets.botocore_cache`).
 botocore_cache.install()
 
 
@@ -156,9 +156,9 @@ class Target:
         self.stop_guard()
 
     def start_guard(self) -> None:
-        """On emulator targets, start the network guard Terraform's requests go through (fargate_harness.netguard)."""
+        """On emulator targets, start the network guard Terraform's requests go through (runner.netguard)."""
         if self.is_emulator and self.guard is None:
-            from fargate_harness.netguard import NetworkGuard
+            from fargate_harness.runner.netguard import NetworkGuard
 
             self.guard = NetworkGuard()
             self.guard.start()
@@ -273,7 +273,7 @@ class Target:
         ``include_default`` is false, and each alias) pointed at the emulator, carrying ``default_tags``
         where the provider supports them (>= 3.38).
 
-        With ``schema`` (what the selected provider version accepts, :mod:`fargate_harness.provider_schema`) every
+        With ``schema`` (what the selected provider version accepts, :mod:`~runner.provider_schema`) every
         endpoint the provider knows is redirected, every skip flag it knows is set and the arguments that pin
         real credentials or account ids are set to null. Without it, a fallback for the version's major.
         None when there is nothing to override (real AWS and no tags).

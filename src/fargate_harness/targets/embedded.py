@@ -19,8 +19,8 @@ import boto3
 from botocore.config import Config
 
 from fargate_harness.errors import TargetError
-from fargate_harness.faults import FaultProfile, FaultProxy
-from fargate_harness.processes import terminate
+from fargate_harness.nightly.faults import FaultProfile, FaultProxy
+from fargate_harness.runner.processes import terminate
 from fargate_harness.targets.base import Target, fresh_account_id, session_client, shared_session
 
 LOG = logging.getLogger("fargate_harness.targets")

@@ -12,7 +12,7 @@ Which scenarios run is decided once, from ``/_localstack/health``, before any ap
 * a scenario missing any other service (free LocalStack also has no ECR) is skipped whole, with the list.
 
 ``LOCALSTACK_AUTH_TOKEN`` is LocalStack's own setting: the harness passes it to a LocalStack it starts
-(:mod:`fargate_harness.localstack_runtime`); a LocalStack you run reads it itself. A paid LocalStack that lists
+(:mod:`tools.localstack_runtime`); a LocalStack you run reads it itself. A paid LocalStack that lists
 ECS and ECR runs every scenario with its task definitions.
 """
 

@@ -18,7 +18,7 @@ version, path, document text, dates: all immutable) are kept, and each new accou
 of its own, built with the same arguments moto's ``AWSManagedPolicy.from_data`` passes. werkzeug's
 line per request (``"POST / HTTP/1.1" 200``, which names neither the service nor the action) cost another
 6% and is not written; werkzeug's warnings and errors still are. botocore's data files, which moto reads
-through several sessions of its own at import, are parsed once (:mod:`fargate_harness.botocore_cache`: about 0.6 of
+through several sessions of its own at import, are parsed once (:mod:`~targets.botocore_cache`: about 0.6 of
 the 2.1 CPU-s a server took to start and warm up). Everything else is moto's own
 ``moto.server`` command line (the same arguments). When a later moto renames either
 function, that cache is skipped and the server runs as moto ships it.
@@ -128,7 +128,7 @@ def install_patches() -> list[str]:
     from moto.core import responses
     from moto.iam import models
 
-    from fargate_harness import botocore_cache
+    from fargate_harness.targets import botocore_cache
 
     installed = []
     if botocore_cache.install():

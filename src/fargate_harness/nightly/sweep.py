@@ -3,13 +3,13 @@
 ``fargate-harness sweep`` calls :func:`sweep`. It looks in the primary account and, when the target has a
 registry role, in the registry account (or in the account ids it is given: :class:`AccountClients`), for:
 
-- resources tagged :data:`~fargate_harness.ownership.MARKER_KEY` = :data:`~fargate_harness.ownership.MARKER_VALUE`, read
+- resources tagged :data:`~.ownership.MARKER_KEY` = :data:`~.ownership.MARKER_VALUE`, read
   from each service and from the Resource Groups Tagging API (``GetResources``), which also reports tagged
   resources of types no kind below knows (they are listed as failures: nothing can delete them here);
 - resources whose name carries a run's prefix (``fh-<worker>-<6 hex>``, :data:`HARNESS_PREFIX`), even
   without tags: the AWS provider 3.x creates some resources (an S3 bucket) and tags them in a second call,
   so a run killed in between leaves an untagged resource that only its name identifies. Only prefixes of
-  the harness's shape, or prefixes read from the harness's own run folders (:mod:`fargate_harness.leftovers`),
+  the harness's shape, or prefixes read from the harness's own run folders (:mod:`fargate_harness.nightly.leftovers`),
   are ever matched; an explicitly unmarked resource (marker tag with another value) never is.
 
 Resources are deleted in dependency order (:data:`KINDS`): scaling policies and targets, alarms, ECS
@@ -17,7 +17,7 @@ services, service discovery, task definitions, clusters, listeners, load balance
 access points, mount targets and file systems, repositories, log groups, secrets, parameters, keys,
 buckets, tables, security groups (cross-references revoked first), subnets, route tables, internet
 gateways, VPCs, then roles and customer managed policies, because the others reference them. An
-optional cut-off keeps resources created more recently (tag :data:`~fargate_harness.ownership.CREATED_KEY`, else
+optional cut-off keeps resources created more recently (tag :data:`~fargate_harness.nightly.ownership.CREATED_KEY`, else
 the creation time the service reports).
 
 Each resource kind is one row of :data:`KINDS`: a finder that yields every resource of the kind with its
@@ -45,7 +45,15 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from fargate_harness.errors import ConfigurationError
-from fargate_harness.ownership import MARKER_KEY, MARKER_VALUE, PREFIX_KEY, RUN_ID_KEY, created_at, is_owned, now_utc
+from fargate_harness.nightly.ownership import (
+    MARKER_KEY,
+    MARKER_VALUE,
+    PREFIX_KEY,
+    RUN_ID_KEY,
+    created_at,
+    is_owned,
+    now_utc,
+)
 
 __all__ = [
     "HARNESS_PREFIX",

@@ -29,17 +29,17 @@ from typing import TYPE_CHECKING, Any
 
 import tftest
 
-from fargate_harness import hcl, provider_schema
-from fargate_harness.config import run_id
 from fargate_harness.errors import ConfigurationError, NotIdempotentError, TerraformError
-from fargate_harness.inventory import Inventory, managed_resources
-from fargate_harness.masking import Masker
-from fargate_harness.netguard import NetworkGuardError, refusal_message
-from fargate_harness.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
+from fargate_harness.model.inventory import Inventory, managed_resources
+from fargate_harness.options import run_id
+from fargate_harness.runner import hcl, provider_schema
+from fargate_harness.runner.masking import Masker
+from fargate_harness.runner.netguard import NetworkGuardError, refusal_message
+from fargate_harness.runner.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
+from fargate_harness.runner.toolchain import Toolchain, cache_dir, file_lock
 from fargate_harness.targets.base import Target
-from fargate_harness.toolchain import Toolchain, cache_dir, file_lock
 
-LOG = logging.getLogger("fargate_harness.terraform")
+LOG = logging.getLogger("fargate_harness.runner.terraform")
 
 # tftest logs every line Terraform prints at INFO and whole outputs at CRITICAL on failure; the harness
 # writes its own masked logs instead, so tftest's logger must never print (it could carry secrets).
@@ -298,7 +298,7 @@ class ScenarioRun:
     shared: dict[str, Any] = field(default_factory=dict, repr=False)
     #: Keyword options of every preflight of this run (``images="assume-pushed"``, ``deployer=ARN``...).
     preflight_options: dict[str, Any] = field(default_factory=dict)
-    #: Attach every command to one AWS provider process of this run (:mod:`fargate_harness.provider_server`) when
+    #: Attach every command to one AWS provider process of this run (:mod:`fargate_harness.runner.provider_server`) when
     #: the configuration has a single AWS provider configuration; ``HARNESS_PROVIDER_REATTACH=0`` turns it off.
     reattach: bool = field(default_factory=lambda: os.environ.get("HARNESS_PROVIDER_REATTACH", "1") != "0")
 
@@ -368,7 +368,7 @@ class ScenarioRun:
 
     def _start_provider(self) -> None:
         """Start the run's AWS provider process when every command can share it (see
-        :mod:`fargate_harness.provider_server`); otherwise Terraform starts its plugins itself, as always."""
+        :mod:`fargate_harness.runner.provider_server`); otherwise Terraform starts its plugins itself, as always."""
         self._stop_provider()
         if not self.reattach or self._tf is None or not self.provider_version:
             return
@@ -772,7 +772,7 @@ class ScenarioRun:
 
     @property
     def inventory(self) -> Inventory:
-        """What the configuration built, read from the state: see :mod:`fargate_harness.inventory`."""
+        """What the configuration built, read from the state: see :mod:`fargate_harness.model.inventory`."""
         if self._inventory is None:
             self._inventory = Inventory.from_state(self.state, source=str(self.source))
         return self._inventory

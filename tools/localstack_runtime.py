@@ -15,8 +15,8 @@ Pro yourself and point ``--localstack-endpoint`` / ``AWS_ENDPOINT_URL`` at it.
 
 Command line::
 
-    python -m fargate_harness.localstack_runtime install           # venv only
-    python -m fargate_harness.localstack_runtime run -- CMD ...    # install, start, run CMD, stop
+    python -m tools.localstack_runtime install           # venv only
+    python -m tools.localstack_runtime run -- CMD ...    # install, start, run CMD, stop
 
 ``run`` gives CMD ``HARNESS_LOCALSTACK_ENDPOINT=http://127.0.0.1:<port>``, exits with CMD's exit code and
 prints the seconds spent installing, starting and running.
@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import IO
 
 from fargate_harness.errors import TargetError
+from fargate_harness.runner.toolchain import cache_dir, file_lock
 from fargate_harness.targets.embedded import free_port
-from fargate_harness.toolchain import cache_dir, file_lock
 
 LOCALSTACK_VERSION = "4.14.0"
 #: What the runtime's venv gets. The pins are the versions that let 4.14.0 start on these hosts (NOTES.md).
@@ -303,9 +303,7 @@ def _services_line(health: dict[str, object]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m fargate_harness.localstack_runtime", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m tools.localstack_runtime", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("install", help="create the runtime's virtualenv (idempotent)")
     run = commands.add_parser("run", help="install, start LocalStack, run a command against it, stop it")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from fargate_harness.errors import ConfigurationError
 
-LOG = logging.getLogger("fargate_harness.netguard")
+LOG = logging.getLogger("fargate_harness.runner.netguard")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S+)\s+HTTP/")
 

@@ -1,7 +1,7 @@
 """``make bench``: what the harness costs on top of Terraform, and how the suite scales with workers.
 
 In one process tree, on the embedded target: each scenario is applied through the harness
-(:class:`~fargate_harness.terraform.ScenarioRun`) and through the bare Terraform CLI on an identical copy
+(:class:`~fargate_harness.runner.terraform.ScenarioRun`) and through the bare Terraform CLI on an identical copy
 (same provider override, same variables), stage by stage; ``fargate-harness run`` of the same
 scenarios (checks included); then the scenario suite's wall time with 1, 2 and ``--workers`` xdist
 workers, and the whole suite as ``make test`` runs it with ``--workers`` (wall per test file, seconds
@@ -28,18 +28,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fargate_harness import scenarios, toolchain
+from fargate_harness import scenarios
 from fargate_harness.cli import BATCH_LINE
-from fargate_harness.config import run_id
-from fargate_harness.provider_schema import cached
+from fargate_harness.options import run_id
 from fargate_harness.report import STAGES
-from fargate_harness.targets import EmbeddedTarget, Target
-from fargate_harness.terraform import (
+from fargate_harness.runner import toolchain
+from fargate_harness.runner.provider_schema import cached
+from fargate_harness.runner.terraform import (
     OVERRIDE_FILE,
     copy_configuration,
     provider_aliases,
     selected_provider_version,
 )
+from fargate_harness.targets import EmbeddedTarget, Target
 
 
 def bare_terraform(
@@ -177,9 +178,9 @@ def preflight_throughput(tools: toolchain.Toolchain, target: Target, results: Pa
 
 def localstack_side_by_side(tools: toolchain.Toolchain, embedded: Target, results: Path) -> None:
     """The scenarios both targets can run, on both, with the LocalStack/embedded ratio."""
-    from fargate_harness import localstack_runtime
     from fargate_harness.targets import LocalStackTarget
     from fargate_harness.targets.localstack import skip_reason
+    from tools import localstack_runtime
 
     with localstack_runtime.running() as runtime:
         localstack = LocalStackTarget(endpoint=runtime.endpoint)
@@ -410,7 +411,7 @@ def warmed_emulator(results: Path) -> tuple[EmbeddedTarget, float]:
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m fargate_harness.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__)
     parser.add_argument("--scenario", action="append", help="limit to these scenarios")
     parser.add_argument("--skip-suite", action="store_true", help="skip the suite timings")
     parser.add_argument(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fargate_harness.toolchain import cache_dir, file_lock
+from fargate_harness.runner.toolchain import cache_dir, file_lock
 
 AWS_PROVIDER_KEYS = ("registry.terraform.io/hashicorp/aws", "registry.opentofu.org/hashicorp/aws")
 

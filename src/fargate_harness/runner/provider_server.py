@@ -31,10 +31,10 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from fargate_harness import hcl
-from fargate_harness.processes import terminate
+from fargate_harness.runner import hcl
+from fargate_harness.runner.processes import terminate
 
-LOG = logging.getLogger("fargate_harness.provider_server")
+LOG = logging.getLogger("fargate_harness.runner.provider_server")
 #: The variable Terraform reads, and the line a provider in debug mode prints with its value.
 REATTACH_ENV = "TF_REATTACH_PROVIDERS"
 _REATTACH_LINE = re.compile(REATTACH_ENV + r"='(\{.*\})'")
@@ -45,7 +45,7 @@ _PR_SET_PDEATHSIG = 1
 
 def configurations(calls: Iterable[Path], root: Path, provider: str = "aws") -> int:
     """How many ``provider`` configurations Terraform creates for an initialised ``root`` whose module calls,
-    root first and one entry per call, are ``calls`` (:func:`fargate_harness.terraform.module_calls`).
+    root first and one entry per call, are ``calls`` (:func:`fargate_harness.runner.terraform.module_calls`).
 
     The root always has the default one (declared or not: the harness's override declares it) plus one per
     alias; every non-proxy block in a called module is one more, so a module with its own block called

@@ -8,7 +8,7 @@ is never touched) and:
    folder's own ``harness_override.tf`` (which points at the emulator it recorded). When the recorded
    endpoint is not the current target's, the destroy is skipped and the report says so;
 2. sweeps every account the run recorded for resources tagged with, or named with, the run's prefix
-   (:func:`fargate_harness.sweep.sweep` with ``folder_prefixes``), which also finds what a run created but never
+   (:func:`fargate_harness.nightly.sweep.sweep` with ``folder_prefixes``), which also finds what a run created but never
    wrote into its state (a kill between the API call and the state write);
 3. removes the files a killed run cannot remove itself, which hold secret values in plain text: a stale
    ``.terraform.tfstate.lock.info``, every ``*.tfplan``, ``terraform.tfstate.backup``, and the state
@@ -32,18 +32,18 @@ from pathlib import Path
 from typing import Any
 
 from fargate_harness.errors import ConfigurationError, TerraformError
-from fargate_harness.processes import stat_fields
-from fargate_harness.sweep import SweepReport, SweepTarget, sweep
-from fargate_harness.toolchain import Toolchain
+from fargate_harness.nightly.sweep import SweepReport, SweepTarget, sweep
+from fargate_harness.runner.processes import stat_fields
+from fargate_harness.runner.toolchain import Toolchain
 
-LOG = logging.getLogger("fargate_harness.leftovers")
+LOG = logging.getLogger("fargate_harness.nightly.leftovers")
 
 RUN_FILE = "run.json"
 OUTCOME_FILE = "sweep.json"
 STATE_FILE = "terraform.tfstate"
 LOCK_FILE = ".terraform.tfstate.lock.info"
 BACKUP_FILE = "terraform.tfstate.backup"
-#: Var files the runner writes into a run folder (fargate_harness.terraform.HARNESS_VAR_FILE / USER_VAR_FILE).
+#: Var files the runner writes into a run folder (fargate_harness.runner.terraform.HARNESS_VAR_FILE / USER_VAR_FILE).
 GENERATED_VAR_FILES = ("harness.tfvars.json", "harness-user.tfvars")
 RUN_FIELDS = ("run_id", "prefix", "label", "source", "target", "endpoint", "region", "accounts", "pid", "started")
 

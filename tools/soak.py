@@ -1,6 +1,6 @@
 """``make soak``: kill runs at random points, sweep, and count what is left, again and again.
 
-``python -m fargate_harness.soak --kills 20 --seed 7`` starts one moto server (the embedded target), then repeatedly
+``python -m tools.soak --kills 20 --seed 7`` starts one moto server (the embedded target), then repeatedly
 starts ``fargate-harness run --scenario X`` in a child process sharing it (``HARNESS_EMBEDDED_ENDPOINT``), X
 cycling through every reference scenario and one ALB + EFS configuration (``tests/data/soak/alb-efs``),
 SIGKILLs the child (and its Terraform) at a seeded random point, and runs ``fargate-harness sweep
@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fargate_harness.leftovers import RUN_FILE
-from fargate_harness.sweep import HARNESS_PREFIX, AccountClients
+from fargate_harness.nightly.leftovers import RUN_FILE
+from fargate_harness.nightly.sweep import HARNESS_PREFIX, AccountClients
 from fargate_harness.targets.embedded import EMBEDDED_ACCOUNT, EMBEDDED_REGISTRY_ACCOUNT, EmbeddedTarget
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 ALB_EFS = ROOT / "tests" / "data" / "soak" / "alb-efs"
 ACCOUNTS = (EMBEDDED_ACCOUNT, EMBEDDED_REGISTRY_ACCOUNT)
 #: Seconds after a run's folder appears between which its kill point is drawn, at first. A run of one reference
@@ -252,7 +252,7 @@ def _record_missing_runs(run_dir: Path, pid: int, endpoint: str, region: str) ->
             "pid": pid,
             "started": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             "tfdir": str(tfdir),
-            "written_by": "fargate_harness.soak (killed before the runner wrote run.json)",
+            "written_by": "tools.soak (killed before the runner wrote run.json)",
         }
         (folder / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
         written += 1
@@ -408,8 +408,8 @@ def soak(kills: int, seed: int, workdir: Path, out: Callable[[str], None] = prin
 
 
 def main(argv: Iterable[str] | None = None) -> int:
-    """``python -m fargate_harness.soak --kills N --seed S [--workdir DIR]``."""
-    parser = argparse.ArgumentParser(prog="python -m fargate_harness.soak", description=__doc__.split("\n\n")[0])
+    """``python -m tools.soak --kills N --seed S [--workdir DIR]``."""
+    parser = argparse.ArgumentParser(prog="python -m tools.soak", description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=20, help="runs to kill (default 20)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the kill points (default 7)")
     parser.add_argument("--workdir", help="keep the results here (default: a temporary folder, removed)")

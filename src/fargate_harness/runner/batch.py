@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fargate_harness import hcl
 from fargate_harness.errors import ConfigurationError, NotIdempotentError
-from fargate_harness.inventory import managed_resources
+from fargate_harness.model.inventory import managed_resources
+from fargate_harness.runner import hcl
+from fargate_harness.runner.terraform import OVERRIDE_FILE, ScenarioRun, copy_configuration, not_idempotent
+from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.scenarios import SENSITIVE_VARIABLES, Scenario, new_run
 from fargate_harness.targets.base import DEFAULT_TAGS_SINCE, Target, provider_release
-from fargate_harness.terraform import OVERRIDE_FILE, ScenarioRun, copy_configuration, not_idempotent
-from fargate_harness.toolchain import Toolchain
 
 #: Variables the harness itself gives a configuration that declares them (``scenarios.run_variables``).
 HARNESS_VARIABLES = ("name_prefix", "secret_value", "region", "registry_role_arn")
@@ -151,7 +151,7 @@ def root_text(members: Iterable[Member], folder: Path) -> str:
             if name in HARNESS_VARIABLES:
                 declared[name] = declared.get(name, False) or variable.sensitive or name in SENSITIVE_VARIABLES
     lines = [
-        "# Written by fargate-harness: configurations applied as modules of one root (src/fargate_harness/batch.py).",
+        "# Written by fargate-harness: configurations applied as modules of one root (runner/batch.py).",
         "terraform {",
         "  required_providers {",
         "    aws = {",

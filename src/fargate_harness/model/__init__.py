@@ -1,0 +1,1 @@
+"""What was built: ARNs and the inventory read from Terraform's state."""

@@ -1,0 +1,1 @@
+"""Running Terraform: the work copy, the commands, batches, the toolchain and the network guard."""

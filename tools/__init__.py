@@ -1,0 +1,1 @@
+"""Developer tools run by make targets (bench, soak, the LocalStack launcher); not in the wheel."""
