@@ -40,3 +40,7 @@ class NotIdempotentError(HarnessError):
 
 class ResourceNotFoundError(HarnessError):
     """An AWS resource the harness was asked to read does not exist."""
+
+
+class InterruptedRun(HarnessError):
+    """The run was interrupted (SIGINT or SIGTERM): what was applied is destroyed unless told to stop at once."""

@@ -1,6 +1,6 @@
 """Unit tests for runner.terraform: retry reasons, module copying, lock/provider parsing and ScenarioRun.
 
-Terraform itself never runs: ScenarioRun's tftest wrapper is replaced by a scripted fake where a stage
+Terraform itself never runs: ScenarioRun's command line (runner.command) is replaced by a scripted fake where a stage
 needs a command's answer.
 """
 
@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tftest
 
-from fargate_harness.errors import ConfigurationError, NotIdempotentError, TerraformError
+from fargate_harness.errors import ConfigurationError, InterruptedRun, NotIdempotentError, TerraformError
 from fargate_harness.runner import hcl
+from fargate_harness.runner.command import CommandOutput
 from fargate_harness.runner.terraform import (
     OVERRIDE_FILE,
     RETRYABLE_ERRORS,
@@ -400,20 +400,20 @@ def test_scenario_run_never_shows_a_sensitive_value(project: Path, tmp_path: Pat
     assert "destroy -auto-approve" in run.cleanup_hint()
 
 
-# -- ScenarioRun stages against a scripted tftest ----------------------------------------------------
+# -- ScenarioRun stages against a scripted Terraform---------------------------------------------------
 
 
 class FakeTf:
-    """Stands in for tftest.TerraformTest: answers each command from a script, records the calls."""
+    """Stands in for runner.command.TerraformCli: answers each command from a script, records the calls."""
 
-    def __init__(self, answers: dict[str, list[tftest.TerraformCommandOutput | Exception]]) -> None:
+    def __init__(self, answers: dict[str, list[CommandOutput | Exception]]) -> None:
         self.answers = answers
         self.answers.setdefault("providers", [_out(0, out=json.dumps(SCHEMA))])
         self.calls: list[tuple[str, ...]] = []
         self.on_call: dict[str, Callable[[], object]] = {}
         self.env: dict[str, str] = {}
 
-    def execute_command(self, cmd: str, *args: str) -> tftest.TerraformCommandOutput:
+    def execute_command(self, cmd: str, *args: str) -> CommandOutput:
         self.calls.append((cmd, *args))
         if cmd in self.on_call:
             self.on_call[cmd]()
@@ -424,8 +424,8 @@ class FakeTf:
         return answer
 
 
-def _out(code: int = 0, out: str = "", err: str = "") -> tftest.TerraformCommandOutput:
-    return tftest.TerraformCommandOutput(code, out, err)
+def _out(code: int = 0, out: str = "", err: str = "") -> CommandOutput:
+    return CommandOutput(code, out, err)
 
 
 def _prepared(tmp_path: Path, project: Path, target: Target | None = None, **kwargs: Any) -> ScenarioRun:
@@ -502,12 +502,23 @@ def test_command_does_not_retry_and_masks_a_permanent_error(project: Path, tmp_p
     assert "***" in caught.value.stderr
 
 
-def test_command_turns_a_tftest_error_into_terraform_error(project: Path, tmp_path: Path) -> None:
-    """tftest's own exception becomes a TerraformError with exit code 1."""
+def test_command_turns_a_failed_exit_into_terraform_error(project: Path, tmp_path: Path) -> None:
+    """Exit code 1 with Terraform's diagnostic on stderr becomes a TerraformError carrying it."""
     run = _prepared(tmp_path, project)
-    run._tf = FakeTf({"plan": [tftest.TerraformTestError("plan failed", "Error: Invalid reference")]})
+    run._tf = FakeTf({"plan": [_out(1, err="Error: Invalid reference")]})
     with pytest.raises(TerraformError, match="Invalid reference"):
         run._command("plan", retry=False)
+
+
+def test_an_interrupted_command_is_not_retried(project: Path, tmp_path: Path) -> None:
+    """A command that exited because the harness forwarded SIGINT to it fails at once as InterruptedRun, even
+    when its output matches the retry table (an interrupted apply often ends on a transient-looking error)."""
+    run = _prepared(tmp_path, project)
+    fake = FakeTf({"apply": [CommandOutput(1, "", "Error: connection reset by peer", interrupted=True)]})
+    run._tf = fake
+    with pytest.raises(InterruptedRun, match="interrupted"):
+        run._command("apply")
+    assert fake.calls == [("apply",)], f"expected one attempt, got {fake.calls}"
 
 
 # What Terraform 1.11 and aws 3.39 printed for data sources that found nothing on moto, and for two errors that

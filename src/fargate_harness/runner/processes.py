@@ -1,10 +1,68 @@
-"""Processes: stopping the children the harness owns (the embedded emulator, the run's provider), reading
-Linux's record of any process."""
+"""Processes: the children the harness owns (Terraform, the provider, the embedded emulator), how they die with
+it, how an interrupt reaches them, and Linux's record of any process."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import signal
 import subprocess
+import threading
 from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to SIGKILL this child when the thread that started it ends, so that a SIGKILL-ed harness leaves
+    no Terraform, provider or emulator behind (prctl(2), PR_SET_PDEATHSIG). Elsewhere it does nothing."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class Interrupts:
+    """The process's answer to SIGINT and SIGTERM, shared by every run in it.
+
+    The first interrupt forwards SIGINT to every Terraform process running (each runs in a session of its own,
+    so a terminal's Ctrl-C reaches only the harness) and lets each finish what it is doing: Terraform then
+    writes its state and releases its lock, and the destroy that follows finds everything it created. The
+    second stops at once: every Terraform process is killed and no new command starts (the state stays in the
+    run's folder, for ``fargate-harness sweep``).
+    """
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.forced = threading.Event()
+        self._lock = threading.Lock()
+        self._live: set[subprocess.Popen[str]] = set()
+
+    def track(self, process: subprocess.Popen[str]) -> None:
+        with self._lock:
+            self._live.add(process)
+
+    def untrack(self, process: subprocess.Popen[str]) -> None:
+        with self._lock:
+            self._live.discard(process)
+
+    def interrupt(self) -> bool:
+        """Record an interrupt; True when it is the second (stop at once)."""
+        with self._lock:
+            live = list(self._live)
+            forced = self.requested.is_set()
+            (self.forced if forced else self.requested).set()
+        for process in live:
+            with contextlib.suppress(OSError):
+                process.send_signal(signal.SIGKILL if forced else signal.SIGINT)
+        return forced
+
+    def reset(self) -> None:
+        """Forget earlier interrupts (for tests and for long-lived processes that ran a session already)."""
+        self.requested.clear()
+        self.forced.clear()
+
+
+#: The one interrupt state of the process.
+INTERRUPTS = Interrupts()
 
 
 def terminate(process: subprocess.Popen[bytes] | None, grace: float) -> None:

@@ -18,13 +18,11 @@ run it by itself. A provider that cannot serve in debug mode (older releases) is
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import logging
 import os
 import re
 import selectors
-import signal
 import subprocess
 import threading
 import time
@@ -32,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from fargate_harness.runner import hcl
-from fargate_harness.runner.processes import terminate
+from fargate_harness.runner.processes import die_with_parent, terminate
 
 LOG = logging.getLogger("fargate_harness.runner.provider_server")
 #: The variable Terraform reads, and the line a provider in debug mode prints with its value.
@@ -40,7 +38,6 @@ REATTACH_ENV = "TF_REATTACH_PROVIDERS"
 _REATTACH_LINE = re.compile(REATTACH_ENV + r"='(\{.*\})'")
 #: Seconds a provider gets to print its reattach line (about 1 s for aws 3.x on these machines).
 START_TIMEOUT = 60.0
-_PR_SET_PDEATHSIG = 1
 
 
 def configurations(calls: Iterable[Path], root: Path, provider: str = "aws") -> int:
@@ -68,13 +65,6 @@ def plugin_binary(root: Path, provider: str = "hashicorp/aws", version: str | No
     pattern = f"*/{namespace}/{name}/{version or '*'}/*/terraform-provider-{name}*"
     found = sorted((root / ".terraform" / "providers").glob(pattern))
     return found[0] if found else None
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Ask Linux to SIGKILL the provider when the thread that started it ends (a SIGKILL-ed harness must
-    not leave provider processes behind)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class ProviderServer:
@@ -115,7 +105,7 @@ class ProviderServer:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl only, no locks taken
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - prctl only, no locks taken
             start_new_session=True,
         )
         assert process.stdout is not None

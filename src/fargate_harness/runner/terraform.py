@@ -3,7 +3,7 @@
 A :class:`ScenarioRun` copies any root configuration (and the local modules it sources) into a work
 folder, replaces its backend with a local one, writes the provider override into every module copy that
 has a ``provider "aws"`` block (emulator targets), gives the harness's variables in a generated
-``-var-file``, and runs init / apply / plan / output / destroy through ``tftest`` with
+``-var-file``, and runs init / apply / plan / output / destroy (:mod:`~fargate_harness.runner.command`) with
 ``-input=false -no-color``. Any non-zero exit raises :class:`~fargate_harness.errors.TerraformError` (or a
 :class:`~fargate_harness.errors.ConfigurationError` when the cause is the configuration or the toolchain);
 errors listed in :data:`RETRYABLE_ERRORS` are retried a bounded number of times, each retry logged with
@@ -27,12 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import tftest
-
-from fargate_harness.errors import ConfigurationError, NotIdempotentError, TerraformError
+from fargate_harness.errors import ConfigurationError, InterruptedRun, NotIdempotentError, TerraformError
 from fargate_harness.model.inventory import Inventory, managed_resources
 from fargate_harness.options import run_id
 from fargate_harness.runner import hcl, provider_schema
+from fargate_harness.runner.command import CommandOutput, TerraformCli
 from fargate_harness.runner.masking import Masker
 from fargate_harness.runner.netguard import NetworkGuardError, refusal_message
 from fargate_harness.runner.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
@@ -41,9 +40,6 @@ from fargate_harness.targets.base import Target
 
 LOG = logging.getLogger("fargate_harness.runner.terraform")
 
-# tftest logs every line Terraform prints at INFO and whole outputs at CRITICAL on failure; the harness
-# writes its own masked logs instead, so tftest's logger must never print (it could carry secrets).
-logging.getLogger("tftest").disabled = True
 
 OVERRIDE_FILE = "harness_override.tf"
 #: Replaces the configuration's backend (``s3``, ``remote``, ``cloud``...) with a local one in the copy.
@@ -315,7 +311,7 @@ class ScenarioRun:
         self.workdir = self.results_dir / f"{self.name.replace('/', '-')}-{self.prefix}"
         self.log_path = self.workdir / "terraform.log"
         self.tfdir = self.workdir
-        self._tf: tftest.TerraformTest | None = None
+        self._tf: TerraformCli | None = None
         self._state: dict[str, Any] | None = None
         self._inventory: Inventory | None = None
         self._serial: contextlib.ExitStack | None = None
@@ -429,7 +425,7 @@ class ScenarioRun:
 
     def _command(
         self, cmd: str, *args: str, ok: Iterable[int] = (0,), retry: bool = True, holds_values: bool = False
-    ) -> tftest.TerraformCommandOutput:
+    ) -> CommandOutput:
         """Run one Terraform command in the copy; retry known-transient errors; raise on any other exit.
 
         ``holds_values``: the command prints state or plan values (``show -json``), which hold every sensitive
@@ -441,19 +437,18 @@ class ScenarioRun:
         self._env_for(cmd)
         for attempt in range(1, attempts + 1):
             self._log(f"\n$ {' '.join(argv)}  (attempt {attempt})\n")
-            try:
-                with private_files():
-                    result = self._tf.execute_command(cmd, *args)
-                code, out, err = result.retcode, result.out or "", result.err or ""
-            except tftest.TerraformTestError as exc:  # tftest raises for exit codes 1 and 11
-                code = 1
-                out, err = str(exc.args[0]), str(exc.args[1]) if len(exc.args) > 1 else ""
-                result = tftest.TerraformCommandOutput(code, out, err)
+            with private_files():
+                result = self._tf.execute_command(cmd, *args)
+            code, out, err = result.retcode, result.out or "", result.err or ""
             shown = f"[{len(out)} characters of state or plan values, not logged]\n" if holds_values and out else out
             self._log(shown + err + f"\n[exit {code}]\n")
             self._guard_check(cmd)
             if code in ok:
                 return result
+            if getattr(result, "interrupted", False):
+                raise InterruptedRun(
+                    f"{self.name}: `terraform {cmd}` was interrupted; {self.masker(err.strip()[-500:])}"
+                )
             why = self.retry.reason(err + out)
             if why and attempt < attempts:
                 self.retries += 1
@@ -571,7 +566,7 @@ class ScenarioRun:
     # -- stages -----------------------------------------------------------------------------------
     def prepare(self) -> None:
         """Copy the configuration into the work folder, record the run, write the backend override and
-        create the tftest wrapper."""
+        set up the Terraform command line."""
         if self.workdir.exists():
             raise ConfigurationError(f"{self.workdir} already exists; prefixes must be unique per run")
         self.workdir.mkdir(parents=True, mode=0o700)
@@ -595,11 +590,9 @@ class ScenarioRun:
                 "# Written by fargate-harness: a test run keeps its state in its work folder.\n"
                 'terraform {\n  backend "local" {}\n}\n'
             )
-        env = {**self.toolchain.env(), **self.target.terraform_env()}
-        env.pop("TF_LOG", None)
-        self._tf = tftest.TerraformTest(
-            str(self.tfdir), binary=str(self.toolchain.terraform), env=env, cache_dir=str(self.workdir / ".tftest")
-        )
+        env = {**os.environ, **self.toolchain.env(), **self.target.terraform_env()}
+        env.pop("TF_LOG", None)  # Terraform's own debug log would carry every request, secrets included
+        self._tf = TerraformCli(self.tfdir, self.toolchain.terraform, env)
 
     def _isolate(self) -> None:
         """Fixed names: a fresh emulator account, or on real AWS one run of this configuration at a time."""

@@ -20,7 +20,7 @@ from botocore.config import Config
 
 from fargate_harness.errors import TargetError
 from fargate_harness.nightly.faults import FaultProfile, FaultProxy
-from fargate_harness.runner.processes import terminate
+from fargate_harness.runner.processes import die_with_parent, terminate
 from fargate_harness.targets.base import Target, fresh_account_id, session_client, shared_session
 
 LOG = logging.getLogger("fargate_harness.targets")
@@ -173,6 +173,7 @@ class EmbeddedTarget(Target):
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - prctl only, no locks taken
             )
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + self.startup_timeout

@@ -1,0 +1,82 @@
+"""One Terraform command as a child process: the only place the harness starts Terraform.
+
+Written here rather than through tftest's ``execute_command`` because a test harness must own the process:
+tftest reads standard output to its end before standard error (a full error pipe blocks Terraform), leaves
+Terraform running when the caller is interrupted, and starts it in the caller's process group, where a
+terminal's Ctrl-C kills it in the middle of an apply with the state lock held. Here each command runs in a
+session of its own, dies with the harness (PR_SET_PDEATHSIG), and receives the interrupt the harness received,
+forwarded by :data:`~fargate_harness.runner.processes.INTERRUPTS`, so that it can write its state first.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fargate_harness.errors import InterruptedRun, ToolchainError
+from fargate_harness.runner.processes import INTERRUPTS, die_with_parent
+
+
+@dataclass(frozen=True)
+class CommandOutput:
+    """What one Terraform command printed and how it ended. ``interrupted``: SIGINT was forwarded to it."""
+
+    retcode: int
+    out: str
+    err: str
+    interrupted: bool = False
+
+
+@dataclass
+class TerraformCli:
+    """Terraform in one folder with one environment (``env`` may be changed between commands)."""
+
+    tfdir: Path
+    binary: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def execute_command(self, cmd: str, *args: str) -> CommandOutput:
+        """Run ``terraform CMD ARGS`` to its end.
+
+        On the first interrupt (KeyboardInterrupt in this thread, or :meth:`Interrupts.interrupt` from another),
+        Terraform is sent SIGINT and waited for; the KeyboardInterrupt is raised again once it has exited. On the
+        second, it is killed at once. :class:`InterruptedRun` when the harness was already told to stop at once.
+        """
+        if INTERRUPTS.forced.is_set():
+            raise InterruptedRun(f"`terraform {cmd}` not started: the run was stopped at once (second interrupt)")
+        try:
+            process = subprocess.Popen(  # the toolchain's Terraform, no shell
+                [str(self.binary), cmd, *args],
+                cwd=self.tfdir,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                start_new_session=True,
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - prctl only, no locks taken
+            )
+        except OSError as exc:
+            raise ToolchainError(f"cannot run Terraform ({self.binary}): {exc}") from exc
+        INTERRUPTS.track(process)
+        caught: KeyboardInterrupt | None = None
+        try:
+            while True:
+                try:
+                    out, err = process.communicate()
+                    break
+                except KeyboardInterrupt as exc:
+                    caught = caught or exc
+                    if INTERRUPTS.interrupt():  # the second: stop at once
+                        process.kill()
+                        process.wait()
+                        raise
+        finally:
+            INTERRUPTS.untrack(process)
+        if caught is not None:
+            raise caught
+        interrupted = INTERRUPTS.requested.is_set() and process.returncode != 0
+        return CommandOutput(process.returncode, out or "", err or "", interrupted)

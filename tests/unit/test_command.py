@@ -1,0 +1,109 @@
+"""The one place Terraform runs (runner.command): output, exit code, the interrupt forwarded and waited for.
+
+A stand-in executable plays Terraform: like Terraform, it traps SIGINT, finishes what it is doing (writes a file
+standing for the state) and exits 1. The real Terraform's behaviour on SIGINT is its "Interrupt received. Please
+wait for Terraform to exit or data loss may occur." (https://developer.hashicorp.com/terraform/cli/commands/apply).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fargate_harness.errors import InterruptedRun
+from fargate_harness.runner.command import TerraformCli
+from fargate_harness.runner.processes import INTERRUPTS
+
+FAKE = """#!/bin/sh
+echo "started $1" >&2
+echo $$ > "$PWD/pid"
+trap 'sleep 0.3; echo written > "$PWD/state"; echo "Interrupt received" >&2; exit 1' INT
+i=0
+while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+echo "done $1"
+"""
+
+
+@pytest.fixture(autouse=True)
+def fresh_interrupts() -> Iterator[None]:
+    INTERRUPTS.reset()
+    yield
+    INTERRUPTS.reset()
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> TerraformCli:
+    binary = tmp_path / "terraform"
+    binary.write_text(FAKE)
+    binary.chmod(0o755)
+    return TerraformCli(tmp_path, binary, dict(os.environ))
+
+
+def _wait_for(path: Path) -> None:
+    deadline = time.monotonic() + 5
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def test_output_and_exit_code(tmp_path: Path) -> None:
+    binary = tmp_path / "terraform"
+    binary.write_text('#!/bin/sh\necho "out $1 $2"\necho "Error: bad" >&2\nexit 3\n')
+    binary.chmod(0o755)
+    result = TerraformCli(tmp_path, binary, dict(os.environ)).execute_command("plan", "-no-color")
+    assert (result.retcode, result.out, result.err, result.interrupted) == (
+        3,
+        "out plan -no-color\n",
+        "Error: bad\n",
+        False,
+    )
+
+
+def test_first_interrupt_is_forwarded_and_waited_for(cli: TerraformCli, tmp_path: Path) -> None:
+    """Another thread's interrupt reaches the running command as SIGINT; the command finishes its trap (its
+    state written) before execute_command returns, and the output says it was interrupted."""
+    answer: list[object] = []
+    worker = threading.Thread(target=lambda: answer.append(cli.execute_command("apply")))
+    worker.start()
+    _wait_for(tmp_path / "pid")
+    assert INTERRUPTS.interrupt() is False, "the first interrupt must not be the forced one"
+    worker.join(10)
+    assert answer, "execute_command did not return after the interrupt"
+    result = answer[0]
+    assert getattr(result, "interrupted", None) is True and getattr(result, "retcode", None) == 1, result
+    assert (tmp_path / "state").read_text() == "written\n", "Terraform's stand-in was not let finish its state"
+
+
+def test_second_interrupt_kills_and_refuses_new_commands(cli: TerraformCli, tmp_path: Path) -> None:
+    answer: list[object] = []
+    worker = threading.Thread(target=lambda: answer.append(cli.execute_command("destroy")))
+    worker.start()
+    _wait_for(tmp_path / "pid")
+    INTERRUPTS.interrupt()
+    started = time.monotonic()
+    assert INTERRUPTS.interrupt() is True
+    worker.join(10)
+    assert time.monotonic() - started < 0.3 + 2, "the second interrupt must not wait for the trap"
+    assert not (tmp_path / "state").exists(), "killed at once, the stand-in must not have finished its trap"
+    with pytest.raises(InterruptedRun, match="stopped at once"):
+        cli.execute_command("destroy")
+
+
+def test_the_command_runs_in_a_session_of_its_own(cli: TerraformCli, tmp_path: Path) -> None:
+    """A terminal's Ctrl-C goes to the foreground process group; Terraform must not be in it (it would die
+    mid-apply, lock held), so the harness decides when it gets the signal."""
+    worker = threading.Thread(target=lambda: cli.execute_command("apply"))
+    worker.start()
+    _wait_for(tmp_path / "pid")
+    pid = int((tmp_path / "pid").read_text())
+    try:
+        assert os.getsid(pid) == pid and os.getpgid(pid) != os.getpgid(0)
+    finally:
+        INTERRUPTS.interrupt()
+        INTERRUPTS.interrupt()
+        worker.join(10)
