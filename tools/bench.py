@@ -30,6 +30,7 @@ from typing import Any
 
 from fargate_harness import scenarios
 from fargate_harness.cli import BATCH_LINE
+from fargate_harness.lifecycle import Lifecycle
 from fargate_harness.options import run_id
 from fargate_harness.report import STAGES
 from fargate_harness.runner import toolchain
@@ -93,12 +94,8 @@ def harness_run(
     scenario: scenarios.Scenario, tools: toolchain.Toolchain, target: Target, results: Path
 ) -> tuple[dict[str, float], dict[str, str]]:
     """Seconds per stage through the harness, and the variables used (reused for the bare run)."""
-    run = scenarios.new_run(scenario, target=target, tools=tools, results_dir=results, worker="bench")
-    variables = run.variables
-    try:
-        run.up()
-    finally:
-        run.down()
+    with Lifecycle(target, tools, results, worker="bench").applied(scenario) as run:
+        variables = run.variables
     return dict(run.timings), variables
 
 
@@ -134,10 +131,7 @@ def preflight_throughput(tools: toolchain.Toolchain, target: Target, results: Pa
     from fargate_harness.iam import Evaluator
     from fargate_harness.preflight import AwsFacts, derive, preflight_many
 
-    scenario = scenarios.get("ssm-kms")
-    run = scenarios.new_run(scenario, target=target, tools=tools, results_dir=results, worker="bench")
-    try:
-        run.up()
+    with Lifecycle(target, tools, results, worker="bench").applied(scenarios.get("ssm-kms")) as run:
         (service,) = run.outputs["services"].values()
         ecs = target.client("ecs")
         td = ecs.describe_task_definition(taskDefinition=service["task_definition_arn"])["taskDefinition"]
@@ -172,8 +166,6 @@ def preflight_throughput(tools: toolchain.Toolchain, target: Target, results: Pa
             wall = time.perf_counter() - started
             assert all(r.will_start for r in reports), "bench: a reference task definition failed preflight"
             print(f"preflight of {count} task definitions, {label}: {wall:.2f}s ({count / wall:.1f} per second)")
-    finally:
-        run.down()
 
 
 def localstack_side_by_side(tools: toolchain.Toolchain, embedded: Target, results: Path) -> None:
@@ -193,13 +185,8 @@ def localstack_side_by_side(tools: toolchain.Toolchain, embedded: Target, result
             extra = {"create_task_definition": "false"} if "create_task_definition" in scenario.variables else {}
             seconds = []
             for target in (embedded, localstack):
-                run = scenarios.new_run(
-                    scenario, target=target, tools=tools, results_dir=results, worker="bench", extra=extra
-                )
-                try:
-                    run.up()
-                finally:
-                    run.down()
+                with Lifecycle(target, tools, results, worker="bench").applied(scenario, values=extra) as run:
+                    pass
                 seconds.append(sum(run.timings.values()))
             print(f"{name:<20} {seconds[0]:>10.2f} {seconds[1]:>12.2f} {seconds[1] / seconds[0]:>6.2f}")
 

@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import sys
-import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fargate_harness import checks, scenarios
+from fargate_harness import __version__, checks, scenarios
 from fargate_harness.errors import ConfigurationError, HarnessError, TargetError
+from fargate_harness.lifecycle import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TEARDOWN,
+    Lifecycle,
+    Outcome,
+    exit_code,
+    run_checks,
+    run_preflight,
+)
 from fargate_harness.nightly.account_guard import allowed_from_env
 from fargate_harness.options import Options, destroy_on_sigterm, resolve_options
-from fargate_harness.runner import batch, hcl, toolchain
-from fargate_harness.runner.terraform import ScenarioRun
+from fargate_harness.runner import hcl, toolchain
+from fargate_harness.runner.processes import INTERRUPTS
 from fargate_harness.targets import TARGETS, Target, start_target
-from fargate_harness.targets.localstack import unavailable
 
 if TYPE_CHECKING:
     from fargate_harness.preflight import PreflightReport
@@ -31,26 +37,12 @@ LOG = logging.getLogger("fargate_harness")
 STAGES = ("init", "apply", "plan", "checks", "destroy")
 #: How ``run`` says where a registry account comes from, when a scenario needs one.
 REGISTRY_HINT = " (--registry-role-arn)"
+#: The file beside the scenarios that holds their reference checks (:class:`fargate_harness.checks.Reference`).
+REFERENCE_FILE = "reference_checks.py"
+#: The version of ``preflight --json``'s document (docs/json.md); raised when a field changes meaning or goes.
+PREFLIGHT_SCHEMA_VERSION = 1
 #: How ``run``'s report names the configurations applied as one root (their Terraform seconds are the batch's).
 BATCH_LINE = "batch: "
-
-
-@dataclass
-class Outcome:
-    """What ``run`` reports for one scenario."""
-
-    name: str
-    run: ScenarioRun | None = None
-    results: list[checks.CheckResult] = field(default_factory=list)
-    error: str = ""
-    skipped: str = ""
-    bad_input: bool = False  # the error is the configuration's or the toolchain's to fix (exit 2)
-    batched: bool = False  # applied as a module of the batch's root (its init/apply/plan/destroy are the batch's)
-
-    @property
-    def ok(self) -> bool:
-        """True when the scenario applied, passed every check and was destroyed."""
-        return not self.error and all(r.passed for r in self.results)
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -144,166 +136,17 @@ def preflight_options(args: argparse.Namespace) -> dict[str, str]:
     return options
 
 
-def print_progress(name: str, stage: str, seconds: float) -> None:
-    """One line per configuration and stage as it finishes (stderr; the table goes to stdout)."""
-    print(f"fargate-harness: {name}: {stage} {seconds:.1f}s", file=sys.stderr, flush=True)
-
-
-def run_scenario(
-    scenario: scenarios.Scenario,
-    options: Options,
-    tools: toolchain.Toolchain,
-    target: Target,
-    stop: threading.Event | None = None,
-    *,
-    var_files: tuple[Path, ...] = (),
-    values: dict[str, str] | None = None,
-    options_of_preflight: dict[str, str] | None = None,
-) -> Outcome:
-    """Apply one scenario, run every check, destroy. Never raises for a scenario failure.
-
-    ``stop`` (set on SIGINT/SIGTERM) skips scenarios not started yet and the checks of one in flight; the
-    destroy of anything applied always runs.
-    """
-    outcome = Outcome(scenario.name)
-    if stop is not None and stop.is_set():
-        outcome.skipped = "interrupted before it started"
-        return outcome
-    reason = unavailable(scenario, target, REGISTRY_HINT)
-    if reason:
-        outcome.skipped = reason
-        return outcome
-    run = scenarios.new_run(
-        scenario,
-        target=target,
-        tools=tools,
-        results_dir=options.run_dir,
-        worker="cli",
-        keep=options.keep,
-        extra=values,
-        var_files=var_files,
-        progress=print_progress,
-    )
-    run.preflight_options = dict(options_of_preflight or {})
-    outcome.run = run
-    try:
-        run.up()
-        if stop is not None and stop.is_set():
-            outcome.error = "interrupted: destroyed without running the checks"
-            return outcome
-        started = time.perf_counter()
-        outcome.results = checks.run_all(run)
-        run.timings["checks"] = time.perf_counter() - started
-        print_progress(run.name, "checks", run.timings["checks"])
-    except HarnessError as exc:
-        outcome.error = run.masker(str(exc))
-        outcome.bad_input = isinstance(exc, ConfigurationError)
-    finally:
-        try:
-            run.down(failed=not outcome.ok)
-        except HarnessError as exc:
-            outcome.error = (outcome.error + "\n" if outcome.error else "") + run.masker(str(exc))
-    return outcome
-
-
-def batch_members(chosen: Sequence[scenarios.Scenario], target: Target) -> list[scenarios.Scenario]:
-    """The configurations ``run`` applies together as one root (:mod:`fargate_harness.runner.batch`): those that can run
-    here and that a batch can hold; none when fewer than two can."""
-    members: list[scenarios.Scenario] = []
-    for scenario in chosen:
-        if unavailable(scenario, target, REGISTRY_HINT):
-            continue
-        reason = batch.unbatchable(scenario, target)
-        if reason:
-            LOG.info("%s runs alone: %s", scenario.name, reason)
-            continue
-        members.append(scenario)
-    return members if len(members) > 1 else []
-
-
-def first_error_line(text: str) -> str:
-    """Terraform's first ``Error:`` line of ``text``, else its first line."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return next((line for line in lines if line.startswith("Error:")), lines[0] if lines else "")
-
-
-def run_batch(
-    members: Sequence[scenarios.Scenario],
-    options: Options,
-    tools: toolchain.Toolchain,
-    target: Target,
-    stop: threading.Event,
-    *,
-    options_of_preflight: dict[str, str],
-    jobs: int = 1,
-) -> list[Outcome]:
-    """Apply ``members`` as one root, check each on its own state (``jobs`` members at a time), destroy once
-    (:mod:`fargate_harness.runner.batch`).
-
-    When the batch fails before the checks it is destroyed, its folder kept, and each member runs alone
-    (:func:`run_scenario`), so every error is the one the configuration gives by itself."""
-    if not members:
-        return []
-    group = batch.Batch(
-        members, target=target, tools=tools, results_dir=options.run_dir, keep=options.keep, progress=print_progress
-    )
-    print(f"fargate-harness: batch: {', '.join(group.names)} applied as one root", file=sys.stderr, flush=True)
-    try:
-        group.up()
-    except HarnessError as exc:
-        print(
-            f"fargate-harness: batch failed ({first_error_line(group.run.masker(str(exc)))}); running each alone",
-            file=sys.stderr,
-            flush=True,
-        )
-        try:
-            group.down(failed=True)
-        except HarnessError as down:
-            return [Outcome(m.name, error=group.run.masker(str(down))) for m in members]
-        return [
-            run_scenario(m, options, tools, target, stop, options_of_preflight=options_of_preflight) for m in members
-        ]
-    except BaseException:
-        with contextlib.suppress(HarnessError):
-            group.down(failed=True)
-        raise
-    outcomes: list[Outcome] = []
-    try:
-        views = group.views()
-        with ThreadPoolExecutor(max_workers=min(jobs, len(views)), thread_name_prefix="member-checks") as checking:
-            outcomes = list(checking.map(lambda v: _check_member(group, v, stop, options_of_preflight), views))
-    finally:
-        try:
-            group.down(failed=len(outcomes) < len(members) or any(not o.ok for o in outcomes))
-        except HarnessError as exc:
-            for outcome in outcomes:
-                outcome.error = (outcome.error + "\n" if outcome.error else "") + group.run.masker(str(exc))
-                if outcome.run is not None:
-                    outcome.run.failed = True
-    for outcome in outcomes:
-        if outcome.run is not None:
-            outcome.run.timings["destroy"] = group.run.timings.get("destroy", 0.0)
-    return outcomes
-
-
-def _check_member(
-    group: batch.Batch, view: ScenarioRun, stop: threading.Event, options_of_preflight: dict[str, str]
-) -> Outcome:
-    """One batch member's outcome: its idempotency verdict, then every check on its own state."""
-    view.preflight_options = dict(options_of_preflight)
-    outcome = Outcome(view.name, run=view, batched=True)
-    problem = group.idempotency_error(view.name)
-    if problem is not None:
-        outcome.error = view.masker(str(problem))
-    elif stop.is_set():
-        outcome.error = "interrupted: destroyed without running the checks"
+def print_progress(name: str, stage: str, seconds: float | None) -> None:
+    """One line per configuration and stage when it starts and when it ends (stderr; the table goes to stdout)."""
+    if seconds is None:
+        print(f"fargate-harness: {name}: {stage} ...", file=sys.stderr, flush=True)
     else:
-        started = time.perf_counter()
-        outcome.results = checks.run_all(view)
-        view.timings["checks"] = time.perf_counter() - started
-        print_progress(view.name, "checks", view.timings["checks"])
-    view.failed = not outcome.ok
-    return outcome
+        print(f"fargate-harness: {name}: {stage} {seconds:.1f}s", file=sys.stderr, flush=True)
+
+
+def reference_of(options: Options) -> checks.Reference | None:
+    """The reference checks beside the scenarios folder (``scenarios/reference_checks.py``), if there are any."""
+    return checks.load_reference(options.scenarios_dir / REFERENCE_FILE)
 
 
 def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> str:
@@ -348,7 +191,7 @@ def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> s
 
 
 def command_run(args: argparse.Namespace) -> int:
-    """Apply scenarios on a target, check them, destroy them, print the report."""
+    """Apply configurations on a target, check them, destroy them, print the report."""
     options = options_from_args(args)
     chosen = configurations(args, options)
     values = parse_vars(args.var)
@@ -357,131 +200,26 @@ def command_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     hcl.prefetch([c.path for c in chosen])  # parsed while the emulator starts
     target = start_target(options, options.run_dir / "emulator-cli")
-    stop = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
-    together = [] if args.no_batch or values or files else batch_members(chosen, target)
     try:
-        # the batch first: it is the largest job; outcomes are matched back by position (names may repeat)
-        batched = pool.submit(
-            run_batch,
-            together,
-            options,
-            tools,
-            target,
-            stop,
-            options_of_preflight=preflight_options(args),
-            jobs=max(1, args.jobs),
+        lifecycle = Lifecycle(
+            target, tools, options.run_dir, keep=options.keep, progress=print_progress, registry_hint=REGISTRY_HINT
         )
-        alone = {
-            index: pool.submit(
-                run_scenario,
-                c,
-                options,
-                tools,
-                target,
-                stop,
-                var_files=files,
-                values=values,
-                options_of_preflight=preflight_options(args),
-            )
-            for index, c in enumerate(chosen)
-            if c not in together
-        }
-        from_batch = iter(batched.result())
-        outcomes = [alone[i].result() if i in alone else next(from_batch) for i in range(len(chosen))]
-    except KeyboardInterrupt:
-        stop.set()
-        print("fargate-harness: interrupted; destroying what was applied...", file=sys.stderr)
-        raise
+        outcomes = lifecycle.many(
+            chosen,
+            run_checks(reference_of(options)),
+            jobs=max(1, args.jobs),
+            together=not args.no_batch,
+            values=values,
+            var_files=files,
+            preflight=preflight_options(args),
+        )
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         target.stop()
     print(format_report(outcomes, target, time.perf_counter() - started))
-    if any(o.bad_input for o in outcomes):
-        return 2
-    return 0 if all(o.ok for o in outcomes) else 1
-
-
-@dataclass
-class PreflightAnswer:
-    """The preflight of one applied configuration: a report per task definition, and what went wrong."""
-
-    name: str
-    configuration: str
-    reports: list[PreflightReport] = field(default_factory=list)
-    apply_error: str = ""
-    destroy_error: str = ""
-    nothing: str = ""
-    bad_input: bool = False
-
-    @property
-    def problems(self) -> list[str]:
-        """The apply/destroy errors and the "nothing to check" message, when there are any."""
-        return [text for text in (self.apply_error, self.destroy_error, self.nothing) if text]
-
-    def to_dict(self) -> dict[str, object]:
-        """The JSON form."""
-        return {
-            "name": self.name,
-            "configuration": self.configuration,
-            "apply_error": self.apply_error,
-            "destroy_error": self.destroy_error,
-            "nothing_to_check": self.nothing,
-            "reports": [r.to_dict() for r in self.reports],
-        }
-
-
-def _preflight_configuration(
-    scenario: scenarios.Scenario,
-    options: Options,
-    tools: toolchain.Toolchain,
-    target: Target,
-    *,
-    var_files: tuple[Path, ...],
-    values: dict[str, str],
-    options_of_preflight: dict[str, str],
-) -> PreflightAnswer:
-    """Apply one configuration, preflight every task definition its state holds (after a partial apply too),
-    destroy it. The apply error, if any, is part of the answer."""
-    run = scenarios.new_run(
-        scenario,
-        target=target,
-        tools=tools,
-        results_dir=options.run_dir,
-        worker="pre",
-        extra=values,
-        var_files=var_files,
-        progress=print_progress,
-    )
-    run.preflight_options = dict(options_of_preflight)
-    answer = PreflightAnswer(scenario.name, str(scenario.path))
-    try:
-        run.prepare()
-        run.init()
-        try:
-            run.apply()
-        except HarnessError as exc:
-            answer.apply_error = run.masker(str(exc))
-            answer.bad_input = isinstance(exc, ConfigurationError)
-            run.failed = True
-        if run.applied:
-            found = run.inventory.task_definitions
-            answer.reports = checks.preflight_reports(run) if found else []
-            if not found:
-                answer.nothing = (
-                    f"{scenario.name}: no aws_ecs_task_definition in the state of {scenario.path} (the state holds "
-                    f"{run.inventory.summary()}); nothing to preflight"
-                )
-    except HarnessError as exc:
-        answer.apply_error = answer.apply_error or run.masker(str(exc))
-        answer.bad_input = answer.bad_input or isinstance(exc, ConfigurationError)
-        run.failed = True
-    finally:
-        try:
-            run.down()
-        except HarnessError as exc:
-            answer.destroy_error = run.masker(str(exc))
-    return answer
+    for outcome in outcomes:
+        if outcome.bad_input:
+            print(f"fargate-harness: {outcome.error}", file=sys.stderr)
+    return exit_code(outcomes)
 
 
 def command_preflight(args: argparse.Namespace) -> int:
@@ -500,22 +238,25 @@ def command_preflight(args: argparse.Namespace) -> int:
     files = var_files_of(args.var_file)
     tools = toolchain.prepare(options.tf_binary, options.provider_source) if chosen else None
     target = start_target(options, options.run_dir / "emulator-preflight")
-    answers: list[PreflightAnswer] = []
+    answers: list[Outcome] = []
     direct: list[PreflightReport] = []
     try:
-        for scenario in chosen:
+        if chosen:
             assert tools is not None
-            answers.append(
-                _preflight_configuration(
-                    scenario,
-                    options,
-                    tools,
-                    target,
-                    var_files=files,
-                    values=values,
-                    options_of_preflight=preflight_options(args),
+            lifecycle = Lifecycle(target, tools, options.run_dir, worker="pre", progress=print_progress)
+            for configuration in chosen:
+                answers.append(
+                    lifecycle.one(
+                        configuration,
+                        run_preflight,
+                        values=values,
+                        var_files=files,
+                        preflight=preflight_options(args),
+                        partial=True,
+                    )
                 )
-            )
+                if INTERRUPTS.requested.is_set():
+                    break
         if args.task_definition:
             facts = AwsFacts(target)
             jobs = [(target, name, facts) for name in args.task_definition]
@@ -525,33 +266,54 @@ def command_preflight(args: argparse.Namespace) -> int:
     return print_preflight(args.json, answers, direct)
 
 
-def print_preflight(as_json: bool, answers: list[PreflightAnswer], direct: list[PreflightReport]) -> int:
-    """Print the answers (table or JSON); 0 only when something was checked and every task would start."""
+def _answer(outcome: Outcome) -> dict[str, object]:
+    return {
+        "name": outcome.name,
+        "configuration": outcome.configuration,
+        "apply_error": outcome.error,
+        "destroy_error": outcome.destroy_error,
+        "nothing_to_check": outcome.nothing,
+        "skipped": outcome.skipped,
+        "interrupted": outcome.interrupted,
+        "will_start": outcome.ok,
+        "reports": [r.to_dict() for r in outcome.reports],
+    }
+
+
+def print_preflight(as_json: bool, answers: list[Outcome], direct: list[PreflightReport]) -> int:
+    """Print the answers (table or JSON; the JSON form is documented in docs/json.md); the exit code: 0 only
+    when something was checked and every task would start."""
     reports = [r for a in answers for r in a.reports] + direct
-    problems = [p for a in answers for p in a.problems]
-    ok = bool(reports) and not problems and all(r.will_start for r in reports)
+    verdict = bool(reports) and all(a.ok for a in answers) and all(r.will_start for r in direct)
     if as_json:
-        document: object = [r.to_dict() for r in direct]
-        if answers:
-            document = {
-                "will_start": ok,
-                "configurations": [a.to_dict() for a in answers],
-                "task_definitions": [r.to_dict() for r in direct],
-            }
+        document = {
+            "schema_version": PREFLIGHT_SCHEMA_VERSION,
+            "will_start": verdict,
+            "configurations": [_answer(a) for a in answers],
+            "task_definitions": [r.to_dict() for r in direct],
+        }
         print(json.dumps(document, indent=2, sort_keys=True))
     else:
         for answer in answers:
             print(f"== {answer.name} ({answer.configuration})")
-            for problem in answer.problems:
-                print(problem)
+            for problem in (answer.error, answer.nothing, answer.skipped):
+                if problem:
+                    print(problem)
             print("\n\n".join(r.table() for r in answer.reports))
+            if answer.destroy_error:
+                print(f"teardown (not part of the verdict): {answer.destroy_error}")
         if direct:
             print("\n\n".join(r.table() for r in direct))
-    for problem in problems:
-        print(f"fargate-harness: {problem.splitlines()[0]}", file=sys.stderr)
-    if any(a.bad_input for a in answers):
-        return 2
-    return 0 if ok else 1
+    for answer in answers:
+        for problem in (answer.error, answer.nothing, answer.destroy_error):
+            if problem:
+                print(f"fargate-harness: {problem.splitlines()[0]}", file=sys.stderr)
+    if not answers:
+        return EXIT_OK if verdict else EXIT_FAILED
+    code = exit_code(answers)
+    if code in (EXIT_OK, EXIT_TEARDOWN) and not verdict:
+        return EXIT_FAILED
+    return code
 
 
 def command_sweep(args: argparse.Namespace) -> int:
@@ -644,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="fargate-harness", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log retries and stages")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="apply scenarios on a target, check and destroy them")
     _add_target_options(run)
@@ -727,8 +490,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fargate-harness: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("fargate-harness: interrupted; in-flight scenarios were destroyed", file=sys.stderr)
-        return 130
+        print(
+            "fargate-harness: interrupted; folders of runs that were not destroyed are kept under the results "
+            "folder: `fargate-harness sweep` destroys what they hold",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -44,3 +44,8 @@ class ResourceNotFoundError(HarnessError):
 
 class InterruptedRun(HarnessError):
     """The run was interrupted (SIGINT or SIGTERM): what was applied is destroyed unless told to stop at once."""
+
+
+class TeardownError(HarnessError):
+    """The destroy after a run failed: resources may remain (the run's folder keeps the state). Reported apart
+    from the configuration's verdict."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,13 @@ from typing import Any
 import pytest
 
 from fargate_harness import scenarios
-from fargate_harness.errors import ConfigurationError, HarnessError
+from fargate_harness.checks import AppliedRun
+from fargate_harness.errors import ConfigurationError, TeardownError
+from fargate_harness.lifecycle import Lifecycle
 from fargate_harness.options import SETTINGS, Options, destroy_on_sigterm, env_flag, resolve_options, run_id, setting
-from fargate_harness.report import Collector, load_summaries, render, write_summary
+from fargate_harness.report import Collector, load_summaries, render
 from fargate_harness.runner import batch, toolchain
-from fargate_harness.runner.terraform import ScenarioRun
+from fargate_harness.runner.terraform import Progress
 from fargate_harness.targets import TARGETS, Target, start_target
 from fargate_harness.targets.localstack import skip_reason, unavailable
 from fargate_harness.upgrade import UpgradeReport, check_upgrade
@@ -217,6 +220,26 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     Path(path).write_text(render(run_id(), options.target, collector, load_summaries(options.run_dir)))
 
 
+def _progress(config: pytest.Config) -> Progress | None:
+    """With ``-v``, a line on the terminal when each stage of a run starts and ends (an ALB's apply takes a
+    minute); quiet otherwise. Written to the process's own standard error, past pytest's capture, so that xdist
+    workers (whose standard error is the terminal's) show theirs too."""
+    if config.get_verbosity() < 1:
+        return None
+    worker = _worker_id(config)
+    tag = "" if worker == "main" else f"[{worker}] "
+
+    def show(name: str, stage: str, seconds: float | None) -> None:
+        stream = sys.__stderr__
+        if stream is None:
+            return
+        done = "..." if seconds is None else f"{seconds:.1f}s"
+        stream.write(f"\nfargate-harness: {tag}{name}: {stage} {done}\n")
+        stream.flush()
+
+    return show
+
+
 def _worker_id(config: pytest.Config) -> str:
     workerinput = getattr(config, "workerinput", None)
     return str(workerinput["workerid"]) if workerinput else "main"
@@ -247,7 +270,7 @@ def harness_target(harness_options: Options, pytestconfig: pytest.Config) -> Ite
         target.stop()
 
 
-ScenarioFactory = Callable[..., ScenarioRun]
+ScenarioFactory = Callable[..., AppliedRun]
 
 
 def resolve_configuration(request: pytest.FixtureRequest, path: str | Path) -> Path:
@@ -267,14 +290,32 @@ def resolve_configuration(request: pytest.FixtureRequest, path: str | Path) -> P
     )
 
 
+def lifecycle_of(
+    request: pytest.FixtureRequest, options: Options, tools: toolchain.Toolchain, target: Target
+) -> Lifecycle:
+    """The lifecycle the fixtures run configurations through (progress under ``-v``, quiet otherwise)."""
+    return Lifecycle(
+        target,
+        tools,
+        options.run_dir,
+        keep=options.keep,
+        worker=_worker_id(request.config),
+        progress=_progress(request.config),
+        registry_hint=REGISTRY_HINT,
+    )
+
+
 def make_factory(
     request: pytest.FixtureRequest, options: Options, tools: toolchain.Toolchain, target: Target
 ) -> ScenarioFactory:
-    """``factory(name, **variables)``: copy, init, apply and idempotency-check a scenario.
+    """``factory(name, **variables)``: copy, init, apply and idempotency-check a configuration
+    (:meth:`Lifecycle.start`).
 
-    Destroy is registered (with the requesting fixture's scope) before apply and runs whatever happened;
-    a run whose tests failed keeps its state, logs and outputs under the results folder.
+    Its finish (destroy, summary) is registered with the requesting fixture's scope before the apply and runs
+    whatever happened; a run whose tests failed keeps its state, logs and outputs under the results folder. A
+    teardown that fails is an error of the fixture's teardown, apart from the tests' verdicts.
     """
+    lifecycle = lifecycle_of(request, options, tools, target)
 
     def factory(
         name: str | Path | scenarios.Scenario,
@@ -283,7 +324,7 @@ def make_factory(
         path: bool = False,
         preflight: dict[str, Any] | None = None,
         **variables: Any,
-    ) -> ScenarioRun:
+    ) -> AppliedRun:
         if isinstance(name, scenarios.Scenario):
             scenario = name
             files = tuple(_var_file(scenario.path, f) for f in var_files)
@@ -297,35 +338,16 @@ def make_factory(
         reason = unavailable(scenario, target, REGISTRY_HINT)
         if reason:
             pytest.skip(f"{name}: {reason}")
-        run = scenarios.new_run(
-            scenario,
-            target=target,
-            tools=tools,
-            results_dir=options.run_dir,
-            worker=_worker_id(request.config),
-            keep=options.keep,
-            extra=variables,
-            var_files=files,
-        )
-        run.preflight_options = dict(preflight or {})
+        run = lifecycle.new_run(scenario, values=variables, var_files=files, preflight=preflight)
         failures_before = request.session.testsfailed
 
         def finish() -> None:
-            error = ""
-            try:
-                run.down(failed=request.session.testsfailed > failures_before)
-            except HarnessError as exc:
-                error = str(exc)
-                raise
-            finally:
-                write_summary(run, options.run_dir, error)
+            problem = lifecycle.finish(run, failed=request.session.testsfailed > failures_before)
+            if problem:
+                raise TeardownError(problem)
 
         request.addfinalizer(finish)
-        try:
-            run.up()
-        except (HarnessError, OSError):
-            run.failed = True
-            raise
+        lifecycle.start(run)
         return run
 
     return factory
@@ -359,7 +381,7 @@ def _var_file(folder: Path, item: str | Path) -> Path:
     return path if path.is_absolute() else folder / path
 
 
-def _apply_marked(request: pytest.FixtureRequest, factory: ScenarioFactory) -> ScenarioRun:
+def _apply_marked(request: pytest.FixtureRequest, factory: ScenarioFactory) -> AppliedRun:
     terraform = request.node.get_closest_marker("terraform")
     if terraform is not None:
         if not terraform.args:
@@ -381,14 +403,14 @@ def _apply_marked(request: pytest.FixtureRequest, factory: ScenarioFactory) -> S
 
 
 @pytest.fixture(scope="module")
-def applied(request: pytest.FixtureRequest, scenario_factory: ScenarioFactory) -> ScenarioRun:
+def applied(request: pytest.FixtureRequest, scenario_factory: ScenarioFactory) -> AppliedRun:
     """The configuration the module's ``pytest.mark.terraform(path, ...)`` (any folder) or
     ``pytest.mark.scenario(name)`` (ours) names, applied once for the module."""
     return _apply_marked(request, scenario_factory)
 
 
 @pytest.fixture(scope="class")
-def applied_class(request: pytest.FixtureRequest, class_scenario_factory: ScenarioFactory) -> ScenarioRun:
+def applied_class(request: pytest.FixtureRequest, class_scenario_factory: ScenarioFactory) -> AppliedRun:
     """Like ``applied``, for a marker on a test class: applied once per class.
 
     With ``--dist loadscope`` each class runs on one worker, so the classes of a module spread over workers.
@@ -397,7 +419,7 @@ def applied_class(request: pytest.FixtureRequest, class_scenario_factory: Scenar
 
 
 @pytest.fixture(scope="module")
-def terraform_apply(scenario_factory: ScenarioFactory) -> Callable[..., ScenarioRun]:
+def terraform_apply(scenario_factory: ScenarioFactory) -> Callable[..., AppliedRun]:
     """``terraform_apply(path, var_files=(), preflight=None, **vars)``: apply any Terraform folder (relative to the
     test file, else to the rootdir) on the selected target, once per call, destroyed at the module's end.
 
@@ -411,7 +433,7 @@ def terraform_apply(scenario_factory: ScenarioFactory) -> Callable[..., Scenario
         var_files: Iterable[str | Path] = (),
         preflight: dict[str, Any] | None = None,
         **variables: Any,
-    ) -> ScenarioRun:
+    ) -> AppliedRun:
         return scenario_factory(str(path), path=True, var_files=var_files, preflight=preflight, **variables)
 
     return apply
@@ -433,8 +455,8 @@ class Together:
         self.target: Target = request.getfixturevalue("harness_target")
         self._factory = factory
         self._skipped: dict[str, str] = {}
-        self._views: dict[str, ScenarioRun] = {}
-        self._alone: dict[str, ScenarioRun] = {}
+        self._views: dict[str, AppliedRun] = {}
+        self._alone: dict[str, AppliedRun] = {}
         self._scenarios: dict[str, scenarios.Scenario] = {}
         self._batch: batch.Batch | None = None
         members = []
@@ -452,40 +474,24 @@ class Together:
             self._apply(request, options, members)
 
     def _apply(self, request: pytest.FixtureRequest, options: Options, members: list[scenarios.Scenario]) -> None:
-        group = batch.Batch(
-            members,
-            target=self.target,
-            tools=request.getfixturevalue("harness_toolchain"),
-            results_dir=options.run_dir,
-            worker=_worker_id(request.config),
-            keep=options.keep,
-        )
+        lifecycle = lifecycle_of(request, options, request.getfixturevalue("harness_toolchain"), self.target)
         failures_before = request.session.testsfailed
+        group = lifecycle.start_batch(members)
+        if group is None:
+            return  # destroyed at once: each member is applied alone when a test first asks for it
 
         def finish() -> None:
-            failed = request.session.testsfailed > failures_before
-            error = ""
-            try:
-                group.down(failed=failed)
-            except HarnessError as exc:
-                error = str(exc)
-                raise
-            finally:
-                for view in self._views.values():
-                    view.failed = view.failed or failed or bool(error)
-                    write_summary(view, options.run_dir, error)
+            problem = lifecycle.finish_batch(
+                group, self._views.values(), failed=request.session.testsfailed > failures_before
+            )
+            if problem:
+                raise TeardownError(problem)
 
         request.addfinalizer(finish)
-        try:
-            group.up()
-        except HarnessError as exc:
-            LOG.warning("batch of %s failed (%s); each is applied alone", ", ".join(group.names), exc)
-            group.down(failed=True)  # at once: the members' own runs must not find it half applied
-            return
         self._batch = group
         self._views = {view.name: view for view in group.views()}
 
-    def run(self, name: str) -> ScenarioRun:
+    def run(self, name: str) -> AppliedRun:
         """The applied run of ``name``: its view in the batch, or a run of its own (applied on first use)."""
         if name in self._skipped:
             pytest.skip(f"{name}: {self._skipped[name]}")

@@ -27,7 +27,7 @@ from fargate_harness.runner.terraform import ScenarioRun
 STAGES = ("init", "apply", "plan", "destroy")
 
 
-def write_summary(run: ScenarioRun, run_dir: Path, error: str = "") -> Path:
+def write_summary(run: ScenarioRun, run_dir: Path, error: str = "", *, interrupted: bool = False) -> Path:
     """Record one scenario run's facts (no secret values: names, counts, seconds) for the report."""
     folder = run_dir / "summaries"
     folder.mkdir(parents=True, exist_ok=True)
@@ -37,7 +37,8 @@ def write_summary(run: ScenarioRun, run_dir: Path, error: str = "") -> Path:
         "prefix": run.prefix,
         "timings": run.timings,
         "resources": len(run.resources),
-        "failed": run.failed,
+        "failed": run.failed or interrupted,
+        "interrupted": interrupted,
         "kept": str(run.workdir) if run.failed or run.keep else "",
         "error": run.masker(error),
     }

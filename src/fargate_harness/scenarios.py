@@ -6,16 +6,16 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fargate_harness.checks import AppliedRun
 from fargate_harness.errors import ConfigurationError
 from fargate_harness.nightly.ownership import ownership_tags
 from fargate_harness.options import run_id
 from fargate_harness.runner import hcl
-from fargate_harness.runner.terraform import ScenarioRun
+from fargate_harness.runner.terraform import Progress
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import RESOURCE_SERVICES, Target
 
@@ -143,14 +143,14 @@ def new_run(
     keep: bool = False,
     extra: dict[str, Any] | None = None,
     var_files: tuple[Path, ...] = (),
-    progress: Callable[[str, str, float], None] | None = None,
-) -> ScenarioRun:
-    """A :class:`ScenarioRun` with a unique prefix, the run's variables and its ownership tags.
+    progress: Progress | None = None,
+) -> AppliedRun:
+    """An :class:`~fargate_harness.checks.AppliedRun` with a unique prefix, the run's variables and its ownership tags.
 
     ``extra`` are values given by name (they win over the harness's values and over ``var_files``).
     """
     prefix = unique_prefix(worker)
-    return ScenarioRun(
+    return AppliedRun(
         scenario.path,
         target=target,
         toolchain=tools,

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from fargate_harness import scenarios
-from fargate_harness.cli import run_scenario
+from fargate_harness.checks import load_reference
+from fargate_harness.lifecycle import Lifecycle, run_checks
 from fargate_harness.nightly.faults import count_retries, retry_report
 from fargate_harness.options import resolve_options
 from fargate_harness.runner import toolchain
@@ -39,7 +40,9 @@ def test_scenarios_pass_under_heavy_faults(
 
     monkeypatch.setattr(target, "client", counted_client)
     try:
-        outcomes = [run_scenario(scenarios.get(name, ROOT / "scenarios"), options, tools, target) for name in SCENARIOS]
+        lifecycle = Lifecycle(target, tools, options.run_dir)
+        work = run_checks(load_reference(ROOT / "scenarios" / "reference_checks.py"))
+        outcomes = [lifecycle.one(scenarios.get(name, ROOT / "scenarios"), work) for name in SCENARIOS]
         stats = target.faults.stats
     finally:
         target.stop()

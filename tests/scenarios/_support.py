@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
 from fargate_harness import checks
 from fargate_harness.runner.terraform import ScenarioRun
+
+#: This repository's reference-scenario checks (scenarios/reference_checks.py), loaded as the CLI loads them.
+reference = checks.load_module(Path(__file__).resolve().parents[2] / "scenarios" / "reference_checks.py")
 
 
 def need(run: ScenarioRun, services: Iterable[str], what: str) -> None:

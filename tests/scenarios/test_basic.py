@@ -10,11 +10,11 @@ from fargate_harness import checks
 from fargate_harness.aws import ecr, ecs
 from fargate_harness.runner.processes import stat_fields
 from fargate_harness.runner.terraform import ScenarioRun
-from tests.scenarios._support import need, run_check
+from tests.scenarios._support import need, reference, run_check
 
 pytestmark = pytest.mark.scenario("basic")
 
-CHECKS = checks.COMMON_CHECKS
+CHECKS = reference.COMMON_CHECKS
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
@@ -24,7 +24,7 @@ def test_check(applied: ScenarioRun, check: checks.Check) -> None:
 
 def test_image_comes_from_the_declared_same_account_repository(applied: ScenarioRun) -> None:
     need(applied, {"ecs"}, "task definition image")
-    (service,) = checks.services(applied)
+    (service,) = reference.services(applied)
     td = ecs.get_task_definition(applied.target.client("ecs"), service["task_definition_arn"])
     images = [ecr.parse_image_uri(c["image"]) for c in td["containerDefinitions"]]
     arns = {ecr.repository_arn(i, partition=service["execution_role_arn"].split(":")[1]) for i in images if i}

@@ -19,17 +19,17 @@ from typing import ClassVar
 
 import pytest
 
-from fargate_harness import checks
 from fargate_harness.aws import ecr, ecs, iam
 from fargate_harness.plugin import Together
 from fargate_harness.preflight import AwsFacts, PreflightReport, preflight
 from fargate_harness.runner.terraform import ScenarioRun
+from tests.scenarios._support import reference
 
 
 def report_of(applied: ScenarioRun, service_key: str = "", deployer_role: str = "") -> PreflightReport:
     """Preflight of the case's task definition (``service_key`` picks one of several services), as ``deployer_role``
     (a role the case creates, by name suffix after ``<name>-``) when given."""
-    services = checks.services(applied)
+    services = reference.services(applied)
     if service_key:
         (service,) = [s for s in services if s.key == service_key]
     else:

@@ -6,13 +6,13 @@ import pytest
 
 from fargate_harness import checks
 from fargate_harness.runner.terraform import ScenarioRun
-from tests.scenarios._support import run_check
+from tests.scenarios._support import reference, run_check
 
 pytestmark = pytest.mark.scenario("cross-account-ecr")
 
 CHECKS = (
-    *checks.COMMON_CHECKS,
-    checks.cross_account_repository,
+    *reference.COMMON_CHECKS,
+    reference.cross_account_repository,
 )
 
 

@@ -6,14 +6,14 @@ import pytest
 
 from fargate_harness import checks
 from fargate_harness.runner.terraform import ScenarioRun
-from tests.scenarios._support import run_check
+from tests.scenarios._support import reference, run_check
 
 pytestmark = pytest.mark.scenario("module-reuse")
 
 CHECKS = (
-    *checks.COMMON_CHECKS,
-    checks.secret_references,
-    checks.role_isolation,
+    *reference.COMMON_CHECKS,
+    reference.secret_references,
+    reference.role_isolation,
 )
 
 
@@ -23,7 +23,7 @@ def test_check(applied: ScenarioRun, check: checks.Check) -> None:
 
 
 def test_three_services_with_distinct_roles(applied: ScenarioRun) -> None:
-    items = checks.services(applied)
+    items = reference.services(applied)
     roles = {s["execution_role_arn"] for s in items}
     assert len(items) >= 3 and len(roles) == len(items), (
         f"module-reuse: services: expected >= 3 services with distinct execution roles, got {sorted(roles)}"

@@ -7,13 +7,13 @@ import pytest
 from fargate_harness import checks
 from fargate_harness.aws import ecs, secrets
 from fargate_harness.runner.terraform import ScenarioRun
-from tests.scenarios._support import need, run_check
+from tests.scenarios._support import need, reference, run_check
 
 pytestmark = pytest.mark.scenario("secrets")
 
 CHECKS = (
-    *checks.COMMON_CHECKS,
-    checks.secret_references,
+    *reference.COMMON_CHECKS,
+    reference.secret_references,
 )
 
 
@@ -24,7 +24,7 @@ def test_check(applied: ScenarioRun, check: checks.Check) -> None:
 
 def test_json_key_reference_is_used(applied: ScenarioRun) -> None:
     need(applied, {"ecs"}, "task definition secrets")
-    (service,) = checks.services(applied)
+    (service,) = reference.services(applied)
     td = ecs.get_task_definition(applied.target.client("ecs"), service["task_definition_arn"])
     keys = [secrets.parse_secret_reference(ref).json_key for _c, _n, ref in ecs.secret_references(td)]
     assert any(keys), (

@@ -6,14 +6,14 @@ import pytest
 
 from fargate_harness import checks
 from fargate_harness.runner.terraform import ScenarioRun
-from tests.scenarios._support import run_check
+from tests.scenarios._support import reference, run_check
 
 pytestmark = pytest.mark.scenario("ssm-kms")
 
 CHECKS = (
-    *checks.COMMON_CHECKS,
-    checks.secret_references,
-    checks.secure_parameters,
+    *reference.COMMON_CHECKS,
+    reference.secret_references,
+    reference.secure_parameters,
 )
 
 
@@ -23,7 +23,7 @@ def test_check(applied: ScenarioRun, check: checks.Check) -> None:
 
 
 def test_role_may_decrypt_with_the_scenario_key(applied: ScenarioRun) -> None:
-    (service,) = checks.services(applied)
+    (service,) = reference.services(applied)
     assert service.declared("kms_key_arns") == [applied.outputs["kms_key_arn"]], (
         f"ssm-kms: role {service['execution_role_name']}: expected kms:Decrypt on "
         f"{applied.outputs['kms_key_arn']}, got {service.declared('kms_key_arns')}"

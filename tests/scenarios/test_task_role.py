@@ -6,15 +6,15 @@ import pytest
 
 from fargate_harness import checks
 from fargate_harness.runner.terraform import ScenarioRun
-from tests.scenarios._support import need, run_check
+from tests.scenarios._support import need, reference, run_check
 
 pytestmark = pytest.mark.scenario("task-role")
 
 CHECKS = (
-    *checks.COMMON_CHECKS,
-    checks.task_role_statements,
-    checks.secret_references,
-    checks.role_separation,
+    *reference.COMMON_CHECKS,
+    reference.task_role_statements,
+    reference.secret_references,
+    reference.role_separation,
 )
 
 
@@ -24,7 +24,7 @@ def test_check(applied: ScenarioRun, check: checks.Check) -> None:
 
 
 def test_task_role_reaches_bucket_and_table(applied: ScenarioRun) -> None:
-    (service,) = checks.services(applied)
+    (service,) = reference.services(applied)
     assert service.task_declared("s3_bucket_arns") == [applied.outputs["bucket_arn"]]
     need(applied, {"dynamodb"}, "table (create_table = false)")
     assert service.task_declared("dynamodb_table_arns") == [applied.outputs["table_arn"]]

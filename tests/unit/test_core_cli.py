@@ -15,14 +15,16 @@ import pytest
 
 from fargate_harness import cli
 from fargate_harness import options as config
-from fargate_harness.checks import CheckResult, Service
-from fargate_harness.cli import Outcome, format_report, main, options_from_args, run_scenario
+from fargate_harness.checks import CheckResult
+from fargate_harness.cli import REGISTRY_HINT, format_report, main, options_from_args
 from fargate_harness.errors import ConfigurationError, TerraformError
+from fargate_harness.lifecycle import Lifecycle, Outcome, run_checks
 from fargate_harness.options import Options
 from fargate_harness.runner import toolchain
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.scenarios import discover
 from fargate_harness.targets.base import Target
+from tests.scenarios._support import reference
 
 PROJECT = Path(__file__).resolve().parents[2]
 REAL_SCENARIOS = PROJECT / "scenarios"
@@ -209,23 +211,27 @@ def test_options_scenarios_dir_is_resolved(monkeypatch: pytest.MonkeyPatch) -> N
     assert options.scenarios_dir.is_absolute()
 
 
-# -- run_scenario skips (no Terraform) ---------------------------------------------------------------
+# -- Lifecycle.one skips (no Terraform) --------------------------------------------------------------
 
 
-def test_run_scenario_skips_when_the_target_lacks_services(tmp_path: Path) -> None:
+def test_lifecycle_skips_when_the_target_lacks_services(tmp_path: Path) -> None:
     """A target without s3 skips task-role and names what is missing (dynamodb is optional there)."""
     scenario = discover(REAL_SCENARIOS)["task-role"]
     target = _target(available_services=frozenset({"iam", "sts", "ecs", "logs", "secretsmanager"}))
-    outcome = run_scenario(scenario, Options(results_dir=tmp_path), _toolchain(tmp_path), target)
+    outcome = Lifecycle(target, _toolchain(tmp_path), tmp_path, registry_hint=REGISTRY_HINT).one(
+        scenario, run_checks(None)
+    )
     assert outcome.skipped == "target embedded lacks s3"
     assert outcome.run is None and outcome.ok
     assert not list(tmp_path.rglob("*.tf"))
 
 
-def test_run_scenario_skips_cross_account_without_a_registry_role(tmp_path: Path) -> None:
+def test_lifecycle_skips_cross_account_without_a_registry_role(tmp_path: Path) -> None:
     """A cross-account scenario on a target with no registry role is skipped, not failed."""
     scenario = discover(REAL_SCENARIOS)["cross-account-ecr"]
-    outcome = run_scenario(scenario, Options(results_dir=tmp_path), _toolchain(tmp_path), _target())
+    outcome = Lifecycle(_target(), _toolchain(tmp_path), tmp_path, registry_hint=REGISTRY_HINT).one(
+        scenario, run_checks(None)
+    )
     assert outcome.skipped == "needs a registry account (--registry-role-arn)"
     assert outcome.run is None
 
@@ -293,7 +299,7 @@ def test_check_result_verdict(result: CheckResult, verdict: str) -> None:
 
 def test_service_helpers() -> None:
     """Facts are indexable; declared lists default to empty when absent or null."""
-    service = Service(
+    service = reference.Service(
         "api",
         {
             "execution_role_name": "fh-api-exec",
@@ -306,8 +312,8 @@ def test_service_helpers() -> None:
     assert service.declared("kms_key_arns") == []
     assert service.declared("ssm_parameter_arns") == []
     assert service.task_declared("s3_bucket_arns") == ["arn:aws:s3:::b"]
-    assert Service("w", {"declared": None}).declared("secret_arns") == []
-    assert Service("w", {}).task_declared("dynamodb_table_arns") == []
+    assert reference.Service("w", {"declared": None}).declared("secret_arns") == []
+    assert reference.Service("w", {}).task_declared("dynamodb_table_arns") == []
     with pytest.raises(KeyError):
         service["missing"]
 

@@ -20,6 +20,7 @@ from fargate_harness import checks
 from fargate_harness.scenarios import Scenario, get, run_variables
 from fargate_harness.targets import EmbeddedTarget, LocalStackTarget, Target
 from fargate_harness.targets.localstack import TASK_DEFINITION_VARIABLE, missing_for, optional_services, skip_reason
+from tests.scenarios._support import reference
 
 PROJECT = Path(__file__).resolve().parents[2]
 SCENARIOS = PROJECT / "scenarios"
@@ -214,15 +215,19 @@ def test_missing_required_is_reported_alongside_optional(tmp_path: Path) -> None
 # -- which checks skip -------------------------------------------------------------------------------
 
 
+ALL_CHECKS = (*checks.INVENTORY_CHECKS, *reference.CHECKS)
+
+
 def test_every_check_declares_what_it_needs() -> None:
-    """CHECK_NEEDS names exactly the checks there are."""
-    assert {c.__name__ for c in checks.ALL_CHECKS} == set(checks.CHECK_NEEDS)
-    assert set(checks.COMMON_CHECKS) <= set(checks.ALL_CHECKS)
+    """Every check, generic or reference, declares the services it reads on itself (@check(...))."""
+    undeclared = [c.__name__ for c in ALL_CHECKS if not checks.needs_of(c)]
+    assert undeclared == [], f"checks without @check(services): {undeclared}"
+    assert set(reference.COMMON_CHECKS) <= set(reference.CHECKS)
 
 
 def test_without_ecs_only_task_definition_checks_skip(free: LocalStackTarget) -> None:
     """The checks reading task definitions skip; log groups, roles and statements still run."""
-    skipped = {c.__name__ for c in checks.ALL_CHECKS if checks.unavailable(c, free)}
+    skipped = {c.__name__ for c in ALL_CHECKS if checks.unavailable(c, free)}
     assert skipped == {
         "task_definitions",
         "awslogs",
@@ -237,8 +242,8 @@ def test_without_ecs_only_task_definition_checks_skip(free: LocalStackTarget) ->
         "awslogs_groups_exist",
         "value_from_resolves",
     }
-    assert checks.unavailable(checks.cross_account_repository, free) == ["ecr", "ecs"]
-    assert checks.unavailable("log_groups", free) == []
+    assert checks.unavailable(reference.cross_account_repository, free) == ["ecr", "ecs"]
+    assert checks.unavailable(reference.log_groups, free) == []
 
 
 def test_run_all_reports_skipped_checks_as_not_applicable(free: LocalStackTarget) -> None:
@@ -254,7 +259,7 @@ def test_run_all_reports_skipped_checks_as_not_applicable(free: LocalStackTarget
         def masker(text: str) -> str:
             return text
 
-    results = checks.run_all(FakeRun())  # type: ignore[arg-type]
+    results = checks.run_all(FakeRun(), checks.load_reference(SCENARIOS / "reference_checks.py"))  # type: ignore[arg-type]
     by_name = {r.name: r for r in results}
     assert by_name["task_definitions"].verdict == "n/a"
     assert by_name["task_definitions"].message == "skipped: target localstack lacks ecs"

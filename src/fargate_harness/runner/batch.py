@@ -22,15 +22,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fargate_harness.checks import AppliedRun
 from fargate_harness.errors import ConfigurationError, NotIdempotentError
 from fargate_harness.model.inventory import managed_resources
 from fargate_harness.runner import hcl
-from fargate_harness.runner.terraform import OVERRIDE_FILE, ScenarioRun, copy_configuration, not_idempotent
+from fargate_harness.runner.terraform import OVERRIDE_FILE, Progress, copy_configuration, not_idempotent
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.scenarios import SENSITIVE_VARIABLES, Scenario, new_run
 from fargate_harness.targets.base import DEFAULT_TAGS_SINCE, Target, provider_release
@@ -257,7 +258,7 @@ class Batch:
         results_dir: Path,
         worker: str = "cli",
         keep: bool = False,
-        progress: Callable[[str, str, float], None] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.members: list[Member] = []
         for number, scenario in enumerate(chosen, start=1):
@@ -304,13 +305,13 @@ class Batch:
         """The member's root folder in the run's copy (which keeps the batch source's layout)."""
         return self.run.tfdir / member.copy.relative_to(self.source)
 
-    def views(self) -> list[ScenarioRun]:
+    def views(self) -> list[AppliedRun]:
         """Each member as a run of its own: its state, resources, outputs and the batch's stage seconds; the
         batch's target, masker and work folder. Their ``down`` does nothing: the batch destroys."""
         run = self.run
         views = []
         for member in self.members:
-            view = ScenarioRun(
+            view = type(run)(
                 member.scenario.path,
                 target=run.target,
                 toolchain=run.toolchain,

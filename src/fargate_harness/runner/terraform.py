@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fargate_harness.errors import ConfigurationError, InterruptedRun, NotIdempotentError, TerraformError
 from fargate_harness.model.inventory import Inventory, managed_resources
@@ -115,6 +115,8 @@ _NOTHING_FOUND = re.compile(
 _LOCK_AWS_SUFFIXES = ("registry.terraform.io/hashicorp/aws", "registry.opentofu.org/hashicorp/aws")
 _WORK_IGNORE = shutil.ignore_patterns(".terraform", "terraform.tfstate*", ".terraform.tfstate.lock.info")
 _UMASK_LOCK = threading.Lock()
+#: Told of each stage of a run: ``(configuration, stage, None)`` when it starts, ``(..., seconds)`` when it ends.
+Progress = Callable[[str, str, "float | None"], None]
 _UMASK_USERS = [0]
 
 
@@ -287,7 +289,7 @@ class ScenarioRun:
     user_variables: dict[str, Any] = field(default_factory=dict, repr=False)
     overlays: tuple[Path, ...] = ()
     isolate: bool | None = None
-    progress: Callable[[str, str, float], None] | None = field(default=None, repr=False)
+    progress: Progress | None = field(default=None, repr=False)
     retries: int = 0
     apply_error: str = ""
     #: Reads shared by the checks and preflights of one applied state (cleared by apply).
@@ -559,7 +561,7 @@ class ScenarioRun:
     def _stage(self, name: str) -> _Timer:
         return _Timer(self.timings, name, self._report_progress)
 
-    def _report_progress(self, stage: str, seconds: float) -> None:
+    def _report_progress(self, stage: str, seconds: float | None) -> None:
         if self.progress is not None:
             self.progress(self.name, stage, seconds)
 
@@ -847,13 +849,6 @@ class ScenarioRun:
         for leftover in [*self.tfdir.glob("*.tfplan"), self.tfdir / "terraform.tfstate.backup"]:
             leftover.unlink(missing_ok=True)
 
-    def up(self) -> None:
-        """prepare + init + apply + idempotency check (the fixture's set-up)."""
-        self.prepare()
-        self.init()
-        self.apply()
-        self.check_idempotent()
-
     def down(self, failed: bool = False) -> None:
         """Destroy unless ``keep``; keep the work folder (state, logs, outputs) on any failure."""
         self.failed = self.failed or failed
@@ -916,35 +911,6 @@ class ScenarioRun:
         """Seconds spent in Terraform stages so far."""
         return sum(self.timings.values())
 
-    # -- assertions a user calls in their own tests (the logic lives in fargate_harness.checks) ------------
-    def assert_tasks_start(self, **options: Any) -> int:
-        """Every task definition in the state would start (the preflight); returns how many were checked."""
-        from fargate_harness import checks
-
-        return checks.tasks_start(self, **options)
-
-    def assert_least_privilege(self) -> int:
-        """No execution role grants more than its tasks need, nor application permissions; returns roles checked."""
-        from fargate_harness import checks
-
-        return checks.execution_roles_least_privilege(self) + checks.execution_roles_hold_no_app_permissions(self)
-
-    def assert_trusts_only_ecs_tasks(self) -> int:
-        """Every role a task definition uses trusts only ``ecs-tasks.amazonaws.com`` (and admits its account)."""
-        from fargate_harness import checks
-
-        return checks.roles_trust_ecs_tasks(self)
-
-    def role(self, name_or_arn: str) -> RoleAssertions:
-        """Assertions about one IAM role of the state, by name, ARN or Terraform address."""
-        from fargate_harness.checks import RoleAssertions
-
-        return RoleAssertions(self, self.inventory.role(name_or_arn))
-
-
-if TYPE_CHECKING:
-    from fargate_harness.checks import RoleAssertions
-
 
 def not_idempotent(name: str, changes: Iterable[str]) -> NotIdempotentError:
     """The error for a configuration whose plan right after apply wants ``changes``."""
@@ -974,11 +940,15 @@ def _unknown_argument(text: str) -> tuple[str, str] | None:
 
 
 class _Timer:
-    def __init__(self, sink: dict[str, float], name: str, done: Callable[[str, float], None] | None = None) -> None:
+    def __init__(
+        self, sink: dict[str, float], name: str, done: Callable[[str, float | None], None] | None = None
+    ) -> None:
         self.sink, self.name, self.done = sink, name, done
 
     def __enter__(self) -> None:
         self.start = time.perf_counter()
+        if self.done is not None:
+            self.done(self.name, None)
 
     def __exit__(self, *exc: object) -> None:
         seconds = time.perf_counter() - self.start

@@ -1,0 +1,456 @@
+"""Checks that hold for any configuration, read from its state, and the assertions users call.
+
+Each check takes an applied run, returns how many subjects it checked and raises AssertionError with a message
+of the form ``"<configuration>: <resource>: expected <x>, got <y>"``. A check that finds nothing to check
+fails and says what it looked for. Each declares the AWS services it reads (:func:`check`): on a target
+without one of them (free LocalStack has no ECS) it is skipped with the missing services.
+
+Checks that belong to particular configurations (our reference scenarios' exactness checks, which read their
+``services`` output) are not here: they live beside those configurations and are loaded as a
+:class:`Reference`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from fargate_harness.aws import iam, logs, secrets, ssm
+from fargate_harness.aws._policy import decode_document, fail
+from fargate_harness.errors import ConfigurationError, HarnessError, ResourceNotFoundError
+from fargate_harness.model.inventory import Role, TaskDefinition
+from fargate_harness.runner.terraform import ScenarioRun
+from fargate_harness.targets.base import Target
+
+if TYPE_CHECKING:
+    from fargate_harness.preflight import AwsFacts, PreflightReport
+
+#: A check: takes an applied run, returns how many subjects it checked, raises AssertionError on a failure.
+Check = Callable[[ScenarioRun], int]
+_NEEDS = "__harness_needs__"
+
+
+def check(*services: str) -> Callable[[Check], Check]:
+    """Declare the AWS services a check reads (beyond what the configuration's own resources need)."""
+
+    def declare(function: Check) -> Check:
+        setattr(function, _NEEDS, frozenset(services))
+        return function
+
+    return declare
+
+
+def needs_of(one: Check) -> frozenset[str]:
+    """The services ``one`` reads, as it declared them with :func:`check` (none declared: none)."""
+    return frozenset(getattr(one, _NEEDS, frozenset()))
+
+
+# -- checks that need no contract: every task definition and role of the state ---------------------
+
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+#: A sample task ARN's resource part: ECS sends the task's ARN as aws:SourceArn when it assumes a role.
+SAMPLE_TASK = "task/fargate-harness/0123456789abcdef0123456789abcdef"
+
+
+def _task_definitions(run: ScenarioRun) -> list[TaskDefinition]:
+    found = run.inventory.task_definitions
+    if not found:
+        raise AssertionError(
+            f"{run.name}: no aws_ecs_task_definition in the state of {run.source} "
+            f"(looked for task definitions to check; the state holds {run.inventory.summary()})"
+        )
+    return found
+
+
+def _facts(run: ScenarioRun, region: str | None = None, account: str | None = None) -> AwsFacts:
+    """One AwsFacts per applied run, region and account: checks and preflight share what was read.
+
+    A configuration may set its own region (a ``region`` in its provider block or tfvars): its resources
+    are read in the region their ARNs name, with the run's credentials and endpoint. A provider that assumes a
+    role in an account of its own built its resources there: on emulators they are read in the account their
+    ARNs name (:meth:`Target.in_account`); on real AWS the harness reads only its own account.
+    """
+    from fargate_harness.preflight import AwsFacts
+
+    region = region or run.target.region
+    if account and (not run.target.is_emulator or account == run.target.account_id()):
+        account = None
+    key = f"facts:{region}" + (f":{account}" if account else "")
+    facts = run.shared.get(key)
+    if not isinstance(facts, AwsFacts):
+        target = run.target if region == run.target.region else run.target.derived(region=region)
+        facts = AwsFacts(target.in_account(account) if account else target)
+        run.shared[key] = facts
+    return facts
+
+
+def preflight_reports(run: ScenarioRun, **options: Any) -> list[PreflightReport]:
+    """The preflight of every task definition in the state, each in its own region (computed once per run and
+    options)."""
+    from fargate_harness.preflight import preflight_many
+
+    options = {**run.preflight_options, **options}
+    key = f"preflight:{sorted(options.items())}"
+    if key not in run.shared:
+        jobs = []
+        for td in _task_definitions(run):
+            facts = _facts(run, td.region or None, td.account or None)
+            jobs.append((facts.target, td.arn, facts))
+        run.shared[key] = preflight_many(jobs, options)
+    return list(run.shared[key])
+
+
+def denied_actions(report: PreflightReport) -> str:
+    """The denied or missing requirements of a report, for a failure message."""
+    return "; ".join(f"{v.requirement.action} on {v.requirement.resource}: {v.reason}" for v in report.failures)
+
+
+def _fail_all(run: ScenarioRun, expected: str, problems: list[str]) -> None:
+    """Fail with every problem found, one per line (nothing when there is none)."""
+    if problems:
+        raise AssertionError(f"{run.name}: expected {expected}, got:\n  " + "\n  ".join(problems))
+
+
+def _note(run: ScenarioRun, text: str) -> None:
+    run.shared.setdefault("notes", []).append(text)
+
+
+@check("ecs")
+def tasks_start(run: ScenarioRun, **options: Any) -> int:
+    """Every task definition in the state would start: the preflight finds no denied or missing requirement."""
+    problems = []
+    reports = preflight_reports(run, **options)
+    for report in reports:
+        if report.will_start:
+            continue
+        denied = denied_actions(report)
+        problems.append(
+            f"task definition {report.task_definition}: {report.error}" + (f" ({denied})" if denied else "")
+        )
+    _fail_all(run, "every task to start", problems)
+    return len(reports)
+
+
+def _role_documents(run: ScenarioRun, arn: str) -> tuple[str, dict[str, Any]]:
+    """(name, trust policy) of a role: from the state when it is there, else read from the target."""
+    role = run.inventory.role_by_arn(arn)
+    if role is not None and role.trust:
+        return role.name, role.trust
+    described = _facts(run).role(arn)
+    client = _facts(run).client("iam", described.account)
+    if client is None:
+        raise AssertionError(f"{run.name}: role {arn}: cannot be read from target {run.target.name}")
+    found = iam.get_role(client, described.name)
+    return described.name, decode_document(found.get("AssumeRolePolicyDocument") or {})
+
+
+@check("ecs", "iam")
+def roles_trust_ecs_tasks(run: ScenarioRun) -> int:
+    """Every role a task definition names trusts only ``ecs-tasks.amazonaws.com`` with ``sts:AssumeRole``, and
+    its conditions (``aws:SourceAccount``, ``aws:SourceArn``...) admit the request ECS sends for the task.
+
+    Amazon ECS Developer Guide, "Task execution IAM role" / "Task IAM role": the trust relationship, and the
+    confused-deputy conditions ECS supports.
+    """
+    from fargate_harness.iam import evaluate
+
+    arns = list(dict.fromkeys([*run.inventory.execution_role_arns, *run.inventory.task_role_arns]))
+    if not arns:
+        _task_definitions(run)
+        raise AssertionError(f"{run.name}: no task definition in the state of {run.source} names a role to check")
+    for td in run.inventory.task_definitions:
+        for arn in (td.execution_role_arn, td.task_role_arn):
+            if not arn:
+                continue
+            name, trust = _role_documents(run, arn)
+            iam.assert_trusts_only_service(
+                {"RoleName": name, "AssumeRolePolicyDocument": trust}, ECS_TASKS, scenario=run.name
+            )
+            account = td.account
+            context = {
+                "aws:SourceAccount": account,
+                "aws:SourceArn": f"arn:{td.partition}:ecs:{td.region}:{account}:{SAMPLE_TASK}",
+            }
+            decision = evaluate(
+                "sts:AssumeRole",
+                arn,
+                ECS_TASKS,
+                resource_policy=trust,
+                resource_owner=arn.split(":")[4],
+                context=context,
+            )
+            if not decision.allowed:
+                fail(
+                    run.name,
+                    f"role {name} trust policy",
+                    f"to admit ecs-tasks.amazonaws.com for task definition {td.label} (aws:SourceAccount {account})",
+                    decision.reason,
+                )
+    return len(arns)
+
+
+def _execution_reports(run: ScenarioRun) -> list[PreflightReport]:
+    reports = [r for r in preflight_reports(run) if r.execution_role]
+    if not reports:
+        _task_definitions(run)
+        raise AssertionError(f"{run.name}: no task definition in the state of {run.source} has an execution role")
+    return reports
+
+
+@check("ecs", "iam")
+def execution_roles_least_privilege(run: ScenarioRun) -> int:
+    """No execution role grants actions or resources its task definitions never need (AWS managed policies
+    excepted)."""
+    reports = _execution_reports(run)
+    found = [
+        f"{r.execution_role} (task definition {r.task_definition}): {'; '.join(r.overgrants)}"
+        for r in reports
+        if r.overgrants
+    ]
+    _fail_all(run, "no over-grants on execution roles", found)
+    return len({r.execution_role for r in reports})
+
+
+@check("ecs", "iam")
+def execution_roles_hold_no_app_permissions(run: ScenarioRun) -> int:
+    """No execution role holds application permissions (they belong on the task role), and no task role holds
+    what the agent needs from the execution role."""
+    reports = _execution_reports(run)
+    found = [f"task definition {r.task_definition}: {'; '.join(r.misplaced)}" for r in reports if r.misplaced]
+    _fail_all(run, "no misplaced permissions", found)
+    return len(reports)
+
+
+@check("ecs", "logs")
+def awslogs_groups_exist(run: ScenarioRun) -> int:
+    """Every container logging with ``awslogs`` names a log group that exists (or that the agent may create
+    with ``awslogs-create-group``); each group's retention is reported."""
+    checked = 0
+    missing = []
+    for td in _task_definitions(run):
+        account = td.account
+        for container in td.containers:
+            if container.log_driver != "awslogs":
+                continue
+            group = container.log_options.get("awslogs-group", "")
+            region = container.log_options.get("awslogs-region") or td.region
+            checked += 1
+            client = _facts(run, region).client("logs", account)
+            if client is None:
+                _note(run, f"log group {group}: account {account} cannot be read")
+                continue
+            try:
+                described = logs.get_log_group(client, group)
+            except ResourceNotFoundError:
+                if container.log_options.get("awslogs-create-group") == "true":
+                    _note(run, f"log group {group}: created by the agent at first start (awslogs-create-group)")
+                    continue
+                missing.append(
+                    f"task definition {td.label} container {container.name}: log group {group!r} in {region}"
+                )
+                continue
+            retention = described.get("retentionInDays")
+            _note(run, f"log group {group}: retention {f'{retention} days' if retention else 'never expires'}")
+    _fail_all(run, "every awslogs group to exist", [f"missing {item}" for item in missing])
+    if not checked:
+        _note(run, "no container logs with awslogs")
+    return checked
+
+
+@check("ecs")
+def value_from_resolves(run: ScenarioRun) -> int:
+    """Every ``valueFrom`` (``secrets`` and ``logConfiguration.secretOptions``) names a secret or parameter that
+    exists, in whichever account and region its ARN says."""
+    checked = 0
+    missing = []
+    for td in _task_definitions(run):
+        region, account = td.region, td.account
+        facts = _facts(run, region)
+        for container in td.containers:
+            for variable, value_from in (*container.secrets, *container.log_secrets):
+                checked += 1
+                where = f"task definition {td.label} container {container.name} secret {variable}"
+                if value_from.startswith("arn:") and value_from.split(":")[2] == "secretsmanager":
+                    try:
+                        reference = secrets.parse_secret_reference(value_from)
+                    except ValueError as exc:
+                        missing.append(f"{where}: {exc}")
+                        continue
+                    if facts.secret(reference.secret_id) is None:
+                        missing.append(f"{where}: secret {reference.secret_id} does not exist")
+                    continue
+                owner = value_from.split(":")[4] if value_from.startswith("arn:") else account
+                where_region = value_from.split(":")[3] if value_from.startswith("arn:") else region
+                try:
+                    name = ssm.parameter_name(value_from)
+                except ValueError as exc:
+                    missing.append(f"{where}: {exc}")
+                    continue
+                if facts.parameter(name, owner, where_region) is None:
+                    missing.append(f"{where}: parameter {value_from} does not exist")
+    _fail_all(run, "every valueFrom to resolve", missing)
+    return checked
+
+
+@dataclass(frozen=True)
+class RoleAssertions:
+    """Assertions about one role of an applied configuration (``run.role("name")``)."""
+
+    run: ScenarioRun
+    record: Role
+
+    def assert_trusts_only(self, service: str = ECS_TASKS) -> None:
+        """The trust policy lets only ``service`` assume the role, only with ``sts:AssumeRole``."""
+        iam.assert_trusts_only_service(
+            {"RoleName": self.record.name, "AssumeRolePolicyDocument": self.record.trust},
+            service,
+            scenario=self.run.name,
+        )
+
+    def assert_allows(self, action: str, resource: str) -> None:
+        """The role's identity policies (as AWS holds them, managed ones included) allow ``action`` on ``resource``."""
+        if not self._decide(action, resource).allowed:
+            fail(self.run.name, f"role {self.record.name}", f"to allow {action} on {resource}", "denied")
+
+    def assert_denies(self, action: str, resource: str) -> None:
+        """The role's identity policies do not allow ``action`` on ``resource``."""
+        decision = self._decide(action, resource)
+        if decision.allowed:
+            fail(self.run.name, f"role {self.record.name}", f"not to allow {action} on {resource}", decision.reason)
+
+    def _decide(self, action: str, resource: str) -> Any:
+        from fargate_harness.iam import evaluate
+
+        policies = _facts(self.run).role(self.record.arn)
+        return evaluate(
+            action, resource, self.record.arn, identity_policies=policies.policies, boundary=policies.boundary
+        )
+
+
+#: Checks every configuration gets, read from its state (no output contract).
+INVENTORY_CHECKS: tuple[Check, ...] = (
+    tasks_start,
+    roles_trust_ecs_tasks,
+    execution_roles_least_privilege,
+    execution_roles_hold_no_app_permissions,
+    awslogs_groups_exist,
+    value_from_resolves,
+)
+
+
+def unavailable(check: Check, target: Target) -> list[str]:
+    """The services ``check`` needs that ``target`` lacks (empty: run it)."""
+    return target.missing_services(needs_of(check))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check on one scenario."""
+
+    name: str
+    passed: bool
+    subjects: int = 0
+    message: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> str:
+        """``pass``, ``FAIL`` or ``n/a`` (nothing of that kind in the scenario)."""
+        if not self.passed:
+            return "FAIL"
+        return "pass" if self.subjects else "n/a"
+
+
+def run_all(run: ScenarioRun, reference: Reference | None = None) -> list[CheckResult]:
+    """Run every inventory check, and ``reference``'s checks where they apply to the configuration; collect
+    verdicts instead of stopping at the first failure.
+
+    A check needing a service the target lacks is not run: it passes with nothing checked (``n/a``) and
+    says why in its message.
+    """
+    chosen = INVENTORY_CHECKS
+    if reference is not None and reference.applies(run):
+        reference.prepare(run)
+        chosen = chosen + reference.checks
+    results = []
+    for one in chosen:
+        missing = unavailable(one, run.target)
+        if missing:
+            results.append(
+                CheckResult(one.__name__, True, 0, f"skipped: target {run.target.name} lacks {', '.join(missing)}")
+            )
+            continue
+        run.shared["notes"] = []
+        try:
+            subjects = one(run)
+            notes = tuple(run.masker(n) for n in run.shared["notes"])
+            results.append(CheckResult(one.__name__, True, subjects, notes=notes))
+        except (AssertionError, HarnessError) as exc:
+            results.append(CheckResult(one.__name__, False, 0, run.masker(str(exc))))
+        except Exception as exc:  # a defect in a check must not hide the other verdicts or skip the destroy
+            message = f"{run.name}: check {one.__name__} crashed: {type(exc).__name__}: {exc}"
+            results.append(CheckResult(one.__name__, False, 0, run.masker(message)))
+    return results
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Checks that belong to one set of configurations, not to every configuration: our reference scenarios'
+    exactness checks (``scenarios/reference_checks.py``) are one. A module that defines ``CHECKS`` (the checks),
+    ``applies(run)`` (whether they apply to a run) and optionally ``prepare(run)`` (run once before them)."""
+
+    checks: tuple[Check, ...]
+    applies: Callable[[ScenarioRun], bool]
+    prepare: Callable[[ScenarioRun], object] = lambda _run: None
+
+
+def load_module(path: Path) -> ModuleType:
+    """The Python file ``path`` as a module (loaded once per process)."""
+    name = f"fargate_harness_reference_{path.resolve().stem}_{abs(hash(str(path.resolve()))):x}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigurationError(f"{path}: cannot be loaded as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_reference(path: Path) -> Reference | None:
+    """The :class:`Reference` defined by the Python file ``path`` (None when there is no such file)."""
+    if not path.is_file():
+        return None
+    module = load_module(path)
+    try:
+        return Reference(tuple(module.CHECKS), module.applies, getattr(module, "prepare", lambda _run: None))
+    except AttributeError as exc:
+        raise ConfigurationError(f"{path}: a reference-checks file defines CHECKS and applies(run): {exc}") from exc
+
+
+class AppliedRun(ScenarioRun):
+    """One configuration applied on a target, as a test sees it: ``outputs``, ``state`` (``terraform show
+    -json``), ``inventory`` (typed records of what was built) and the assertions below. The fixtures
+    ``applied``, ``applied_class`` and ``terraform_apply`` return one."""
+
+    def assert_tasks_start(self, **options: Any) -> int:
+        """Every task definition in the state would start (the preflight); returns how many were checked."""
+        return tasks_start(self, **options)
+
+    def assert_least_privilege(self) -> int:
+        """No execution role grants more than its tasks need, nor application permissions; returns roles checked."""
+        return execution_roles_least_privilege(self) + execution_roles_hold_no_app_permissions(self)
+
+    def assert_trusts_only_ecs_tasks(self) -> int:
+        """Every role a task definition uses trusts only ``ecs-tasks.amazonaws.com`` (and admits its account)."""
+        return roles_trust_ecs_tasks(self)
+
+    def role(self, name_or_arn: str) -> RoleAssertions:
+        """Assertions about one IAM role of the state, by name, ARN or Terraform address."""
+        return RoleAssertions(self, self.inventory.role(name_or_arn))

@@ -1,0 +1,434 @@
+"""The one lifecycle of an applied configuration, for every entry point: the CLI, the pytest plugin, the bench and
+the upgrade check.
+
+    start:  copy, init, apply, plan (idempotency)        -> the applied run
+    work:   checks or preflight on the applied state      -> the verdict
+    finish: destroy (unless kept), the folder kept on any failure, a summary written
+
+The verdict and the teardown are apart: a destroy that fails is reported as ``destroy_error`` and its own exit
+code (:data:`EXIT_TEARDOWN`), never as a task that would not start. Configurations that can be are applied as
+modules of one root (:mod:`fargate_harness.runner.batch`: one init, apply, plan and destroy for all); when that
+batch fails before its checks it is destroyed and each member runs alone, so every error is the one the
+configuration gives by itself.
+
+Interrupts (SIGINT, and SIGTERM turned into one by :func:`fargate_harness.options.destroy_on_sigterm`): the first
+lets every running Terraform command write its state (:data:`~fargate_harness.runner.processes.INTERRUPTS`),
+skips what has not started and the checks of what has, and destroys what was applied; the second stops at once
+and names the folders whose state is kept, for ``fargate-harness sweep``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fargate_harness import checks, scenarios
+from fargate_harness.checks import AppliedRun, CheckResult
+from fargate_harness.errors import ConfigurationError, HarnessError, InterruptedRun, TeardownError
+from fargate_harness.report import write_summary
+from fargate_harness.runner import batch
+from fargate_harness.runner.processes import INTERRUPTS
+from fargate_harness.runner.terraform import Progress
+from fargate_harness.runner.toolchain import Toolchain
+from fargate_harness.targets.base import Target
+from fargate_harness.targets.localstack import unavailable
+
+if TYPE_CHECKING:
+    from fargate_harness.preflight import PreflightReport
+
+#: Exit codes every command shares (the README's table).
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TEARDOWN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+@dataclass
+class Outcome:
+    """What one configuration came to: its verdict, and apart from it, its teardown."""
+
+    name: str
+    configuration: str = ""
+    run: AppliedRun | None = None
+    results: list[CheckResult] = field(default_factory=list)
+    reports: list[PreflightReport] = field(default_factory=list)
+    #: The apply, idempotency or work error (masked): part of the verdict.
+    error: str = ""
+    #: The destroy's error (masked): reported on its own, never part of the verdict.
+    destroy_error: str = ""
+    #: Set when the work found nothing to check (a check that cannot fail is a defect).
+    nothing: str = ""
+    skipped: str = ""
+    bad_input: bool = False
+    batched: bool = False
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Applied, idempotent, every check passed and every task would start (the teardown aside)."""
+        if self.error or self.nothing or self.interrupted:
+            return False
+        return all(r.passed for r in self.results) and all(r.will_start for r in self.reports)
+
+
+def exit_code(outcomes: Sequence[Outcome]) -> int:
+    """The command's exit code: 130 interrupted, 2 bad input, 1 a verdict failed, 3 only a teardown failed."""
+    if any(o.interrupted for o in outcomes) or INTERRUPTS.requested.is_set():
+        return EXIT_INTERRUPTED
+    if any(o.bad_input for o in outcomes):
+        return EXIT_BAD_INPUT
+    if not all(o.ok for o in outcomes if not o.skipped):
+        return EXIT_FAILED
+    return EXIT_TEARDOWN if any(o.destroy_error for o in outcomes) else EXIT_OK
+
+
+#: What a lifecycle does with an applied run: fill the outcome (results, reports, nothing).
+Work = Callable[[AppliedRun, Outcome], None]
+
+
+def run_checks(reference: checks.Reference | None) -> Work:
+    """The work of ``fargate-harness run``: every check (and ``reference``'s, where they apply)."""
+
+    def work(run: AppliedRun, outcome: Outcome) -> None:
+        outcome.results = checks.run_all(run, reference)
+
+    return work
+
+
+def run_preflight(run: AppliedRun, outcome: Outcome) -> None:
+    """The work of ``fargate-harness preflight``: a report per task definition of the state."""
+    found = run.inventory.task_definitions
+    outcome.reports = checks.preflight_reports(run) if found else []
+    if not found:
+        outcome.nothing = (
+            f"{run.name}: no aws_ecs_task_definition in the state of {run.source} (the state holds "
+            f"{run.inventory.summary()}); nothing to preflight"
+        )
+
+
+class Lifecycle:
+    """Runs configurations on one target with one toolchain, into one results folder."""
+
+    def __init__(
+        self,
+        target: Target,
+        tools: Toolchain,
+        results_dir: Path,
+        *,
+        keep: bool = False,
+        worker: str = "cli",
+        progress: Progress | None = None,
+        registry_hint: str = "",
+    ) -> None:
+        self.target = target
+        self.tools = tools
+        self.results_dir = results_dir
+        self.keep = keep
+        self.worker = worker
+        self.progress = progress
+        self.registry_hint = registry_hint
+
+    # -- one run ---------------------------------------------------------------------------------------
+    def new_run(
+        self,
+        configuration: scenarios.Scenario,
+        *,
+        values: dict[str, Any] | None = None,
+        var_files: tuple[Path, ...] = (),
+        preflight: dict[str, Any] | None = None,
+    ) -> AppliedRun:
+        """A run of ``configuration`` (not started)."""
+        run = scenarios.new_run(
+            configuration,
+            target=self.target,
+            tools=self.tools,
+            results_dir=self.results_dir,
+            worker=self.worker,
+            keep=self.keep,
+            extra=values,
+            var_files=var_files,
+            progress=self.progress,
+        )
+        run.preflight_options = dict(preflight or {})
+        return run
+
+    def start(self, run: AppliedRun, *, partial: bool = False) -> HarnessError | None:
+        """Copy, init, apply and plan for idempotency.
+
+        With ``partial`` (the preflight), an apply that fails part-way is returned instead of raised, so what
+        exists can still be examined, and no idempotency plan is made (the question is whether tasks start)."""
+        try:
+            run.prepare()
+            run.init()
+            try:
+                run.apply()
+            except HarnessError as exc:
+                if not partial:
+                    raise
+                run.failed = True
+                return exc
+            if not partial:
+                run.check_idempotent()
+        except BaseException:
+            run.failed = True
+            raise
+        return None
+
+    def finish(self, run: AppliedRun, *, failed: bool = False, error: str = "") -> str:
+        """Destroy (unless kept) and write the run's summary; the folder is kept on any failure. Returns the
+        teardown's error (masked), or "". Never raises for a teardown failure: the caller reports it apart."""
+        problem = ""
+        try:
+            run.down(failed=failed)
+        except HarnessError as exc:
+            problem = run.masker(str(exc))
+        except KeyboardInterrupt:  # the second interrupt, during the destroy: stop at once
+            run.failed = True
+            problem = stopped_at_once(run)
+            print(f"fargate-harness: {problem}", file=sys.stderr, flush=True)
+        interrupted = INTERRUPTS.requested.is_set()
+        write_summary(run, self.results_dir, "\n".join(p for p in (error, problem) if p), interrupted=interrupted)
+        return problem
+
+    @contextlib.contextmanager
+    def applied(
+        self,
+        configuration: scenarios.Scenario,
+        *,
+        values: dict[str, Any] | None = None,
+        var_files: tuple[Path, ...] = (),
+        preflight: dict[str, Any] | None = None,
+    ) -> Iterator[AppliedRun]:
+        """``with lifecycle.applied(configuration) as run:`` for scripts: started on entry, finished on exit (the
+        folder kept when the body raised); :class:`TeardownError` when the destroy fails."""
+        run = self.new_run(configuration, values=values, var_files=var_files, preflight=preflight)
+        try:
+            self.start(run)
+            yield run
+        except BaseException:
+            run.failed = True
+            raise
+        finally:
+            problem = self.finish(run, failed=run.failed)
+            if problem and sys.exc_info()[0] is None:
+                raise TeardownError(problem)
+
+    def one(
+        self,
+        configuration: scenarios.Scenario,
+        work: Work,
+        *,
+        values: dict[str, Any] | None = None,
+        var_files: tuple[Path, ...] = (),
+        preflight: dict[str, Any] | None = None,
+        partial: bool = False,
+    ) -> Outcome:
+        """Start, work, finish one configuration. Never raises for the configuration's own failures."""
+        outcome = Outcome(configuration.name, str(configuration.path))
+        if INTERRUPTS.requested.is_set():
+            outcome.skipped = "interrupted before it started"
+            return outcome
+        reason = unavailable(configuration, self.target, self.registry_hint)
+        if reason:
+            outcome.skipped = reason
+            return outcome
+        try:
+            run = self.new_run(configuration, values=values, var_files=var_files, preflight=preflight)
+        except ConfigurationError as exc:
+            outcome.error, outcome.bad_input = str(exc), True
+            return outcome
+        outcome.run = run
+        try:
+            failure = self.start(run, partial=partial)
+            if failure is not None:
+                outcome.error = run.masker(str(failure))
+                outcome.bad_input = isinstance(failure, ConfigurationError)
+            if run.applied:
+                self._work(run, outcome, work)
+        except InterruptedRun as exc:
+            outcome.interrupted, outcome.error = True, run.masker(str(exc))
+        except HarnessError as exc:
+            outcome.error = run.masker(str(exc))
+            outcome.bad_input = isinstance(exc, ConfigurationError)
+        except KeyboardInterrupt:
+            INTERRUPTS.requested.set()
+            outcome.interrupted = True
+            outcome.error = "interrupted: destroyed without running the checks"
+        finally:
+            outcome.destroy_error = self.finish(run, failed=not outcome.ok, error=outcome.error)
+        return outcome
+
+    def _work(self, run: AppliedRun, outcome: Outcome, work: Work) -> None:
+        if INTERRUPTS.requested.is_set():
+            outcome.interrupted = True
+            outcome.error = "interrupted: destroyed without running the checks"
+            return
+        stage = "checks"
+        if self.progress is not None:
+            self.progress(run.name, stage, None)
+        started = time.perf_counter()
+        work(run, outcome)
+        run.timings[stage] = time.perf_counter() - started
+        if self.progress is not None:
+            self.progress(run.name, stage, run.timings[stage])
+
+    # -- many: the batch where it can be, each alone otherwise -------------------------------------------
+    def batchable(self, chosen: Sequence[scenarios.Scenario]) -> list[scenarios.Scenario]:
+        """The configurations that can be applied together as one root here; none when fewer than two can."""
+        members = []
+        for configuration in chosen:
+            if unavailable(configuration, self.target, self.registry_hint):
+                continue
+            if batch.unbatchable(configuration, self.target) is None:
+                members.append(configuration)
+        return members if len(members) > 1 else []
+
+    def start_batch(self, members: Sequence[scenarios.Scenario]) -> batch.Batch | None:
+        """Apply ``members`` as one root. When that fails it is destroyed at once (folder kept) and None is
+        returned: the members are then run alone, each giving its own error."""
+        group = batch.Batch(
+            members,
+            target=self.target,
+            tools=self.tools,
+            results_dir=self.results_dir,
+            worker=self.worker,
+            keep=self.keep,
+            progress=self.progress,
+        )
+        self._say(f"batch: {', '.join(group.names)} applied as one root")
+        try:
+            group.up()
+        except HarnessError as exc:
+            first = first_error_line(group.run.masker(str(exc)))
+            self._say(f"batch failed ({first}); running each alone")
+            with contextlib.suppress(HarnessError):
+                group.down(failed=True)
+            return None
+        except BaseException:
+            with contextlib.suppress(HarnessError, KeyboardInterrupt):
+                group.down(failed=True)
+            raise
+        return group
+
+    def finish_batch(self, group: batch.Batch, views: Iterable[AppliedRun], *, failed: bool) -> str:
+        """Destroy the batch once (folder kept when ``failed``), a summary per member; the teardown's error."""
+        problem = ""
+        try:
+            group.down(failed=failed)
+        except HarnessError as exc:
+            problem = group.run.masker(str(exc))
+        except KeyboardInterrupt:
+            group.run.failed = True
+            problem = stopped_at_once(group.run)
+            print(f"fargate-harness: {problem}", file=sys.stderr, flush=True)
+        for view in views:
+            view.failed = view.failed or failed or bool(problem)
+            write_summary(view, self.results_dir, problem, interrupted=INTERRUPTS.requested.is_set())
+        return problem
+
+    def many(
+        self,
+        chosen: Sequence[scenarios.Scenario],
+        work: Work,
+        *,
+        jobs: int = 1,
+        together: bool = True,
+        values: dict[str, Any] | None = None,
+        var_files: tuple[Path, ...] = (),
+        preflight: dict[str, Any] | None = None,
+    ) -> list[Outcome]:
+        """Every configuration's outcome, in order: the batch first (the largest job), the rest ``jobs`` at a
+        time. Waits for everything to be destroyed, also on an interrupt (the second stops at once)."""
+        members = self.batchable(chosen) if together and not values and not var_files else []
+        pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="lifecycle")
+        try:
+            batched = pool.submit(self._batch_outcomes, members, work, max(1, jobs), preflight)
+            alone = {
+                index: pool.submit(self.one, c, work, values=values, var_files=var_files, preflight=preflight)
+                for index, c in enumerate(chosen)
+                if c not in members
+            }
+            from_batch = iter(wait_through_interrupts(batched))
+            return [wait_through_interrupts(alone[i]) if i in alone else next(from_batch) for i in range(len(chosen))]
+        finally:
+            pool.shutdown(wait=not INTERRUPTS.forced.is_set(), cancel_futures=True)
+
+    def _batch_outcomes(
+        self, members: Sequence[scenarios.Scenario], work: Work, jobs: int, preflight: dict[str, Any] | None
+    ) -> list[Outcome]:
+        if not members:
+            return []
+        group = self.start_batch(members)
+        if group is None:
+            return [self.one(m, work, preflight=preflight) for m in members]
+        outcomes: list[Outcome] = []
+        views = group.views()
+        try:
+            with ThreadPoolExecutor(max_workers=min(jobs, len(views)), thread_name_prefix="member") as checking:
+                outcomes = list(checking.map(lambda v: self._member(group, v, work, preflight), views))
+        finally:
+            failed = len(outcomes) < len(members) or any(not o.ok for o in outcomes)
+            problem = self.finish_batch(group, views, failed=failed)
+        for outcome in outcomes:
+            outcome.destroy_error = problem
+            if outcome.run is not None:
+                outcome.run.timings["destroy"] = group.run.timings.get("destroy", 0.0)
+        return outcomes
+
+    def _member(self, group: batch.Batch, view: AppliedRun, work: Work, preflight: dict[str, Any] | None) -> Outcome:
+        view.preflight_options = dict(preflight or {})
+        outcome = Outcome(view.name, str(view.source), run=view, batched=True)
+        problem = group.idempotency_error(view.name)
+        if problem is not None:
+            outcome.error = view.masker(str(problem))
+        else:
+            try:
+                self._work(view, outcome, work)
+            except HarnessError as exc:
+                outcome.error = view.masker(str(exc))
+        view.failed = not outcome.ok
+        return outcome
+
+    def _say(self, text: str) -> None:
+        if self.progress is not None:
+            print(f"fargate-harness: {text}", file=sys.stderr, flush=True)
+
+
+def wait_through_interrupts(future: Any) -> Any:
+    """``future.result()``, in the main thread, through interrupts: the first is forwarded to every running
+    Terraform (which then writes its state; the workers destroy what was applied); the second stops at once."""
+    while True:
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            if INTERRUPTS.interrupt():
+                print(
+                    "fargate-harness: stopped at once; the state of what was applied is kept under its run folder: "
+                    "run `fargate-harness sweep` to destroy it",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                raise
+            print(
+                "fargate-harness: interrupted; letting Terraform finish its step, then destroying what was applied "
+                "(interrupt again to stop at once)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def stopped_at_once(run: AppliedRun) -> str:
+    """The one line after a second interrupt: what is kept, and what finishes the clean-up."""
+    return (
+        f"{run.name}: stopped at once (second interrupt): its state is kept in {run.workdir}; resources it created "
+        f"may remain: run `fargate-harness sweep --results-dir {run.results_dir}` to destroy them"
+    )
+
+
+def first_error_line(text: str) -> str:
+    """Terraform's first ``Error:`` line of ``text``, else its first line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return next((line for line in lines if line.startswith("Error:")), lines[0] if lines else "")
