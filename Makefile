@@ -4,9 +4,9 @@ PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 # Twice the cores: a scenario's apply and destroy wait on the provider's fixed sleeps (an ALB's 30 s before its
-# first poll...) as much as they compute, so a third and fourth worker fill the waits (measured on 2 cores:
-# 296 s with 2 workers, 237-246 s with 4, 239 s with 6). LocalStack and a sandbox account are one server or
-# account shared by all workers: test-localstack and nightly use TARGET_WORKERS.
+# first poll...) as much as they compute, so a third and fourth worker fill the waits (figures in
+# docs/benchmarks.md). LocalStack and a sandbox account are one server or account shared by all workers:
+# test-localstack and nightly use TARGET_WORKERS.
 WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 TARGET_WORKERS ?= 2
 PYTEST_ARGS ?=
@@ -25,8 +25,8 @@ endif
 
 # Python's bytecode cache is part of a warm cache: with PYTHONDONTWRITEBYTECODE set (some shells and sandboxes
 # set it) every process the suite starts compiled the harness again and every pytest session rewrote and
-# compiled the test modules again (1.5 of a worker's 2.6 CPU-s of collection). The recipes write __pycache__/
-# (ignored by git) as Python does by default.
+# compiled the test modules again (most of a worker's collection time; docs/benchmarks.md). The recipes write
+# __pycache__/ (ignored by git) as Python does by default.
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test lint bench toolchain nightly clean example durations merge-shards
