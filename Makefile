@@ -61,9 +61,10 @@ merge-shards: $(BIN)/.installed
 
 ## lint: ruff, mypy and terraform fmt
 lint: toolchain
-	$(BIN)/ruff check src tests tools
-	$(BIN)/ruff format --check src tests tools
+	$(BIN)/ruff check src tests tools scenarios
+	$(BIN)/ruff format --check src tests tools scenarios
 	$(BIN)/mypy
+	$(BIN)/mypy scenarios/reference_checks.py
 	TF_CLI_CONFIG_FILE=/dev/null $$($(BIN)/fargate-harness toolchain --terraform-path) fmt -check -recursive modules scenarios
 
 ## bench: harness vs bare Terraform per scenario, and suite wall time with 1, 2 and $(WORKERS) workers
@@ -103,6 +104,11 @@ example: toolchain
 	$(PYTHON) -m venv $(EXAMPLE_DIR)/venv
 	$(EXAMPLE_DIR)/venv/bin/pip install --quiet $(EXAMPLE_DIR)/dist/fargate_harness-*.whl
 	cp -r examples/platform-team $(EXAMPLE_DIR)/repo
+	$(EXAMPLE_DIR)/venv/bin/python -c "import importlib.util as u, fargate_harness as f; \
+		assert u.find_spec('harness') is None and u.find_spec('tools') is None, 'the wheel must hold fargate_harness only'; \
+		print('fargate_harness', f.__version__, len(f.__all__), 'public names')"
+	$(EXAMPLE_DIR)/venv/bin/pip install --quiet mypy
+	cd $(EXAMPLE_DIR)/repo && ../venv/bin/mypy --strict tests
 	cd $(EXAMPLE_DIR)/repo && env -u HARNESS_SCENARIOS_DIR -u HARNESS_RESULTS_DIR ../venv/bin/python -m pytest -p no:cacheprovider
 
 ## soak: SIGKILL runs at seeded random points (every reference scenario and an ALB + EFS configuration),

@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -257,18 +256,6 @@ def _record_missing_runs(run_dir: Path, pid: int, endpoint: str, region: str) ->
         (folder / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
         written += 1
     return written
-
-
-@dataclass
-class Kill:
-    """One iteration: which scenario, when it was killed (None: it finished first), what was left."""
-
-    scenario: str
-    after: float | None
-    sweep_exit: int
-    left: list[str]
-    secret_files: list[Path]
-    recorded: int
 
 
 def _cli(*args: str) -> list[str]:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     )
     from fargate_harness.lifecycle import Lifecycle, Outcome
     from fargate_harness.model.inventory import Container, Inventory, Resource, Role, TaskDefinition
+    from fargate_harness.plugin import TerraformApply
     from fargate_harness.preflight import AwsFacts, PreflightReport, preflight
 
 #: public name -> the module that defines it
@@ -47,6 +48,7 @@ _PUBLIC = {
     "ToolchainError": "fargate_harness.errors",
     "Lifecycle": "fargate_harness.lifecycle",
     "Outcome": "fargate_harness.lifecycle",
+    "TerraformApply": "fargate_harness.plugin",
     "Container": "fargate_harness.model.inventory",
     "Inventory": "fargate_harness.model.inventory",
     "Resource": "fargate_harness.model.inventory",
@@ -76,6 +78,7 @@ __all__ = [
     "RoleAssertions",
     "TargetError",
     "TaskDefinition",
+    "TerraformApply",
     "TerraformError",
     "ToolchainError",
     "__version__",

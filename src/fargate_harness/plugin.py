@@ -271,6 +271,8 @@ def harness_target(harness_options: Options, pytestconfig: pytest.Config) -> Ite
 
 
 ScenarioFactory = Callable[..., AppliedRun]
+#: What the ``terraform_apply`` fixture is: ``terraform_apply(path, var_files=(), preflight=None, **vars)``.
+TerraformApply = Callable[..., AppliedRun]
 
 
 def resolve_configuration(request: pytest.FixtureRequest, path: str | Path) -> Path:
@@ -419,7 +421,7 @@ def applied_class(request: pytest.FixtureRequest, class_scenario_factory: Scenar
 
 
 @pytest.fixture(scope="module")
-def terraform_apply(scenario_factory: ScenarioFactory) -> Callable[..., AppliedRun]:
+def terraform_apply(scenario_factory: ScenarioFactory) -> TerraformApply:
     """``terraform_apply(path, var_files=(), preflight=None, **vars)``: apply any Terraform folder (relative to the
     test file, else to the rootdir) on the selected target, once per call, destroyed at the module's end.
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from fargate_harness import TerraformApply
+
 from conftest import INFRA
 
 #: CI pushes the catalog image after the infrastructure: the preflight must not require it to exist yet.
 PUSHED_LATER = {"images": "assume-pushed"}
 
 
-def test_catalog_would_start(terraform_apply) -> None:  # type: ignore[no-untyped-def]
+def test_catalog_would_start(terraform_apply: TerraformApply) -> None:
     catalog = terraform_apply(INFRA / "services" / "catalog", preflight=PUSHED_LATER)
     assert catalog.assert_tasks_start() == 1
     catalog.role("catalog-execution").assert_allows(
@@ -18,7 +20,7 @@ def test_catalog_would_start(terraform_apply) -> None:  # type: ignore[no-untype
     )
 
 
-def test_a_missing_secret_grant_is_named(terraform_apply) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_secret_grant_is_named(terraform_apply: TerraformApply) -> None:
     catalog = terraform_apply(INFRA / "services" / "catalog", preflight=PUSHED_LATER, grant_secrets=False)
     with pytest.raises(AssertionError, match="catalog/search-token"):
         catalog.assert_tasks_start()

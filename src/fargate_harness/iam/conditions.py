@@ -23,7 +23,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -259,8 +259,3 @@ def compile_block(block: Any, *, variables: bool) -> tuple[Condition, ...]:
                 raise ValueError(f"Condition {operator!r} key {key!r}: values must be scalars or a list")
             tests.append(Condition(str(operator), str(key), values, variables=variables))
     return tuple(tests)
-
-
-def all_hold(tests: Sequence[Condition], context: Context) -> bool:
-    """AND of every test in a compiled Condition block."""
-    return all(test.evaluate(context) for test in tests)

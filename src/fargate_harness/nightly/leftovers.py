@@ -26,7 +26,7 @@ import logging
 import os
 import secrets
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,6 @@ RUN_FILE = "run.json"
 OUTCOME_FILE = "sweep.json"
 STATE_FILE = "terraform.tfstate"
 LOCK_FILE = ".terraform.tfstate.lock.info"
-BACKUP_FILE = "terraform.tfstate.backup"
 #: Var files the runner writes into a run folder (fargate_harness.runner.terraform.HARNESS_VAR_FILE / USER_VAR_FILE).
 GENERATED_VAR_FILES = ("harness.tfvars.json", "harness-user.tfvars")
 RUN_FIELDS = ("run_id", "prefix", "label", "source", "target", "endpoint", "region", "accounts", "pid", "started")
@@ -377,13 +376,3 @@ def _write_outcome(record: RunRecord, outcome: FolderOutcome) -> None:
     path = record.folder / OUTCOME_FILE
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     path.chmod(0o600)
-
-
-def summarise(outcomes: Iterable[FolderOutcome]) -> str:
-    """``"<n> run folders: <a> cleaned, <b> left alone, <c> failed"``."""
-    items = list(outcomes)
-    alone = sum(1 for outcome in items if outcome.status.startswith("left alone"))
-    failed = sum(1 for outcome in items if outcome.failed)
-    return (
-        f"{len(items)} run folders: {len(items) - alone - failed} cleaned or clean, {alone} left alone, {failed} failed"
-    )
