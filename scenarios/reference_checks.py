@@ -18,6 +18,7 @@ from typing import Any
 from fargate_harness.aws import ecr, ecs, iam, kms, logs, secrets, ssm
 from fargate_harness.aws._policy import fail, grants, statements
 from fargate_harness.checks import Check, check, denied_actions, unavailable
+from fargate_harness.model.arn import Arn
 from fargate_harness.runner.terraform import ScenarioRun
 
 EXECUTION_MANAGED_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -132,7 +133,8 @@ def managed_policy(run: ScenarioRun) -> int:
     client = run.target.client("iam")
     for service in services(run):
         name = service["execution_role_name"]
-        partition = str(service["execution_role_arn"]).split(":")[1]
+        parsed = Arn.parse(str(service["execution_role_arn"]))
+        partition = parsed.partition if parsed else "aws"
         expected = EXECUTION_MANAGED_POLICY.replace("arn:aws:", f"arn:{partition}:", 1)
         attached = iam.get_attached_policy_arns(client, name)
         iam.assert_managed_policy_attached(name, attached, expected, scenario=run.name)
@@ -218,7 +220,8 @@ def awslogs(run: ScenarioRun) -> int:
 
 def _resolve_reference(run: ScenarioRun, value_from: str) -> tuple[str, str]:
     """(IAM action, resource ARN) the execution role needs for one ``valueFrom``; fails if it does not exist."""
-    if value_from.startswith("arn:") and value_from.split(":")[2] == "secretsmanager":
+    parsed = Arn.parse(value_from)
+    if parsed is not None and parsed.service == "secretsmanager":
         reference = secrets.parse_secret_reference(value_from)
         metadata = secrets.get_secret_metadata(run.target.client("secretsmanager"), reference.secret_id)
         secrets.assert_secret_matches(reference, metadata, scenario=run.name)

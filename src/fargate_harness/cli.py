@@ -24,6 +24,7 @@ from fargate_harness.lifecycle import (
     run_checks,
     run_preflight,
 )
+from fargate_harness.model.arn import Arn
 from fargate_harness.nightly.account_guard import allowed_from_env
 from fargate_harness.options import Options, destroy_on_sigterm, resolve_options
 from fargate_harness.runner import hcl, toolchain
@@ -132,6 +133,12 @@ def preflight_options(args: argparse.Namespace) -> dict[str, str]:
     """The preflight keywords ``--images`` and ``--deployer`` select."""
     options = {"images": str(getattr(args, "images", None) or "require")}
     if getattr(args, "deployer", None):
+        deployer = Arn.of_option(str(args.deployer), "--deployer")
+        if deployer.service not in ("iam", "sts"):
+            raise ConfigurationError(
+                f"--deployer is {args.deployer!r}: give the ARN of the IAM role or user that registers the task "
+                "definitions (arn:aws:iam::<account>:role/<name>)"
+            )
         options["deployer"] = str(args.deployer)
     return options
 
@@ -196,6 +203,7 @@ def command_run(args: argparse.Namespace) -> int:
     chosen = configurations(args, options)
     values = parse_vars(args.var)
     files = var_files_of(args.var_file)
+    preflight = preflight_options(args)  # validated before anything is applied
     tools = toolchain.prepare(options.tf_binary, options.provider_source)
     started = time.perf_counter()
     hcl.prefetch([c.path for c in chosen])  # parsed while the emulator starts
@@ -211,7 +219,7 @@ def command_run(args: argparse.Namespace) -> int:
             together=not args.no_batch,
             values=values,
             var_files=files,
-            preflight=preflight_options(args),
+            preflight=preflight,
         )
     finally:
         target.stop()
@@ -236,6 +244,7 @@ def command_preflight(args: argparse.Namespace) -> int:
     chosen = configurations(args, options) if (args.scenario or args.dir) else []
     values = parse_vars(args.var)
     files = var_files_of(args.var_file)
+    preflight = preflight_options(args)  # validated before anything is applied
     tools = toolchain.prepare(options.tf_binary, options.provider_source) if chosen else None
     target = start_target(options, options.run_dir / "emulator-preflight")
     answers: list[Outcome] = []
@@ -251,7 +260,7 @@ def command_preflight(args: argparse.Namespace) -> int:
                         run_preflight,
                         values=values,
                         var_files=files,
-                        preflight=preflight_options(args),
+                        preflight=preflight,
                         partial=True,
                     )
                 )
@@ -260,7 +269,7 @@ def command_preflight(args: argparse.Namespace) -> int:
         if args.task_definition:
             facts = AwsFacts(target)
             jobs = [(target, name, facts) for name in args.task_definition]
-            direct = preflight_many(jobs, preflight_options(args))
+            direct = preflight_many(jobs, preflight)
     finally:
         target.stop()
     return print_preflight(args.json, answers, direct)

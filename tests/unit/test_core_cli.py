@@ -366,3 +366,17 @@ def test_terraform_error_falls_back_to_the_tail_of_stdout() -> None:
     message = str(TerraformError(["terraform", "plan"], 1, "", stdout))
     assert message.endswith("Error: at the end")
     assert len(message.split("\n", 1)[1]) == 2000
+
+
+@pytest.mark.usefixtures("tripwires")
+@pytest.mark.parametrize("command", ["run", "preflight"])
+@pytest.mark.parametrize("deployer", ["notanarn", "arn:aws:s3:::bucket", "arn:aws:iam::1234:role/short"])
+def test_a_deployer_that_is_not_a_principal_arn_exits_2_before_any_apply(
+    command: str, deployer: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--deployer is checked before Terraform is prepared or a target built (the tripwires), naming the option,
+    the value and the form expected; before, a bad value ran the whole apply and crashed three checks."""
+    folder = PROJECT / "tests" / "data" / "configs" / "tutorial-web"
+    assert main([command, "--dir", str(folder), "--deployer", deployer]) == 2
+    err = capsys.readouterr().err
+    assert "--deployer" in err and repr(deployer) in err, err

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fargate_harness.aws._policy import raise_if_not_found
+from fargate_harness.model.arn import Arn
 
 __all__ = ["get_key_aliases", "get_key_metadata", "key_identifiers"]
 
@@ -36,10 +37,10 @@ def get_key_aliases(kms: Any, key_id: str) -> list[dict[str, Any]]:
 
 def _arn_prefix(key_arn: str) -> str | None:
     """Return ``arn:<partition>:kms:<region>:<account>:`` for a key ARN, or None if it is not one."""
-    parts = key_arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "kms":
+    arn = Arn.parse(key_arn)
+    if arn is None or arn.service != "kms":
         return None
-    return ":".join(parts[:5]) + ":"
+    return f"arn:{arn.partition}:kms:{arn.region}:{arn.account}:"
 
 
 def key_identifiers(meta: Mapping[str, Any], aliases: Iterable[Mapping[str, Any] | str] = ()) -> set[str]:

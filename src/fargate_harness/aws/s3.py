@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fargate_harness.aws._policy import decode_document, fail, raise_if_not_found
+from fargate_harness.model.arn import Arn
 
 __all__ = [
     "S3Object",
@@ -45,13 +46,13 @@ class S3Object:
 
 def parse_object_arn(value: str) -> S3Object:
     """Parse ``arn:<partition>:s3:::<bucket>/<key>``; ValueError for anything else (no key, not S3)."""
-    parts = value.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "s3" or parts[3] or parts[4]:
+    arn = Arn.parse(value)
+    if arn is None or arn.service != "s3" or arn.region or arn.account:
         raise ValueError(f"not an S3 object ARN: {value!r}")
-    bucket, _, key = parts[5].partition("/")
+    bucket, _, key = arn.resource.partition("/")
     if not bucket or not key:
         raise ValueError(f"S3 ARN without bucket or key: {value!r}")
-    return S3Object(parts[1], bucket, key)
+    return S3Object(arn.partition, bucket, key)
 
 
 def get_object_metadata(s3: Any, bucket: str, key: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from fargate_harness.aws._policy import fail, raise_if_not_found
 from fargate_harness.errors import ResourceNotFoundError
+from fargate_harness.model.arn import Arn
 
 __all__ = ["assert_secure_string", "get_parameter_metadata", "get_parameters_metadata", "parameter_name"]
 
@@ -19,10 +20,10 @@ def parameter_name(value_from: str) -> str:
     """
     if not value_from.startswith("arn:"):
         return value_from
-    parts = value_from.split(":", 5)
-    if len(parts) != 6 or parts[2] != "ssm" or not parts[5].startswith("parameter/"):
+    arn = Arn.parse(value_from)
+    if arn is None or arn.service != "ssm" or not arn.resource.startswith("parameter/"):
         raise ValueError(f"not an SSM parameter ARN: {value_from!r}")
-    path = parts[5][len("parameter") :]
+    path = arn.resource[len("parameter") :]
     if not path.strip("/"):
         raise ValueError(f"SSM parameter ARN without a name: {value_from!r}")
     if path.count("/") == 1:

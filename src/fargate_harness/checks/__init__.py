@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from fargate_harness.aws import iam, logs, secrets, ssm
 from fargate_harness.aws._policy import decode_document, fail
 from fargate_harness.errors import ConfigurationError, HarnessError, ResourceNotFoundError
+from fargate_harness.model.arn import Arn, account_of
 from fargate_harness.model.inventory import Role, TaskDefinition
 from fargate_harness.runner.terraform import ScenarioRun
 from fargate_harness.targets.base import Target
@@ -181,7 +182,7 @@ def roles_trust_ecs_tasks(run: ScenarioRun) -> int:
                 arn,
                 ECS_TASKS,
                 resource_policy=trust,
-                resource_owner=arn.split(":")[4],
+                resource_owner=account_of(arn) or "",
                 context=context,
             )
             if not decision.allowed:
@@ -275,7 +276,8 @@ def value_from_resolves(run: ScenarioRun) -> int:
             for variable, value_from in (*container.secrets, *container.log_secrets):
                 checked += 1
                 where = f"task definition {td.label} container {container.name} secret {variable}"
-                if value_from.startswith("arn:") and value_from.split(":")[2] == "secretsmanager":
+                parsed = Arn.parse(value_from)
+                if parsed is not None and parsed.service == "secretsmanager":
                     try:
                         reference = secrets.parse_secret_reference(value_from)
                     except ValueError as exc:
@@ -284,8 +286,8 @@ def value_from_resolves(run: ScenarioRun) -> int:
                     if facts.secret(reference.secret_id) is None:
                         missing.append(f"{where}: secret {reference.secret_id} does not exist")
                     continue
-                owner = value_from.split(":")[4] if value_from.startswith("arn:") else account
-                where_region = value_from.split(":")[3] if value_from.startswith("arn:") else region
+                owner = parsed.account if parsed is not None else account
+                where_region = parsed.region if parsed is not None else region
                 try:
                     name = ssm.parameter_name(value_from)
                 except ValueError as exc:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fargate_harness.errors import ConfigurationError
+from fargate_harness.model.arn import Arn, account_of, region_of
 
 #: Values never read from the state into a record (they hold secret material).
 SECRET_ATTRIBUTES = frozenset({"secret_string", "secret_binary", "value", "insecure_value", "plaintext"})
@@ -35,18 +36,6 @@ def _document(text: Any) -> dict[str, Any]:
         except ValueError:
             return {}
     return {}
-
-
-def arn_account(arn: str | None) -> str | None:
-    """The account id of an ARN (None for ARNs without one, such as S3 buckets, and for non-ARNs)."""
-    parts = (arn or "").split(":", 5)
-    return parts[4] or None if len(parts) == 6 and parts[0] == "arn" else None
-
-
-def arn_region(arn: str | None) -> str | None:
-    """The region of an ARN (None for global services)."""
-    parts = (arn or "").split(":", 5)
-    return parts[3] or None if len(parts) == 6 and parts[0] == "arn" else None
 
 
 @dataclass(frozen=True)
@@ -68,12 +57,12 @@ class Resource:
     @property
     def account(self) -> str | None:
         """The account it lives in, from its ARN."""
-        return arn_account(self.arn)
+        return account_of(self.arn)
 
     @property
     def region(self) -> str | None:
         """The region it lives in, from its ARN."""
-        return arn_region(self.arn)
+        return region_of(self.arn)
 
 
 @dataclass(frozen=True)
@@ -139,17 +128,18 @@ class TaskDefinition:
     @property
     def account(self) -> str:
         """The account the task definition (and so its tasks) lives in, from its ARN."""
-        return arn_account(self.arn) or ""
+        return account_of(self.arn) or ""
 
     @property
     def region(self) -> str:
         """The region the task definition lives in, from its ARN."""
-        return arn_region(self.arn) or ""
+        return region_of(self.arn) or ""
 
     @property
     def partition(self) -> str:
         """The partition of its ARN (``aws``, ``aws-cn``, ``aws-us-gov``)."""
-        return self.arn.split(":")[1] if self.arn.count(":") >= 5 else "aws"
+        arn = Arn.parse(self.arn)
+        return arn.partition if arn else "aws"
 
     @classmethod
     def parse(cls, resource: Resource) -> TaskDefinition:
@@ -196,7 +186,7 @@ class Role:
     @property
     def account(self) -> str | None:
         """The role's account."""
-        return arn_account(self.arn)
+        return account_of(self.arn)
 
 
 @dataclass

@@ -45,6 +45,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from fargate_harness.errors import ConfigurationError
+from fargate_harness.model.arn import Arn
 from fargate_harness.nightly.ownership import (
     MARKER_KEY,
     MARKER_VALUE,
@@ -313,12 +314,10 @@ def _name_tag(tags: Iterable[Mapping[str, str]] | None) -> tuple[str, ...]:
 
 def _arn_type(arn: str) -> str:
     """``<service>:<resource type>`` of an ARN (``s3`` for buckets, whose ARNs have no type)."""
-    parts = arn.split(":", 5)
-    if len(parts) < 6:
+    parsed = Arn.parse(arn)
+    if parsed is None:
         return arn
-    resource = parts[5]
-    kind = re.split(r"[/:]", resource, maxsplit=1)[0] if re.search(r"[/:]", resource) else ""
-    return f"{parts[2]}:{kind}" if kind else parts[2]
+    return f"{parsed.service}:{parsed.resource_type}" if parsed.resource_type else parsed.service
 
 
 def _normal_arn(arn: str) -> str:

@@ -15,6 +15,7 @@ import boto3
 from botocore.config import Config
 
 from fargate_harness.errors import ConfigurationError
+from fargate_harness.model.arn import Arn
 from fargate_harness.nightly.faults import FaultProfile
 from fargate_harness.runner.provider_schema import CREDENTIAL_ARGUMENTS, PATH_STYLE_FLAGS, SKIP_FLAGS, ProviderSchema
 from fargate_harness.targets import botocore_cache
@@ -97,17 +98,9 @@ def provider_release(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
 
 
-ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/.+")
-
-
 def account_of_role(role_arn: str, setting: str) -> str:
     """The account id in an IAM role ARN, or a ConfigurationError naming the setting that held it."""
-    match = ROLE_ARN.fullmatch(role_arn)
-    if not match:
-        raise ConfigurationError(
-            f"{setting} is {role_arn!r}, which is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"
-        )
-    return match.group(1)
+    return Arn.of_option(role_arn, setting, service="iam", kind="role").account
 
 
 @dataclass
