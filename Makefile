@@ -104,7 +104,7 @@ example: toolchain
 	$(PYTHON) -m venv $(EXAMPLE_DIR)/venv
 	$(EXAMPLE_DIR)/venv/bin/pip install --quiet $(EXAMPLE_DIR)/dist/fargate_harness-*.whl
 	cp -r examples/platform-team $(EXAMPLE_DIR)/repo
-	$(EXAMPLE_DIR)/venv/bin/python -c "import importlib.util as u, fargate_harness as f; \
+	cd $(EXAMPLE_DIR) && venv/bin/python -c "import importlib.util as u, fargate_harness as f; \
 		assert u.find_spec('harness') is None and u.find_spec('tools') is None, 'the wheel must hold fargate_harness only'; \
 		print('fargate_harness', f.__version__, len(f.__all__), 'public names')"
 	$(EXAMPLE_DIR)/venv/bin/pip install --quiet mypy

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fargate_harness.aws import ecr, ecs, iam, kms, logs, secrets, ssm
-from fargate_harness.aws._policy import fail, grants, statements
+from fargate_harness.aws._policy import fail, statements
 from fargate_harness.checks import Check, check, denied_actions, unavailable
+from fargate_harness.iam import allowing_statements
 from fargate_harness.model.arn import Arn
 from fargate_harness.runner.terraform import ScenarioRun
 
@@ -246,7 +247,7 @@ def secret_references(run: ScenarioRun) -> int:
         documents = list(_inline_documents(run, role).values())
         for container, variable, value_from in refs:
             action, arn = _resolve_reference(run, value_from)
-            if not grants(documents, action, arn):
+            if not allowing_statements(documents, action, arn):
                 fail(
                     run.name,
                     f"task definition {ecs.task_definition_label(td)} container {container} secret {variable}",

@@ -1,4 +1,4 @@
-"""Unit tests for fargate_harness.aws._policy: wildcard matching, statement helpers and grant evaluation."""
+"""Unit tests for fargate_harness.aws._policy: wildcard matching and statement helpers (decisions: iam/)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ import pytest
 
 from fargate_harness.aws import _policy
 from fargate_harness.aws._policy import (
-    allowed_resources,
     as_list,
     decode_document,
-    grants,
     statements,
     statements_by_sid,
     wildcard_match,
@@ -119,77 +117,6 @@ def test_decode_document_rejects_bad_input() -> None:
         decode_document("{not json")
     with pytest.raises(TypeError, match="JSON object"):
         decode_document("[1, 2]")
-
-
-def test_allowed_resources_matches_actions_case_insensitively() -> None:
-    docs = _inline_documents()
-    assert allowed_resources(docs, "secretsmanager:getsecretvalue") == {
-        SECRET,
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/api-token-GhIjKl",
-    }
-    assert allowed_resources(docs, "kms:Decrypt") == {
-        "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    }
-    assert allowed_resources(docs, "s3:GetObject") == set()
-
-
-def test_allowed_resources_wildcards_deny_notaction_notresource() -> None:
-    docs: list[dict[str, Any]] = [
-        {"Statement": [{"Effect": "Allow", "Action": "ssm:Get*", "Resource": ["arn:p/a", "arn:p/b"]}]},
-        {"Statement": {"Effect": "Deny", "Action": "*", "Resource": "arn:denied"}},
-        {"Statement": {"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:not-iam"}},
-        {"Statement": {"Effect": "Allow", "Action": "ssm:GetParameters", "NotResource": "arn:p/secret"}},
-    ]
-    assert allowed_resources(docs, "ssm:GetParameters") == {"arn:p/a", "arn:p/b", "arn:not-iam", "*"}
-    assert allowed_resources(docs, "iam:PassRole") == set()
-
-
-def test_grants_on_recorded_policies() -> None:
-    docs = _inline_documents()
-    assert grants(docs, "secretsmanager:GetSecretValue", SECRET)
-    assert not grants(docs, "secretsmanager:GetSecretValue", OTHER_SECRET)
-    assert not grants(docs, "secretsmanager:PutSecretValue", SECRET)
-    assert grants(docs, "logs:PutLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/app:*")
-    assert grants(
-        docs,
-        "logs:PutLogEvents",
-        "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/app:log-stream:app/app/abc",
-    )
-    assert not grants(
-        docs, "logs:PutLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/other:log-stream:x"
-    )
-
-
-def test_grants_ignores_conditions_and_deny() -> None:
-    docs = [
-        {
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": "secretsmanager:*",
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:ResourceTag/app": "web"}},
-                },
-                {"Effect": "Deny", "Action": "secretsmanager:*", "Resource": OTHER_SECRET},
-            ]
-        }
-    ]
-    assert grants(docs, "secretsmanager:GetSecretValue", OTHER_SECRET)
-
-
-def test_grants_notaction_and_notresource_semantics() -> None:
-    not_action = [{"Statement": {"Effect": "Allow", "NotAction": ["iam:*", "sts:*"], "Resource": "*"}}]
-    assert grants(not_action, "secretsmanager:GetSecretValue", SECRET)
-    assert not grants(not_action, "IAM:PassRole", "arn:aws:iam::1:role/x")
-    not_resource = [{"Statement": {"Effect": "Allow", "Action": "secretsmanager:*", "NotResource": SECRET}}]
-    assert grants(not_resource, "secretsmanager:GetSecretValue", OTHER_SECRET)
-    assert not grants(not_resource, "secretsmanager:GetSecretValue", SECRET)
-
-
-def test_grants_resource_match_is_case_sensitive() -> None:
-    docs = [{"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::Bucket/*"}}]
-    assert grants(docs, "s3:GetObject", "arn:aws:s3:::Bucket/key")
-    assert not grants(docs, "s3:GetObject", "arn:aws:s3:::bucket/key")
 
 
 def test_fail_message_format() -> None:

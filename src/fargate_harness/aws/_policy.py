@@ -1,15 +1,5 @@
-"""IAM policy document helpers, plus small helpers shared by the ``fargate_harness.aws`` modules.
-
-The evaluation here is deliberately simple: it answers "does some Allow statement match this action and
-resource?" and nothing more. Conditions are ignored (a conditional Allow counts as granting) and Deny
-statements are not subtracted, so :func:`grants` over-approximates what a principal may do. That is the
-safe direction for isolation checks ("role A must not reach role B's secret"); for positive checks it
-only proves that a matching Allow statement exists.
-
-``NotAction`` and ``NotResource`` are evaluated by their documented meaning: a ``NotAction`` statement
-applies to every action that none of its patterns match, a ``NotResource`` statement to every resource
-that none of its patterns match. Where a caller needs a resource *pattern* (:func:`allowed_resources`),
-a ``NotResource`` statement contributes ``"*"``, the conservative over-approximation.
+"""IAM policy document helpers (decoding, statements by Sid, wildcard matching), plus small helpers shared by
+the ``fargate_harness.aws`` modules. No decision is made here: :mod:`fargate_harness.iam` is the one evaluator.
 """
 
 from __future__ import annotations
@@ -23,14 +13,10 @@ from fargate_harness.errors import ResourceNotFoundError
 from fargate_harness.iam.matching import glob
 
 __all__ = [
-    "allowed_resources",
     "as_list",
     "decode_document",
     "fail",
-    "granting_statements",
-    "grants",
     "raise_if_not_found",
-    "statement_actions",
     "statements",
     "statements_by_sid",
     "wildcard_match",
@@ -94,66 +80,6 @@ def wildcard_match(pattern: str, value: str, *, case_sensitive: bool = True) -> 
     match.
     """
     return glob(pattern, ignore_case=not case_sensitive).match(value) is not None
-
-
-def _matches_any(patterns: Iterable[str], value: str, *, case_sensitive: bool) -> bool:
-    return any(wildcard_match(pattern, value, case_sensitive=case_sensitive) for pattern in patterns)
-
-
-def _is_allow(statement: Mapping[str, Any]) -> bool:
-    return statement.get("Effect") == "Allow"
-
-
-def _action_applies(statement: Mapping[str, Any], action: str) -> bool:
-    if "NotAction" in statement:
-        return not _matches_any(as_list(statement["NotAction"]), action, case_sensitive=False)
-    return _matches_any(as_list(statement.get("Action")), action, case_sensitive=False)
-
-
-def _resource_applies(statement: Mapping[str, Any], resource: str) -> bool:
-    if "NotResource" in statement:
-        return not _matches_any(as_list(statement["NotResource"]), resource, case_sensitive=True)
-    return _matches_any(as_list(statement.get("Resource")), resource, case_sensitive=True)
-
-
-def statement_actions(statement: Mapping[str, Any]) -> list[str]:
-    """Return the ``Action`` element of a statement as a list (empty for ``NotAction`` statements)."""
-    return as_list(statement.get("Action"))
-
-
-def allowed_resources(documents: Iterable[Mapping[str, Any]], action: str) -> set[str]:
-    """Return the resource patterns of the Allow statements that apply to ``action``.
-
-    Actions match case-insensitively with wildcards. A ``NotResource`` statement contributes ``"*"``.
-    """
-    resources: set[str] = set()
-    for document in documents:
-        for statement in statements(document):
-            if not _is_allow(statement) or not _action_applies(statement, action):
-                continue
-            if "NotResource" in statement:
-                resources.add("*")
-            else:
-                resources.update(as_list(statement.get("Resource")))
-    return resources
-
-
-def granting_statements(documents: Iterable[Mapping[str, Any]], action: str, resource: str) -> list[dict[str, Any]]:
-    """Return the Allow statements that apply to both ``action`` and ``resource`` (conditions ignored)."""
-    found: list[dict[str, Any]] = []
-    for document in documents:
-        for statement in statements(document):
-            if _is_allow(statement) and _action_applies(statement, action) and _resource_applies(statement, resource):
-                found.append(statement)
-    return found
-
-
-def grants(documents: Iterable[Mapping[str, Any]], action: str, resource: str) -> bool:
-    """Return whether some Allow statement applies to ``action`` on ``resource``.
-
-    Conditions are ignored and Deny statements are not subtracted (see the module docstring).
-    """
-    return bool(granting_statements(documents, action, resource))
 
 
 def fail(scenario: str, resource: str, expected: object, got: object) -> NoReturn:

@@ -13,10 +13,10 @@ from fargate_harness.aws._policy import (
     as_list,
     decode_document,
     fail,
-    granting_statements,
     raise_if_not_found,
     statements,
 )
+from fargate_harness.iam import allowing_statements
 
 __all__ = [
     "assert_granted",
@@ -252,16 +252,17 @@ def assert_no_statement(role_name: str, documents: Documents, sid: str, *, scena
         fail(scenario, f"{_role_label(role_name)} statement {sid!r}", "no statement with that Sid", matching)
 
 
-def _sids(found: list[dict[str, Any]]) -> list[str]:
+def _sids(found: list[Mapping[str, Any]]) -> list[str]:
     return [str(statement.get("Sid") or "<no Sid>") for statement in found]
 
 
 def assert_not_granted(role_name: str, documents: Documents, action: str, resource: str, *, scenario: str) -> None:
     """Check that no Allow statement of the role applies to ``action`` on ``resource``.
 
-    Conditions are ignored, so a conditional Allow also fails this check (see :mod:`fargate_harness.aws._policy`).
+    Conditions are set aside, so a conditional Allow also fails this check
+    (:func:`fargate_harness.iam.allowing_statements`).
     """
-    found = granting_statements(_documents(documents), action, resource)
+    found = [ref.statement for ref in allowing_statements(_documents(documents), action, resource)]
     if found:
         fail(
             scenario,
@@ -273,5 +274,5 @@ def assert_not_granted(role_name: str, documents: Documents, action: str, resour
 
 def assert_granted(role_name: str, documents: Documents, action: str, resource: str, *, scenario: str) -> None:
     """Check that some Allow statement of the role applies to ``action`` on ``resource``."""
-    if not granting_statements(_documents(documents), action, resource):
+    if not allowing_statements(_documents(documents), action, resource):
         fail(scenario, _role_label(role_name), f"an Allow for {action} on {resource}", "none")

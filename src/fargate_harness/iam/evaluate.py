@@ -451,3 +451,16 @@ def evaluate_many(
         else:
             raise RequestError(f"request {item!r} must be a Request or an (action, resource[, context]) tuple")
     return decisions
+
+
+def allowing_statements(identity_policies: PolicyInput, action: str, resource: str) -> list[StatementRef]:
+    """The Allow statements of identity policies that apply to ``action`` on ``resource`` with their conditions
+    set aside and Deny statements not subtracted: an over-approximation of what the policies may allow, the safe
+    direction for isolation checks ("role A must never reach role B's secret"). :func:`evaluate` decides."""
+    action_lower = action.lower()
+    return [
+        statement.ref
+        for policy in _policies(identity_policies, IDENTITY)
+        for statement in policy.statements
+        if statement.allow and statement.applies_to(action_lower, resource)
+    ]

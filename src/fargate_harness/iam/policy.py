@@ -93,6 +93,12 @@ class CompiledStatement:
             return False
         return all(test.evaluate(context) for test in self._conditions)
 
+    def applies_to(self, action_lower: str, resource: str) -> bool:
+        """Action and resource match, whatever the conditions say (an over-approximation of :meth:`matches`)."""
+        if self._actions.matches(action_lower) == self._not_action:
+            return False
+        return self._resources.matches(resource, {}) != self._not_resource
+
     def principal_level(self, caller: Caller) -> str | None:
         """How the statement's Principal names ``caller`` (``None``: it does not)."""
         return None if self.principal is None else self.principal.level(caller)
