@@ -40,8 +40,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from fargate_harness.errors import ConfigurationError
@@ -78,7 +76,6 @@ HARNESS_PREFIX = re.compile(r"fh-[a-z0-9]{1,6}-[0-9a-f]{6}")
 _PREFIX_IN_SEGMENT = re.compile(rf"({HARNESS_PREFIX.pattern})(?=$|[-_.])")
 _SEGMENT_SEPARATORS = re.compile(r"[/:|]")
 #: The role assumed in an emulator account that is neither the target's primary nor its registry account.
-SWEEP_ROLE_NAME = "fargate-harness-sweep"
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _DURATION_FORMS = (
@@ -1215,7 +1212,7 @@ class AccountClients:
     """boto3 clients for the accounts a sweep visits: ``primary``, ``registry``, or any 12-digit account id.
 
     An id that is the target's primary or registry account uses those clients. On an emulator, any other
-    id is reached by assuming :data:`SWEEP_ROLE_NAME` in it (moto lets an assumed role in any account stand
+    id is reached through the target's role session in it (moto lets an assumed role in any account stand
     for that account, which is how per-run emulator accounts are swept). On real AWS such an account
     cannot be reached: :meth:`reachable` says why.
     """
@@ -1224,8 +1221,6 @@ class AccountClients:
         self.target = target
         self.registry_role_arn = target.registry_role_arn
         self._primary_id: str | None = None
-        self._sessions: dict[str, Any] = {}
-        self._clients: dict[tuple[str, str], Any] = {}
 
     def _primary(self) -> str:
         if self._primary_id is None:
@@ -1233,8 +1228,8 @@ class AccountClients:
         return self._primary_id
 
     def _registry(self) -> str | None:
-        match = re.fullmatch(r"arn:aws[a-z-]*:iam::(\d{12}):role/.+", self.registry_role_arn or "")
-        return match.group(1) if match else None
+        arn = Arn.parse(self.registry_role_arn)
+        return arn.account if arn is not None and arn.service == "iam" else None
 
     def resolve(self, account: str) -> str:
         """``primary``, ``registry`` or the account id itself."""
@@ -1257,55 +1252,9 @@ class AccountClients:
         )
 
     def client(self, service: str, account: str = "primary") -> Any:
-        """A client for ``service`` in ``account``.
-
-        For a :class:`~fargate_harness.targets.base.Target`, clients of one account share one boto3 session and
-        all share one botocore loader: a session per client (as ``Target.client`` makes them) reloads the
-        service models each time, ~0.1 s per client, which made a sweep of 2 accounts take 10 s on moto.
-        Any other target (tests' stubs) is asked for its own clients.
-        """
-        resolved = self.resolve(account)
-        if (service, resolved) in self._clients:
-            return self._clients[(service, resolved)]
-        from fargate_harness.targets.base import Target
-
-        if resolved in ACCOUNTS and not isinstance(self.target, Target):
-            return self.target.client(service, account=resolved)
-        client = self._session(resolved).client(
-            service, endpoint_url=getattr(self.target, "endpoint_url", None), config=self._config
-        )
-        self._clients[(service, resolved)] = client
-        return client
-
-    #: One botocore loader (it caches the service models it read) for every session of the process.
-    _loader: Any = None
-    _config = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=10, read_timeout=60)
-
-    def _session(self, account: str) -> Any:
-        session = self._sessions.get(account)
-        if session is not None:
-            return session
-        target: Any = self.target
-        if account == "primary":
-            session = boto3.session.Session(
-                aws_access_key_id=target.access_key, aws_secret_access_key=target.secret_key, region_name=target.region
-            )
-        else:
-            role = self.registry_role_arn if account == "registry" else f"arn:aws:iam::{account}:role/{SWEEP_ROLE_NAME}"
-            answer = self.client("sts").assume_role(RoleArn=role, RoleSessionName="fargate-harness-sweep")
-            creds = answer["Credentials"]
-            session = boto3.session.Session(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-                region_name=target.region,
-            )
-        if AccountClients._loader is None:
-            AccountClients._loader = session._session.get_component("data_loader")
-        else:
-            session._session.register_component("data_loader", AccountClients._loader)
-        self._sessions[account] = session
-        return session
+        """A client for ``service`` in ``account``, from the target (:meth:`Target.client`: one boto3 session per
+        account and region, role sessions in other accounts on emulators)."""
+        return self.target.client(service, account=self.resolve(account))
 
 
 def _chosen_accounts(accounts: Iterable[str], registry_role_arn: str | None) -> list[str]:
