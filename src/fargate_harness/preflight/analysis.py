@@ -22,7 +22,7 @@ from fargate_harness.preflight.requirements import (
     Requirement,
     arn_parts,
 )
-from fargate_harness.preflight.sidecars import Sidecar, expected_by
+from fargate_harness.preflight.sidecars import Sidecar
 
 #: The ECS error a task hits when a requirement of this kind is denied or its resource is missing.
 ECS_ERRORS: dict[str, str] = {
@@ -574,7 +574,7 @@ def review_task_role(
             continue
         if not evaluator.evaluate(requirement.action, requirement.resource).allowed:
             continue
-        sidecar = expected_by(requirement.action, sidecars)
+        users = [sidecar for sidecar in sidecars if sidecar.uses(requirement.action)]
         output = next(
             (
                 r
@@ -583,10 +583,11 @@ def review_task_role(
             ),
             None,
         )
-        if sidecar is not None:
+        if users:
+            named = " and ".join(f"{sidecar.kind.label} (container {sidecar.container})" for sidecar in users)
             expected.append(
                 f"task role {task_role.name} allows {requirement.action} on {requirement.resource}: expected, the "
-                f"{sidecar.kind.label} sidecar (container {sidecar.container}) calls it with the task role"
+                f"sidecar {named} calls it with the task role"
             )
         elif output is not None:
             expected.append(

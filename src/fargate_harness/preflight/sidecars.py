@@ -152,8 +152,9 @@ def image_repository(image: str) -> str:
 
 
 def _matches(repository: str, names: Iterable[str]) -> bool:
-    last = repository.rsplit("/", 1)[-1]
-    return any(last == name or last.startswith(f"{name}-") for name in names)
+    """Whether the repository's last path part is one of ``names`` (``acme/cloudwatch-agent-exporter`` is not the
+    CloudWatch agent)."""
+    return repository.rsplit("/", 1)[-1] in set(names)
 
 
 def find_sidecars(task_definition: Mapping[str, Any]) -> list[Sidecar]:
