@@ -509,13 +509,16 @@ class _StubTarget(Target):
             def paginate(self, **_: Any) -> Any:
                 raise ClientError({"Error": {"Code": "500", "Message": "Internal Server Error"}}, "Describe")
 
-        class Ecr:
+        class Client:
             exceptions = type("Exceptions", (), {"ClientError": ClientError})
 
             def get_paginator(self, _name: str) -> Paginator:
                 return Paginator()
 
-        return Ecr()
+            def get_key_policy(self, **_: Any) -> dict[str, Any]:
+                raise ClientError({"Error": {"Code": "500", "Message": "Internal Server Error"}}, "GetKeyPolicy")
+
+        return Client()
 
 
 def test_an_emulator_gap_is_phrased_as_such_and_is_no_note() -> None:
@@ -526,3 +529,15 @@ def test_an_emulator_gap_is_phrased_as_such_and_is_no_note() -> None:
     (gap,) = facts.emulator_gaps
     assert gap.startswith(f"{emulator_label(target)} does not implement ecr:DescribePullThroughCacheRules"), gap
     assert emulator_label(target).startswith("the embedded emulator (moto ")
+
+
+def test_an_emulator_gap_is_shown_only_on_tasks_it_concerns() -> None:
+    """A key policy the emulator cannot answer concerns the tasks using that key, not every task."""
+    target = _StubTarget("embedded", REGION, "http://127.0.0.1:9/preflight-references-key")
+    facts = AwsFacts(target)
+    assert facts.key_policy(KEY) is None
+    assert facts.unreadable == [], facts.unreadable
+    (gap,) = facts.gaps_for({KEY.replace("arn:aws:", "arn:aws-cn:")}, pull_through=False)
+    assert "does not answer kms:GetKeyPolicy (HTTP 500)" in gap, gap
+    assert facts.gaps_for({FERNET}, pull_through=False) == []
+    assert facts.gaps_for(set(), pull_through=True) == [], "a key policy gap is not a pull through cache gap"

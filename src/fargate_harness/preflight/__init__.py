@@ -172,9 +172,13 @@ def preflight(
     if images == "assume-pushed":
         report.notes.append("images assumed pushed: the tag/digest of each ECR image was not looked up")
     report.notes += [note for note in facts.unreadable if note not in report.notes]
-    if any(v.requirement.kind == "ecr-pull" and v.requirement.exists is False for v in report.verdicts):
-        # Only where a pull through cache rule could have decided (a missing repository), never on every task.
-        report.emulator_gaps += [gap for gap in facts.emulator_gaps if gap not in report.emulator_gaps]
+    # An emulator gap is shown only where it concerns this task: a resource it names, or a missing repository (where
+    # a pull through cache rule could have decided). Never a note, never on every task.
+    missing_repository = any(
+        v.requirement.kind == "ecr-pull" and v.requirement.exists is False for v in report.verdicts
+    )
+    resources = {v.requirement.resource for v in report.verdicts}
+    report.emulator_gaps += facts.gaps_for(resources, pull_through=missing_repository)
     return report
 
 

@@ -78,6 +78,15 @@ def aws_managed_policy_document(target: Target, client: Any, policy_arn: str) ->
     return copy.deepcopy(document)
 
 
+#: The subject of an emulator gap about a registry's pull through cache rules.
+PULL_THROUGH = "pull-through-cache-rules"
+
+
+def _unpartitioned(arn: str) -> str:
+    """An ARN without its partition (gaps are recorded before the task's partition is known)."""
+    return arn.split(":", 2)[2] if arn.startswith("arn:") and arn.count(":") >= 2 else arn
+
+
 #: (emulator endpoint, operation) pairs the emulator answered with a server error: not asked again.
 _UNANSWERED: set[tuple[str | None, str]] = set()
 
@@ -117,6 +126,25 @@ class AwsFacts:
     unreadable: list[str] = field(default_factory=list)
     #: What the emulator could not answer: never a finding about the configuration (see :func:`emulator_label`).
     emulator_gaps: list[str] = field(default_factory=list)
+    #: gap -> the resource it concerns (an ARN), or :data:`PULL_THROUGH` for the registry's rules.
+    gap_subjects: dict[str, str] = field(default_factory=dict)
+
+    def _unanswered(self, error: Exception, note: str, *, operation: str, subject: str) -> None:
+        """Record a read that failed: an emulator's server error is an emulator gap about ``subject``; anything
+        else (access denied on AWS...) a note."""
+        code = _client_error_code(error)
+        if self.target.is_emulator and code.startswith("5"):
+            gap = f"{emulator_label(self.target)} does not answer {operation} (HTTP {code}): {note} was not read"
+            if gap not in self.emulator_gaps:
+                self.emulator_gaps.append(gap)
+            self.gap_subjects[gap] = subject
+            return
+        self.unreadable.append(f"{note}: {code}")
+
+    def gaps_for(self, resources: set[str], *, pull_through: bool) -> list[str]:
+        """The emulator gaps that concern ``resources`` (and the pull through cache rules when ``pull_through``)."""
+        wanted = {_unpartitioned(r) for r in resources} | ({PULL_THROUGH} if pull_through else set())
+        return [gap for gap in self.emulator_gaps if _unpartitioned(self.gap_subjects.get(gap, "")) in wanted]
 
     def _account(self, account: str) -> str | None:
         """The Target account label ("primary"/"registry") for an account id, or None if unreachable."""
@@ -241,7 +269,7 @@ class AwsFacts:
             try:
                 text = client.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]
             except client.exceptions.ClientError as error:
-                self.unreadable.append(f"key policy of {key_arn}: {_client_error_code(error)}")
+                self._unanswered(error, f"key policy of {key_arn}", operation="kms:GetKeyPolicy", subject=key_arn)
                 return None
             return dict(json.loads(text))
 
@@ -439,7 +467,12 @@ class AwsFacts:
             except ResourceNotFoundError:
                 return None
             except client.exceptions.ClientError as error:
-                self.unreadable.append(f"images of ECR repository {name} in {account}: {_client_error_code(error)}")
+                self._unanswered(
+                    error,
+                    f"images of ECR repository {name} in {account}",
+                    operation="ecr:DescribeImages",
+                    subject=f"arn:aws:ecr:{region}:{account}:repository/{name}",
+                )
                 return None
 
         return self._memo(("images", account, region, name), read)  # type: ignore[no-any-return]
@@ -458,6 +491,7 @@ class AwsFacts:
             if unanswered in _UNANSWERED:
                 if gap not in self.emulator_gaps:
                     self.emulator_gaps.append(gap)
+                self.gap_subjects[gap] = PULL_THROUGH
                 return []
             # moto lacks the API and answers 500, which botocore would retry 8 times (10 s): once on emulators
             client = self.client("ecr", account, region, retries=0 if self.target.is_emulator else 8)
@@ -471,6 +505,7 @@ class AwsFacts:
                     _UNANSWERED.add(unanswered)
                     if gap not in self.emulator_gaps:
                         self.emulator_gaps.append(gap)
+                    self.gap_subjects[gap] = PULL_THROUGH
                     return []
                 self.unreadable.append(f"{note}: {code}")
                 return []
