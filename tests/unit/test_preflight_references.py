@@ -310,6 +310,30 @@ def test_a_secret_scheduled_for_deletion() -> None:
     assert not verdict.allowed and "marked for deletion" in verdict.error, verdict.error
 
 
+def test_a_secret_without_a_value_is_a_warning_and_its_permission_is_still_judged() -> None:
+    """A secret created without a version (DescribeSecret lists none): GetSecretValue finds no AWSCURRENT until a
+    pipeline puts one, so it warns (as images pushed later would); the permission is judged all the same."""
+    facts = ReferenceFacts()
+    del facts.secrets[FERNET]["VersionIdsToStages"]
+    report = _report(_with_secret(f"{FERNET}:key::"), facts)
+    (value,) = [v for v in report.verdicts if v.requirement.kind == "secret-value"]
+    assert not value.allowed and not value.requirement.fatal
+    assert "can't find the specified secret value for staging label: AWSCURRENT" in value.error, value.error
+    assert "aws_secretsmanager_secret_version" in value.fix, value.fix
+    assert report.will_start and value.error in report.warnings, report.errors
+    (permission,) = [v for v in report.verdicts if v.requirement.kind == "secret"]
+    assert permission.allowed and permission.statements, "the GetSecretValue permission was not evaluated"
+
+
+def test_a_value_problem_behind_parameter_store_reads_as_ssm() -> None:
+    """/aws/reference/secretsmanager/<name>: the agent calls Parameter Store, which reads the secret: an SSM error."""
+    facts = ReferenceFacts()
+    del facts.secrets[FERNET]["VersionIdsToStages"]
+    verdicts = _verdicts(_with_secret("/aws/reference/secretsmanager/airflow/fernet"), facts)
+    (verdict,) = [v for v in verdicts if v.requirement.kind == "secret-value"]
+    assert not verdict.allowed and "unable to retrieve secrets from ssm" in verdict.error, verdict.error
+
+
 def test_a_reference_with_too_many_fields_is_a_finding_not_a_traceback() -> None:
     (verdict,) = [v for v in _verdicts(_with_secret(f"{DB}:password:::extra")) if v.requirement.kind == "secret"]
     assert not verdict.allowed and "too many fields" in verdict.reason, verdict.reason

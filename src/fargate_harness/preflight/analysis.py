@@ -41,6 +41,8 @@ ECS_ERRORS: dict[str, str] = {
     "create stream has been retried 1 times: AccessDeniedException / ResourceNotFoundException",
     "logs-create-group": "ResourceInitializationError: failed to validate logger args: create stream has been "
     "retried 1 times: failed to create Cloudwatch log group: AccessDeniedException",
+    "secret-value": "ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
+    "retrieval failed: unable to retrieve secret from asm: ResourceNotFoundException",
     "image-unchecked": "",
     "logs-kms": "",
     "image": "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref: "

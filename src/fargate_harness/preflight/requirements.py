@@ -255,7 +255,13 @@ def _reference_problem(
     characters; the SDK refuses a shorter one before any call), the version id among the secret's versions, the
     stage attached to some version (and to the version id when both are given), the JSON key in the value.
     """
-    prefix = REGISTRY_AUTH_ERROR if kind == "registry-credentials" else ASM_ERROR
+    prefix = (
+        REGISTRY_AUTH_ERROR
+        if kind == "registry-credentials"
+        else SSM_ERROR  # Parameter Store reads the secret behind /aws/reference/secretsmanager/ for the agent
+        if source.endswith(REFERENCE_SOURCE)
+        else ASM_ERROR
+    )
     problem = _version_problem(reference, metadata, prefix=prefix, source=source)
     if problem is not None or (reference.json_key is None and kind != "registry-credentials"):
         return problem
@@ -282,6 +288,18 @@ def _version_problem(
             "perform this operation on the secret because it was marked for deletion.",
             f"restore the secret (RestoreSecret) or point {source} at another one",
         )
+    problem = _version_id_format_problem(arn, version_id, prefix=prefix, source=source)
+    if problem is not None:
+        return problem
+    if not versions:
+        return None  # no value yet: _no_value_row says so
+    return _version_label_problem(arn, versions, version_id, stage, prefix=prefix, source=source)
+
+
+def _version_id_format_problem(
+    arn: str, version_id: str | None, *, prefix: str, source: str
+) -> tuple[str, str, str] | None:
+    """GetSecretValue's VersionId is 32-64 characters; the agent's SDK refuses a shorter one before the call."""
     low, high = secrets.VERSION_ID_LENGTH
     if version_id is not None and not low <= len(version_id) <= high:
         bound = f"minimum field size of {low}" if len(version_id) < low else f"maximum field size of {high}"
@@ -293,7 +311,20 @@ def _version_problem(
             f"in {source}, end valueFrom with '<json-key>::' (empty stage and version id), or give a version id "
             f"of the secret ({SECRETS_DOC})",
         )
-    if version_id is not None and versions and version_id not in versions:
+    return None
+
+
+def _version_label_problem(
+    arn: str,
+    versions: Mapping[str, list[str]],
+    version_id: str | None,
+    stage: str | None,
+    *,
+    prefix: str,
+    source: str,
+) -> tuple[str, str, str] | None:
+    """The version id among the secret's versions, the stage attached to one (to the version id when both)."""
+    if version_id is not None and version_id not in versions:
         return (
             f"secret {arn} has no version {version_id!r}",
             f"{prefix}failed to fetch secret {arn} from secrets manager: ResourceNotFoundException: Secrets "
@@ -301,7 +332,7 @@ def _version_problem(
             f"in {source}, leave the version id empty or name an existing version ({SECRETS_DOC})",
         )
     attached = {label for labels in versions.values() for label in labels}
-    if stage is not None and versions and stage not in attached:
+    if stage is not None and stage not in attached:
         return (
             f"no version of secret {arn} carries the staging label {stage!r} (labels: "
             f"{', '.join(sorted(attached)) or 'none'})",
@@ -359,6 +390,38 @@ def _json_key_problem(
     return None
 
 
+def _no_value_row(
+    reference: secrets.SecretReference, metadata: Mapping[str, Any], *, kind: str, source: str, owner: str
+) -> Requirement | None:
+    """A warning row for a secret DescribeSecret lists no version of: created without a value (Terraform's
+    aws_secretsmanager_secret without an aws_secretsmanager_secret_version). GetSecretValue would find nothing,
+    but a pipeline may put the value after the infrastructure (as it pushes images), so the start is not decided
+    on it: the task starts only once the value is there."""
+    if metadata.get("VersionIdsToStages") or metadata.get("DeletedDate"):
+        return None
+    arn = str(metadata["ARN"])
+    version_id, stage = reference.version_id, reference.version_stage
+    wanted = f"VersionId: {version_id}" if version_id else f"staging label: {stage or 'AWSCURRENT'}"
+    prefix = REGISTRY_AUTH_ERROR if kind == "registry-credentials" else ASM_ERROR
+    if source.endswith(REFERENCE_SOURCE):
+        prefix = SSM_ERROR
+    return Requirement(
+        "secret-value",
+        "secretsmanager:GetSecretValue",
+        arn,
+        owner,
+        f"{source} (the secret's value)",
+        exists=False,
+        fatal=False,
+        missing=f"secret {arn} has no value yet (DescribeSecret lists no version): the task starts only once one "
+        "is put (a pipeline may do so after the infrastructure); the JSON key, stage and version were not checked",
+        fix_hint="put a value in the secret before the task starts (an aws_secretsmanager_secret_version the task "
+        f"definition depends on, or your pipeline), or point {source} at a secret that has one",
+        aws_error=f"{prefix}failed to fetch secret {arn} from secrets manager: ResourceNotFoundException: Secrets "
+        f"Manager can't find the specified secret value for {wanted}",
+    )
+
+
 def _malformed_secret(value_from: str, reason: str, *, kind: str, source: str, scope: Scope) -> Requirement:
     """A Secrets Manager reference the agent cannot use at all (not an ARN it can split)."""
     return Requirement(
@@ -397,9 +460,11 @@ def _secret_requirements(value_from: str, *, kind: str, source: str, scope: Scop
             )
         ]
     arn = str(metadata["ARN"])
-    problem = _reference_problem(reference, metadata, kind=kind, source=source, scope=scope)
+    no_value = _no_value_row(reference, metadata, kind=kind, source=source, owner=owner)
+    problem = None if no_value else _reference_problem(reference, metadata, kind=kind, source=source, scope=scope)
     if problem is None:
         found = [Requirement(kind, "secretsmanager:GetSecretValue", arn, owner, source, exists=True)]
+        found += [no_value] if no_value else []
     else:
         missing, aws_error, fix = problem
         found = [
