@@ -570,7 +570,7 @@ def review_task_role(
     evaluator = Evaluator(principal=task_role.arn, identity_policies=task_role.policies, boundary=task_role.boundary)
     task_needs = [r for r in requirements if r.principal == TASK]
     found: list[str] = []
-    expected: list[str] = []
+    expected: dict[str, dict[str, set[str]]] = {}  # who uses them -> action -> resources
     for requirement in requirements:
         if requirement.principal != EXECUTION or requirement.resource == "*" or requirement.exists is False:
             continue
@@ -586,22 +586,25 @@ def review_task_role(
             None,
         )
         if users:
-            named = " and ".join(f"{sidecar.kind.label} (container {sidecar.container})" for sidecar in users)
-            expected.append(
-                f"task role {task_role.name} allows {requirement.action} on {requirement.resource}: expected, the "
-                f"sidecar {named} calls it with the task role"
-            )
+            names = [f"{sidecar.kind.label} (container {sidecar.container})" for sidecar in users]
+            who = f"the sidecar{'s' if len(names) > 1 else ''} {' and '.join(names)}"
         elif output is not None:
-            expected.append(
-                f"task role {task_role.name} allows {requirement.action} on {requirement.resource}: expected, "
-                f"{output.source} writes there with the task role"
-            )
+            who = f"{output.source}, which writes there"
         else:
             found.append(
                 f"task role {task_role.name} allows {requirement.action} on {requirement.resource}, an execution-role "
                 "permission the application should not need"
             )
-    return list(dict.fromkeys(found)), list(dict.fromkeys(expected))
+            continue
+        where = requirement.resource.split(":log-stream:", 1)[0].removesuffix(":*")  # a group's streams: the group
+        expected.setdefault(who, {}).setdefault(requirement.action, set()).add(where)
+    notes = [
+        f"task role {task_role.name} allows {', '.join(actions)} on "
+        f"{', '.join(sorted({r for resources in actions.values() for r in resources}))}, which the execution role "
+        f"also needs: expected on the task role, used by {who}"
+        for who, actions in expected.items()
+    ]
+    return list(dict.fromkeys(found)), notes
 
 
 def misplaced_on_task_role(

@@ -304,7 +304,7 @@ def _version_id_format_problem(
     if version_id is not None and not low <= len(version_id) <= high:
         bound = f"minimum field size of {low}" if len(version_id) < low else f"maximum field size of {high}"
         return (
-            f"the version id field of valueFrom is {len(version_id)} characters long; GetSecretValue takes "
+            f"the version id field of valueFrom is {len(version_id)} character(s) long; GetSecretValue takes "
             f"{low}-{high} (a stray character after the last ':' is read as a version id)",
             f"{prefix}failed to fetch secret {arn} from secrets manager: InvalidParameter: 1 validation error(s) "
             f"found. - {bound}, GetSecretValueInput.VersionId.",
