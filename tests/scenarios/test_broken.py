@@ -328,6 +328,19 @@ class FirelensOutputDenied(WarningCase):
     place = "-task"
 
 
+class CreateGroupOnExistingLogGroup(WarningCase):
+    """Amazon ECS Developer Guide, "Send Amazon ECS logs to CloudWatch" ("Your IAM policy must include the
+    logs:CreateLogGroup permission before you attempt to use awslogs-create-group."),
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html; the awslogs driver Fargate uses
+    creates the group only when CreateLogStream says it is missing (moby daemon/logger/awslogs)"""
+
+    case = "broken/create-group-on-existing-log-group"
+    kinds: ClassVar[set[str]] = {"logs-create-group"}
+    warning = "Your IAM policy must include the logs:CreateLogGroup permission before you attempt to use"
+    fix = '"Action": "logs:CreateLogGroup"'
+    place = "role"
+
+
 class DeployerCannotPassRole(BrokenCase):
     """IAM User Guide, "Grant a user permissions to pass a role to an AWS service" (iam:PassRole on every role the
     task definition names), https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html"""
@@ -338,6 +351,42 @@ class DeployerCannotPassRole(BrokenCase):
     error = "is not authorized to perform: iam:PassRole on resource: "
     fix = '"Action": "iam:PassRole"'
     place = "-extra"
+
+
+class SecretVersionIdMalformed(BrokenCase):
+    """Amazon ECS Developer Guide, "Pass Secrets Manager secrets through Amazon ECS environment variables" (valueFrom
+    arn:...:secret:name-AbCdEf:json-key:version-stage:version-id),
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html; Secrets Manager
+    API Reference, GetSecretValue (VersionId: 32-64 characters),
+    https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html"""
+
+    case = "broken/secret-version-id-malformed"
+    kinds: ClassVar[set[str]] = {"secret"}
+    error = "GetSecretValueInput.VersionId"
+    fix = "end valueFrom with '<json-key>::'"
+    place = "the resource"
+
+
+class SecretJsonKeyMissing(BrokenCase):
+    """Amazon ECS Developer Guide, "Pass Secrets Manager secrets through Amazon ECS environment variables" (a specific
+    JSON key of a secret), https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
+
+    case = "broken/secret-json-key-missing"
+    kinds: ClassVar[set[str]] = {"secret"}
+    error = "retrieved secret from Secrets Manager did not contain json key passwd"
+    fix = "add the key 'passwd' to the secret's value, or fix the JSON key in container app secret DB_PASSWORD"
+
+
+class CreateGroupDenied(BrokenCase):
+    """Amazon ECS Developer Guide, "Send Amazon ECS logs to CloudWatch" (awslogs-create-group needs
+    logs:CreateLogGroup), https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html; the driver
+    creates a missing group after CreateLogStream (moby daemon/logger/awslogs)"""
+
+    case = "broken/create-group-denied"
+    kinds: ClassVar[set[str]] = {"logs-create-group"}
+    error = "failed to create Cloudwatch log group"
+    fix = '"Action": "logs:CreateLogGroup"'
+    place = "role"
 
 
 BROKEN: list[BrokenCase] = [case() for case in BrokenCase.__subclasses__()]

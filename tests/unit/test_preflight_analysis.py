@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fargate_harness.aws import efs
+from fargate_harness.aws import efs, secrets
 from fargate_harness.preflight import registration_errors
 from fargate_harness.preflight.analysis import (
     ECS_ERRORS,
@@ -70,6 +70,23 @@ class RecordedFacts:
         """Recorded key ARN."""
         found: str | None = self.data["keys"].get(key_id)
         return found
+
+    def log_group_kms_key(self, name: str, account: str, region: str) -> str | None:
+        """The recorded KMS key of a log group (none unless ``log_group_keys`` names one)."""
+        found: str | None = self.data.get("log_group_keys", {}).get(name)
+        return found
+
+    def secret_value_shape(
+        self, secret_arn: str, version_id: str | None, version_stage: str | None
+    ) -> secrets.SecretValueShape | None:
+        """The recorded shape of a secret's value (``secret_values``: ARN -> keys, or null for a non-JSON value)."""
+        recorded = self.data.get("secret_values", {})
+        if secret_arn not in recorded:
+            return None
+        keys = recorded[secret_arn]
+        if keys is None:
+            return secrets.SecretValueShape(False)
+        return secrets.SecretValueShape(True, frozenset(keys))
 
     def log_group_exists(self, name: str, account: str, region: str) -> bool:
         """Whether the log group is recorded."""

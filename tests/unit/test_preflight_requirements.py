@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from fargate_harness.aws import secrets
 from fargate_harness.preflight.requirements import ECR_PULL_ACTIONS, SAMPLE_TASK_ID, Requirement, derive
 
 DATA = Path(__file__).parent / "data" / "preflight"
@@ -59,6 +60,23 @@ class DictFacts:
         self.calls.append(("key", key_id, account, region))
         found: str | None = self.data["keys"].get(key_id)
         return found
+
+    def log_group_kms_key(self, name: str, account: str, region: str) -> str | None:
+        """The recorded KMS key of a log group (none unless ``log_group_keys`` names one)."""
+        found: str | None = self.data.get("log_group_keys", {}).get(name)
+        return found
+
+    def secret_value_shape(
+        self, secret_arn: str, version_id: str | None, version_stage: str | None
+    ) -> secrets.SecretValueShape | None:
+        """The recorded shape of a secret's value (``secret_values``: ARN -> keys, or null for a non-JSON value)."""
+        recorded = self.data.get("secret_values", {})
+        if secret_arn not in recorded:
+            return None
+        keys = recorded[secret_arn]
+        if keys is None:
+            return secrets.SecretValueShape(False)
+        return secrets.SecretValueShape(True, frozenset(keys))
 
     def log_group_exists(self, name: str, account: str, region: str) -> bool:
         """True for recorded log groups."""
@@ -333,7 +351,10 @@ def test_parameter_missing() -> None:
     (parameter,) = _derive(_secret_container("/app/nope"))
     assert parameter.exists is False
     assert parameter.resource == f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/app/nope"
-    assert parameter.missing == f"SSM parameter /app/nope does not exist in {ACCOUNT}/{REGION}"
+    assert parameter.missing == (
+        f"SSM parameter /app/nope does not exist in {ACCOUNT}/{REGION}; a parameter of another Region must be "
+        "given by its full ARN"
+    )
 
 
 # -- repositoryCredentials ----------------------------------------------------------------------------
@@ -415,7 +436,7 @@ def test_other_log_drivers_need_nothing_of_the_execution_role(config: dict[str, 
 
 
 def test_recorded_task_definition_in_container_order() -> None:
-    """Every container's requirements, in order, with duplicates dropped."""
+    """Every container's requirements, in order, with duplicates dropped (but one row per secret reference)."""
     found = derive(_td(), DictFacts(), principal_account=ACCOUNT, region=REGION)
     prefix = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:"
     otel = f"arn:aws:ecr:{REGION}:{OTHER}:repository/shared/otel"
@@ -432,6 +453,7 @@ def test_recorded_task_definition_in_container_order() -> None:
         ("logs", "logs:PutLogEvents", f"{GROUP_ARN}:log-stream:app/web/{SAMPLE_TASK_ID}"),
         *[("ecr-pull", action, otel) for action in ECR_PULL_ACTIONS],
         ("registry-credentials", "secretsmanager:GetSecretValue", f"{prefix}registry/ghcr-QwErTy"),
+        ("secret", "secretsmanager:GetSecretValue", SECRET),  # container agent's DB_PASSWORD: its own row
         ("logs", "logs:CreateLogStream", f"{GROUP_ARN}:log-stream:app/agent/{SAMPLE_TASK_ID}"),
         ("logs", "logs:PutLogEvents", f"{GROUP_ARN}:log-stream:app/agent/{SAMPLE_TASK_ID}"),
     ]
@@ -439,14 +461,17 @@ def test_recorded_task_definition_in_container_order() -> None:
     assert all(r.exists is not False for r in found)
 
 
-def test_duplicates_across_containers_collapse_to_the_first() -> None:
+def test_duplicates_across_containers_collapse_but_each_secret_reference_keeps_its_row() -> None:
+    """Permissions repeat once; a secret reference is judged on its own (its JSON key, stage and version id may
+    differ), one row per container and variable. Amazon ECS Developer Guide, "Pass Secrets Manager secrets through
+    Amazon ECS environment variables",
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
     image = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/app/web:1"
     one = _container(name="one", image=image, secrets=[{"name": "A", "valueFrom": SECRET}])
     two = _container(name="two", image=image, secrets=[{"name": "B", "valueFrom": f"{SECRET}:password::"}])
     found = _derive(one, two)
-    assert len({r.key for r in found}) == len(found)
-    assert [r.kind for r in found] == ["ecr-auth", "ecr-pull", "ecr-pull", "ecr-pull", "secret", "kms"]
-    assert _by_kind(found, "secret")[0].source == "container one secret A"
+    assert [r.kind for r in found] == ["ecr-auth", "ecr-pull", "ecr-pull", "ecr-pull", "secret", "kms", "secret"]
+    assert [r.source for r in _by_kind(found, "secret")] == ["container one secret A", "container two secret B"]
 
 
 def test_public_only_task_definition_needs_nothing_of_the_execution_role() -> None:

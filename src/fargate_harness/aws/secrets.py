@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from fargate_harness.aws._policy import fail, raise_if_not_found
 
-__all__ = ["SecretReference", "assert_secret_matches", "get_secret_metadata", "parse_secret_reference"]
+__all__ = [
+    "VERSION_ID_LENGTH",
+    "SecretReference",
+    "SecretValueShape",
+    "assert_secret_matches",
+    "get_secret_metadata",
+    "get_secret_value_shape",
+    "parse_secret_reference",
+]
+
+#: GetSecretValue's ``VersionId`` is 32 to 64 characters (Secrets Manager API Reference, GetSecretValue).
+VERSION_ID_LENGTH = (32, 64)
 
 # arn:<partition>:secretsmanager:<region>:<account>:secret:<name>[:<json-key>:<stage>:<version-id>]
 _ARN_FIELDS = 7
@@ -117,3 +129,49 @@ def assert_secret_matches(
         actual_key = metadata.get("KmsKeyId") or "alias/aws/secretsmanager"
         if actual_key not in kms_key_ids:
             fail(scenario, resource, f"KmsKeyId one of {sorted(kms_key_ids)}", repr(actual_key))
+
+
+@dataclass(frozen=True)
+class SecretValueShape:
+    """What preflight may know about a secret version's value: whether it is a JSON object, and its top-level keys
+    (with ``empty_keys``, those whose value is an empty string or null). Never the value itself."""
+
+    is_json_object: bool
+    keys: frozenset[str] = frozenset()
+    empty_keys: frozenset[str] = frozenset()
+
+
+def get_secret_value_shape(
+    sm: Any, secret_id: str, *, version_id: str | None = None, version_stage: str | None = None
+) -> SecretValueShape:
+    """Read one version of a secret (GetSecretValue) and return only its shape: JSON object or not, and its keys.
+
+    The value stays in this function's locals: it is never returned, logged or put in an error. Raises
+    :class:`~fargate_harness.errors.ResourceNotFoundError` when the secret or the version does not exist; other
+    client errors (access denied, decryption failure) propagate.
+    """
+    request: dict[str, str] = {"SecretId": secret_id}
+    if version_id:
+        request["VersionId"] = version_id
+    if version_stage:
+        request["VersionStage"] = version_stage
+    try:
+        response = sm.get_secret_value(**request)
+    except sm.exceptions.ClientError as error:
+        raise_if_not_found(error, ("ResourceNotFoundException",), f"Secrets Manager secret {secret_id!r} version")
+        raise
+    text = response.get("SecretString")
+    del response
+    if not isinstance(text, str):
+        return SecretValueShape(False)
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return SecretValueShape(False)
+    finally:
+        del text
+    if not isinstance(decoded, dict):
+        return SecretValueShape(False)
+    keys = frozenset(str(key) for key in decoded)
+    empty = frozenset(str(key) for key, value in decoded.items() if value is None or value == "")
+    return SecretValueShape(True, keys, empty)

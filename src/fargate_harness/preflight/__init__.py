@@ -17,11 +17,19 @@ from fargate_harness.preflight.analysis import (
     PreflightReport,
     Verdict,
     decide,
-    misplaced_on_task_role,
     overgrants,
+    review_task_role,
 )
 from fargate_harness.preflight.collect import AwsFacts, RolePolicies
-from fargate_harness.preflight.requirements import EXECUTION, Requirement, derive, derive_roles, task_partition
+from fargate_harness.preflight.requirements import (
+    EXECUTION,
+    Requirement,
+    checked_rows,
+    derive,
+    derive_roles,
+    task_partition,
+)
+from fargate_harness.preflight.sidecars import find_sidecars
 from fargate_harness.targets.base import Target
 
 __all__ = [
@@ -140,6 +148,7 @@ def preflight(
     requirements += derive_roles(
         td, principal_account=account, region=target.region, cluster=cluster, deployer=deployer
     )
+    requirements += checked_rows(td, facts, principal_account=account, region=target.region)
     report = PreflightReport(ecs.task_definition_label(td), td.get("executionRoleArn"), td.get("taskRoleArn"))
     report.deployer = deployer
     report.registration_errors = registration_errors(td)
@@ -154,11 +163,22 @@ def preflight(
         report.overgrants, report.misplaced = overgrants(role, requirements)
         if target.name == "aws":
             report.disagreements = simulate_identity(target, role.arn, report.verdicts)
+    sidecars = find_sidecars(td)
     if task_role is not None and task_role.arn != (role.arn if role else None):
-        report.misplaced += misplaced_on_task_role(task_role, requirements)
+        misplaced, expected = review_task_role(task_role, requirements, sidecars)
+        report.misplaced += misplaced
+        report.notes += expected
+    report.notes += [sidecar.note for sidecar in sidecars if sidecar.note]
     if images == "assume-pushed":
         report.notes.append("images assumed pushed: the tag/digest of each ECR image was not looked up")
     report.notes += [note for note in facts.unreadable if note not in report.notes]
+    # An emulator gap is shown only where it concerns this task: a resource it names, or a missing repository (where
+    # a pull through cache rule could have decided). Never a note, never on every task.
+    missing_repository = any(
+        v.requirement.kind == "ecr-pull" and v.requirement.exists is False for v in report.verdicts
+    )
+    resources = {v.requirement.resource for v in report.verdicts}
+    report.emulator_gaps += facts.gaps_for(resources, pull_through=missing_repository)
     return report
 
 

@@ -14,6 +14,7 @@ from fargate_harness.preflight.requirements import (
     DEPLOYER,
     ECS_TASKS,
     EXECUTION,
+    NOBODY,
     REFERENCE_SOURCE,
     SAMPLE_CLUSTER,
     SAMPLE_TASK_ID,
@@ -21,6 +22,7 @@ from fargate_harness.preflight.requirements import (
     Requirement,
     arn_parts,
 )
+from fargate_harness.preflight.sidecars import Sidecar
 
 #: The ECS error a task hits when a requirement of this kind is denied or its resource is missing.
 ECS_ERRORS: dict[str, str] = {
@@ -37,8 +39,12 @@ ECS_ERRORS: dict[str, str] = {
     "execution resource retrieval failed: kms:Decrypt denied (AccessDeniedException)",
     "logs": "ResourceInitializationError: failed to validate logger args: "
     "create stream has been retried 1 times: AccessDeniedException / ResourceNotFoundException",
-    "logs-create-group": "ResourceInitializationError: failed to validate logger args: "
-    "create log group: AccessDeniedException",
+    "logs-create-group": "ResourceInitializationError: failed to validate logger args: create stream has been "
+    "retried 1 times: failed to create Cloudwatch log group: AccessDeniedException",
+    "secret-value": "ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
+    "retrieval failed: unable to retrieve secret from asm: ResourceNotFoundException",
+    "image-unchecked": "",
+    "logs-kms": "",
     "image": "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref: "
     "not found",
     "ecr-pull-through": "CannotPullContainerError: pull image manifest: pull through cache: AccessDeniedException "
@@ -75,6 +81,8 @@ POLICY_PLACES = {
 
 def ecs_error(requirement: Requirement, principal: str = "") -> str:
     """The error AWS reports when ``requirement`` is denied (or its resource is missing)."""
+    if requirement.aws_error:
+        return requirement.aws_error
     template = ECS_ERRORS[requirement.kind]
     if requirement.kind == "secret" and requirement.source.endswith(REFERENCE_SOURCE):
         # The agent asks Parameter Store, which reads the secret with the agent's credentials: the task stops with
@@ -115,6 +123,8 @@ class PreflightReport:
     registration_error: str = ""
     registration_errors: list[str] = field(default_factory=list)
     deployer: str | None = None
+    #: What the emulator could not answer (never a finding about the configuration), where it matters to this task.
+    emulator_gaps: list[str] = field(default_factory=list)
 
     @property
     def registration(self) -> list[str]:
@@ -176,6 +186,7 @@ class PreflightReport:
             "misplaced": self.misplaced,
             "notes": self.notes,
             "disagreements": self.disagreements,
+            "emulator_gaps": self.emulator_gaps,
         }
 
     def to_json(self) -> str:
@@ -189,7 +200,7 @@ class PreflightReport:
             lines.append(f"task role       {self.task_role}")
         width = max([len(v.requirement.action) for v in self.verdicts] + [6])
         for item in self.verdicts:
-            mark = "allow" if item.allowed else "DENY "
+            mark = "info " if item.requirement.principal == NOBODY else "allow" if item.allowed else "DENY "
             lines.append(f"  {mark}  {item.requirement.action:<{width}}  {item.requirement.resource}")
             lines.append(f"         {item.requirement.source}: {item.reason}")
             if item.fix:
@@ -204,6 +215,7 @@ class PreflightReport:
         lines += [f"misplaced: {text}" for text in self.misplaced]
         lines += [f"disagreement: {text}" for text in self.disagreements]
         lines += [f"note: {text}" for text in self.notes]
+        lines += [f"emulator gap: {text}" for text in self.emulator_gaps]
         return "\n".join(lines)
 
 
@@ -423,6 +435,9 @@ def decide(
         if requirement.principal == ECS_TASKS:
             verdicts.append(_decide_trust(requirement, roles.get(requirement.resource), cluster))
             continue
+        if requirement.principal == NOBODY:
+            verdicts.append(Verdict(requirement, True, requirement.note or "no IAM needed"))
+            continue
         caller = {EXECUTION: role, TASK: task_role, DEPLOYER: deployer}.get(requirement.principal)
         if requirement.exists is False:
             verdicts.append(_missing_verdict(requirement))
@@ -542,16 +557,59 @@ def _pair_overgrants(where: str, action: str, resource: str, needs: Sequence[Req
     return problems
 
 
-def misplaced_on_task_role(task_role: RolePolicies, requirements: Iterable[Requirement]) -> list[str]:
-    """Execution-role permissions the task role also holds (the agent never uses the task role for them)."""
+def _same_log_group(one: str, other: str) -> bool:
+    return one.split(":log-stream:", 1)[0] == other.split(":log-stream:", 1)[0]
+
+
+def review_task_role(
+    task_role: RolePolicies, requirements: Iterable[Requirement], sidecars: Sequence[Sidecar] = ()
+) -> tuple[list[str], list[str]]:
+    """(misplaced, expected): execution-role permissions the task role also holds, split into those the application
+    should not need and those a documented sidecar of the task (or a FireLens output) uses with the task role."""
+    requirements = list(requirements)
     evaluator = Evaluator(principal=task_role.arn, identity_policies=task_role.policies, boundary=task_role.boundary)
-    found = []
+    task_needs = [r for r in requirements if r.principal == TASK]
+    found: list[str] = []
+    expected: dict[str, dict[str, set[str]]] = {}  # who uses them -> action -> resources
     for requirement in requirements:
         if requirement.principal != EXECUTION or requirement.resource == "*" or requirement.exists is False:
             continue
-        if evaluator.evaluate(requirement.action, requirement.resource).allowed:
+        if not evaluator.evaluate(requirement.action, requirement.resource).allowed:
+            continue
+        users = [sidecar for sidecar in sidecars if sidecar.uses(requirement.action)]
+        output = next(
+            (
+                r
+                for r in task_needs
+                if r.action.lower() == requirement.action.lower() and _same_log_group(r.resource, requirement.resource)
+            ),
+            None,
+        )
+        if users:
+            names = [f"{sidecar.kind.label} (container {sidecar.container})" for sidecar in users]
+            who = f"the sidecar{'s' if len(names) > 1 else ''} {' and '.join(names)}"
+        elif output is not None:
+            who = f"{output.source}, which writes there"
+        else:
             found.append(
                 f"task role {task_role.name} allows {requirement.action} on {requirement.resource}, an execution-role "
                 "permission the application should not need"
             )
-    return found
+            continue
+        where = requirement.resource.split(":log-stream:", 1)[0].removesuffix(":*")  # a group's streams: the group
+        expected.setdefault(who, {}).setdefault(requirement.action, set()).add(where)
+    notes = [
+        f"task role {task_role.name} allows {', '.join(actions)} on "
+        f"{', '.join(sorted({r for resources in actions.values() for r in resources}))}, which the execution role "
+        f"also needs: expected on the task role, used by {who}"
+        for who, actions in expected.items()
+    ]
+    return list(dict.fromkeys(found)), notes
+
+
+def misplaced_on_task_role(
+    task_role: RolePolicies, requirements: Iterable[Requirement], sidecars: Sequence[Sidecar] = ()
+) -> list[str]:
+    """Execution-role permissions the task role also holds (the agent never uses the task role for them), except
+    those a documented sidecar of the task uses with the task role (see :mod:`fargate_harness.preflight.sidecars`)."""
+    return review_task_role(task_role, requirements, sidecars)[0]

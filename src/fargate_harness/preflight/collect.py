@@ -9,6 +9,7 @@ managed policies) is shared between them, per AWS endpoint.
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import json
 import threading
 from collections.abc import Mapping
@@ -77,8 +78,31 @@ def aws_managed_policy_document(target: Target, client: Any, policy_arn: str) ->
     return copy.deepcopy(document)
 
 
+#: The subject of an emulator gap about a registry's pull through cache rules.
+PULL_THROUGH = "pull-through-cache-rules"
+
+
+def _unpartitioned(arn: str) -> str:
+    """An ARN without its partition (gaps are recorded before the task's partition is known)."""
+    return arn.split(":", 2)[2] if arn.startswith("arn:") and arn.count(":") >= 2 else arn
+
+
 #: (emulator endpoint, operation) pairs the emulator answered with a server error: not asked again.
 _UNANSWERED: set[tuple[str | None, str]] = set()
+
+
+def emulator_label(target: Target) -> str:
+    """How reports name the emulator behind ``target``: "the embedded emulator (moto 5.2.5)", "the LocalStack
+    emulator", or the emulator at its endpoint."""
+    if target.name == "embedded":
+        try:
+            version = importlib.metadata.version("moto")
+        except importlib.metadata.PackageNotFoundError:
+            return "the embedded emulator (moto)"
+        return f"the embedded emulator (moto {version})"
+    if target.name == "localstack":
+        return "the LocalStack emulator"
+    return f"the emulator at {target.endpoint_url}"
 
 
 def role_name(role_arn: str) -> str:
@@ -100,6 +124,27 @@ class AwsFacts:
     _roles: dict[str, RolePolicies] = field(default_factory=dict)
     _cache: dict[tuple[str, ...], Any] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)
+    #: What the emulator could not answer: never a finding about the configuration (see :func:`emulator_label`).
+    emulator_gaps: list[str] = field(default_factory=list)
+    #: gap -> the resource it concerns (an ARN), or :data:`PULL_THROUGH` for the registry's rules.
+    gap_subjects: dict[str, str] = field(default_factory=dict)
+
+    def _unanswered(self, error: Exception, note: str, *, operation: str, subject: str) -> None:
+        """Record a read that failed: an emulator's server error is an emulator gap about ``subject``; anything
+        else (access denied on AWS...) a note."""
+        code = _client_error_code(error)
+        if self.target.is_emulator and code.startswith("5"):
+            gap = f"{emulator_label(self.target)} does not answer {operation} (HTTP {code}): {note} was not read"
+            if gap not in self.emulator_gaps:
+                self.emulator_gaps.append(gap)
+            self.gap_subjects[gap] = subject
+            return
+        self.unreadable.append(f"{note}: {code}")
+
+    def gaps_for(self, resources: set[str], *, pull_through: bool) -> list[str]:
+        """The emulator gaps that concern ``resources`` (and the pull through cache rules when ``pull_through``)."""
+        wanted = {_unpartitioned(r) for r in resources} | ({PULL_THROUGH} if pull_through else set())
+        return [gap for gap in self.emulator_gaps if _unpartitioned(self.gap_subjects.get(gap, "")) in wanted]
 
     def _account(self, account: str) -> str | None:
         """The Target account label ("primary"/"registry") for an account id, or None if unreachable."""
@@ -224,7 +269,7 @@ class AwsFacts:
             try:
                 text = client.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]
             except client.exceptions.ClientError as error:
-                self.unreadable.append(f"key policy of {key_arn}: {_client_error_code(error)}")
+                self._unanswered(error, f"key policy of {key_arn}", operation="kms:GetKeyPolicy", subject=key_arn)
                 return None
             return dict(json.loads(text))
 
@@ -344,20 +389,56 @@ class AwsFacts:
 
         return self._memo(("key", account, region, key_id), read)  # type: ignore[no-any-return]
 
-    def log_group_exists(self, name: str, account: str, region: str) -> bool:
-        """True when the log group exists."""
+    def log_group(self, name: str, account: str, region: str) -> Mapping[str, Any] | None:
+        """The DescribeLogGroups entry of the group (None when it is missing; ``{}`` when it cannot be looked up)."""
 
-        def read() -> bool:
+        def read() -> Mapping[str, Any] | None:
             client = self.client("logs", account, region)
             if client is None:
-                return True  # cannot tell: do not report a missing group we could not look for
+                return {}  # cannot tell: do not report a missing group we could not look for
             try:
-                logs.get_log_group(client, name)
+                return logs.get_log_group(client, name)
             except ResourceNotFoundError:
-                return False
-            return True
+                return None
 
-        return bool(self._memo(("log-group", account, region, name), read))
+        return self._memo(("log-group", account, region, name), read)  # type: ignore[no-any-return]
+
+    def log_group_exists(self, name: str, account: str, region: str) -> bool:
+        """True when the log group exists (or cannot be looked up)."""
+        return self.log_group(name, account, region) is not None
+
+    def log_group_kms_key(self, name: str, account: str, region: str) -> str | None:
+        """The KMS key the log group is encrypted with (``kmsKeyId``), None when it has none."""
+        group = self.log_group(name, account, region) or {}
+        key = group.get("kmsKeyId")
+        return str(key) if key else None
+
+    def secret_value_shape(
+        self, secret_arn: str, version_id: str | None, version_stage: str | None
+    ) -> secrets.SecretValueShape | None:
+        """Whether the secret version's value is a JSON object, and its keys: read with GetSecretValue and kept only
+        as that shape (the value is never stored, logged or returned). None when it cannot be read (noted)."""
+        _p, _s, region, account, _r = arn_parts(secret_arn)
+
+        def read() -> secrets.SecretValueShape | None:
+            client = self.client("secretsmanager", account, region)
+            if client is None:
+                return None
+            try:
+                return secrets.get_secret_value_shape(
+                    client, secret_arn, version_id=version_id, version_stage=version_stage
+                )
+            except ResourceNotFoundError:
+                return None  # the version is judged from DescribeSecret
+            except client.exceptions.ClientError as error:
+                self.unreadable.append(
+                    f"the value of secret {secret_arn} could not be read to check its JSON keys "
+                    f"({_client_error_code(error)}): the JSON key was not checked"
+                )
+                return None
+
+        key = ("secret-shape", secret_arn, version_id or "", version_stage or "")
+        return self._memo(key, read)  # type: ignore[no-any-return]
 
     def repository_exists(self, name: str, account: str, region: str) -> bool:
         """True when the repository exists (or cannot be looked up)."""
@@ -386,7 +467,12 @@ class AwsFacts:
             except ResourceNotFoundError:
                 return None
             except client.exceptions.ClientError as error:
-                self.unreadable.append(f"images of ECR repository {name} in {account}: {_client_error_code(error)}")
+                self._unanswered(
+                    error,
+                    f"images of ECR repository {name} in {account}",
+                    operation="ecr:DescribeImages",
+                    subject=f"arn:aws:ecr:{region}:{account}:repository/{name}",
+                )
                 return None
 
         return self._memo(("images", account, region, name), read)  # type: ignore[no-any-return]
@@ -397,8 +483,15 @@ class AwsFacts:
         def read() -> list[dict[str, Any]]:
             note = f"pull through cache rules of registry {account}/{region}"
             unanswered = (self.target.endpoint_url, "ecr:DescribePullThroughCacheRules")
+            gap = (
+                f"{emulator_label(self.target)} does not implement ecr:DescribePullThroughCacheRules (it answers HTTP "
+                "500): pull through cache rules were not read, so an ECR repository that is missing is reported "
+                "missing even if a rule would create it on AWS"
+            )
             if unanswered in _UNANSWERED:
-                self.unreadable.append(f"{note}: the emulator does not answer DescribePullThroughCacheRules")
+                if gap not in self.emulator_gaps:
+                    self.emulator_gaps.append(gap)
+                self.gap_subjects[gap] = PULL_THROUGH
                 return []
             # moto lacks the API and answers 500, which botocore would retry 8 times (10 s): once on emulators
             client = self.client("ecr", account, region, retries=0 if self.target.is_emulator else 8)
@@ -410,6 +503,10 @@ class AwsFacts:
                 code = _client_error_code(error)
                 if self.target.is_emulator and code.startswith("5"):
                     _UNANSWERED.add(unanswered)
+                    if gap not in self.emulator_gaps:
+                        self.emulator_gaps.append(gap)
+                    self.gap_subjects[gap] = PULL_THROUGH
+                    return []
                 self.unreadable.append(f"{note}: {code}")
                 return []
 

@@ -6,13 +6,21 @@ What the agent does at task start (Amazon ECS Developer Guide, "Task execution I
   ``ecr:BatchCheckLayerAvailability``, ``ecr:GetDownloadUrlForLayer`` and ``ecr:BatchGetImage`` on the
   repository the image URI names, in whichever account owns it (the repository policy decides there);
   images elsewhere need no ECR permission;
-- ``repositoryCredentials`` (private registry auth): ``secretsmanager:GetSecretValue`` on the secret;
-- ``secrets``: ``secretsmanager:GetSecretValue`` per Secrets Manager ARN (JSON-key, stage and version
-  suffixes removed), ``ssm:GetParameters`` per parameter (ARN, or name in the task's own
-  account/region); ``kms:Decrypt`` when the secret or SecureString uses a customer managed key, with
-  ``kms:ViaService`` set to the calling service;
-- ``awslogs``: ``logs:CreateLogStream`` and ``logs:PutLogEvents`` on the stream, and
-  ``logs:CreateLogGroup`` when ``awslogs-create-group`` is ``true``;
+- ``repositoryCredentials`` (private registry auth): ``secretsmanager:GetSecretValue`` on the secret, whose value
+  must be a JSON object with ``username`` and ``password`` (the agent's ``asm`` package);
+- ``secrets``: ``secretsmanager:GetSecretValue`` per reference (one row per container and variable; the JSON key,
+  version stage and version id of ``arn:...:secret:name-AbCdEf:json-key:version-stage:version-id`` are judged as
+  the agent and Secrets Manager judge them: a version id of 32-64 characters that exists, a stage attached to
+  some version, a key present in the JSON value), ``ssm:GetParameters`` per parameter (ARN, or name in the task's
+  own account/region; a Secrets Manager secret named without its ARN is read from Parameter Store and fails);
+  ``kms:Decrypt`` when the secret or SecureString uses a customer managed key, with ``kms:ViaService`` set to
+  the calling service (Amazon ECS Developer Guide, "Pass sensitive data to an Amazon ECS container" and "Pass
+  Secrets Manager secrets through Amazon ECS environment variables");
+- ``awslogs`` as the driver behaves (moby's ``daemon/logger/awslogs``, used by Fargate's shim-loggers-for-containerd):
+  ``logs:CreateLogStream`` and ``logs:PutLogEvents`` on the stream in the ``awslogs-region``; ``logs:CreateLogGroup``
+  only when ``awslogs-create-group`` is ``true`` *and* the group is missing (the driver creates the stream first).
+  With the group present the permission is not needed to start; its absence is a warning quoting the ECS
+  documentation, which asks for it whenever the option is set;
 - ``logConfiguration.secretOptions``: the same as ``secrets``;
 - ``environmentFiles`` ("Pass environment variables to an Amazon ECS container"): ``s3:GetObject`` on the
   object and ``s3:GetBucketLocation`` on the bucket, the object must exist, ``kms:Decrypt`` via S3 for an
@@ -44,6 +52,7 @@ from a :class:`Facts` object (the AWS-backed one lives in :mod:`fargate_harness.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -62,6 +71,10 @@ SAMPLE_CLUSTER = "harness-sample-cluster"
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 #: Who makes a call: the execution role (the agent), the task role (FireLens, EFS), ECS itself, the deployer.
 EXECUTION, TASK, DEPLOYER = "execution", "task", "deployer"
+#: Rows that need no permission of anyone: they say what was (and was not) checked.
+NOBODY = "none"
+#: The ``action`` of such rows.
+NO_IAM = "(no IAM)"
 #: Parameters under this path are Secrets Manager secrets read through Parameter Store.
 SECRETS_MANAGER_REFERENCE = "/aws/reference/secretsmanager/"
 #: Ends the ``source`` of the secret read behind such a parameter (the agent calls SSM, which reads the secret).
@@ -100,7 +113,7 @@ class Requirement:
     """One permission the execution role needs for the task to start."""
 
     # ecr-auth | ecr-pull | ecr-pull-through | image | registry-credentials | secret | parameter | kms | logs |
-    # logs-create-group | environment-file | firelens-output | efs | trust | deployer
+    # logs-create-group | environment-file | firelens-output | efs | trust | deployer | image-unchecked | logs-kms
     kind: str
     action: str
     resource: str
@@ -110,9 +123,11 @@ class Requirement:
     resource_policy_kind: str = "default"  # default | kms | public | trust | efs | bucket
     exists: bool | None = None  # False when the referenced resource was looked up and is missing
     missing: str = ""  # what is missing, in words
-    principal: str = EXECUTION  # EXECUTION | TASK | DEPLOYER | ECS_TASKS: who makes the call
+    principal: str = EXECUTION  # EXECUTION | TASK | DEPLOYER | ECS_TASKS | NOBODY: who makes the call
     fatal: bool = True  # False: the task starts anyway (a FireLens output that cannot deliver)
     fix_hint: str = ""  # the fix when the resource is missing or unusable (instead of "create it")
+    aws_error: str = ""  # the error AWS reports for this requirement, when more precise than its kind's
+    note: str = ""  # for NOBODY rows (and allowed rows that need a word): what was and was not checked
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -139,6 +154,15 @@ class Facts(Protocol):
 
     def log_group_exists(self, name: str, account: str, region: str) -> bool:
         """True when the log group exists."""
+
+    def log_group_kms_key(self, name: str, account: str, region: str) -> str | None:
+        """The KMS key ARN a log group is encrypted with (None: none, or the group is missing)."""
+
+    def secret_value_shape(
+        self, secret_arn: str, version_id: str | None, version_stage: str | None
+    ) -> secrets.SecretValueShape | None:
+        """Whether a secret version's value is a JSON object and its keys (never the value); None when it cannot
+        be read (the version is then judged from DescribeSecret alone)."""
 
     def repository_exists(self, name: str, account: str, region: str) -> bool:
         """True when the ECR repository exists."""
@@ -207,9 +231,219 @@ def _kms_requirement(
     )
 
 
+#: How the agent reports a secret it could not read (Amazon ECS Developer Guide, "Amazon ECS stopped task error
+#: messages"); the reason follows.
+ASM_ERROR = (
+    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+    "unable to retrieve secret from asm: service call has been retried 1 time(s): "
+)
+REGISTRY_AUTH_ERROR = (
+    "ResourceInitializationError: unable to pull secrets or registry auth: pull command failed: "
+    "unable to retrieve registry credentials from Secrets Manager: "
+)
+#: The Secrets Manager guides this module follows, for fixes.
+SECRETS_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"
+PRIVATE_AUTH_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/private-auth.html"
+
+
+def _reference_problem(
+    reference: secrets.SecretReference, metadata: Mapping[str, Any], *, kind: str, source: str, scope: Scope
+) -> tuple[str, str, str] | None:
+    """(what is wrong, the AWS error, the fix) of a reference to an existing secret, or None when it resolves.
+
+    Judged as the agent and Secrets Manager judge them: the version id's length (GetSecretValue's model, 32-64
+    characters; the SDK refuses a shorter one before any call), the version id among the secret's versions, the
+    stage attached to some version (and to the version id when both are given), the JSON key in the value.
+    """
+    prefix = (
+        REGISTRY_AUTH_ERROR
+        if kind == "registry-credentials"
+        else SSM_ERROR  # Parameter Store reads the secret behind /aws/reference/secretsmanager/ for the agent
+        if source.endswith(REFERENCE_SOURCE)
+        else ASM_ERROR
+    )
+    problem = _version_problem(reference, metadata, prefix=prefix, source=source)
+    if problem is not None or (reference.json_key is None and kind != "registry-credentials"):
+        return problem
+    arn = str(metadata["ARN"])
+    shape = scope.facts.secret_value_shape(arn, reference.version_id, reference.version_stage)
+    if shape is None:
+        return None  # could not be read: the collector says so in a note
+    if kind == "registry-credentials":
+        return _credentials_problem(arn, shape, prefix=prefix)
+    return _json_key_problem(arn, str(reference.json_key), shape, prefix=prefix, source=source)
+
+
+def _version_problem(
+    reference: secrets.SecretReference, metadata: Mapping[str, Any], *, prefix: str, source: str
+) -> tuple[str, str, str] | None:
+    """The secret's deletion, and the reference's version id and stage against DescribeSecret's versions."""
+    arn = str(metadata["ARN"])
+    versions: Mapping[str, list[str]] = metadata.get("VersionIdsToStages") or {}
+    version_id, stage = reference.version_id, reference.version_stage
+    if metadata.get("DeletedDate"):
+        return (
+            f"secret {arn} is scheduled for deletion",
+            f"{prefix}failed to fetch secret {arn} from secrets manager: InvalidRequestException: You can't "
+            "perform this operation on the secret because it was marked for deletion.",
+            f"restore the secret (RestoreSecret) or point {source} at another one",
+        )
+    problem = _version_id_format_problem(arn, version_id, prefix=prefix, source=source)
+    if problem is not None:
+        return problem
+    if not versions:
+        return None  # no value yet: _no_value_row says so
+    return _version_label_problem(arn, versions, version_id, stage, prefix=prefix, source=source)
+
+
+def _version_id_format_problem(
+    arn: str, version_id: str | None, *, prefix: str, source: str
+) -> tuple[str, str, str] | None:
+    """GetSecretValue's VersionId is 32-64 characters; the agent's SDK refuses a shorter one before the call."""
+    low, high = secrets.VERSION_ID_LENGTH
+    if version_id is not None and not low <= len(version_id) <= high:
+        bound = f"minimum field size of {low}" if len(version_id) < low else f"maximum field size of {high}"
+        return (
+            f"the version id field of valueFrom is {len(version_id)} character(s) long; GetSecretValue takes "
+            f"{low}-{high} (a stray character after the last ':' is read as a version id)",
+            f"{prefix}failed to fetch secret {arn} from secrets manager: InvalidParameter: 1 validation error(s) "
+            f"found. - {bound}, GetSecretValueInput.VersionId.",
+            f"in {source}, end valueFrom with '<json-key>::' (empty stage and version id), or give a version id "
+            f"of the secret ({SECRETS_DOC})",
+        )
+    return None
+
+
+def _version_label_problem(
+    arn: str,
+    versions: Mapping[str, list[str]],
+    version_id: str | None,
+    stage: str | None,
+    *,
+    prefix: str,
+    source: str,
+) -> tuple[str, str, str] | None:
+    """The version id among the secret's versions, the stage attached to one (to the version id when both)."""
+    if version_id is not None and version_id not in versions:
+        return (
+            f"secret {arn} has no version {version_id!r}",
+            f"{prefix}failed to fetch secret {arn} from secrets manager: ResourceNotFoundException: Secrets "
+            f"Manager can't find the specified secret value for VersionId: {version_id}",
+            f"in {source}, leave the version id empty or name an existing version ({SECRETS_DOC})",
+        )
+    attached = {label for labels in versions.values() for label in labels}
+    if stage is not None and stage not in attached:
+        return (
+            f"no version of secret {arn} carries the staging label {stage!r} (labels: "
+            f"{', '.join(sorted(attached)) or 'none'})",
+            f"{prefix}failed to fetch secret {arn} from secrets manager: ResourceNotFoundException: Secrets "
+            f"Manager can't find the specified secret value for staging label: {stage}",
+            f"in {source}, leave the version stage empty (AWSCURRENT) or name an attached label ({SECRETS_DOC})",
+        )
+    if stage is not None and version_id is not None and stage not in (versions.get(version_id) or [stage]):
+        return (
+            f"version {version_id} of secret {arn} does not carry the staging label {stage!r}; GetSecretValue "
+            "needs both to name the same version",
+            f"{prefix}failed to fetch secret {arn} from secrets manager: InvalidRequestException: the version "
+            f"stage {stage} and version id {version_id} do not name the same version",
+            f"in {source}, give either the version stage or the version id ({SECRETS_DOC})",
+        )
+    return None
+
+
+def _credentials_problem(arn: str, shape: secrets.SecretValueShape, *, prefix: str) -> tuple[str, str, str] | None:
+    """Registry credentials: a JSON object with non-empty ``username`` and ``password`` (the agent's asm package)."""
+    fix = f'store {{"username": ..., "password": ...}} in the secret ({PRIVATE_AUTH_DOC})'
+    if not shape.is_json_object:
+        return (
+            f"the value of secret {arn} is not a JSON object with username and password",
+            f"{prefix}asm fetching authorization data: unable to unmarshal secret value, invalid schema",
+            fix,
+        )
+    for field_name in ("username", "password"):
+        if field_name not in shape.keys or field_name in shape.empty_keys:
+            return (
+                f"the value of secret {arn} has no non-empty {field_name!r} key",
+                f"{prefix}asm fetching {field_name}: AuthorizationData is malformed, empty field",
+                fix,
+            )
+    return None
+
+
+def _json_key_problem(
+    arn: str, key: str, shape: secrets.SecretValueShape, *, prefix: str, source: str
+) -> tuple[str, str, str] | None:
+    """The JSON key of a reference against the value's keys (the agent unmarshals the value and looks the key up)."""
+    if not shape.is_json_object:
+        return (
+            f"valueFrom asks for JSON key {key!r}, but the value of secret {arn} is not a JSON object",
+            f"{prefix}failed to unmarshal the secret value of {arn} as JSON for json key {key}",
+            f"in {source}, drop the JSON key (use the whole value) or store a JSON object ({SECRETS_DOC})",
+        )
+    if key not in shape.keys:
+        return (
+            f"the JSON value of secret {arn} has no key {key!r} ({len(shape.keys)} top-level keys; values not read "
+            "out)",
+            f"{prefix}retrieved secret from Secrets Manager did not contain json key {key}",
+            f"add the key {key!r} to the secret's value, or fix the JSON key in {source} ({SECRETS_DOC})",
+        )
+    return None
+
+
+def _no_value_row(
+    reference: secrets.SecretReference, metadata: Mapping[str, Any], *, kind: str, source: str, owner: str
+) -> Requirement | None:
+    """A warning row for a secret DescribeSecret lists no version of: created without a value (Terraform's
+    aws_secretsmanager_secret without an aws_secretsmanager_secret_version). GetSecretValue would find nothing,
+    but a pipeline may put the value after the infrastructure (as it pushes images), so the start is not decided
+    on it: the task starts only once the value is there."""
+    if metadata.get("VersionIdsToStages") or metadata.get("DeletedDate"):
+        return None
+    arn = str(metadata["ARN"])
+    version_id, stage = reference.version_id, reference.version_stage
+    wanted = f"VersionId: {version_id}" if version_id else f"staging label: {stage or 'AWSCURRENT'}"
+    prefix = REGISTRY_AUTH_ERROR if kind == "registry-credentials" else ASM_ERROR
+    if source.endswith(REFERENCE_SOURCE):
+        prefix = SSM_ERROR
+    return Requirement(
+        "secret-value",
+        "secretsmanager:GetSecretValue",
+        arn,
+        owner,
+        f"{source} (the secret's value)",
+        exists=False,
+        fatal=False,
+        missing=f"secret {arn} has no value yet (DescribeSecret lists no version): the task starts only once one "
+        "is put (a pipeline may do so after the infrastructure); the JSON key, stage and version were not checked",
+        fix_hint="put a value in the secret before the task starts (an aws_secretsmanager_secret_version the task "
+        f"definition depends on, or your pipeline), or point {source} at a secret that has one",
+        aws_error=f"{prefix}failed to fetch secret {arn} from secrets manager: ResourceNotFoundException: Secrets "
+        f"Manager can't find the specified secret value for {wanted}",
+    )
+
+
+def _malformed_secret(value_from: str, reason: str, *, kind: str, source: str, scope: Scope) -> Requirement:
+    """A Secrets Manager reference the agent cannot use at all (not an ARN it can split)."""
+    return Requirement(
+        kind,
+        "secretsmanager:GetSecretValue",
+        value_from,
+        scope.principal_account,
+        source,
+        exists=False,
+        missing=f"valueFrom {value_from!r} is not a usable Secrets Manager reference: {reason}",
+        fix_hint=f"in {source}, give arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, "
+        f"optionally followed by :<json-key>:<version-stage>:<version-id> ({SECRETS_DOC})",
+        aws_error=f"{ASM_ERROR}{reason}",
+    )
+
+
 def _secret_requirements(value_from: str, *, kind: str, source: str, scope: Scope) -> list[Requirement]:
-    """GetSecretValue on the secret (plus kms:Decrypt for a customer key)."""
-    reference = secrets.parse_secret_reference(value_from)
+    """GetSecretValue on the secret (plus kms:Decrypt for a customer key), and the reference judged on its own."""
+    try:
+        reference = secrets.parse_secret_reference(value_from)
+    except ValueError as error:
+        return [_malformed_secret(value_from, str(error), kind=kind, source=source, scope=scope)]
     facts, principal_account = scope.facts, scope.principal_account
     owner = arn_parts(reference.secret_id)[3] if reference.is_arn else principal_account
     metadata = facts.secret(reference.secret_id)
@@ -226,7 +460,26 @@ def _secret_requirements(value_from: str, *, kind: str, source: str, scope: Scop
             )
         ]
     arn = str(metadata["ARN"])
-    found = [Requirement(kind, "secretsmanager:GetSecretValue", arn, owner, source, exists=True)]
+    no_value = _no_value_row(reference, metadata, kind=kind, source=source, owner=owner)
+    problem = None if no_value else _reference_problem(reference, metadata, kind=kind, source=source, scope=scope)
+    if problem is None:
+        found = [Requirement(kind, "secretsmanager:GetSecretValue", arn, owner, source, exists=True)]
+        found += [no_value] if no_value else []
+    else:
+        missing, aws_error, fix = problem
+        found = [
+            Requirement(
+                kind,
+                "secretsmanager:GetSecretValue",
+                arn,
+                owner,
+                source,
+                exists=False,
+                missing=missing,
+                fix_hint=fix,
+                aws_error=aws_error,
+            )
+        ]
     secret_region = arn_parts(arn)[2]
     key_id = metadata.get("KmsKeyId")
     if owner != principal_account and (not key_id or str(key_id).endswith("alias/aws/secretsmanager")):
@@ -257,6 +510,26 @@ def _secret_requirements(value_from: str, *, kind: str, source: str, scope: Scop
         encryption_context={"SecretARN": arn},
     )
     return found + ([kms] if kms else [])
+
+
+#: How the agent reports parameters Parameter Store did not return (the names follow).
+SSM_ERROR = (
+    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+    "unable to retrieve secrets from ssm: service call has been retried 1 time(s): "
+)
+#: What a Secrets Manager secret name may hold (Secrets Manager API Reference, CreateSecret ``Name``).
+_SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+
+
+def _secret_named(name: str, facts: Facts) -> str | None:
+    """The ARN of the Secrets Manager secret called ``name`` (None when there is none or it cannot be told)."""
+    if not _SECRET_NAME.fullmatch(name):
+        return None
+    try:
+        found = facts.secret(name)
+    except Exception:  # a hint only: a secret that cannot be described is no finding
+        return None
+    return str(found.get("ARN") or name) if found else None
 
 
 def parameter_location(value_from: str, *, account: str, region: str, partition: str) -> tuple[str, str, str, str]:
@@ -301,6 +574,25 @@ def _parameter_requirements(value_from: str, *, source: str, scope: Scope) -> li
         )
     meta = facts.parameter(name, account, region)
     if meta is None:
+        secret = _secret_named(name, facts) if not value_from.startswith("arn:") else None
+        if secret is not None:
+            # The agent reads a valueFrom that is not a Secrets Manager ARN from Parameter Store (Amazon ECS
+            # Developer Guide, "Pass sensitive data to an Amazon ECS container": secrets are given by full ARN;
+            # only a Parameter Store parameter of the task's Region may be given by name).
+            return [
+                Requirement(
+                    "parameter",
+                    "ssm:GetParameters",
+                    arn,
+                    account,
+                    source,
+                    exists=False,
+                    missing=f"valueFrom {value_from!r} is a name, which ECS reads from Parameter Store, where "
+                    f"{account}/{region} has no such parameter; Secrets Manager secret {secret} has that name",
+                    fix_hint=f"in {source}, give the secret's full ARN ({secret}) ({SECRETS_DOC})",
+                    aws_error=f"{SSM_ERROR}invalid parameters: {name}",
+                )
+            ]
         return [
             Requirement(
                 "parameter",
@@ -309,7 +601,13 @@ def _parameter_requirements(value_from: str, *, source: str, scope: Scope) -> li
                 account,
                 source,
                 exists=False,
-                missing=f"SSM parameter {name} does not exist in {account}/{region}",
+                missing=f"SSM parameter {name} does not exist in {account}/{region}"
+                + (
+                    "; a parameter of another Region must be given by its full ARN"
+                    if not value_from.startswith("arn:")
+                    else ""
+                ),
+                aws_error=f"{SSM_ERROR}invalid parameters: {name}",
             )
         ]
     found = [Requirement("parameter", "ssm:GetParameters", arn, account, source, exists=True)]
@@ -329,8 +627,49 @@ def _parameter_requirements(value_from: str, *, source: str, scope: Scope) -> li
     return found
 
 
+def _registry_of(image: str) -> str:
+    """The registry host of an image reference (Docker Hub for names without one, as Docker resolves them)."""
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+#: How registries that need no AWS permission are named in the rows that say so.
+PUBLIC_REGISTRIES: Mapping[str, str] = {
+    "docker.io": "Docker Hub",
+    "registry-1.docker.io": "Docker Hub",
+    "public.ecr.aws": "Amazon ECR Public",
+    "ghcr.io": "GitHub Container Registry",
+    "quay.io": "Quay",
+    "gcr.io": "Google Container Registry",
+    "mcr.microsoft.com": "Microsoft Container Registry",
+    "registry.k8s.io": "Kubernetes registry",
+}
+
+
+def _unchecked_image(image: str, *, source: str, scope: Scope, credentials: str | None) -> list[Requirement]:
+    """A row saying what was checked for an image outside private ECR: no IAM is involved, existence is not read."""
+    if not image:
+        return []
+    host = _registry_of(image)
+    label = PUBLIC_REGISTRIES.get(host, f"registry {host}")
+    if credentials:
+        note = (
+            f"{label}: pulled with the credentials of repositoryCredentials ({credentials}), judged in their own "
+            "row; no other IAM needed; the image's existence is not checked"
+        )
+    else:
+        note = (
+            f"{label}: no IAM needed; existence not checked (nor that the registry lets anyone pull it: a private "
+            f"registry needs repositoryCredentials, {PRIVATE_AUTH_DOC})"
+        )
+    return [Requirement("image-unchecked", NO_IAM, image, scope.principal_account, source, principal=NOBODY, note=note)]
+
+
 def _image_requirements(image: str, *, source: str, scope: Scope) -> list[Requirement]:
-    """GetAuthorizationToken plus the pull actions on the repository (none for images outside ECR)."""
+    """GetAuthorizationToken plus the pull actions on the repository (none for images outside ECR; what was checked
+    for those is said by :func:`checked_rows`)."""
     facts, principal_account, partition = scope.facts, scope.principal_account, scope.partition
     parsed = ecr.parse_image_uri(image)
     if parsed is None:
@@ -401,21 +740,45 @@ def _image_pushed(image: str, parsed: ecr.EcrImage, repository: str, *, source: 
     ]
 
 
+#: The ECS documentation's sentence on ``awslogs-create-group`` (Amazon ECS Developer Guide, "Send Amazon ECS logs to
+#: CloudWatch", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html).
+CREATE_GROUP_SENTENCE = (
+    "Your IAM policy must include the logs:CreateLogGroup permission before you attempt to use awslogs-create-group."
+)
+AWSLOGS_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html"
+#: What the awslogs driver reports when it must create the group and may not (moby daemon/logger/awslogs).
+CREATE_GROUP_ERROR = (
+    "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+    "failed to create Cloudwatch log group: AccessDeniedException"
+)
+
+
 def _log_requirements(container: Mapping[str, Any], *, source: str, scope: Scope) -> list[Requirement]:
-    """Stream creation and writes for awslogs (plus CreateLogGroup with awslogs-create-group)."""
+    """Stream creation and writes for awslogs, and CreateLogGroup as the driver needs it.
+
+    The driver (moby ``daemon/logger/awslogs``, which Fargate's shim-loggers-for-containerd runs) calls
+    ``CreateLogStream`` first and ``CreateLogGroup`` only when that call says the group is missing and
+    ``awslogs-create-group`` is true. So with the group present the permission is not needed to start: its
+    absence is a warning (the ECS documentation asks for it whenever the option is set); with the group missing
+    it is fatal. The group is looked up in ``awslogs-region`` (the driver's region), in the task's account.
+    """
     facts, principal_account, partition, region = scope.facts, scope.principal_account, scope.partition, scope.region
     config = container.get("logConfiguration") or {}
     if config.get("logDriver") != "awslogs":
         return []
     options = config.get("options") or {}
-    group = options.get("awslogs-group", "")
-    log_region = options.get("awslogs-region", region)
+    group = str(options.get("awslogs-group", ""))
+    log_region = str(options.get("awslogs-region") or region)
     prefix = options.get("awslogs-stream-prefix")
     stream = f"{prefix}/{container.get('name')}/{SAMPLE_TASK_ID}" if prefix else SAMPLE_TASK_ID
     group_arn = f"arn:{partition}:logs:{log_region}:{principal_account}:log-group:{group}"
     create = str(options.get("awslogs-create-group", "")).lower() == "true"
-    exists = create or facts.log_group_exists(group, principal_account, log_region)
-    missing = "" if exists else f"log group {group} does not exist in {principal_account}/{log_region}"
+    group_exists = facts.log_group_exists(group, principal_account, log_region)
+    where = f"{principal_account}/{log_region}" + (
+        f" (awslogs-region {log_region}; the task runs in {region})" if log_region != region else ""
+    )
+    exists = create or group_exists
+    missing = "" if exists else f"log group {group} does not exist in {where}"
     found = [
         Requirement(
             "logs",
@@ -428,11 +791,78 @@ def _log_requirements(container: Mapping[str, Any], *, source: str, scope: Scope
         )
         for action in ("logs:CreateLogStream", "logs:PutLogEvents")
     ]
-    if create:
+    if create and group_exists:
         found.append(
-            Requirement("logs-create-group", "logs:CreateLogGroup", f"{group_arn}:*", principal_account, source)
+            Requirement(
+                "logs-create-group",
+                "logs:CreateLogGroup",
+                f"{group_arn}:*",
+                principal_account,
+                f"{source} (awslogs-create-group; log group {group} exists)",
+                fatal=False,
+                aws_error=f"awslogs-create-group is true without logs:CreateLogGroup: the task starts because log "
+                f"group {group} exists (the driver creates the stream first and the group only when it is "
+                f'missing), but the ECS documentation says: "{CREATE_GROUP_SENTENCE}" ({AWSLOGS_DOC})',
+            )
+        )
+    elif create:
+        found.append(
+            Requirement(
+                "logs-create-group",
+                "logs:CreateLogGroup",
+                f"{group_arn}:*",
+                principal_account,
+                f"{source} (awslogs-create-group; log group {group} does not exist in {where})",
+                aws_error=CREATE_GROUP_ERROR,
+            )
         )
     return found
+
+
+def _log_group_key_row(container: Mapping[str, Any], *, source: str, scope: Scope) -> list[Requirement]:
+    """A row saying what applies to an awslogs group encrypted with a KMS key (nothing of the execution role)."""
+    config = container.get("logConfiguration") or {}
+    if config.get("logDriver") != "awslogs":
+        return []
+    options = config.get("options") or {}
+    group = str(options.get("awslogs-group", ""))
+    log_region = str(options.get("awslogs-region") or scope.region)
+    key = scope.facts.log_group_kms_key(group, scope.principal_account, log_region)
+    if not key:
+        return []
+    return [
+        Requirement(
+            "logs-kms",
+            NO_IAM,
+            key,
+            scope.principal_account,
+            f"{source} (log group {group} encryption key)",
+            principal=NOBODY,
+            note=f"log group {group} is encrypted with KMS key {key}: CloudWatch Logs uses the key itself, so "
+            "the execution role needs no kms permission, but the key policy must allow the service principal "
+            f"logs.{log_region}.amazonaws.com and the key must stay enabled, or writes fail; neither was checked "
+            "(Amazon CloudWatch Logs User Guide, 'Encrypt log data in CloudWatch Logs using AWS KMS', "
+            "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html)",
+        )
+    ]
+
+
+def checked_rows(
+    task_definition: Mapping[str, Any], facts: Facts, *, principal_account: str, region: str
+) -> list[Requirement]:
+    """Rows that need no permission and say what was (and was not) checked: images outside private ECR (no IAM
+    needed; existence not checked) and awslogs groups encrypted with a KMS key. Their principal is :data:`NOBODY`;
+    :func:`fargate_harness.preflight.analysis.decide` reports them allowed, with their note as the reason."""
+    scope = Scope(facts, principal_account, region, task_partition(task_definition))
+    found: list[Requirement] = []
+    for container in task_definition.get("containerDefinitions", []):
+        name = container.get("name", "?")
+        image = str(container.get("image", ""))
+        credentials = (container.get("repositoryCredentials") or {}).get("credentialsParameter")
+        if ecr.parse_image_uri(image) is None:
+            found += _unchecked_image(image, source=f"container {name} image", scope=scope, credentials=credentials)
+        found += _log_group_key_row(container, source=f"container {name} awslogs", scope=scope)
+    return list({(r.kind, r.resource, r.source): r for r in found}.values())
 
 
 def _environment_file_requirements(value: str, *, source: str, scope: Scope) -> list[Requirement]:
@@ -656,10 +1086,18 @@ def derive(
         found += _log_requirements(container, source=f"container {name} awslogs", scope=scope)
         found += _firelens_requirements(container, source=f"container {name} awsfirelens", scope=scope)
     found += _efs_requirements(task_definition, scope=scope)
-    unique: dict[tuple[str, str, str, str], Requirement] = {}
+    # A reference (secret, parameter, registry credentials) is judged on its own: one row per container and
+    # variable, since two references to one secret may differ in JSON key, stage or version id.
+    unique: dict[tuple[str, ...], Requirement] = {}
     for requirement in found:
-        unique.setdefault(requirement.key, requirement)
+        per_reference = requirement.kind in REFERENCE_KINDS and requirement.action in REFERENCE_ACTIONS
+        unique.setdefault((*requirement.key, requirement.source if per_reference else ""), requirement)
     return list(unique.values())
+
+
+#: Requirement kinds that come from one reference of the task definition, and the calls that read them.
+REFERENCE_KINDS = frozenset({"secret", "parameter", "registry-credentials"})
+REFERENCE_ACTIONS = frozenset({"secretsmanager:GetSecretValue", "ssm:GetParameters"})
 
 
 def source_arn(task_definition: Mapping[str, Any], *, account: str, region: str, cluster: str | None) -> str:
