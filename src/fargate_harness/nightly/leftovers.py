@@ -25,15 +25,17 @@ import json
 import logging
 import os
 import secrets
-import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fargate_harness.errors import ConfigurationError, TerraformError
+from fargate_harness.errors import ConfigurationError, HarnessError, TerraformError
 from fargate_harness.nightly.sweep import SweepReport, SweepTarget, sweep
+from fargate_harness.runner.command import TerraformCli
 from fargate_harness.runner.processes import stat_fields
+from fargate_harness.runner.terraform import RetryPolicy
 from fargate_harness.runner.toolchain import Toolchain
 
 LOG = logging.getLogger("fargate_harness.nightly.leftovers")
@@ -215,8 +217,10 @@ def destroy_from_state(record: RunRecord, target: Any, tools: Toolchain) -> None
     # the run's own var files, in its order, when it wrote them (they beat the TF_VAR_ fallbacks above)
     var_files = [f"-var-file={path}" for path in _recorded_var_files(record) if Path(path).is_file()]
     with tools.init_lock():
-        _terraform(tools, record.tfdir, env, "init", "-input=false", "-no-color")
-    _terraform(tools, record.tfdir, env, "destroy", "-input=false", "-no-color", "-auto-approve", *var_files)
+        _terraform(tools, record.tfdir, env, "init", "-input=false", "-no-color", target=target)
+    _terraform(
+        tools, record.tfdir, env, "destroy", "-input=false", "-no-color", "-auto-approve", *var_files, target=target
+    )
 
 
 def _recorded_var_files(record: RunRecord) -> list[str]:
@@ -227,11 +231,27 @@ def _recorded_var_files(record: RunRecord) -> list[str]:
     return [str(p) for p in data.get("var_files") or []]
 
 
-def _terraform(tools: Toolchain, tfdir: Path, env: Mapping[str, str], *args: str) -> None:
-    argv = [str(tools.terraform), *args]
-    proc = subprocess.run(argv, cwd=tfdir, env=dict(env), capture_output=True, text=True, timeout=900, check=False)
-    if proc.returncode != 0:
-        raise TerraformError(argv, proc.returncode, "\n".join(proc.stderr.strip().splitlines()[-15:]), "")
+def _terraform(tools: Toolchain, tfdir: Path, env: Mapping[str, str], *args: str, target: Any = None) -> None:
+    """One Terraform command in a run's copy through the runner's command line (its own session, dies with the
+    harness, interrupts forwarded), retried as the runner retries (:data:`~fargate_harness.runner.terraform.
+    RETRYABLE_ERRORS`), and through the target's network guard on emulators (never for ``init``)."""
+    command, rest = args[0], args[1:]
+    guard = getattr(target, "guard", None)
+    cli = TerraformCli(
+        tfdir, tools.terraform, {**env, **(guard.env() if guard is not None and command != "init" else {})}
+    )
+    policy = RetryPolicy()
+    for attempt in range(1, policy.attempts + 1):
+        result = cli.execute_command(command, *rest)
+        if result.retcode == 0:
+            return
+        why = policy.reason(result.err + result.out)
+        if why and attempt < policy.attempts and not result.interrupted:
+            LOG.warning("sweep: retrying `terraform %s` in %s (%s)", command, tfdir, why)
+            time.sleep(policy.pause_seconds)
+            continue
+        argv = [str(tools.terraform), *args]
+        raise TerraformError(argv, result.retcode, "\n".join(result.err.strip().splitlines()[-15:]), "")
 
 
 def _remove(path: Path, folder: Path, outcome: FolderOutcome) -> None:
@@ -355,7 +375,7 @@ def _destroy(record: RunRecord, outcome: FolderOutcome, target: SweepTarget, too
     try:
         destroy_from_state(record, target, tools)
         outcome.destroyed = True
-    except (TerraformError, OSError, subprocess.TimeoutExpired) as error:
+    except (HarnessError, OSError) as error:
         outcome.notes.append(f"terraform destroy failed: {error}")
         outcome.failed = True
 
