@@ -29,7 +29,7 @@ from fargate_harness.nightly.account_guard import allowed_from_env
 from fargate_harness.options import Options, destroy_on_sigterm, resolve_options
 from fargate_harness.runner import hcl, toolchain
 from fargate_harness.runner.processes import INTERRUPTS
-from fargate_harness.targets import TARGETS, Target, start_target
+from fargate_harness.targets import TARGETS, EmbeddedTarget, Target, kept, start_target, stop_target
 
 if TYPE_CHECKING:
     from fargate_harness.preflight import PreflightReport
@@ -222,8 +222,10 @@ def command_run(args: argparse.Namespace) -> int:
             preflight=preflight,
         )
     finally:
-        target.stop()
+        kept = stop_target(target, options)
     print(format_report(outcomes, target, time.perf_counter() - started))
+    if kept:
+        print(f"fargate-harness: {kept}", file=sys.stderr)
     for outcome in outcomes:
         if outcome.bad_input:
             print(f"fargate-harness: {outcome.error}", file=sys.stderr)
@@ -335,19 +337,44 @@ def command_sweep(args: argparse.Namespace) -> int:
     older = parse_duration(args.older_than) if args.older_than else None
     results = Path(args.results_dir) if args.results_dir else options.results_dir
     tools = toolchain.prepare(options.tf_binary, options.provider_source) if run_folders(results) else None
+    finished = []
+    for emulator in kept.kept_emulators(results):
+        # a kept emulator holds what its runs built: destroy it there, then stop it (a dead one held nothing)
+        if emulator.alive and not args.dry_run:
+            attached = EmbeddedTarget.attached(emulator.endpoint, emulator.region)
+            done = clean_leftovers(results, attached, tools, run_id=args.run_id, kept=True)
+            sweep(attached, older_than=older, run_id=args.run_id)
+            finished.append(f"kept emulator {emulator.endpoint} (pid {emulator.pid}): {done.summary()}; stopped")
+        elif not emulator.alive:
+            finished.append(f"kept emulator {emulator.endpoint} (pid {emulator.pid}): no longer running")
+        if not args.dry_run:
+            emulator.stop()
     target = start_target(options, options.run_dir / "emulator-sweep")
     try:
         leftovers = clean_leftovers(results, target, tools, dry_run=args.dry_run, run_id=args.run_id)
         report = sweep(target, older_than=older, dry_run=args.dry_run, run_id=args.run_id)
     finally:
         target.stop()
-    text = f"{leftovers.table()}\n\n{report.table()}"
+    text = "\n".join([*finished, f"{leftovers.table()}\n\n{report.table()}"])
     print(text)
     if args.report:
         title = "Leaked resources (final sweep, dry run)" if args.dry_run else "Leaked resources (final sweep)"
         with open(args.report, "a", encoding="utf-8") as handle:
             handle.write(f"\n## {title}\n\n```\n{text}\n```\n")
     return 1 if report.errors or leftovers.failed else 0
+
+
+def command_emulators(args: argparse.Namespace) -> int:
+    """List the emulators kept with --keep (and whether each still runs)."""
+    options = options_from_args(args)
+    results = Path(args.results_dir) if args.results_dir else options.results_dir
+    found = kept.kept_emulators(results)
+    for emulator in found:
+        state = "running" if emulator.alive else "gone"
+        print(f"{emulator.endpoint}  pid {emulator.pid}  {state}  since {emulator.started}  log {emulator.log or '-'}")
+    if not found:
+        print(f"no kept emulator under {results}")
+    return 0
 
 
 def command_upgrade(args: argparse.Namespace) -> int:
@@ -411,6 +438,41 @@ def command_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_maintenance_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``sweep``, ``emulators`` and ``upgrade``."""
+    sw = sub.add_parser("sweep", help="remove resources carrying the harness marker, in dependency order")
+    _add_target_options(sw)
+    sw.add_argument("--older-than", help="only resources created longer ago than this (90s, 30m, 2h, 1d, 1h30m)")
+    sw.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+    sw.add_argument("--run-id", help="only the resources of this run (its fargate-harness:run-id tag)")
+    sw.add_argument("--report", help="append the result to this Markdown report")
+    sw.add_argument(
+        "--results-dir",
+        default=None,
+        help="destroy and tidy the run folders kept here first (default: where runs write them, "
+        "--tf-results-dir, HARNESS_RESULTS_DIR or ./results)",
+    )
+    sw.set_defaults(func=command_sweep)
+    em = sub.add_parser("emulators", help="list the embedded emulators kept with --keep")
+    _add_target_options(em)
+    em.add_argument("--results-dir", default=None, help="where runs write (default: --tf-results-dir or ./results)")
+    em.set_defaults(func=command_emulators)
+    up = sub.add_parser("upgrade", help="apply with old modules/provider, switch to new ones, report the change")
+    _add_target_options(up)
+    up.add_argument("--scenario", required=True, help="scenario name (or a root module folder)")
+    up.add_argument("--from", dest="source", help="git ref of this repository, or a folder holding modules/")
+    up.add_argument("--to", dest="destination", help="git ref or folder (default: the working tree)")
+    up.add_argument("--from-provider", help="AWS provider version to apply with first (e.g. 2.70.0)")
+    up.add_argument("--to-provider", help="AWS provider version to switch to (e.g. 3.39.0)")
+    up.add_argument(
+        "--allow-widening",
+        action="append",
+        help="accept an added permission: ACTION or ACTION=RESOURCE, wildcards allowed (repeatable)",
+    )
+    up.add_argument("--json", action="store_true", help="print JSON instead of text")
+    up.set_defaults(func=command_upgrade)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="fargate-harness", description=__doc__)
@@ -443,33 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_configuration_options(pf)
     pf.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pf.set_defaults(func=command_preflight)
-    sw = sub.add_parser("sweep", help="remove resources carrying the harness marker, in dependency order")
-    _add_target_options(sw)
-    sw.add_argument("--older-than", help="only resources created longer ago than this (90s, 30m, 2h, 1d, 1h30m)")
-    sw.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
-    sw.add_argument("--run-id", help="only the resources of this run (its fargate-harness:run-id tag)")
-    sw.add_argument("--report", help="append the result to this Markdown report")
-    sw.add_argument(
-        "--results-dir",
-        default=None,
-        help="destroy and tidy the run folders kept here first (default: where runs write them, "
-        "--tf-results-dir, HARNESS_RESULTS_DIR or ./results)",
-    )
-    sw.set_defaults(func=command_sweep)
-    up = sub.add_parser("upgrade", help="apply with old modules/provider, switch to new ones, report the change")
-    _add_target_options(up)
-    up.add_argument("--scenario", required=True, help="scenario name (or a root module folder)")
-    up.add_argument("--from", dest="source", help="git ref of this repository, or a folder holding modules/")
-    up.add_argument("--to", dest="destination", help="git ref or folder (default: the working tree)")
-    up.add_argument("--from-provider", help="AWS provider version to apply with first (e.g. 2.70.0)")
-    up.add_argument("--to-provider", help="AWS provider version to switch to (e.g. 3.39.0)")
-    up.add_argument(
-        "--allow-widening",
-        action="append",
-        help="accept an added permission: ACTION or ACTION=RESOURCE, wildcards allowed (repeatable)",
-    )
-    up.add_argument("--json", action="store_true", help="print JSON instead of text")
-    up.set_defaults(func=command_upgrade)
+    _add_maintenance_commands(sub)
     ct = sub.add_parser("check-target", help="reach the target and apply the account guard (exit 2 if refused)")
     _add_target_options(ct)
     ct.set_defaults(func=command_check_target)

@@ -19,7 +19,7 @@ from fargate_harness.options import SETTINGS, Options, destroy_on_sigterm, env_f
 from fargate_harness.report import Collector, load_summaries, render
 from fargate_harness.runner import batch, toolchain
 from fargate_harness.runner.terraform import Progress
-from fargate_harness.targets import TARGETS, Target, start_target
+from fargate_harness.targets import TARGETS, Target, start_target, stop_target
 from fargate_harness.targets.localstack import skip_reason, unavailable
 from fargate_harness.upgrade import UpgradeReport, check_upgrade
 
@@ -267,7 +267,9 @@ def harness_target(harness_options: Options, pytestconfig: pytest.Config) -> Ite
     try:
         yield target
     finally:
-        target.stop()
+        kept = stop_target(target, harness_options)
+        if kept and sys.__stderr__ is not None:
+            sys.__stderr__.write(f"\nfargate-harness: {kept}\n")
 
 
 ScenarioFactory = Callable[..., AppliedRun]

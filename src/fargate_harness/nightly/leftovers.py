@@ -37,6 +37,7 @@ from fargate_harness.runner.command import TerraformCli
 from fargate_harness.runner.processes import stat_fields
 from fargate_harness.runner.terraform import RetryPolicy
 from fargate_harness.runner.toolchain import Toolchain
+from fargate_harness.targets.kept import listening
 
 LOG = logging.getLogger("fargate_harness.nightly.leftovers")
 
@@ -138,6 +139,12 @@ class LeftoversReport:
     def failed(self) -> bool:
         """True when a destroy, a deletion or a folder could not be finished."""
         return any(folder.failed for folder in self.folders) or bool(self.sweep and self.sweep.errors)
+
+    def summary(self) -> str:
+        """One line: how many folders were destroyed, and how many failed."""
+        destroyed = sum(1 for folder in self.folders if folder.destroyed)
+        failed = sum(1 for folder in self.folders if folder.failed)
+        return f"{len(self.folders)} run folder(s), {destroyed} destroyed, {failed} failed"
 
     def table(self) -> str:
         """Human-readable text, one paragraph per folder."""
@@ -299,12 +306,14 @@ def clean_leftovers(
     dry_run: bool = False,
     accounts: Sequence[str] = (),
     run_id: str | None = None,
+    kept: bool = False,
 ) -> LeftoversReport:
     """Destroy, sweep and tidy every run folder under ``results_dir`` whose process is gone.
 
     ``tools`` runs the destroys (without it, none is attempted and states with resources are kept).
     ``accounts`` are swept besides each folder's own. ``dry_run`` destroys, deletes and removes nothing.
-    ``run_id`` limits the work to that run's folders.
+    ``run_id`` limits the work to that run's folders; ``kept``, to the runs made on ``target``'s endpoint (a
+    kept emulator's runs).
     """
     report = LeftoversReport()
     dead: list[tuple[RunRecord, FolderOutcome]] = []
@@ -317,7 +326,9 @@ def clean_leftovers(
             outcome.status, outcome.failed = f"left alone: {error}", True
             continue
         outcome.prefix = record.prefix
-        if run_id is not None and record.run_id != run_id:
+        if (run_id is not None and record.run_id != run_id) or (
+            kept and not _same_endpoint(record.endpoint, getattr(target, "endpoint_url", None))
+        ):
             report.folders.remove(outcome)
             continue
         if pid_alive(record.pid, record.started):
@@ -362,6 +373,15 @@ def clean_leftovers(
 def _destroy(record: RunRecord, outcome: FolderOutcome, target: SweepTarget, tools: Toolchain | None) -> None:
     """Destroy from the run's state, unless it was made against another endpoint or Terraform is missing."""
     current = getattr(target, "endpoint_url", None)
+    if not _same_endpoint(record.endpoint, current) and record.target == "embedded" and not listening(record.endpoint):
+        # the harness's own emulator died with its run (it holds everything in memory): nothing remains
+        state = record.tfdir / STATE_FILE
+        state.replace(state.with_name(STATE_FILE + ".emulator-gone"))
+        outcome.notes.append(
+            f"the embedded emulator the run used ({record.endpoint}) is gone, and what it held with it: "
+            f"nothing to destroy; its state is kept as {STATE_FILE}.emulator-gone"
+        )
+        return
     if not _same_endpoint(record.endpoint, current):
         outcome.notes.append(
             f"destroy skipped: the run used endpoint {record.endpoint or 'AWS'}, the current target is "

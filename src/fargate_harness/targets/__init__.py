@@ -13,7 +13,16 @@ from fargate_harness.targets.localstack import LocalStackTarget
 
 TARGETS = ("embedded", "localstack", "aws")
 
-__all__ = ["TARGETS", "AwsTarget", "EmbeddedTarget", "LocalStackTarget", "Target", "make_target", "start_target"]
+__all__ = [
+    "TARGETS",
+    "AwsTarget",
+    "EmbeddedTarget",
+    "LocalStackTarget",
+    "Target",
+    "make_target",
+    "start_target",
+    "stop_target",
+]
 
 
 def make_target(
@@ -23,10 +32,13 @@ def make_target(
     localstack_endpoint: str | None = None,
     registry_role_arn: str | None = None,
     log_dir: Path | None = None,
+    keep: bool = False,
 ) -> Target:
     """Build (but do not start) the target called ``name``."""
     if name == "embedded":
-        return EmbeddedTarget(region=region or "us-east-1", log_path=log_dir / "moto.log" if log_dir else None)
+        return EmbeddedTarget(
+            region=region or "us-east-1", log_path=log_dir / "moto.log" if log_dir else None, detached=keep
+        )
     if name == "localstack":
         return LocalStackTarget(endpoint=localstack_endpoint, region=region or "us-east-1")
     if name == "aws":
@@ -44,6 +56,7 @@ def start_target(options: Options, log_dir: Path) -> Target:
         localstack_endpoint=options.localstack_endpoint,
         registry_role_arn=options.registry_role_arn,
         log_dir=log_dir,
+        keep=options.keep,
     )
     target.start()
     try:
@@ -53,3 +66,14 @@ def start_target(options: Options, log_dir: Path) -> Target:
         target.stop()
         raise
     return target
+
+
+def stop_target(target: Target, options: Options) -> str:
+    """Stop ``target``; an embedded emulator kept with ``--keep`` is left running and recorded, and the message
+    that says how to inspect, destroy and stop it is returned ("" otherwise)."""
+    from fargate_harness.targets import kept
+
+    target.stop()
+    if isinstance(target, EmbeddedTarget) and target.detached and target.pid is not None:
+        return kept.kept_message(kept.record(target, options.results_dir), options.results_dir)
+    return ""

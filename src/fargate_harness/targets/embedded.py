@@ -75,6 +75,7 @@ class EmbeddedTarget(Target):
         startup_timeout: float = 30.0,
         *,
         warm_up: bool = True,
+        detached: bool = False,
     ):
         super().__init__(
             name="embedded",
@@ -91,6 +92,9 @@ class EmbeddedTarget(Target):
         #: backends it uses without it (measured: 3.7 -> 2.5 CPU-s of moto for one run of ``secrets``, and no
         #: warm-up clients in the caller, about 1 CPU-s).
         self.warm_up = warm_up
+        #: ``--keep``: the server outlives the harness (no parent-death signal, left running by :meth:`stop`) so
+        #: that what a run kept can be inspected and destroyed later (:mod:`fargate_harness.targets.kept`).
+        self.detached = detached
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._external = False
@@ -173,7 +177,7 @@ class EmbeddedTarget(Target):
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
-                preexec_fn=die_with_parent,  # noqa: PLW1509 - prctl only, no locks taken
+                preexec_fn=None if self.detached else die_with_parent,  # noqa: PLW1509 - prctl only, no locks taken
             )
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + self.startup_timeout
@@ -195,6 +199,19 @@ class EmbeddedTarget(Target):
             "Check that moto[server] is installed (`pip install 'moto[server]'`)"
             + (f" and read {self.log_path}" if self.log_path else "")
         )
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id (None when it is not this process's child)."""
+        return self._process.pid if self._process is not None else None
+
+    @classmethod
+    def attached(cls, endpoint: str, region: str = "us-east-1") -> EmbeddedTarget:
+        """A target on an emulator that is already running (a kept one), left running by :meth:`stop`."""
+        target = cls(region=region, warm_up=False)
+        target.endpoint_url = endpoint.rstrip("/")
+        target._external = True
+        return target
 
     def isolated(self, label: str) -> Target:
         """The same moto server, as a role session in a fresh account: moto keeps every account's resources
@@ -264,6 +281,11 @@ class EmbeddedTarget(Target):
             self.faults = None
         if self._external:
             return
+        if self.detached and self._process is not None and self._process.poll() is None:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+            return  # kept running: its record (targets.kept) says where and how to stop it
         process, self._process = self._process, None
         terminate(process, grace=10)
         if self._log is not None:
