@@ -31,6 +31,21 @@ def _manifest(results: Path) -> dict[str, object]:
     return dict(json.loads(path.read_text()))
 
 
+def _role_names(endpoint: str, account: str) -> list[str]:
+    """Role names in ``account`` of the emulator at ``endpoint`` (a role session for any account but moto's own)."""
+    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    if account != "123456789012":
+        sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1", **keys)
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/inspect", RoleSessionName="inspect")
+        keys = {
+            "aws_access_key_id": creds["Credentials"]["AccessKeyId"],
+            "aws_secret_access_key": creds["Credentials"]["SecretAccessKey"],
+            "aws_session_token": creds["Credentials"]["SessionToken"],
+        }
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", **keys)
+    return [role["RoleName"] for role in iam.list_roles()["Roles"]]
+
+
 def _wait_until(check: object, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not check():  # type: ignore[operator]
@@ -74,35 +89,9 @@ def test_keep_leaves_an_emulator_to_inspect_and_sweep_finishes_it(tmp_path: Path
         assert listening(endpoint), "the kept emulator must still answer after the command exited"
         assert _processes_writing_under(results) == [pid], "only the kept emulator may outlive the run"
         manifest = _manifest(results)
-        (account,) = manifest["accounts"]  # type: ignore[misc]
-        iam = boto3.client(
-            "iam",
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name="us-east-1",
-        )
-        names = [r["RoleName"] for r in iam.list_roles()["Roles"]]
-        if account != "123456789012":
-            sts = boto3.client(
-                "sts",
-                endpoint_url=endpoint,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                region_name="us-east-1",
-            )
-            creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/inspect", RoleSessionName="t")["Credentials"]
-            names = [
-                r["RoleName"]
-                for r in boto3.client(
-                    "iam",
-                    endpoint_url=endpoint,
-                    aws_access_key_id=creds["AccessKeyId"],
-                    aws_secret_access_key=creds["SecretAccessKey"],
-                    aws_session_token=creds["SessionToken"],
-                    region_name="us-east-1",
-                ).list_roles()["Roles"]
-            ]
+        names: list[str] = []
+        for account in ["123456789012", *manifest["accounts"]]:  # type: ignore[misc]
+            names += _role_names(endpoint, str(account))
         assert any(str(manifest["prefix"]) in name for name in names), f"expected the kept run's roles, got {names}"
 
         listed = cli("emulators", "--results-dir", str(results))
@@ -133,8 +122,8 @@ def test_kill_9_takes_the_emulator_with_it_and_sweep_exits_0(tmp_path: Path) -> 
     try:
 
         def applying() -> bool:
-            states = list(results.glob("*/*/config/terraform.tfstate"))
-            return bool(states) and '"resources": [' in states[0].read_text() and '"type"' in states[0].read_text()
+            states = list(results.glob("*/*/config/**/terraform.tfstate"))
+            return bool(states) and '"type"' in states[0].read_text()
 
         _wait_until(applying, 120, "no resource appeared in the run's state within 120 s")
     finally:
@@ -146,4 +135,5 @@ def test_kill_9_takes_the_emulator_with_it_and_sweep_exits_0(tmp_path: Path) -> 
     swept = cli("sweep", "--results-dir", str(results), env={"HARNESS_EMBEDDED_ENDPOINT": ""})
     assert swept.returncode == 0, swept.stdout + swept.stderr
     assert "is gone, and what it held with it" in swept.stdout, swept.stdout
-    assert not list(results.glob("*/*/config/terraform.tfstate")), "the dead emulator's state must not stay live"
+    assert not list(results.glob("*/*/config/**/terraform.tfstate")), "the dead emulator's state must not stay live"
+    assert list(results.glob("*/*/config/**/terraform.tfstate.emulator-gone")), "the state is kept aside, not lost"

@@ -129,7 +129,7 @@ def kept_message(kept: KeptEmulator, results_dir: Path) -> str:
     accounts = run_accounts(results_dir, kept.endpoint)
     other = [a for a in accounts if a != DEFAULT_ACCOUNT]
     roles = (
-        f"\n  the runs built in account(s) {', '.join(other)}: read them through a role session there, e.g. "
+        f"\n  the runs also used account(s) {', '.join(other)}: read one through a role session there, e.g. "
         f"aws sts assume-role --role-arn arn:aws:iam::{other[0]}:role/inspect --role-session-name inspect "
         "(the emulator accepts any role)"
         if other
