@@ -529,29 +529,44 @@ def scenario_batch(request: pytest.FixtureRequest, scenario_factory: ScenarioFac
 def upgrade_check(
     harness_options: Options, harness_toolchain: toolchain.Toolchain, harness_target: Target
 ) -> Callable[..., UpgradeReport]:
-    """``upgrade_check(scenario, source=REF_OR_DIR, destination=None, source_provider=None,
-    destination_provider=None, allow_widening=())`` -> :class:`~fargate_harness.upgrade.UpgradeReport`.
+    """``upgrade_check(path_or_scenario, source=REF_OR_DIR, destination=None, source_provider=None,
+    destination_provider=None, allow_widening=(), var_files=(), variables=None)`` ->
+    :class:`~fargate_harness.upgrade.UpgradeReport`.
 
-    Applies the scenario with the old modules/provider, switches to the new ones on the same state, reports
-    replacements, output changes and permission diffs, applies, checks idempotency, and destroys.
-    The same upgrade asked for again in one test module (same scenario, sides and providers) is not run again:
-    ``allow_widening`` only decides which widenings fail, so the report is judged again with the new items
-    (``UpgradeReport.accepting``). Under ``--dist loadscope`` only the tests of one class share a worker.
+    A folder (a ``Path``, or a string naming one): any root configuration, as ``fargate-harness upgrade --dir
+    PATH --from REF_OR_PATH [--to REF_OR_PATH]`` compares it: ``source`` is a git revision of the repository
+    holding it (same relative path) or a folder, ``destination`` the same (default: the working tree). A
+    reference scenario's name: only its ``modules/`` folder is swapped (``upgrade --scenario``).
+
+    Applies the old side, switches to the new one on the same state, reports replacements, output changes,
+    provider changes and permission diffs, applies, checks idempotency, and destroys. The same upgrade asked for
+    again in one test module (same configuration, sides and providers) is not run again: ``allow_widening`` only
+    decides which widenings fail, so the report is judged again with the new items (``UpgradeReport.accepting``).
+    Tests of one module share a worker under xdist (see ``pytest_collection_modifyitems``).
     """
+    from fargate_harness.upgrade import check_configuration_upgrade
+
     done: dict[tuple[str, ...], UpgradeReport] = {}
 
     def check(scenario: str | Path, *, allow_widening: Iterable[str] = (), **kwargs: Any) -> UpgradeReport:
-        path = Path(scenario)
-        if not path.is_dir():
-            path = scenarios.get(str(scenario), harness_options.scenarios_dir).path
+        folder = Path(scenario).expanduser()
+        path = folder if folder.is_dir() else scenarios.get(str(scenario), harness_options.scenarios_dir).path
         reason = skip_reason(scenarios.Scenario(path.name, path), harness_target)
         if reason:
             pytest.skip(f"{scenario}: {reason}")
         key = (str(path.resolve()), *(f"{name}={value}" for name, value in sorted(kwargs.items())))
-        if key not in done:
+        if key not in done and folder.is_dir():
+            done[key] = check_configuration_upgrade(
+                path,
+                target=harness_target,
+                tools=harness_toolchain,
+                results_dir=harness_options.run_dir,
+                **kwargs,
+            )
+        elif key not in done:
             done[key] = check_upgrade(
                 path,
-                name=str(scenario) if not Path(scenario).is_dir() else path.name,
+                name=str(scenario),
                 target=harness_target,
                 tools=harness_toolchain,
                 results_dir=harness_options.run_dir,
