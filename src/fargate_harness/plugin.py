@@ -630,8 +630,9 @@ def upgrade_check(
 
     A folder (a ``Path``, or a string naming one): any root configuration, as ``fargate-harness upgrade --dir
     PATH --from REF_OR_PATH [--to REF_OR_PATH]`` compares it: ``source`` is a git revision of the repository
-    holding it (same relative path) or a folder, ``destination`` the same (default: the working tree). A
-    reference scenario's name: only its ``modules/`` folder is swapped (``upgrade --scenario``).
+    holding it (same relative path) or a folder, ``destination`` the same (default: the working tree);
+    ``var_files`` (relative to the configuration folder, as the ``terraform`` marker's) and ``variables`` apply
+    to both sides. A reference scenario's name: only its ``modules/`` folder is swapped (``upgrade --scenario``).
 
     Applies the old side, switches to the new one on the same state, reports replacements, output changes,
     provider changes and permission diffs, applies, checks idempotency, and destroys. The same upgrade asked for
@@ -651,11 +652,13 @@ def upgrade_check(
             pytest.skip(f"{scenario}: {reason}")
         key = (str(path.resolve()), *(f"{name}={value}" for name, value in sorted(kwargs.items())))
         if key not in done and folder.is_dir():
+            files = tuple(_var_file(path, f) for f in kwargs.pop("var_files", ()))  # as the terraform marker's
             done[key] = check_configuration_upgrade(
                 path,
                 target=harness_target,
                 tools=harness_toolchain,
                 results_dir=harness_options.run_dir,
+                var_files=files,
                 **kwargs,
             )
         elif key not in done:

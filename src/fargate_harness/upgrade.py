@@ -625,6 +625,7 @@ def _take_state(old: ScenarioRun, new: ScenarioRun) -> None:
     shutil.copy2(state, new.tfdir / "terraform.tfstate")
     new.applied = True
     old.applied = False
+    old.keep = False  # nothing of the old side is left to keep: a kept upgrade is the new side's folder
 
 
 def upgrade_sides(

@@ -10,6 +10,7 @@ role is widened to ``s3:*`` in the working tree, compared with ``HEAD`` by the f
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,6 +102,10 @@ class TestProviderUpgrade:
         assert not report.replaced and not report.destroyed, _explain(report)
 
 
+#: ``fargate-harness upgrade`` as the user runs it from the repository's top level.
+UPGRADE_ARGS = ("--dir", "infra", "--from", "HEAD", "--var", "reports_bucket=ledger")
+
+
 def _git(repo: Path, *args: str) -> None:
     subprocess.run(
         ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
@@ -150,7 +155,7 @@ class TestRootConfigurationUpgrade:
         env = {k: v for k, v in os.environ.items() if k != "HARNESS_RUN_ID"}
         env.update(HARNESS_EMBEDDED_ENDPOINT=harness_target.endpoint_url, HARNESS_RESULTS_DIR=str(tmp_path))
         answer = subprocess.run(
-            [sys.executable, "-m", "fargate_harness.cli", "upgrade", "--dir", "infra", "--from", "HEAD"],
+            [sys.executable, "-m", "fargate_harness.cli", "upgrade", *UPGRADE_ARGS],
             cwd=widened_repo,
             capture_output=True,
             text=True,
@@ -160,5 +165,8 @@ class TestRootConfigurationUpgrade:
         )
         assert answer.returncode == 1, f"expected exit 1 (a widening), got {answer.returncode}: {answer.stderr}"
         assert "permissions widen: s3:* on arn:aws:s3:::" in answer.stdout, answer.stdout
+        # --var reached both sides: the permission removed (old side) names the same bucket as the one added
+        assert re.search(r"\+ s3:\* on arn:aws:s3:::fh-\S+-ledger/\*", answer.stdout), answer.stdout
+        assert re.search(r"- s3:getobject on arn:aws:s3:::fh-\S+-ledger/\*", answer.stdout), answer.stdout
         assert "upgrade: reading infra at HEAD" in answer.stderr, answer.stderr
         assert "infra.to: plan" in answer.stderr, "expected a progress line per stage on stderr"

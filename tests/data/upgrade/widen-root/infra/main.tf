@@ -14,6 +14,12 @@ variable "name_prefix" {
   type = string
 }
 
+variable "reports_bucket" {
+  description = "Suffix of the bucket whose objects the task reads"
+  type        = string
+  default     = "reports"
+}
+
 module "task_role" {
   source = "../modules/task-role"
   name   = "${var.name_prefix}-orders-task"
@@ -28,7 +34,7 @@ resource "aws_iam_role_policy" "reports" {
       Sid      = "ReadReports"
       Effect   = "Allow"
       Action   = ["s3:GetObject"]
-      Resource = ["arn:aws:s3:::${var.name_prefix}-reports/*"]
+      Resource = ["arn:aws:s3:::${var.name_prefix}-${var.reports_bucket}/*"]
     }]
   })
 }
