@@ -73,6 +73,15 @@ def test_the_configured_results_folder_is_skipped_by_path(tmp_path: Path) -> Non
     assert _files(tmp_path / "work") == {"main.tf"}
 
 
+def test_a_configuration_inside_the_results_folder_is_still_copied(tmp_path: Path) -> None:
+    """A batch's generated root lives in the results folder: excluding that folder must not exclude the root."""
+    results = tmp_path / "results" / "run-1"
+    root = _write(results / ".batch-sources" / "g" / "main.tf", 'module "m" {\n  source = "./members/a"\n}\n').parent
+    _write(root / "members" / "a" / "main.tf")
+    copied = copy_configuration(root, results / "group-fh-x" / "config", exclude=(results,))
+    assert _files(copied) == {"main.tf", "members/a/main.tf"}
+
+
 def test_harness_run_folders_are_recognised_by_their_manifest(tmp_path: Path) -> None:
     """An earlier run's folder is skipped wherever it is; a user's own ``run.json`` does not hide its folder."""
     infra = _write(tmp_path / "infra" / "main.tf").parent

@@ -5,8 +5,9 @@
 anything is copied) into a run's work folder, keeping their relative layout. The copy:
 
 - never copies the results folder, wherever it is: the destination and everything above it inside the
-  configuration, the folders given in ``exclude`` (the configured results folder), and any folder holding a
-  harness run manifest (``run.json`` with the harness's keys) are skipped;
+  configuration, the folders given in ``exclude`` (the configured results folder; not when it holds the
+  configuration itself, as a batch's generated root), and any folder holding a harness run manifest
+  (``run.json`` with the harness's keys) are skipped;
 - skips folders Terraform does not read from: ``.terraform``, ``.git`` and every other hidden folder,
   ``node_modules``, ``__pycache__``, Python virtual environments (a folder holding ``pyvenv.cfg``), unless a
   local module source points into them; state files (``terraform.tfstate*``, ``.terraform.tfstate.lock.info``)
@@ -183,7 +184,10 @@ def copy_configuration(root_module: Path, destination: Path, *, exclude: Iterabl
     bound = hcl.module_bound(root)
     folders = [module.path for module in hcl.walk(root, bound)]
     target = destination.resolve()
-    excluded = {Path(p).resolve() for p in exclude} | {target}
+    # a folder to leave out that holds the configuration itself (a batch's generated root lives in the results
+    # folder) leaves out nothing of it: only the destination and what is above it stay excluded
+    given = {Path(p).resolve() for p in exclude}
+    excluded = {p for p in given if not any(folder.is_relative_to(p) for folder in folders)} | {target}
     for folder in folders:
         entry = _above_destination(folder, target)
         if entry is not None:
