@@ -378,31 +378,74 @@ def command_emulators(args: argparse.Namespace) -> int:
 
 
 def command_upgrade(args: argparse.Namespace) -> int:
-    """Check that switching module (or provider) versions replaces nothing protected and widens nothing."""
-    from fargate_harness.upgrade import check_upgrade
+    """Check that switching to a new version of a configuration (``--dir``: any root configuration between two
+    git revisions or folders) or of a scenario's modules (``--scenario``) replaces nothing protected, changes no
+    output and widens no permission that was not accepted. Exit 1 when it does."""
+    from fargate_harness.upgrade import check_upgrade, configuration_sides, upgrade_sides
 
+    if bool(args.dir) == bool(args.scenario):
+        raise ConfigurationError(
+            "upgrade: give --dir PATH (any Terraform root configuration) or --scenario NAME (a reference scenario)"
+        )
     options = options_from_args(args)
-    path = Path(args.scenario)
-    if not path.is_dir():
-        path = scenarios.get(args.scenario, options.scenarios_dir).path
-    tools = toolchain.prepare(options.tf_binary, options.provider_source)
-    target = start_target(options, options.run_dir / "emulator-upgrade")
-    try:
-        report = check_upgrade(
-            path,
-            name=args.scenario,
-            target=target,
-            tools=tools,
-            results_dir=options.run_dir,
-            repo=options.scenarios_dir.parent,
+
+    def say(line: str) -> None:
+        print(f"fargate-harness: {line}", file=sys.stderr, flush=True)
+
+    if args.dir:
+        var_files, values = var_files_of(args.var_file), parse_vars(args.var)
+        with configuration_sides(
+            Path(args.dir),
             source=args.source,
             destination=args.destination,
             source_provider=args.from_provider,
             destination_provider=args.to_provider,
-            allow_widening=args.allow_widening or (),
-        )
-    finally:
-        target.stop()
+            progress=say,
+        ) as (old, new):
+            tools = toolchain.prepare(options.tf_binary, options.provider_source)
+            target = start_target(options, options.run_dir / "emulator-upgrade")
+            try:
+                report = upgrade_sides(
+                    Path(args.dir).expanduser().resolve().name,
+                    old,
+                    new,
+                    target=target,
+                    tools=tools,
+                    results_dir=options.run_dir,
+                    allow_widening=args.allow_widening or (),
+                    var_files=var_files,
+                    variables=values,
+                    keep=options.keep,
+                    progress=say,
+                    stage_progress=print_progress,
+                )
+            finally:
+                target.stop()
+    else:
+        if args.var_file or args.var:
+            raise ConfigurationError("upgrade --scenario takes no --var/--var-file; use --dir for your configuration")
+        path = Path(args.scenario)
+        if not path.is_dir():
+            path = scenarios.get(args.scenario, options.scenarios_dir).path
+        tools = toolchain.prepare(options.tf_binary, options.provider_source)
+        target = start_target(options, options.run_dir / "emulator-upgrade")
+        try:
+            report = check_upgrade(
+                path,
+                name=args.scenario,
+                target=target,
+                tools=tools,
+                results_dir=options.run_dir,
+                repo=options.scenarios_dir.parent,
+                source=args.source,
+                destination=args.destination,
+                source_provider=args.from_provider,
+                destination_provider=args.to_provider,
+                allow_widening=args.allow_widening or (),
+            )
+        finally:
+            target.stop()
+    say(f"upgrade: verdict {'ok' if report.ok else 'FAIL'}")
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.text())
     return 0 if report.ok else 1
 
@@ -457,11 +500,32 @@ def _add_maintenance_commands(sub: argparse._SubParsersAction[argparse.ArgumentP
     _add_target_options(em)
     em.add_argument("--results-dir", default=None, help="where runs write (default: --tf-results-dir or ./results)")
     em.set_defaults(func=command_emulators)
-    up = sub.add_parser("upgrade", help="apply with old modules/provider, switch to new ones, report the change")
+    _add_upgrade_parser(sub)
+
+
+def _add_upgrade_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``fargate-harness upgrade``: ``--dir PATH --from REF_OR_PATH`` (any configuration) or ``--scenario``."""
+    up = sub.add_parser(
+        "upgrade",
+        help="apply the old version of a configuration, switch to the new one on the same state, report the change",
+        description="fargate-harness upgrade --dir PATH --from REF_OR_PATH [--to REF_OR_PATH] [--var-file F] "
+        "[--var N=V]: PATH's configuration (and every local module it uses) as it is at --from (a git revision of "
+        "the repository holding PATH, same relative path, or a folder) is applied, then switched to --to (default: "
+        "the working tree). Reports replacements, widened role permissions, changed outputs and provider changes; "
+        "exit 1 on a widening not accepted (--allow-widening), a protected resource replaced or an output changed.",
+    )
     _add_target_options(up)
-    up.add_argument("--scenario", required=True, help="scenario name (or a root module folder)")
-    up.add_argument("--from", dest="source", help="git ref of this repository, or a folder holding modules/")
-    up.add_argument("--to", dest="destination", help="git ref or folder (default: the working tree)")
+    where = up.add_mutually_exclusive_group(required=True)
+    where.add_argument("--dir", help="the Terraform root configuration to compare (any folder)")
+    where.add_argument("--scenario", help="a reference scenario: only its modules/ folder is swapped")
+    up.add_argument(
+        "--from", dest="source", help="git revision (tag, branch, commit) of PATH's repository, or a folder (old side)"
+    )
+    up.add_argument("--to", dest="destination", help="git revision or folder: the new side (default: the working tree)")
+    up.add_argument(
+        "--var-file", action="append", help="a .tfvars/.tfvars.json file for both sides, in order (repeatable)"
+    )
+    up.add_argument("--var", action="append", help="NAME=VALUE for a declared variable, both sides (repeatable)")
     up.add_argument("--from-provider", help="AWS provider version to apply with first (e.g. 2.70.0)")
     up.add_argument("--to-provider", help="AWS provider version to switch to (e.g. 3.39.0)")
     up.add_argument(
@@ -469,6 +533,7 @@ def _add_maintenance_commands(sub: argparse._SubParsersAction[argparse.ArgumentP
         action="append",
         help="accept an added permission: ACTION or ACTION=RESOURCE, wildcards allowed (repeatable)",
     )
+    up.add_argument("--keep", action="store_true", help="keep the new side's resources for debugging (no destroy)")
     up.add_argument("--json", action="store_true", help="print JSON instead of text")
     up.set_defaults(func=command_upgrade)
 

@@ -34,7 +34,7 @@ from fargate_harness.errors import ConfigurationError, HarnessError, Interrupted
 from fargate_harness.report import write_summary
 from fargate_harness.runner import batch
 from fargate_harness.runner.processes import INTERRUPTS
-from fargate_harness.runner.terraform import Progress
+from fargate_harness.runner.terraform import Progress, ScenarioRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
 from fargate_harness.targets.localstack import unavailable
@@ -177,7 +177,7 @@ class Lifecycle:
             raise
         return None
 
-    def finish(self, run: AppliedRun, *, failed: bool = False, error: str = "") -> str:
+    def finish(self, run: ScenarioRun, *, failed: bool = False, error: str = "") -> str:
         """Destroy (unless kept) and write the run's summary; the folder is kept on any failure. Returns the
         teardown's error (masked), or "". Never raises for a teardown failure: the caller reports it apart."""
         problem = ""
@@ -420,7 +420,7 @@ def wait_through_interrupts(future: Any) -> Any:
             )
 
 
-def stopped_at_once(run: AppliedRun) -> str:
+def stopped_at_once(run: ScenarioRun) -> str:
     """The one line after a second interrupt: what is kept, and what finishes the clean-up."""
     return (
         f"{run.name}: stopped at once (second interrupt): its state is kept in {run.workdir}; resources it created "

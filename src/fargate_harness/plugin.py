@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -177,6 +179,99 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     order = longest_scopes_first([item.nodeid for item in items], durations)
     position = {nodeid: index for index, nodeid in enumerate(order)}
     items.sort(key=lambda item: position[item.nodeid])
+
+
+#: Harness fixtures whose applied runs the tests of one module share (each xdist worker would apply them again).
+MODULE_SHARED_FIXTURES = frozenset({"scenario_factory", "upgrade_check"})
+#: ... and those the tests of one class share.
+CLASS_SHARED_FIXTURES = frozenset({"class_scenario_factory"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Under pytest-xdist (``-n N``) without a ``--dist`` of the run's own, distribute with ``--dist loadfile``:
+    every test file runs on one worker, so a configuration a module's tests share (``applied``,
+    ``terraform_apply``, ``scenario_batch``, ``upgrade_check``) is applied once per file, not once per worker
+    that got one of its tests (xdist's default, ``load``, hands tests out one by one).
+
+    A ``--dist`` given on the command line or in ``addopts`` is kept: ``loadscope`` keeps a class (or a module
+    without classes) on one worker, ``loadgroup`` the ``xdist_group`` marks this plugin sets
+    (:func:`pytest_collection_modifyitems_groups`), ``load`` and ``worksteal`` split files. Runs before
+    pytest-xdist's own hook, which turns an unset distribution into ``load``."""
+    option = config.option
+    if getattr(config, "workerinput", None) is not None:  # a worker: xdist already reset its options
+        return
+    distributing = getattr(option, "numprocesses", None) and not getattr(option, "distload", False)
+    if distributing and getattr(option, "dist", "no") == "no":
+        option.dist = "loadfile"
+
+
+def _configuration_key(item: pytest.Item) -> str | None:
+    """What the item's closest ``terraform``/``scenario`` marker applies: the folder (resolved as the fixtures
+    resolve it: relative to the test file, else to the rootdir) or the scenario's name."""
+    terraform = item.get_closest_marker("terraform")
+    if terraform is not None and terraform.args:
+        path = Path(str(terraform.args[0])).expanduser()
+        tried = [path] if path.is_absolute() else [Path(item.path).parent / path, item.config.rootpath / path]
+        folder = next((t for t in tried if t.is_dir()), tried[0])
+        return f"terraform:{folder.resolve()}"
+    scenario = item.get_closest_marker("scenario")
+    if scenario is not None and scenario.args:
+        return f"scenario:{scenario.args[0]}"
+    return None
+
+
+def shared_groups(entries: Iterable[tuple[str, str | None, Iterable[str]]]) -> dict[str, str]:
+    """nodeid -> group name for the tests that share an applied configuration, from (nodeid, configuration key,
+    fixture names) per test.
+
+    Two tests share when they name the same configuration in a marker, or use a module-scoped harness fixture
+    (:data:`MODULE_SHARED_FIXTURES`) in one module, or a class-scoped one (:data:`CLASS_SHARED_FIXTURES`) in one
+    class; sharing is transitive (a module whose classes name two configurations is one group). A test sharing
+    nothing gets no group. Group names are readable and stable: the first key's last path part and a short hash.
+    """
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    keys_of: dict[str, list[str]] = {}
+    for nodeid, configuration, fixtures in entries:
+        names = set(fixtures)
+        keys = [configuration] if configuration else []
+        if names & MODULE_SHARED_FIXTURES:
+            keys.append("module:" + nodeid.split("::", 1)[0])
+        if names & CLASS_SHARED_FIXTURES:
+            keys.append("class:" + nodeid.rsplit("::", 1)[0])
+        keys_of[nodeid] = keys
+        for key in keys[1:]:
+            parent[find(key)] = find(keys[0])
+    members: dict[str, list[str]] = {}
+    for keys in keys_of.values():
+        if keys:
+            members.setdefault(find(keys[0]), []).extend(keys)
+    group_names: dict[str, str] = {}
+    for root, keys in members.items():
+        first = min(set(keys), key=lambda k: (k.startswith(("module:", "class:")), k))  # a configuration first
+        label = re.sub(r"[^A-Za-z0-9_.-]+", "-", first.rstrip("/").rsplit("/", 1)[-1].split(":")[-1])[:40]
+        group_names[root] = f"fh-{label}-{hashlib.sha256(first.encode()).hexdigest()[:6]}"
+    return {nodeid: group_names[find(keys[0])] for nodeid, keys in keys_of.items() if keys}
+
+
+@pytest.hookimpl(tryfirst=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that share an applied configuration with one ``xdist_group`` (:func:`shared_groups`), before
+    pytest-xdist reads the marks: under ``--dist loadgroup`` one worker runs each group, and the test files of one
+    configuration run one after the other. Other distributions ignore the marks. (pytest 9.2 with pytest-xdist
+    3.8 drops the marks' effect: pytest-xdist#1386; the plugin's default, ``loadfile``, does not depend on them.)"""
+    groups = shared_groups((item.nodeid, _configuration_key(item), getattr(item, "fixturenames", ())) for item in items)
+    for item in items:
+        group = groups.get(item.nodeid)
+        if group is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(name=group))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -539,29 +634,47 @@ def scenario_batch(request: pytest.FixtureRequest, scenario_factory: ScenarioFac
 def upgrade_check(
     harness_options: Options, harness_toolchain: toolchain.Toolchain, harness_target: Target
 ) -> Callable[..., UpgradeReport]:
-    """``upgrade_check(scenario, source=REF_OR_DIR, destination=None, source_provider=None,
-    destination_provider=None, allow_widening=())`` -> :class:`~fargate_harness.upgrade.UpgradeReport`.
+    """``upgrade_check(path_or_scenario, source=REF_OR_DIR, destination=None, source_provider=None,
+    destination_provider=None, allow_widening=(), var_files=(), variables=None)`` ->
+    :class:`~fargate_harness.upgrade.UpgradeReport`.
 
-    Applies the scenario with the old modules/provider, switches to the new ones on the same state, reports
-    replacements, output changes and permission diffs, applies, checks idempotency, and destroys.
-    The same upgrade asked for again in one test module (same scenario, sides and providers) is not run again:
-    ``allow_widening`` only decides which widenings fail, so the report is judged again with the new items
-    (``UpgradeReport.accepting``). Under ``--dist loadscope`` only the tests of one class share a worker.
+    A folder (a ``Path``, or a string naming one): any root configuration, as ``fargate-harness upgrade --dir
+    PATH --from REF_OR_PATH [--to REF_OR_PATH]`` compares it: ``source`` is a git revision of the repository
+    holding it (same relative path) or a folder, ``destination`` the same (default: the working tree);
+    ``var_files`` (relative to the configuration folder, as the ``terraform`` marker's) and ``variables`` apply
+    to both sides. A reference scenario's name: only its ``modules/`` folder is swapped (``upgrade --scenario``).
+
+    Applies the old side, switches to the new one on the same state, reports replacements, output changes,
+    provider changes and permission diffs, applies, checks idempotency, and destroys. The same upgrade asked for
+    again in one test module (same configuration, sides and providers) is not run again: ``allow_widening`` only
+    decides which widenings fail, so the report is judged again with the new items (``UpgradeReport.accepting``).
+    Tests of one module share a worker under xdist (see ``pytest_collection_modifyitems``).
     """
+    from fargate_harness.upgrade import check_configuration_upgrade
+
     done: dict[tuple[str, ...], UpgradeReport] = {}
 
     def check(scenario: str | Path, *, allow_widening: Iterable[str] = (), **kwargs: Any) -> UpgradeReport:
-        path = Path(scenario)
-        if not path.is_dir():
-            path = scenarios.get(str(scenario), harness_options.scenarios_dir).path
+        folder = Path(scenario).expanduser()
+        path = folder if folder.is_dir() else scenarios.get(str(scenario), harness_options.scenarios_dir).path
         reason = skip_reason(scenarios.Scenario(path.name, path), harness_target)
         if reason:
             pytest.skip(f"{scenario}: {reason}")
         key = (str(path.resolve()), *(f"{name}={value}" for name, value in sorted(kwargs.items())))
-        if key not in done:
+        if key not in done and folder.is_dir():
+            files = tuple(_var_file(path, f) for f in kwargs.pop("var_files", ()))  # as the terraform marker's
+            done[key] = check_configuration_upgrade(
+                path,
+                target=harness_target,
+                tools=harness_toolchain,
+                results_dir=harness_options.run_dir,
+                var_files=files,
+                **kwargs,
+            )
+        elif key not in done:
             done[key] = check_upgrade(
                 path,
-                name=str(scenario) if not Path(scenario).is_dir() else path.name,
+                name=str(scenario),
                 target=harness_target,
                 tools=harness_toolchain,
                 results_dir=harness_options.run_dir,

@@ -1,5 +1,11 @@
-"""Upgrade checks: apply a scenario with an old module (or provider) version, switch to the new one on the
-same state, and report what the switch would do before doing it.
+"""Upgrade checks: apply a configuration as it was (an older git revision, another folder, or an older provider
+version), switch to the new one on the same state, and report what the switch would do before doing it.
+
+:func:`check_configuration_upgrade` compares any root configuration (and every local module it uses) between
+two git revisions of the repository holding it (the same relative path; extracted with ``git archive``, the
+user's repository is only read) or two folders: ``fargate-harness upgrade --dir PATH --from REF_OR_PATH``. The
+older :func:`check_upgrade` swaps only the ``modules/`` folder of one of the project's scenarios
+(``upgrade --scenario``).
 
 Fails when the plan destroys or replaces a protected resource (an IAM role or log group breaks running
 services; a key, secret, repository, bucket or table loses data), when an output other stacks read
@@ -10,20 +16,25 @@ their default versions) before and after, per role address.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from fargate_harness.aws import iam
 from fargate_harness.aws._policy import as_list, statements, wildcard_match
-from fargate_harness.errors import ConfigurationError, HarnessError
+from fargate_harness.errors import ConfigurationError, HarnessError, TeardownError
+from fargate_harness.runner import hcl
+from fargate_harness.runner.terraform import Progress as StageProgress
 from fargate_harness.runner.terraform import ScenarioRun
 
 #: Resource types whose destruction or replacement fails an upgrade.
@@ -82,6 +93,8 @@ class UpgradeReport:
     moved: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     roles: list[RoleDiff] = field(default_factory=list)
+    #: provider versions init selected and constraints that differ between the two sides
+    providers: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     #: the ``--allow-widening`` items the widening failures were judged with
     accepted: tuple[str, ...] = ()
@@ -109,6 +122,7 @@ class UpgradeReport:
             ("created", self.created),
             ("moved", self.moved),
             ("output changes", self.outputs),
+            ("provider changes", self.providers),
         ):
             lines.append(f"{title}: {len(items)}")
             lines += [f"  {item}" for item in items]
@@ -135,6 +149,7 @@ class UpgradeReport:
             "created": self.created,
             "moved": self.moved,
             "outputs": self.outputs,
+            "providers": self.providers,
             "roles": [
                 {
                     "address": r.address,
@@ -359,10 +374,24 @@ def run_upgrade(
         report = upgrade(run, source, destination, allow_widening=allow_widening)
         failed = False
         return report
-    except HarnessError:
-        raise
     finally:
-        run.down(failed=failed)
+        finish(run, failed=failed)
+
+
+def finish(*runs: ScenarioRun | None, failed: bool) -> None:
+    """The lifecycle's finish of each run, last applied first (destroy unless kept, folder kept on failure,
+    summary written); a teardown that fails is raised as TeardownError once every run was finished, unless
+    something else is already being raised."""
+    from fargate_harness.lifecycle import Lifecycle
+
+    problems = []
+    for run in reversed([r for r in runs if r is not None]):
+        lifecycle = Lifecycle(run.target, run.toolchain, run.results_dir, keep=run.keep)
+        problem = lifecycle.finish(run, failed=failed)
+        if problem:
+            problems.append(problem)
+    if problems and sys.exc_info()[0] is None:
+        raise TeardownError("\n".join(problems))
 
 
 def check_upgrade(
@@ -410,3 +439,338 @@ def _label(tree: str | None, provider: str | None) -> str:
     if provider:
         parts.append(f"aws {provider}")
     return ", ".join(parts)
+
+
+# -- any configuration between two git revisions or two folders ------------------------------------------------
+
+#: Receives one progress line (the CLI prints it on stderr).
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a configuration upgrade: its label, the configuration's folder, the provider version to pin
+    (None: what the configuration's constraints and lock file select)."""
+
+    label: str
+    root: Path
+    provider: str | None = None
+
+
+def repository_of(path: Path) -> Path | None:
+    """The top level of the git repository holding ``path`` (as git itself says), or None."""
+    try:
+        answer = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    top = answer.stdout.strip()
+    return Path(top).resolve() if answer.returncode == 0 and top else None
+
+
+def _commit(repo: Path, ref: str) -> str:
+    verify = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if verify.returncode != 0 or not verify.stdout.strip():
+        raise ConfigurationError(
+            f"{ref!r} is neither a folder nor a git revision of {repo}: give a tag, branch or commit of that "
+            "repository, or a folder holding the configuration as it was"
+        )
+    return verify.stdout.strip()
+
+
+def _archive(repo: Path, commit: str, folder: PurePosixPath, tree: Path, ref: str) -> None:
+    """Extract ``folder`` (relative to the repository's top level) as it is at ``commit`` into ``tree``."""
+    command = ["git", "-C", str(repo), "archive", "--format=tar", commit]
+    if str(folder) != ".":
+        command += ["--", str(folder)]
+    answer = subprocess.run(command, capture_output=True, check=False)
+    if answer.returncode != 0:
+        why = answer.stderr.decode(errors="replace").strip().splitlines()
+        raise ConfigurationError(
+            f"{ref}: {folder}/ does not exist at that revision of {repo} ({why[0] if why else 'git archive failed'}); "
+            "give a revision that has the configuration at the same path, or a folder with --from"
+        )
+    try:
+        with tarfile.open(fileobj=io.BytesIO(answer.stdout)) as bundle:
+            bundle.extractall(tree, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise ConfigurationError(f"{ref}: {folder}/ cannot be extracted from {repo}: {exc}") from exc
+
+
+def extract_revision(repo: Path, ref: str, rel: Path, tree: Path) -> Path:
+    """The configuration at ``rel`` in ``repo`` as it is at ``ref``, and every local module it sources at that
+    revision, extracted into ``tree`` (their repository-relative layout kept); returns the configuration's folder.
+
+    Only those folders are read from git (``git archive <commit> -- <folder>``, never a checkout: the user's
+    repository, index and working tree are untouched). A module source that leaves the repository is refused.
+    ``tree`` becomes an (empty) git repository of its own, so the copy's bound is ``tree``.
+    """
+    commit = _commit(repo, ref)
+    tree.mkdir(parents=True, exist_ok=True)
+    pending = [PurePosixPath(rel.as_posix())]
+    done: set[PurePosixPath] = set()
+    while pending:
+        folder = pending.pop(0)
+        if folder in done:
+            continue
+        done.add(folder)
+        if not (tree / folder).is_dir():
+            _archive(repo, commit, folder, tree, ref)
+        for call in hcl.read_module(tree / folder).modules:
+            if not call.is_local:
+                continue
+            target = PurePosixPath(os.path.normpath((folder / call.source).as_posix()))
+            if target.is_absolute() or target.parts[:1] == ("..",):
+                raise ConfigurationError(
+                    f"{ref}: {folder / call.file.name}:{call.line or '?'}: module.{call.name}: source = "
+                    f"{call.source!r} leaves the repository {repo}; the harness copies local modules only from "
+                    "inside it"
+                )
+            pending.append(target)
+    subprocess.run(["git", "init", "-q", str(tree)], capture_output=True, check=False)
+    return tree / rel
+
+
+def resolve_side(
+    spec: str | None, path: Path, repo: Path | None, scratch: Path, progress: Progress
+) -> tuple[str, Path]:
+    """The label and the configuration's folder of one side.
+
+    ``spec`` None: the working tree (``path`` itself). An existing folder: the configuration as it was (a folder
+    holding ``.tf`` files), or a checkout of the repository holding it at the same relative path. Anything
+    else: a git revision of ``repo``, extracted under ``scratch``.
+    """
+    if spec is None:
+        return "working tree", path
+    rel = path.relative_to(repo) if repo is not None else None
+    candidate = Path(spec).expanduser()
+    if candidate.is_dir():
+        folder = candidate.resolve()
+        if rel is not None and rel != Path(".") and hcl.config_files(folder / rel):
+            return spec, folder / rel
+        if hcl.config_files(folder):
+            return spec, folder
+        inside = f" and no {rel}/ holding them" if rel is not None and rel != Path(".") else ""
+        raise ConfigurationError(
+            f"{spec}: no .tf or .tf.json files{inside}; give the configuration's folder as it was, a checkout of "
+            "its repository, or a git revision"
+        )
+    if repo is None or rel is None:
+        raise ConfigurationError(
+            f"{spec!r} is not a folder, and {path} is not in a git repository, so it cannot be a git revision; "
+            "give a folder holding the configuration as it was"
+        )
+    commit = _commit(repo, spec)
+    progress(f"upgrade: reading {rel} at {spec} ({commit[:12]}) from {repo}")
+    root = extract_revision(repo, spec, rel, Path(tempfile.mkdtemp(prefix="rev-", dir=scratch)))
+    return f"{spec} ({commit[:12]})", root
+
+
+@contextlib.contextmanager
+def configuration_sides(
+    path: Path,
+    *,
+    source: str | None,
+    destination: str | None = None,
+    source_provider: str | None = None,
+    destination_provider: str | None = None,
+    progress: Progress | None = None,
+) -> Iterator[tuple[Side, Side]]:
+    """Both sides of ``upgrade --dir PATH --from ... --to ...``, resolved (bad input is a ConfigurationError
+    before anything starts); revisions are extracted into a scratch folder removed on exit."""
+    from fargate_harness import scenarios  # here: scenarios imports terraform, which this module's users import first
+
+    folder = scenarios.from_path(path).path
+    if source is None and destination is None and source_provider is None and destination_provider is None:
+        raise ConfigurationError(
+            f"{path}: upgrade needs --from REF_OR_PATH (a git revision or a folder; and/or --from-provider VERSION)"
+        )
+    say = progress or (lambda _line: None)
+    repo = repository_of(folder)
+    scratch = Path(tempfile.mkdtemp(prefix="fargate-harness-upgrade-"))
+    try:
+        old_label, old_root = resolve_side(source, folder, repo, scratch, say)
+        new_label, new_root = resolve_side(destination, folder, repo, scratch, say)
+        yield (
+            Side(_label(old_label, source_provider), old_root, source_provider),
+            Side(_label(new_label, destination_provider), new_root, destination_provider),
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def provider_changes(old: ScenarioRun, new: ScenarioRun) -> list[str]:
+    """Provider differences between the sides: the AWS provider version init selected, and every provider's
+    version constraints (all modules of each side)."""
+    lines = []
+    if old.provider_version != new.provider_version:
+        lines.append(f"hashicorp/aws: {old.provider_version or 'none'} -> {new.provider_version or 'none'} (selected)")
+    before, after = _constraints(old.modules), _constraints(new.modules)
+    for name in sorted(set(before) | set(after)):
+        if before.get(name) != after.get(name):
+            lines.append(
+                f"{name}: version {before.get(name) or '(not required)'} -> {after.get(name) or '(not required)'}"
+            )
+    return lines
+
+
+def _constraints(modules: Iterable[hcl.ModuleConfig]) -> dict[str, str]:
+    found: dict[str, set[str]] = {}
+    for module in modules:
+        for name, spec in module.required_providers.items():
+            source = spec.get("source") or f"hashicorp/{name}"
+            found.setdefault(source.lower(), set()).add(spec.get("version") or "any")
+    return {name: ", ".join(sorted(versions)) for name, versions in found.items()}
+
+
+def _take_state(old: ScenarioRun, new: ScenarioRun) -> None:
+    """The new side's copy takes over the old side's state: the new run destroys, the old one no longer does."""
+    state = old.tfdir / "terraform.tfstate"
+    if not state.is_file():
+        raise HarnessError(f"{old.name}: no state after the apply in {old.tfdir}; nothing to upgrade")
+    shutil.copy2(state, new.tfdir / "terraform.tfstate")
+    new.applied = True
+    old.applied = False
+    old.keep = False  # nothing of the old side is left to keep: a kept upgrade is the new side's folder
+
+
+def upgrade_sides(
+    label: str,
+    old_side: Side,
+    new_side: Side,
+    *,
+    target: Any,
+    tools: Any,
+    results_dir: Path,
+    allow_widening: Iterable[str] = (),
+    var_files: tuple[Path, ...] = (),
+    variables: Mapping[str, Any] | None = None,
+    worker: str = "upg",
+    keep: bool = False,
+    progress: Progress | None = None,
+    stage_progress: StageProgress | None = None,
+) -> UpgradeReport:
+    """Apply ``old_side``, give its state to a copy of ``new_side`` (same prefix, variables, target and account),
+    plan the switch (replacements, outputs), apply it, check idempotency, diff every role's permissions, compare
+    providers; destroy at the end (kept on failure, or with ``keep``)."""
+    from fargate_harness import scenarios
+
+    say = progress or (lambda _line: None)
+    old = scenarios.new_run(
+        scenarios.Scenario(label, old_side.root),
+        target=target,
+        tools=tools,
+        results_dir=results_dir,
+        worker=worker,
+        keep=keep,
+        extra=dict(variables or {}),
+        var_files=var_files,
+        progress=stage_progress,
+    )
+    report = UpgradeReport(label, old_side.label, new_side.label)
+    new: ScenarioRun | None = None
+    failed = True
+    try:
+        say(f"upgrade: {label}: applying {old_side.label}")
+        old.prepare()
+        pin_provider(old, old_side.provider)
+        old.init()
+        old.apply()
+        before = {address: (name, permissions(old, name)) for address, name in _roles(old).items()}
+        say(f"upgrade: {label}: switching to {new_side.label} on the same state")
+        declared = scenarios.Scenario(label, new_side.root).variables
+        new = ScenarioRun(
+            new_side.root,
+            target=old.target,  # the account the old side was applied in (a fresh one for fixed names)
+            toolchain=tools,
+            prefix=old.prefix,
+            results_dir=results_dir,
+            variables={
+                **scenarios.run_variables(scenarios.Scenario(label, new_side.root), old.prefix, {}),
+                **{k: v for k, v in target.scenario_variables().items() if k in declared},
+                **{k: v for k, v in old.variables.items() if k in declared},
+            },
+            sensitive=old.sensitive,
+            tags=old.tags,
+            keep=keep,
+            label=f"{label}.to",
+            masker=old.masker,
+            var_files=var_files,
+            user_variables=dict(variables or {}),
+            isolate=False,
+            progress=stage_progress,
+        )
+        new.prepare()
+        _take_state(old, new)
+        pin_provider(new, new_side.provider)
+        new.init(upgrade=new_side.provider is not None)
+        report.providers = provider_changes(old, new)
+        say(f"upgrade: {label}: planning the switch")
+        classify_plan(new.plan("upgrade.tfplan"), report)
+        new.apply()
+        changes = new.plan_changes()
+        if changes:
+            report.failures.append("the new version is not idempotent: " + "; ".join(changes))
+        after = {address: (name, permissions(new, name)) for address, name in _roles(new).items()}
+        for address in sorted(set(before) | set(after)):
+            old_name, held = before.get(address, ("-", set()))
+            new_name, now = after.get(address, ("-", set()))
+            report.roles.append(RoleDiff(address, (old_name, new_name), now - held, held - now, held=held))
+        failed = False
+        return report.accepting(allow_widening)
+    finally:
+        finish(old, new, failed=failed)
+
+
+def check_configuration_upgrade(
+    path: Path,
+    *,
+    target: Any,
+    tools: Any,
+    results_dir: Path,
+    source: str | None = None,
+    destination: str | None = None,
+    source_provider: str | None = None,
+    destination_provider: str | None = None,
+    allow_widening: Iterable[str] = (),
+    var_files: Iterable[Path] = (),
+    variables: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    worker: str = "upg",
+    progress: Progress | None = None,
+    stage_progress: StageProgress | None = None,
+) -> UpgradeReport:
+    """``fargate-harness upgrade --dir PATH --from REF_OR_PATH [--to REF_OR_PATH]`` as a function (the
+    ``upgrade_check`` fixture's path form): both sides resolved, then :func:`upgrade_sides`."""
+    with configuration_sides(
+        path,
+        source=source,
+        destination=destination,
+        source_provider=source_provider,
+        destination_provider=destination_provider,
+        progress=progress,
+    ) as (old, new):
+        return upgrade_sides(
+            name or path.expanduser().resolve().name,
+            old,
+            new,
+            target=target,
+            tools=tools,
+            results_dir=results_dir,
+            allow_widening=allow_widening,
+            var_files=tuple(Path(f).expanduser().resolve() for f in var_files),
+            variables=variables,
+            worker=worker,
+            progress=progress,
+            stage_progress=stage_progress,
+        )

@@ -1,13 +1,26 @@
 """Upgrade checks: switching module or provider versions must not replace live roles, change outputs, or
-widen permissions silently. Each class runs one upgrade (two applies, a plan and a destroy) on its own
-xdist worker under ``--dist loadscope``; the tests of one class that ask for the same upgrade share it."""
+widen permissions silently. Each class runs one upgrade (two applies, a plan and a destroy); the tests of one
+module that ask for the same upgrade share it.
+
+``TestRootConfigurationUpgrade`` is the user's case: a team repository in git whose root configuration's task
+role is widened to ``s3:*`` in the working tree, compared with ``HEAD`` by the fixture and by
+``fargate-harness upgrade --dir infra --from HEAD``.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from fargate_harness.targets import Target
 from fargate_harness.upgrade import UpgradeReport
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,3 +100,73 @@ class TestProviderUpgrade:
         report = upgrade_check(FIXTURES / "provider-2x", **kwargs)
         assert report.ok, _explain(report)
         assert not report.replaced and not report.destroyed, _explain(report)
+
+
+#: ``fargate-harness upgrade`` as the user runs it from the repository's top level.
+UPGRADE_ARGS = ("--dir", "infra", "--from", "HEAD", "--var", "reports_bucket=ledger")
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+        capture_output=True,
+        check=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def widened_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git repository with ``infra/`` (task role: ``s3:GetObject`` on one bucket's objects) committed, then
+    widened to ``s3:*`` in the working tree, uncommitted."""
+    repo = tmp_path_factory.mktemp("team") / "repo"
+    shutil.copytree(FIXTURES / "widen-root", repo)
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "v1")
+    main = repo / "infra" / "main.tf"
+    main.write_text(main.read_text().replace('["s3:GetObject"]', '["s3:*"]'))
+    return repo
+
+
+class TestRootConfigurationUpgrade:
+    """IAM policy Action element, wildcards: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html"""
+
+    def test_a_widening_in_the_root_configuration_fails(self, upgrade_check: Upgrade, widened_repo: Path) -> None:
+        report = upgrade_check(widened_repo / "infra", source="HEAD")
+        assert not report.ok, _explain(report)
+        (role,) = report.roles
+        assert role.address == "module.task_role.aws_iam_role.this", _explain(report)
+        (added,) = role.added
+        assert added[0] == "s3:*" and added[1].endswith("-reports/*"), _explain(report)
+        assert any(f"permissions widen: s3:* on {added[1]}" in f for f in report.failures), _explain(report)
+        assert report.updated == ["aws_iam_role_policy.reports (aws_iam_role_policy)"], _explain(report)
+        assert not report.replaced and not report.providers, _explain(report)
+
+    def test_the_widening_accepted_passes(self, upgrade_check: Upgrade, widened_repo: Path) -> None:
+        report = upgrade_check(widened_repo / "infra", source="HEAD", allow_widening=["s3:*"])
+        assert report.ok, _explain(report)
+
+    def test_the_cli_from_head_exits_1_naming_the_widening(
+        self, widened_repo: Path, harness_target: Target, tmp_path: Path
+    ) -> None:
+        if not harness_target.is_emulator or harness_target.name != "embedded":
+            pytest.skip("the CLI test uses the session's embedded emulator")
+        assert harness_target.endpoint_url, "the session's emulator has no address"
+        env = {k: v for k, v in os.environ.items() if k != "HARNESS_RUN_ID"}
+        env.update(HARNESS_EMBEDDED_ENDPOINT=harness_target.endpoint_url, HARNESS_RESULTS_DIR=str(tmp_path))
+        answer = subprocess.run(
+            [sys.executable, "-m", "fargate_harness.cli", "upgrade", *UPGRADE_ARGS],
+            cwd=widened_repo,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+            check=False,
+        )
+        assert answer.returncode == 1, f"expected exit 1 (a widening), got {answer.returncode}: {answer.stderr}"
+        assert "permissions widen: s3:* on arn:aws:s3:::" in answer.stdout, answer.stdout
+        # --var reached both sides: the permission removed (old side) names the same bucket as the one added
+        assert re.search(r"\+ s3:\* on arn:aws:s3:::fh-\S+-ledger/\*", answer.stdout), answer.stdout
+        assert re.search(r"- s3:getobject on arn:aws:s3:::fh-\S+-ledger/\*", answer.stdout), answer.stdout
+        assert "upgrade: reading infra at HEAD" in answer.stderr, answer.stderr
+        assert "infra.to: plan" in answer.stderr, "expected a progress line per stage on stderr"

@@ -75,6 +75,7 @@ def run_folder(
     prefix: str = PREFIX,
     state: dict[str, Any] | None = None,
     run_id: str = "run-1",
+    target: str = "embedded",
 ) -> Path:
     """A folder as the runner writes it: run.json, a Terraform copy, files of mode 0600."""
     folder = results / run_id / f"basic-{prefix}"
@@ -85,7 +86,7 @@ def run_folder(
         "prefix": prefix,
         "label": "basic",
         "source": "scenarios/basic",
-        "target": "embedded",
+        "target": target,
         "endpoint": endpoint,
         "region": "us-east-1",
         "accounts": [ACCOUNT],
@@ -169,7 +170,9 @@ def test_an_untagged_bucket_of_a_dead_run_is_swept_in_the_account_it_recorded(mo
 def test_a_state_with_resources_from_another_endpoint_is_kept_and_the_destroy_skipped(
     moto: Target, tmp_path: Path
 ) -> None:
-    folder = run_folder(tmp_path, pid=dead_pid(), endpoint="http://127.0.0.1:1", state=FULL_STATE)
+    """A run made on another target (a LocalStack that is not running now): its state is what remains of its
+    resources, so it is kept and the destroy waits for that target."""
+    folder = run_folder(tmp_path, pid=dead_pid(), endpoint="http://127.0.0.1:1", state=FULL_STATE, target="localstack")
 
     report = clean_leftovers(tmp_path, moto)
 
@@ -239,3 +242,17 @@ def test_a_relative_results_folder_and_the_generated_var_files(
     assert not report.failed, report.table()
     assert {"harness.tfvars.json", "harness-user.tfvars"} <= set(report.folders[0].removed)
     assert names(folder) == {"run.json", "terraform.log", OUTCOME_FILE}
+
+
+def test_a_state_from_the_harness_own_emulator_that_is_gone_holds_nothing(moto: Target, tmp_path: Path) -> None:
+    """The embedded emulator dies with its run (kill -9: parent-death signal) and held everything in memory:
+    nothing remains to destroy, the sweep says so, keeps the state aside and does not fail."""
+    folder = run_folder(tmp_path, pid=dead_pid(), endpoint="http://127.0.0.1:1", state=FULL_STATE)
+
+    report = clean_leftovers(tmp_path, moto)
+
+    (outcome,) = report.folders
+    assert not outcome.failed and not report.failed, outcome.notes
+    assert any("is gone, and what it held with it" in note for note in outcome.notes), outcome.notes
+    assert f"{TFDIR}/terraform.tfstate" not in names(folder)
+    assert f"{TFDIR}/terraform.tfstate.emulator-gone" in names(folder)

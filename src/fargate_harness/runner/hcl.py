@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -31,6 +32,9 @@ _PARSED: dict[tuple[bool, str], dict[str, Any]] = {}
 _OPTIONS = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
 #: Sources Terraform treats as local paths (Terraform docs, "Module Sources": a local path begins with ./ or ../).
 _LOCAL_PREFIXES = ("./", "../", ".\\", "..\\")
+#: Outside a git repository, local module sources may reach this many folders above the root configuration's
+#: folder (``envs/prod`` -> ``../../modules/x`` is two), never the filesystem root itself.
+MODULE_PARENT_LEVELS = 3
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,17 @@ class ModuleCall:
     def is_local(self) -> bool:
         """True when ``source`` is a local path (copied with the configuration)."""
         return self.source.startswith(_LOCAL_PREFIXES)
+
+    @property
+    def line(self) -> int | None:
+        """The line of the ``module`` block in its file (looked up when asked: only error messages need it)."""
+        return block_line(self.file, "module", self.name)
+
+    @property
+    def where(self) -> str:
+        """``file:line`` of the block (``file`` alone when the line cannot be found)."""
+        line = self.line
+        return f"{self.file}:{line}" if line else str(self.file)
 
 
 @dataclass(frozen=True)
@@ -159,9 +174,33 @@ def parse_file(path: Path) -> dict[str, Any]:
         raise ConfigurationError(f"{path}: cannot be parsed as HCL: {str(exc).splitlines()[0]}") from exc
 
 
+def _terraform_ignores(name: str) -> bool:
+    """Names Terraform's loader skips in a module folder: hidden files, editor backups (``x~``, ``#x#``)."""
+    return name.startswith(".") or name.endswith("~") or (name.startswith("#") and name.endswith("#"))
+
+
 def config_files(folder: Path) -> list[Path]:
-    """The configuration files Terraform loads from a module folder (``*.tf`` and ``*.tf.json``)."""
-    return sorted([*folder.glob("*.tf"), *folder.glob("*.tf.json")])
+    """The configuration files Terraform loads from a module folder (``*.tf`` and ``*.tf.json``).
+
+    A folder that does not exist has none; a folder that exists but cannot be listed is a ConfigurationError
+    naming it (it is not "a folder without .tf files").
+    """
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except PermissionError as exc:
+        raise ConfigurationError(
+            f"{folder}: permission denied: the folder cannot be listed ({exc.strerror}); fix: make it readable "
+            "(and searchable) by the user running fargate-harness"
+        ) from exc
+    except OSError as exc:
+        raise ConfigurationError(f"{folder}: cannot be listed: {exc.strerror or exc}") from exc
+    return sorted(
+        folder / name
+        for name in names
+        if name.endswith((".tf", ".tf.json")) and not _terraform_ignores(name) and (folder / name).is_file()
+    )
 
 
 def read_module(folder: Path, files: list[Path] | None = None) -> ModuleConfig:
@@ -210,8 +249,43 @@ def _merge_outputs(module: ModuleConfig, document: Mapping[str, Any]) -> None:
     module.imports += len(list(_blocks(document.get("import"))))
 
 
-def walk(root: Path) -> list[ModuleConfig]:
-    """The root module and every module it reaches through local ``source`` paths, root first."""
+def repository_root(folder: Path) -> Path | None:
+    """The top level of the git repository (or worktree, or submodule) holding ``folder``, or None.
+
+    Found by the ``.git`` entry (a folder, or the file a worktree or submodule has), without running git; a
+    ``.git`` at the filesystem root does not count (a container image's, not a project's).
+    """
+    folder = folder.resolve()
+    for candidate in (folder, *folder.parents):
+        if candidate.parent != candidate and (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def module_bound(root: Path) -> Path:
+    """The folder every local module source of the configuration at ``root`` must stay inside.
+
+    The git repository's top level when ``root`` is in one; otherwise the folder :data:`MODULE_PARENT_LEVELS`
+    levels above ``root``, but never above the first folder below the filesystem root (``/srv/infra`` gives
+    ``/srv``, so ``source = "../../../etc"`` is refused).
+    """
+    root = root.resolve()
+    top = repository_root(root)
+    if top is not None:
+        return top
+    chain = [root, *root.parents]  # root ... "/"
+    level = min(MODULE_PARENT_LEVELS, max(len(chain) - 2, 0))
+    return chain[level]
+
+
+def walk(root: Path, bound: Path | None = None) -> list[ModuleConfig]:
+    """The root module and every module it reaches through local ``source`` paths, root first.
+
+    A local source that resolves (symbolic links followed) outside ``bound`` (default :func:`module_bound`) is
+    a ConfigurationError naming the module call, its file and line and the resolved folder, raised before any
+    module outside is read.
+    """
+    limit = (bound or module_bound(root)).resolve()
     seen: dict[Path, ModuleConfig] = {}
     pending = [root.resolve()]
     while pending:
@@ -222,8 +296,56 @@ def walk(root: Path) -> list[ModuleConfig]:
             raise ConfigurationError(f"module folder {folder} does not exist (a local `source` points at it)")
         module = read_module(folder)
         seen[folder] = module
-        pending += [(folder / call.source).resolve() for call in module.modules if call.is_local]
+        for call in module.modules:
+            if not call.is_local:
+                continue
+            target = (folder / call.source).resolve()
+            if not target.is_relative_to(limit):
+                raise ConfigurationError(
+                    f"{call.where}: module.{call.name}: source = {call.source!r} resolves to {target}, outside "
+                    f"{limit} ({_bound_kind(root, limit)}); the harness copies local modules only from inside "
+                    "it. Fix: move the module into the repository (or vendor a copy) and point `source` there"
+                )
+            pending.append(target)
     return list(seen.values())
+
+
+def _bound_kind(root: Path, limit: Path) -> str:
+    if repository_root(root) == limit:
+        return "the top level of the configuration's git repository"
+    return f"no git repository holds the configuration; the limit is {MODULE_PARENT_LEVELS} folders above it"
+
+
+def block_line(path: Path, kind: str, label: str) -> int | None:
+    """The line of the first top-level ``<kind> "<label>"`` block in ``path`` (HCL: from the parser's
+    positions; ``.tf.json``: the line of the label's key), or None."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if path.name.endswith(".tf.json"):
+        key = re.search(rf'"{re.escape(kind)}"[\s\S]*?"{re.escape(label)}"\s*:', text)
+        return text.count("\n", 0, key.end()) + 1 if key else None
+    try:
+        with _PARSE_LOCK:
+            tree = hcl2.parses_to_tree(text)
+    except Exception:  # lark's parse errors share no base class; a file that does not parse has no line
+        return None
+    for body in tree.children:
+        for node in getattr(body, "children", []):
+            if getattr(node, "data", None) != "block" or node.meta.empty:
+                continue
+            labels = [_token_text(child) for child in node.children[:2]]
+            if labels == [kind, label]:
+                return int(node.meta.line)
+    return None
+
+
+def _token_text(node: Any) -> str:
+    """The text of an identifier or a quoted string node of python-hcl2's tree (quotes dropped)."""
+    if hasattr(node, "children"):
+        return "".join(_token_text(child) for child in node.children).strip('"')
+    return str(node)
 
 
 def prefetch(roots: Iterable[Path]) -> threading.Thread:

@@ -30,7 +30,7 @@ from typing import Any
 from fargate_harness.errors import ConfigurationError, InterruptedRun, NotIdempotentError, TerraformError
 from fargate_harness.model.inventory import Inventory, managed_resources
 from fargate_harness.options import run_id
-from fargate_harness.runner import hcl, provider_schema
+from fargate_harness.runner import hcl, provider_schema, workspace
 from fargate_harness.runner.command import CommandOutput, TerraformCli
 from fargate_harness.runner.masking import Masker
 from fargate_harness.runner.netguard import NetworkGuardError, refusal_message
@@ -50,7 +50,10 @@ HARNESS_VAR_FILE = "harness.tfvars.json"
 #: Values the user gave by name (``--var NAME=VALUE``, fixture keywords): the last ``-var-file``.
 USER_VAR_FILE = "harness-user.tfvars"
 #: What the runner records about a run as soon as it starts (for the sweeper of killed runs).
-MANIFEST_FILE = "run.json"
+MANIFEST_FILE = workspace.MANIFEST_FILE
+#: The work copy lives in :mod:`fargate_harness.runner.workspace`; the old names stay importable from here.
+copy_configuration = workspace.copy_configuration
+local_module_dirs = workspace.local_module_dirs
 #: Terraform commands that never call AWS but may need the network (registry, module sources).
 _UNGUARDED = frozenset({"init", "providers", "version", "fmt", "validate"})
 
@@ -113,7 +116,6 @@ _NOTHING_FOUND = re.compile(
 )
 #: Registry addresses of the AWS provider in a lock file (Terraform's and OpenTofu's registries).
 _LOCK_AWS_SUFFIXES = ("registry.terraform.io/hashicorp/aws", "registry.opentofu.org/hashicorp/aws")
-_WORK_IGNORE = shutil.ignore_patterns(".terraform", "terraform.tfstate*", ".terraform.tfstate.lock.info")
 _UMASK_LOCK = threading.Lock()
 #: Told of each stage of a run: ``(configuration, stage, None)`` when it starts, ``(..., seconds)`` when it ends.
 Progress = Callable[[str, str, "float | None"], None]
@@ -164,25 +166,6 @@ def private_files() -> Iterator[None]:
             _UMASK_USERS[0] -= 1
             if _UMASK_USERS[0] == 0:
                 os.umask(_UMASK_USERS.pop())
-
-
-def local_module_dirs(root_module: Path) -> list[Path]:
-    """The root module and every module it reaches through local ``source = "./..."`` paths."""
-    return [module.path for module in hcl.walk(root_module)]
-
-
-def copy_configuration(root_module: Path, destination: Path) -> Path:
-    """Copy ``root_module`` and its local modules under ``destination`` keeping their relative layout.
-
-    Returns the root module's path inside the copy. Nothing is ever written into the source folders.
-    """
-    folders = local_module_dirs(root_module)
-    common = Path(os.path.commonpath([str(f) for f in folders]))
-    for folder in sorted(folders, key=lambda f: len(f.parts)):
-        if any(parent in folders for parent in folder.parents):
-            continue  # already copied with an enclosing folder
-        shutil.copytree(folder, destination / folder.relative_to(common), ignore=_WORK_IGNORE, symlinks=True)
-    return destination / root_module.resolve().relative_to(common)
 
 
 def provider_aliases(module_dir: Path) -> list[str]:
@@ -573,7 +556,7 @@ class ScenarioRun:
             raise ConfigurationError(f"{self.workdir} already exists; prefixes must be unique per run")
         self.workdir.mkdir(parents=True, mode=0o700)
         config = self.workdir / "config"
-        self.tfdir = copy_configuration(self.source, config)
+        self.tfdir = copy_configuration(self.source, config, exclude=(self.results_dir,))
         for overlay in self.overlays:
             shutil.copy2(overlay, self.tfdir / overlay.name)
         for module in self.modules:
