@@ -33,7 +33,15 @@ from fargate_harness.errors import ConfigurationError, NotIdempotentError, Terra
 from fargate_harness.model.inventory import Inventory, managed_resources
 from fargate_harness.options import run_id
 from fargate_harness.runner import hcl, provider_schema
-from fargate_harness.runner.masking import Masker
+from fargate_harness.runner.masking import (
+    Masker,
+    check_sizes,
+    given_values,
+    protect_var_files,
+    redact_file,
+    secret_forms,
+    var_files_under,
+)
 from fargate_harness.runner.netguard import NetworkGuardError, refusal_message
 from fargate_harness.runner.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
 from fargate_harness.runner.toolchain import Toolchain, cache_dir, file_lock
@@ -336,12 +344,16 @@ class ScenarioRun:
             )
         if self.isolate is None:
             self.isolate = "name_prefix" not in self.declared
+        # every value of a sensitive variable, from every source Terraform reads, is masked before any command
+        # runs (a provider error may echo it); any value too large for a provider's messages stops the run here
         for name in self.sensitive:
             if name in self.variables:
-                self.masker.add(str(self.variables[name]))
-        for name, variable in self.declared.items():
-            if variable.sensitive and name in self.user_variables:
-                self.masker.add(str(self.user_variables[name]))
+                self.masker.add(*secret_forms(self.variables[name]))
+        given = given_values(self.source, self.var_files, self.user_variables)
+        check_sizes(self.name, given)
+        for value in given:
+            if value.name in self.sensitive or self._is_sensitive(value.name):
+                self.masker.add(*secret_forms(value.value))
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _log(self, text: str) -> None:
@@ -577,6 +589,7 @@ class ScenarioRun:
         self.workdir.mkdir(parents=True, mode=0o700)
         config = self.workdir / "config"
         self.tfdir = copy_configuration(self.source, config)
+        protect_var_files(config)
         for overlay in self.overlays:
             shutil.copy2(overlay, self.tfdir / overlay.name)
         for module in self.modules:
@@ -902,6 +915,9 @@ class ScenarioRun:
         if user_file.is_file() and self.user_variables:
             masked = {k: ("***" if self._is_sensitive(k) else v) for k, v in self.user_variables.items()}
             user_file.write_text(self.masker(user_var_file_text(masked, self.declared)))
+        # the copy's own terraform.tfvars / *.auto.tfvars (and any other var file copied with the configuration)
+        for path in var_files_under(self.workdir / "config"):
+            redact_file(path, self.masker)
 
     def _is_sensitive(self, name: str) -> bool:
         variable = self.declared.get(name)
