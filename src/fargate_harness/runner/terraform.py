@@ -42,7 +42,7 @@ from fargate_harness.runner.masking import (
     secret_forms,
     var_files_under,
 )
-from fargate_harness.runner.netguard import NetworkGuardError, refusal_message
+from fargate_harness.runner.netguard import NetworkGuardError, refusal_message, refuse_user_overrides
 from fargate_harness.runner.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
 from fargate_harness.runner.toolchain import Toolchain, cache_dir, file_lock
 from fargate_harness.targets.base import Target
@@ -344,6 +344,8 @@ class ScenarioRun:
             )
         if self.isolate is None:
             self.isolate = "name_prefix" not in self.declared
+        if self.target.is_emulator:
+            refuse_user_overrides(self.name, self.modules, OVERRIDE_FILE)
         # every value of a sensitive variable, from every source Terraform reads, is masked before any command
         # runs (a provider error may echo it); any value too large for a provider's messages stops the run here
         for name in self.sensitive:
@@ -436,7 +438,7 @@ class ScenarioRun:
                     where = block.file
                     with contextlib.suppress(ValueError):
                         where = self.source / where.relative_to(self.tfdir)
-                    found.append(f'provider "aws" ({block.label}) in {where}')
+                    found.append(f'provider "{block.name}" ({block.label}) in {where}')
         return found
 
     def _command(
@@ -684,16 +686,25 @@ class ScenarioRun:
             self._schema = self._provider_schema()
             for folder in installed_modules(self.tfdir):
                 is_root = folder == self.tfdir.resolve()
-                blocks = [b for b in hcl.read_module(folder).provider_blocks("aws") if is_root or not b.is_proxy]
+                module = hcl.read_module(folder)
+                blocks = [b for b in module.provider_blocks("aws") if is_root or not b.is_proxy]
                 if not is_root and not blocks:
                     continue  # the module inherits its providers from its caller
-                override = self.target.provider_override(
-                    self.provider_version,
-                    [b.alias for b in blocks],
-                    default_tags=self.tags,
-                    schema=self._schema,
-                    include_default=is_root or any(b.alias is None for b in blocks),
-                )
+                # one override per local name of hashicorp/aws (`amazon = { source = "hashicorp/aws" }` too)
+                parts = [
+                    self.target.provider_override(
+                        self.provider_version,
+                        [b.alias for b in blocks if b.name == local],
+                        default_tags=self.tags,
+                        schema=self._schema,
+                        include_default=(is_root and (local == "aws" or local in module.required_providers))
+                        or any(b.alias is None and b.name == local for b in blocks),
+                        local_name=local,
+                    )
+                    for local in sorted(module.aws_local_names())
+                    if local == "aws" or any(b.name == local for b in blocks) or local in module.required_providers
+                ]
+                override = "\n".join(part for part in parts if part) or None
                 target_file = folder / OVERRIDE_FILE
                 if override:
                     target_file.write_text(override)
