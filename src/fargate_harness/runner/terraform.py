@@ -31,7 +31,7 @@ import tftest
 
 from fargate_harness.errors import ConfigurationError, NotIdempotentError, TerraformError
 from fargate_harness.model.inventory import Inventory, managed_resources
-from fargate_harness.options import run_id
+from fargate_harness.options import run_id, validate_arn_option
 from fargate_harness.runner import hcl, provider_schema
 from fargate_harness.runner.masking import (
     Masker,
@@ -586,6 +586,8 @@ class ScenarioRun:
     def prepare(self) -> None:
         """Copy the configuration into the work folder, record the run, write the backend override and
         create the tftest wrapper."""
+        if self.preflight_options.get("deployer") is not None:  # set after construction; checked before any apply
+            validate_arn_option("deployer", self.preflight_options["deployer"])
         if self.workdir.exists():
             raise ConfigurationError(f"{self.workdir} already exists; prefixes must be unique per run")
         self.workdir.mkdir(parents=True, mode=0o700)
@@ -741,7 +743,7 @@ class ScenarioRun:
         self.shared.clear()
         try:
             with self._stage("apply"):
-                self._command("apply", "-input=false", "-no-color", "-auto-approve", *self._var_args())
+                self._apply_within_limit()
         except (TerraformError, ConfigurationError) as exc:  # ConfigurationError: a failure _explain names
             self.apply_error = str(exc)
             raise
@@ -756,6 +758,27 @@ class ScenarioRun:
                 self._state = {}
             self.resources = sorted(r.address for r in managed_resources(self._state))
         self.read_outputs((self._state.get("values") or {}).get("outputs") or {})
+
+    def _apply_within_limit(self) -> None:
+        """``terraform apply``; on an emulator, planned first into a file and refused (ConfigurationError) when
+        the plan creates more than :func:`max_resources` resources, then applied from that plan, so nothing is
+        created by a refused configuration. A retryable failure of the saved plan's apply (whose state moved on)
+        is retried as a plain apply."""
+        common = ("-input=false", "-no-color")
+        if self.target.is_emulator:
+            planned = self._command("plan", *common, f"-out={APPLY_PLAN}", *self._var_args())
+            check_resource_limit(self.name, planned.out or "")
+            try:
+                self._command("apply", *common, APPLY_PLAN, retry=False)
+                return
+            except TerraformError as exc:
+                why = self.retry.reason(exc.stderr + exc.stdout)
+                if not why or self.retry.attempts < 2:
+                    raise
+                self.retries += 1
+                LOG.warning("%s: retrying `terraform apply` (%s) without the saved plan", self.name, why)
+                time.sleep(self.retry.pause_seconds)
+        self._command("apply", *common, "-auto-approve", *self._var_args())
 
     def read_outputs(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Outputs as plain values, from ``raw`` (the state's ``values.outputs``, shaped as ``terraform output
@@ -978,6 +1001,48 @@ class ScenarioRun:
 
 if TYPE_CHECKING:
     from fargate_harness.checks import RoleAssertions
+
+
+#: How many resources one configuration may create on an emulator (``HARNESS_MAX_RESOURCES`` changes it). A
+#: Fargate service stack is tens of resources; ``count = 10000`` ran an apply for 15 minutes and a destroy for
+#: more than 10 on moto, and left 7,185 resources when interrupted.
+MAX_RESOURCES = 1000
+#: The plan :meth:`ScenarioRun.apply` makes and applies on emulators (removed with the other plan files).
+APPLY_PLAN = "apply.tfplan"
+_PLAN_SUMMARY = re.compile(r"^Plan: (\d+) to add, (\d+) to change, (\d+) to destroy", re.MULTILINE)
+
+
+def max_resources() -> int:
+    """:data:`MAX_RESOURCES`, or ``HARNESS_MAX_RESOURCES`` (a positive whole number)."""
+    raw = os.environ.get("HARNESS_MAX_RESOURCES", "").strip()
+    if not raw:
+        return MAX_RESOURCES
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ConfigurationError(
+            f"HARNESS_MAX_RESOURCES is {raw!r}: expected a positive whole number of resources (default {MAX_RESOURCES})"
+        )
+    return int(raw)
+
+
+def planned_additions(plan_output: str) -> int:
+    """How many resources ``terraform plan``'s summary line (``Plan: N to add, ...``) says it creates (0 when
+    there is none: "No changes")."""
+    match = _PLAN_SUMMARY.search(plan_output)
+    return int(match.group(1)) if match else 0
+
+
+def check_resource_limit(name: str, plan_output: str, limit: int | None = None) -> None:
+    """ConfigurationError (before anything is applied) when the plan creates more than ``limit`` resources
+    (default :func:`max_resources`)."""
+    limit = max_resources() if limit is None else limit
+    planned = planned_additions(plan_output)
+    if planned > limit:
+        raise ConfigurationError(
+            f"{name}: the plan creates {planned:,} resources; expected at most {limit:,} on an emulator target "
+            "(each costs seconds to create and to destroy, and an interrupted run leaves them behind); nothing was "
+            "applied. fix: lower the count/for_each that multiplies them (a variable for the test), or raise "
+            "HARNESS_MAX_RESOURCES if the size is the point of the test"
+        )
 
 
 def not_idempotent(name: str, changes: Iterable[str]) -> NotIdempotentError:
