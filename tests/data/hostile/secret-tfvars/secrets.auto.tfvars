@@ -1,1 +1,1 @@
-parameter_type = "planted-tfvars-7f3a9c2e41d8"
+parameter_type = "PLANTED"
