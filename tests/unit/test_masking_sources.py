@@ -26,6 +26,7 @@ from fargate_harness.runner.masking import (
     protect_var_files,
     read_var_file,
     redact_file,
+    redact_kept_run,
     secret_forms,
 )
 from fargate_harness.runner.terraform import USER_VAR_FILE, ScenarioRun
@@ -199,3 +200,25 @@ def test_redact_file_reports_whether_it_changed(tmp_path: Path) -> None:
     assert redact_file(path, masker) is True
     assert path.read_text() == f'x = "{MASK}"\n'
     assert redact_file(path, masker) is False
+
+
+def test_a_killed_runs_folder_is_redacted_from_its_manifest(tmp_path: Path) -> None:
+    """After ``kill -9`` no ``down`` ran: the sweeper redacts the folder from what it holds (run.json, the copy)."""
+    workdir = tmp_path / "results" / "run-1"
+    copy = workdir / "config"
+    copy.mkdir(parents=True)
+    root = _root(tmp_path)
+    for path in root.iterdir():
+        (copy / path.name).write_text(path.read_text())
+    user_file = tmp_path / "mine.tfvars"
+    user_file.write_text(f'file = "{SECRETS["file"]}"\n')
+    (workdir / "harness.tfvars.json").write_text(json.dumps({"plain": "harness-plain"}))
+    (workdir / USER_VAR_FILE).write_text(f'named = "{SECRETS["named"]}"\n')
+    generated = [str(workdir / "harness.tfvars.json"), str(user_file), str(workdir / USER_VAR_FILE)]
+    (workdir / "run.json").write_text(json.dumps({"tfdir": str(copy), "var_files": generated}))
+    changed = {p.name for p in redact_kept_run(workdir)}
+    assert changed == {USER_VAR_FILE, "terraform.tfvars", "secrets.auto.tfvars", "more.auto.tfvars.json"}, changed
+    leaked = [str(p) for p in workdir.rglob("*") if p.is_file() and any(v in p.read_text() for v in SECRETS.values())]
+    assert not leaked, f"files of a killed run still hold a secret: {leaked}"
+    assert user_file.read_text() == f'file = "{SECRETS["file"]}"\n', "the user's own var file is never rewritten"
+    assert redact_kept_run(tmp_path / "missing") == []

@@ -224,3 +224,31 @@ def protect_var_files(folder: Path) -> None:
     for path in var_files_under(folder):
         with contextlib.suppress(OSError):
             path.chmod(0o600)
+
+
+def redact_kept_run(workdir: Path) -> list[Path]:
+    """Redact the var files of a run folder whose harness died before it could (``kill -9``): the generated
+    ``harness.tfvars.json`` / ``harness-user.tfvars`` and the copy's ``*.tfvars``, with every value of a variable
+    the copied root module declares sensitive. Reads the folder's ``run.json`` (the root's copy, the user's var
+    files); returns the files it changed. For the sweeper of killed runs."""
+    from fargate_harness.runner import hcl
+
+    try:
+        manifest = json.loads((workdir / "run.json").read_text())
+        root = Path(str(manifest.get("tfdir") or workdir / "config"))
+        declared = hcl.read_module(root).variables if root.is_dir() else {}
+    except (OSError, ValueError, ConfigurationError):
+        return []
+    generated = [workdir / "harness.tfvars.json", workdir / "harness-user.tfvars"]
+    listed = [Path(p) for p in manifest.get("var_files") or []]
+    files = [p for p in [*listed, *generated] if p.is_file()]
+    values: list[GivenValue] = []
+    with contextlib.suppress(ConfigurationError):
+        values = given_values(root, files, environ={}) if root.is_dir() else []
+    masker = Masker()
+    for given in values:
+        variable = declared.get(given.name)
+        if variable is not None and variable.sensitive:
+            masker.add(*secret_forms(given.value))
+    owned = [p for p in generated if p.is_file()] + var_files_under(workdir / "config")
+    return [path for path in owned if redact_file(path, masker)]
