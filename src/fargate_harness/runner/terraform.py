@@ -352,7 +352,7 @@ class ScenarioRun:
             if name in self.variables:
                 self.masker.add(*secret_forms(self.variables[name]))
         given = given_values(self.source, self.var_files, self.user_variables)
-        check_sizes(self.name, given)
+        check_sizes(self.name, [value for value in given if value.name in self.declared])  # Terraform ignores others
         for value in given:
             if value.name in self.sensitive or self._is_sensitive(value.name):
                 self.masker.add(*secret_forms(value.value))
