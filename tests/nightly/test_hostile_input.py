@@ -48,6 +48,9 @@ class Probe:
     output: str = field(repr=False)
     results: Path = field(default=Path())
     planted: str = field(default="", repr=False)
+    #: the probe's copy (with the planted secret) and the environment it ran with
+    folder: Path = field(default=Path())
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def shown(self) -> str:
         """The output's tail for an assertion message, the planted secret replaced (a message must not hold it)."""
@@ -96,7 +99,7 @@ def probe(tmp_path: Path, planted: str) -> RunProbe:
             timeout=600,
             check=False,
         )
-        return Probe(done.returncode, done.stdout + done.stderr, results, planted)
+        return Probe(done.returncode, done.stdout + done.stderr, results, planted, folder, environment)
 
     return run
 
@@ -112,6 +115,37 @@ def test_a_sensitive_value_from_auto_tfvars_echoed_by_the_provider_is_masked_eve
     assert "expected type to be one of [String StringList SecureString], got ***" in result.output, result.shown()[
         -3000:
     ]
+    # the same configuration through preflight --json and through the pytest plugin with a JUnit file
+    preflight = subprocess.run(
+        [sys.executable, "-m", "fargate_harness.cli", "preflight", "--dir", str(result.folder), "--json"],
+        cwd=ROOT,
+        env=result.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    tests = result.results.parent / "user-tests"
+    tests.mkdir()
+    (tests / "test_probe.py").write_text(
+        f"import pytest\n\npytestmark = pytest.mark.terraform({str(result.folder)!r})\n\n\n"
+        "def test_applied(applied):\n    assert applied.resources\n"
+    )
+    junit = result.results / "junit.xml"
+    pytest_args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-n", "0", "test_probe.py"]
+    plugin = subprocess.run(
+        [sys.executable, "-m", "pytest", *pytest_args, f"--junitxml={junit}"],
+        cwd=tests,
+        env=result.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    result.output += preflight.stdout + preflight.stderr + plugin.stdout + plugin.stderr
+    assert preflight.returncode == 1 and '"apply_error"' in preflight.stdout, result.shown()
+    assert "got ***" in preflight.stdout and "got ***" in junit.read_text(), result.shown()
+    assert plugin.returncode == 1, result.shown()
     copied = list(result.results.rglob("secrets.auto.tfvars"))
     assert copied, "the failed run keeps its folder, with its copy of the configuration"
     modes = {str(p): oct(stat.S_IMODE(p.stat().st_mode)) for p in copied}
