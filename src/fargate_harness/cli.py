@@ -24,10 +24,10 @@ from fargate_harness.lifecycle import (
     run_checks,
     run_preflight,
 )
-from fargate_harness.model.arn import Arn
 from fargate_harness.nightly.account_guard import allowed_from_env
-from fargate_harness.options import Options, destroy_on_sigterm, resolve_options
+from fargate_harness.options import Options, destroy_on_sigterm, resolve_options, validate_arn_option
 from fargate_harness.runner import hcl, toolchain
+from fargate_harness.runner.isolation import isolate_run
 from fargate_harness.runner.processes import INTERRUPTS
 from fargate_harness.targets import TARGETS, EmbeddedTarget, Target, kept, start_target, stop_target
 
@@ -40,6 +40,9 @@ STAGES = ("init", "apply", "plan", "checks", "destroy")
 REGISTRY_HINT = " (--registry-role-arn)"
 #: The file beside the scenarios that holds their reference checks (:class:`fargate_harness.checks.Reference`).
 REFERENCE_FILE = "reference_checks.py"
+#: The commands that apply configurations: they run in a network namespace of their own where the platform allows
+#: (:mod:`fargate_harness.runner.isolation`).
+APPLYING_COMMANDS = ("run", "preflight", "upgrade")
 #: The version of ``preflight --json``'s document (docs/json.md); raised when a field changes meaning or goes.
 PREFLIGHT_SCHEMA_VERSION = 1
 #: How ``run``'s report names the configurations applied as one root (their Terraform seconds are the batch's).
@@ -133,13 +136,7 @@ def preflight_options(args: argparse.Namespace) -> dict[str, str]:
     """The preflight keywords ``--images`` and ``--deployer`` select."""
     options = {"images": str(getattr(args, "images", None) or "require")}
     if getattr(args, "deployer", None):
-        deployer = Arn.of_option(str(args.deployer), "--deployer")
-        if deployer.service not in ("iam", "sts"):
-            raise ConfigurationError(
-                f"--deployer is {args.deployer!r}: give the ARN of the IAM role or user that registers the task "
-                "definitions (arn:aws:iam::<account>:role/<name>)"
-            )
-        options["deployer"] = str(args.deployer)
+        options["deployer"] = validate_arn_option("--deployer", args.deployer)
     return options
 
 
@@ -592,6 +589,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     destroy_on_sigterm()
     try:
+        if args.command in APPLYING_COMMANDS:
+            settings = resolve_options(lambda dest: getattr(args, dest, None), False)
+            status = isolate_run(settings.target, settings.provider_source)  # first: still one thread
+            print(f"fargate-harness: {status.describe()}", file=sys.stderr, flush=True)
         return int(args.func(args))
     except (ConfigurationError, TargetError) as exc:
         print(f"fargate-harness: {exc}", file=sys.stderr)

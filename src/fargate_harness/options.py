@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import threading
@@ -14,6 +15,42 @@ from pathlib import Path
 from fargate_harness.errors import ConfigurationError
 
 TRUE = {"1", "true", "yes", "on"}
+
+
+#: IAM principal ARNs a harness option may name (IAM User Guide, "IAM ARNs":
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns): a partition
+#: (aws, aws-cn, aws-us-gov, aws-iso...), no region, a 12-digit account, then ``role/[path/]name``,
+#: ``user/[path/]name`` or, in STS, ``assumed-role/<role>/<session>``. Names: ``[\w+=,.@-]``, 1-64 characters for a
+#: role or session, 1-64 for a user (IAM quotas); a path is ``/`` or ``/.../``.
+_PARTITION = r"arn:aws(?:-[a-z]+)*"
+_NAME = r"[\w+=,.@-]{1,64}"
+_PATH = r"(?:[\x21-\x7e]*/)?"
+ARN_FORMS: dict[str, tuple[re.Pattern[str], str]] = {
+    "role": (
+        re.compile(rf"{_PARTITION}:iam::\d{{12}}:role/{_PATH}{_NAME}"),
+        "arn:aws:iam::<12-digit account>:role/<name>",
+    ),
+    "user": (
+        re.compile(rf"{_PARTITION}:iam::\d{{12}}:user/{_PATH}{_NAME}"),
+        "arn:aws:iam::<12-digit account>:user/<name>",
+    ),
+    "assumed-role": (
+        re.compile(rf"{_PARTITION}:sts::\d{{12}}:assumed-role/{_NAME}/{_NAME}"),
+        "arn:aws:sts::<12-digit account>:assumed-role/<role>/<session>",
+    ),
+}
+#: What ``--deployer`` (the principal that registers task definitions) may be.
+PRINCIPAL_KINDS = ("role", "user", "assumed-role")
+
+
+def validate_arn_option(name: str, value: object, kinds: tuple[str, ...] = PRINCIPAL_KINDS) -> str:
+    """``value`` when it is an ARN of one of ``kinds`` (see :data:`ARN_FORMS`); otherwise a ConfigurationError
+    naming the option ``name``, the value and the forms expected. Call it before anything is applied."""
+    text = str(value).strip() if value is not None else ""
+    if any(ARN_FORMS[kind][0].fullmatch(text) for kind in kinds):
+        return text
+    forms = " or ".join(ARN_FORMS[kind][1] for kind in kinds)
+    raise ConfigurationError(f"{name} is {text!r}: expected an IAM ARN of the form {forms}")
 
 
 def env_flag(name: str) -> bool:
@@ -53,6 +90,8 @@ class Options:
     def validate(self, needs_scenarios: bool = True) -> Options:
         """Fail early, with the fix, on settings that cannot work (the scenarios folder only when the run
         uses our scenarios: a user's repository applies its own folders and has none)."""
+        if self.registry_role_arn:
+            validate_arn_option("--registry-role-arn / HARNESS_REGISTRY_ROLE_ARN", self.registry_role_arn, ("role",))
         if needs_scenarios and not self.scenarios_dir.is_dir():
             raise ConfigurationError(
                 f"scenarios folder {self.scenarios_dir} does not exist: run from the project root or set "

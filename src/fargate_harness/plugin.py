@@ -20,6 +20,7 @@ from fargate_harness.lifecycle import Lifecycle
 from fargate_harness.options import SETTINGS, Options, destroy_on_sigterm, env_flag, resolve_options, run_id, setting
 from fargate_harness.report import Collector, load_summaries, render
 from fargate_harness.runner import batch, toolchain
+from fargate_harness.runner.isolation import isolate_network, isolate_run
 from fargate_harness.runner.terraform import Progress
 from fargate_harness.targets import TARGETS, Target, start_target, stop_target
 from fargate_harness.targets.localstack import skip_reason, unavailable
@@ -46,6 +47,7 @@ _INI: dict[str, str] = {
 REGISTRY_HINT = "; set --registry-role-arn / HARNESS_REGISTRY_ROLE_ARN"
 _COLLECTOR_KEY = pytest.StashKey[Collector]()
 _DURATIONS_KEY = pytest.StashKey["dict[str, float] | None"]()
+_ISOLATION_KEY = pytest.StashKey[str]()
 #: The session's config, for hooks that do not receive it (pytest_runtest_logreport).
 _CONFIG: dict[str, pytest.Config] = {}
 
@@ -100,12 +102,26 @@ def pytest_configure(config: pytest.Config) -> None:
         "the test file, else to the rootdir) for this test module or class; `applied` returns it",
     )
     run_id()  # fixed in the controller before xdist starts workers, so all share one results folder
+    if getattr(config, "workerinput", None) is None:
+        # first, while the controller has one thread: xdist's workers are started later and inherit the namespace
+        try:
+            options = options_from_config(config)
+            status = isolate_run(options.target, options.provider_source)
+        except ConfigurationError as exc:
+            status = isolate_network(skip=f"the harness's settings are not usable yet ({exc})")
+        config.stash[_ISOLATION_KEY] = status.describe()
     destroy_on_sigterm()
     _CONFIG["config"] = config
     if _stored_durations(config) is not None:
         # the work units come ordered by stored seconds (pytest_collection_modifyitems); xdist's own reorder, by
         # number of tests, would put a unit of a few long tests (an ALB's 90 s apply) last again
         config.option.loadscopereorder = False
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """The session's network isolation, once, in pytest's header."""
+    line = config.stash.get(_ISOLATION_KEY, None)
+    return f"fargate-harness: {line}" if line else None
 
 
 def _stored_durations(config: pytest.Config) -> dict[str, float] | None:

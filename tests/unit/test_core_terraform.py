@@ -409,6 +409,8 @@ class FakeTf:
     def __init__(self, answers: dict[str, list[CommandOutput | Exception]]) -> None:
         self.answers = answers
         self.answers.setdefault("providers", [_out(0, out=json.dumps(SCHEMA))])
+        # apply on an emulator plans first (the resource limit); tests that script plans script that one too
+        self.answers.setdefault("plan", [_out(0, out="Plan: 1 to add, 0 to change, 0 to destroy.")])
         self.calls: list[tuple[str, ...]] = []
         self.on_call: dict[str, Callable[[], object]] = {}
         self.env: dict[str, str] = {}
@@ -883,7 +885,7 @@ def test_state_and_plan_values_never_reach_the_log(project: Path, tmp_path: Path
     run._tf = FakeTf(
         {
             "apply": [_out(0)],
-            "plan": [_out(2)],
+            "plan": [_out(0, out="Plan: 1 to add, 0 to change, 0 to destroy."), _out(2)],
             "show": [_out(0, out=json.dumps(state)), _out(0, out=json.dumps(changed))],
         }
     )
@@ -891,7 +893,7 @@ def test_state_and_plan_values_never_reach_the_log(project: Path, tmp_path: Path
     assert run.plan_changes() == ["random_password.db: update"]
     log = run.log_path.read_text()
     assert generated not in log, "terraform.log holds a value from show -json"
-    assert [argv[1] for argv in logged_commands(log)] == ["apply", "show", "plan", "show"]
+    assert [argv[1] for argv in logged_commands(log)] == ["plan", "apply", "show", "plan", "show"]
     assert "characters of state or plan values, not logged" in log
 
 
@@ -1060,3 +1062,20 @@ def test_logged_commands_reads_the_command_lines_a_run_writes() -> None:
     commands = logged_commands(TERRAFORM_LOG)
     assert Counter(argv[1] for argv in commands) == Counter({"apply": 2, "init": 1})
     assert commands[0] == ["/usr/local/bin/terraform", "init", "-input=false", "-no-color"]
+
+
+def test_an_emulator_apply_over_the_resource_limit_creates_nothing(project: Path, tmp_path: Path) -> None:
+    run = _prepared(tmp_path, project)
+    fake = FakeTf(
+        {"plan": [_out(0, out="Plan: 1001 to add, 0 to change, 0 to destroy.")], "apply": [_out(0)], "show": [_out(0)]}
+    )
+    run._tf = fake
+    with pytest.raises(ConfigurationError, match="the plan creates 1,001 resources; expected at most 1,000"):
+        run.apply()
+    assert [call[0] for call in fake.calls] == ["plan", "show"], "refused after the plan, before any apply"
+    assert run.applied is False, "nothing to destroy"
+    fake.answers["plan"] = [_out(0, out="Plan: 2 to add, 0 to change, 0 to destroy.")]
+    fake.calls.clear()
+    run.apply()
+    assert [call[:2] for call in fake.calls if call[0] == "apply"] == [("apply", "-input=false")]
+    assert next(call for call in fake.calls if call[0] == "apply")[-1] == "apply.tfplan", "the saved plan is applied"

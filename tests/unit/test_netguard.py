@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -10,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness.runner.netguard import NetworkGuard, Refusal, refusal_message
+from fargate_harness.errors import ConfigurationError
+from fargate_harness.runner import hcl
+from fargate_harness.runner.netguard import (
+    NetworkGuard,
+    Refusal,
+    refusal_message,
+    refuse_user_overrides,
+    user_override_problems,
+)
 
 
 @pytest.fixture
@@ -75,3 +86,71 @@ def test_message_names_hosts_and_the_unredirected_block() -> None:
     assert 'provider "aws" (aws) in infra/net/main.tf' in text
     text = refusal_message("web", "apply", refusals, ("iam", "sts"))
     assert "logs: the selected AWS provider has no `endpoints` argument" in text
+
+
+def test_a_refusal_belongs_to_the_run_its_process_descends_from(guard: NetworkGuard, tmp_path: Path) -> None:
+    """A provisioner's command runs wherever ``working_dir`` says (here ``/``), but descends from the run's
+    Terraform, which works in the run's folder: the refusal is the run's."""
+    run_folder = tmp_path / "run"
+    run_folder.mkdir()
+    asker = (
+        "import urllib.request, urllib.error\n"
+        f"opener = urllib.request.build_opener(urllib.request.ProxyHandler({{'http': {guard.url!r}}}))\n"
+        "try:\n    opener.open('http://sts.us-east-1.amazonaws.com/', timeout=5)\n"
+        "except urllib.error.HTTPError as exc:\n    assert exc.code == 403\n"
+    )
+    parent = f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {asker!r}], cwd='/', check=True)\n"
+    subprocess.run([sys.executable, "-c", parent], cwd=run_folder, check=True, timeout=60)
+    assert guard.take(tmp_path / "elsewhere") == [], "a run in another folder does not get it"
+    taken = guard.take(run_folder)
+    assert len(taken) == 1, f"the provisioner's refusal was not given to its run: left {guard.take()}"
+    mine = taken[0]
+    assert mine.cwd == "/" and str(run_folder) in mine.lineage, mine
+    assert mine.host == "sts.us-east-1.amazonaws.com"
+
+
+def test_a_refusal_whose_process_is_unknown_fails_the_first_run_that_asks(guard: NetworkGuard) -> None:
+    guard.refusals.append(Refusal("sts.amazonaws.com:443", None, None))
+    assert [r.host for r in guard.take(Path("/nonexistent/run"))] == ["sts.amazonaws.com:443"]
+
+
+def test_message_names_a_program_and_blames_no_module() -> None:
+    refusals = [Refusal("sts.us-east-1.amazonaws.com", "/", "curl", ("/w/run/config",))]
+    text = refusal_message("web", "apply", refusals, ("sts",))
+    assert "sent by curl, a program the configuration runs itself" in text, text
+    assert "module" not in text and "the override redirects it" not in text, text
+
+
+def test_user_override_files_that_redirect_the_aws_provider_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    amazon = {\n      source = "hashicorp/aws"\n    }\n  }\n}\n'
+        'provider "amazon" {\n  region = "us-east-1"\n}\n'
+    )
+    (tmp_path / "override.tf").write_text('provider "amazon" {\n  profile = "prod"\n}\n')
+    (tmp_path / "tags_override.tf").write_text('provider "aws" {\n  region = "eu-west-1"\n}\n')
+    (tmp_path / "harness_override.tf").write_text('provider "aws" {\n  access_key = "testing"\n}\n')
+    (tmp_path / "keys_override.tf.json").write_text(json.dumps({"provider": {"aws": {"endpoints": {"sts": "x"}}}}))
+    module = hcl.read_module(tmp_path)
+    problems = user_override_problems([module], "harness_override.tf")
+    assert problems == [
+        f'{tmp_path / "keys_override.tf.json"}: provider "aws" sets endpoints',
+        f'{tmp_path / "override.tf"}: provider "amazon" sets profile',
+    ], problems
+    with pytest.raises(ConfigurationError, match=r"override\.tf: provider \"amazon\" sets profile"):
+        refuse_user_overrides("web", [module], "harness_override.tf")
+
+
+def test_the_aws_provider_is_found_under_any_local_name(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        "terraform {\n  required_providers {\n"
+        '    amazon = {\n      source = "registry.terraform.io/HashiCorp/aws"\n    }\n'
+        '    other = {\n      source = "example/aws"\n    }\n  }\n}\n'
+        'provider "amazon" {\n  alias = "east"\n}\nprovider "other" {}\nprovider "aws" {}\n'
+    )
+    module = hcl.read_module(tmp_path)
+    assert module.aws_local_names() == {"amazon", "aws"}
+    assert sorted(b.label for b in module.provider_blocks("aws")) == ["amazon.east", "aws"]
+    (tmp_path / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = {\n      source = "example/aws"\n    }\n  }\n}\n'
+    )
+    assert hcl.read_module(tmp_path).aws_local_names() == set(), "a module may give the name aws to another provider"

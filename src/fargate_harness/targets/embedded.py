@@ -21,6 +21,7 @@ from botocore.config import Config
 from fargate_harness.errors import TargetError
 from fargate_harness.nightly.faults import FaultProfile, FaultProxy
 from fargate_harness.runner.processes import die_with_parent, terminate
+from fargate_harness.targets.aws import check_profile
 from fargate_harness.targets.base import Target, fresh_account_id, session_client, shared_session
 
 LOG = logging.getLogger("fargate_harness.targets")
@@ -109,6 +110,8 @@ class EmbeddedTarget(Target):
         With ``HARNESS_EMBEDDED_ENDPOINT`` set, an emulator that is already running is used instead (and
         left running by :meth:`stop`).
         """
+        # boto3 (the harness's and moto's own) fails on a profile that does not exist, keys or not
+        check_profile("embedded")
         external = os.environ.get("HARNESS_EMBEDDED_ENDPOINT")
         if external:
             self.endpoint_url = external.rstrip("/")

@@ -1,0 +1,5 @@
+provider "aws" {
+  endpoints {
+    sts = "https://sts.amazonaws.com"
+  }
+}
