@@ -40,9 +40,6 @@ STAGES = ("init", "apply", "plan", "checks", "destroy")
 REGISTRY_HINT = " (--registry-role-arn)"
 #: The file beside the scenarios that holds their reference checks (:class:`fargate_harness.checks.Reference`).
 REFERENCE_FILE = "reference_checks.py"
-#: The commands that apply configurations: they run in a network namespace of their own where the platform allows
-#: (:mod:`fargate_harness.runner.isolation`).
-APPLYING_COMMANDS = ("run", "preflight", "upgrade")
 #: The version of ``preflight --json``'s document (docs/json.md); raised when a field changes meaning or goes.
 PREFLIGHT_SCHEMA_VERSION = 1
 #: How ``run``'s report names the configurations applied as one root (their Terraform seconds are the batch's).
@@ -140,6 +137,14 @@ def preflight_options(args: argparse.Namespace) -> dict[str, str]:
     return options
 
 
+def isolate(options: Options) -> None:
+    """Once the input is known to be good and before any thread starts (the toolchain, the emulator): into a
+    network namespace with only loopback where the platform allows (:mod:`fargate_harness.runner.isolation`);
+    the line saying which applies is printed once."""
+    status = isolate_run(options.target, options.provider_source, keep=options.keep)
+    print(f"fargate-harness: {status.describe()}", file=sys.stderr, flush=True)
+
+
 def print_progress(name: str, stage: str, seconds: float | None) -> None:
     """One line per configuration and stage when it starts and when it ends (stderr; the table goes to stdout)."""
     if seconds is None:
@@ -201,6 +206,7 @@ def command_run(args: argparse.Namespace) -> int:
     values = parse_vars(args.var)
     files = var_files_of(args.var_file)
     preflight = preflight_options(args)  # validated before anything is applied
+    isolate(options)
     tools = toolchain.prepare(options.tf_binary, options.provider_source)
     started = time.perf_counter()
     hcl.prefetch([c.path for c in chosen])  # parsed while the emulator starts
@@ -244,6 +250,8 @@ def command_preflight(args: argparse.Namespace) -> int:
     values = parse_vars(args.var)
     files = var_files_of(args.var_file)
     preflight = preflight_options(args)  # validated before anything is applied
+    if chosen:
+        isolate(options)
     tools = toolchain.prepare(options.tf_binary, options.provider_source) if chosen else None
     target = start_target(options, options.run_dir / "emulator-preflight")
     answers: list[Outcome] = []
@@ -399,6 +407,7 @@ def command_upgrade(args: argparse.Namespace) -> int:
             destination_provider=args.to_provider,
             progress=say,
         ) as (old, new):
+            isolate(options)
             tools = toolchain.prepare(options.tf_binary, options.provider_source)
             target = start_target(options, options.run_dir / "emulator-upgrade")
             try:
@@ -424,6 +433,7 @@ def command_upgrade(args: argparse.Namespace) -> int:
         path = Path(args.scenario)
         if not path.is_dir():
             path = scenarios.get(args.scenario, options.scenarios_dir).path
+        isolate(options)
         tools = toolchain.prepare(options.tf_binary, options.provider_source)
         target = start_target(options, options.run_dir / "emulator-upgrade")
         try:
@@ -589,10 +599,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     destroy_on_sigterm()
     try:
-        if args.command in APPLYING_COMMANDS:
-            settings = resolve_options(lambda dest: getattr(args, dest, None), False)
-            status = isolate_run(settings.target, settings.provider_source)  # first: still one thread
-            print(f"fargate-harness: {status.describe()}", file=sys.stderr, flush=True)
         return int(args.func(args))
     except (ConfigurationError, TargetError) as exc:
         print(f"fargate-harness: {exc}", file=sys.stderr)

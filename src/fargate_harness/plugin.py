@@ -106,7 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # first, while the controller has one thread: xdist's workers are started later and inherit the namespace
         try:
             options = options_from_config(config)
-            status = isolate_run(options.target, options.provider_source)
+            status = isolate_run(options.target, options.provider_source, keep=options.keep)
         except ConfigurationError as exc:
             status = isolate_network(skip=f"the harness's settings are not usable yet ({exc})")
         config.stash[_ISOLATION_KEY] = status.describe()

@@ -260,14 +260,14 @@ def host_listener() -> Iterator[tuple[int, list[str]]]:
 def test_a_namespaced_provisioner_cannot_reach_the_hosts_loopback(
     probe: RunProbe, host_listener: tuple[int, list[str]], tmp_path: Path
 ) -> None:
-    """The provisioner connects straight to the listener's port on 127.0.0.1 (no proxy). Run plainly, it
-    reaches the listener (the control: the probe can tell); run in the namespace, it cannot, and the apply
-    fails on curl's "Failed to connect"."""
+    """The provisioner connects straight to the listener's port on 127.0.0.1 (no proxy). Run with isolation
+    turned off, it reaches the listener (the control: the probe can tell); run as the CLI runs by default, in
+    its namespace, it cannot, and the apply fails on curl's "Failed to connect"."""
     port, paths = host_listener
-    control = probe("host-loopback", "--var", f"port={port}")
+    control = probe("host-loopback", "--var", f"port={port}", env={"HARNESS_NETWORK_ISOLATION": "0"})
     assert len(paths) == 1, f"control: expected the plain run to reach the host's listener, got {paths}"
     assert "network guard" not in control.output
-    isolated = probe("host-loopback", "--var", f"port={port}", isolated=True)
+    isolated = probe("host-loopback", "--var", f"port={port}")
     if "network isolation: proxy guard only" in isolated.output:
         pytest.skip(isolated.output.split("network isolation: proxy guard only", 1)[1].splitlines()[0])
     assert "network isolation: kernel namespace (loopback only)" in isolated.output, isolated.shown()

@@ -201,14 +201,16 @@ def _isolate(skip: str | None) -> IsolationStatus:
     return IsolationStatus(True, method=method)
 
 
-def isolate_run(target: str, provider_source: str | None = None) -> IsolationStatus:
+def isolate_run(target: str, provider_source: str | None = None, *, keep: bool = False) -> IsolationStatus:
     """What the CLI and the pytest plugin call first, while single-threaded: isolate unless something blocks it
     (:func:`isolation_blockers`). With the default provider source (``auto``) the registry is probed first, as the
     toolchain would: a reachable registry means ``terraform init`` may download providers and modules, which a
     namespace would break, so the run keeps the network and relies on the guard (``--tf-provider-source
-    mirror`` isolates)."""
+    mirror`` isolates). With ``keep`` the emulator must stay reachable from the host after the run: no namespace."""
     source = (provider_source or os.environ.get("HARNESS_PROVIDER_SOURCE") or "auto").lower()
     blocked = isolation_blockers(target, provider_source=source)
+    if blocked is None and keep:
+        blocked = "--keep: the kept emulator must stay reachable from the host after the run"
     if blocked is None and source == "auto":
         from fargate_harness.runner.toolchain import registry_reachable
 
