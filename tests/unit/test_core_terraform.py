@@ -813,8 +813,10 @@ def test_down_with_keep_destroys_nothing(project: Path, tmp_path: Path) -> None:
 
 
 def test_down_failed_destroy_says_how_to_clean_up(project: Path, tmp_path: Path) -> None:
-    """A failed destroy keeps the state and its error carries the clean-up command."""
+    """A failed destroy keeps the state and its error carries the clean-up command (an emulator that outlives the
+    run; for one that stops with it see tests/unit/test_deployed_as_written.py)."""
     run = _prepared(tmp_path, project)
+    run.target.outlives_run = True
     run.applied = True
     run._tf = FakeTf({"destroy": [_out(1, err="DeleteConflict: cannot delete entity")]})
     with pytest.raises(TerraformError) as caught:

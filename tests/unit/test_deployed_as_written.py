@@ -394,3 +394,17 @@ def test_cleanup_hint_never_names_a_key_nor_a_stopped_emulator(tmp_path: Path) -
     assert "destroy -auto-approve" in kept and "AWS_REGION=us-east-1" in kept, kept
     for hint in (stopped, kept):
         assert "AKIAEMULATORKEY00001" not in hint and "emulator-secret" not in hint, hint
+
+
+def test_a_failed_destroy_on_a_stopping_emulator_names_no_command(tmp_path: Path) -> None:
+    root = tmp_path / "down"
+    _write(root / "main.tf", 'variable "name_prefix" {}\n')
+    run = _run(tmp_path, root)
+    run.prepare()
+    run.applied = True
+    run._tf = _FakeTf({"destroy": [tftest.TerraformCommandOutput(1, "", "DeleteConflict: cannot delete entity")]})
+    with pytest.raises(TerraformError) as caught:
+        run.down()
+    text = caught.value.stderr
+    assert "nothing to clean up" in text and "may remain" not in text and "destroy -auto-approve" not in text, text
+    assert "AKIAEMULATORKEY00001" not in str(caught.value), "down: the error shows the emulator's access key"

@@ -716,11 +716,14 @@ class ScenarioRun:
             named = None
         if named is not None and named.account is not None:
             if self.target.is_emulator:
-                self.target = self.target.in_account(named.account)
-                self.changes.append(
-                    f"account: runs in {named.account}, the account {named.origin} names (a role session there on "
-                    f"the {self.target.name} emulator)"
+                reached = self.target.in_account(named.account)
+                how = (
+                    "the target's own account"
+                    if reached is self.target
+                    else f"a role session there on the {self.target.name} emulator"
                 )
+                self.target = reached
+                self.changes.append(f"account: runs in {named.account}, the account {named.origin} names ({how})")
                 if self.isolate:
                     self._serialize(f"{self.target.endpoint_url}|{named.account}", f"account {named.account}")
                 return
@@ -1133,7 +1136,12 @@ class ScenarioRun:
         self.failed = self.failed or failed
         try:
             if self.keep:
-                LOG.warning("%s: resources kept (--tf-keep); to destroy them: %s", self.name, self.cleanup_hint())
+                if self.resources_outlive_run:
+                    LOG.warning(
+                        "%s: resources kept (--tf-keep); destroy later with: %s", self.name, self.cleanup_hint()
+                    )
+                else:
+                    LOG.warning("%s: --tf-keep: %s", self.name, self.cleanup_hint())
                 return
             if self.applied and self._tf is not None:
                 try:
@@ -1143,8 +1151,13 @@ class ScenarioRun:
                     raise TerraformError(
                         exc.command,
                         exc.exit_code,
-                        f"{exc.stderr}\nresources of {self.name} may remain; state kept in {self.tfdir}. "
-                        f"To finish the clean-up: {self.cleanup_hint()}",
+                        f"{exc.stderr}\n"
+                        + (
+                            f"resources of {self.name} may remain; state kept in {self.tfdir}. Finish the clean-up "
+                            f"with: {self.cleanup_hint()}"
+                            if self.resources_outlive_run
+                            else f"state kept in {self.tfdir}; {self.cleanup_hint()}"
+                        ),
                         exc.stdout,
                     ) from exc
             if not self.failed:
@@ -1174,12 +1187,17 @@ class ScenarioRun:
         variable = self.declared.get(name)
         return bool(variable and variable.sensitive)
 
+    @property
+    def resources_outlive_run(self) -> bool:
+        """True when what the run built outlives it (real AWS, or an emulator that keeps running)."""
+        return not self.target.is_emulator or self.target.outlives_run
+
     def cleanup_hint(self) -> str:
         """What finishes the clean-up of what this run left behind: the shell command that destroys it where the
         resources outlive the run (real AWS; an emulator kept running: ``target.outlives_run``), else the sentence
         that says there is nothing to do. Never a credential: an emulator's keys are in the work folder's
         override file, which the command uses."""
-        if self.target.is_emulator and not self.target.outlives_run:
+        if not self.resources_outlive_run:
             return (
                 f"nothing to clean up: the resources were held by the {self.target.name} emulator, which stopped with "
                 "the run and took them with it"
