@@ -103,6 +103,18 @@ class TestTeamServiceEu:
         manifest = json.loads((applied_class.workdir / MANIFEST_FILE).read_text())
         assert manifest["changes"] == changes and manifest["region"] == "eu-west-1", manifest
 
+    def test_ignore_tags_of_the_configuration_are_kept(self, applied_class: ScenarioRun) -> None:
+        """A tag another tool sets (``LastScannedBy``, in the provider's ignore_tags) must not make the plan want to
+        remove it: the override never replaces ignore_tags."""
+        need(applied_class, {"logs"}, "log group tags")
+        logs = applied_class.target.client("logs")
+        logs.tag_log_group(logGroupName="/ecs/orders", tags={"LastScannedBy": "scanner"})
+        changes = applied_class.plan_changes()
+        assert not changes, (
+            f"team-service-eu: aws_cloudwatch_log_group.orders: expected no change for an ignored tag, got {changes}; "
+            "fix: keep the configuration's ignore_tags"
+        )
+
 
 @pytest.mark.terraform(str(CONFIGS / "fixed-account-registry"), preflight={"images": "assume-pushed"})
 class TestFixedAccountRegistry:
