@@ -408,3 +408,30 @@ def test_a_failed_destroy_on_a_stopping_emulator_names_no_command(tmp_path: Path
     text = caught.value.stderr
     assert "nothing to clean up" in text and "may remain" not in text and "destroy -auto-approve" not in text, text
     assert "AKIAEMULATORKEY00001" not in str(caught.value), "down: the error shows the emulator's access key"
+
+
+def test_fixed_names_in_a_named_account_are_serialized_and_never_wait_for_themselves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs of fixed names in one named account on one emulator: a second run on the same thread would wait for
+    itself, so it is refused with what to do; once the first is down, the account is free again."""
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+
+    def in_account(self: Target, account: str) -> Target:
+        other = self.derived(access_key="ASIAROLESESSION00001")
+        other._account = account
+        return other
+
+    monkeypatch.setattr(Target, "in_account", in_account)
+    root = tmp_path / "fixed"
+    _write(root / "main.tf", 'resource "aws_iam_role" "r" {\n  name = "arn:aws:iam::111122223333:role/x"\n}\n')
+    first = _run(tmp_path / "one", root)
+    first.prepare()
+    assert first.target.known_account_id == "111122223333", first.target
+    second = _run(tmp_path / "two", root)
+    with pytest.raises(ConfigurationError, match="account 111122223333 is in use by run fixed"):
+        second.prepare()
+    first.down()
+    third = _run(tmp_path / "three", root)
+    third.prepare()
+    third.down()
