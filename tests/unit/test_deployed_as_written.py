@@ -435,3 +435,20 @@ def test_fixed_names_in_a_named_account_are_serialized_and_never_wait_for_themse
     third = _run(tmp_path / "three", root)
     third.prepare()
     third.down()
+
+
+def test_an_apply_that_meets_an_emulator_gap_fails_at_once_and_says_so(tmp_path: Path) -> None:
+    root = tmp_path / "gap"
+    _write(root / "main.tf", 'variable "name_prefix" {}\n')
+    run = _run(tmp_path, root)
+    run.prepare()
+    text = MOTO_MISSING_ACTION.replace("error deleting", "error creating")
+    fake = _FakeTf(
+        {"apply": [tftest.TerraformCommandOutput(1, "", text)], "show": [tftest.TerraformCommandOutput(0, "{}", "")]}
+    )
+    run._tf = fake
+    with pytest.raises(ConfigurationError) as caught:
+        run.apply()
+    message = str(caught.value)
+    assert [c[0] for c in fake.calls].count("apply") == 1, f"gap: expected one apply, got {fake.calls}"
+    assert "ElastiCache Subnet Group orders-cache" in message and "emulator gap" in message, message

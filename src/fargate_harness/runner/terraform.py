@@ -552,7 +552,8 @@ class ScenarioRun:
         """Raise ConfigurationError for failures whose fix is in the configuration or the toolchain."""
         why = fatal(text, self.target.is_emulator)
         if why and cmd != "destroy":  # a destroy names the resource itself (see destroy)
-            raise ConfigurationError(f"{self.name}: `terraform {cmd}` failed at once, not retried: {why}")
+            objects = "".join(f"{kind} {object_id}: " for kind, object_id in failed_objects(text))
+            raise ConfigurationError(f"{self.name}: `terraform {cmd}` failed at once, not retried: {objects}{why}")
         if cmd == "init":
             problem = self._init_problem(text)
             if problem:

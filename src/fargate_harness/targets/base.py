@@ -258,7 +258,9 @@ class Target:
         return env
 
     def scenario_variables(self) -> dict[str, str]:
-        """Variables the target supplies to every scenario that declares them."""
+        """Variables the target supplies to every scenario that declares them. ``region`` is imposed on the
+        harness's reference scenarios only; any other configuration gets it only where it gives no value itself
+        (``ScenarioRun.keep_region``)."""
         variables = {"region": self.region}
         if self.registry_role_arn:
             variables["registry_role_arn"] = self.registry_role_arn
