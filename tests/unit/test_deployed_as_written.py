@@ -29,6 +29,7 @@ from fargate_harness.runner.terraform import (
 )
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
+from fargate_harness.targets.localstack import LocalStackTarget
 
 OWNERSHIP = {"fargate-harness:managed": "true", "fargate-harness:run-id": "r1"}
 
@@ -394,6 +395,8 @@ def test_cleanup_hint_never_names_a_key_nor_a_stopped_emulator(tmp_path: Path) -
     assert "destroy -auto-approve" in kept and "AWS_REGION=us-east-1" in kept, kept
     for hint in (stopped, kept):
         assert "AKIAEMULATORKEY00001" not in hint and "emulator-secret" not in hint, hint
+    localstack = _run(tmp_path, root, LocalStackTarget(endpoint="http://127.0.0.1:4566")).cleanup_hint()
+    assert "destroy -auto-approve" in localstack, f"a LocalStack the user runs outlives the run: {localstack}"
 
 
 def test_a_failed_destroy_on_a_stopping_emulator_names_no_command(tmp_path: Path) -> None:
