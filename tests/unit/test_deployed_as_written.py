@@ -188,8 +188,12 @@ def _named(root: Path) -> as_written.NamedAccount | None:
 
 def test_named_account_by_allowed_ids_variable_and_arn(tmp_path: Path) -> None:
     root = tmp_path / "named"
-    policy = 'resource "aws_ecr_repository_policy" "p" {\n  policy = "arn:aws:iam::111122223333:role/exec"\n}\n'
-    _write(root / "main.tf", policy)
+    _write(
+        root / "main.tf",
+        'resource "aws_iam_role" "exec" {\n  name = "exec"\n}\n'
+        'resource "aws_ecr_repository_policy" "p" {\n  policy = jsonencode({ Principal = { AWS = '
+        '"arn:aws:iam::111122223333:role/exec" } })\n}\n',
+    )
     assert _named(root) == as_written.NamedAccount("111122223333", "an ARN in main.tf")
     _write(root / "variables.tf", 'variable "account_id" {\n  default = "444455556666"\n}\n')
     assert _named(root) == as_written.NamedAccount(
@@ -200,23 +204,32 @@ def test_named_account_by_allowed_ids_variable_and_arn(tmp_path: Path) -> None:
     assert named is not None and named.account == "777788889999", named
 
 
-def test_a_providers_assume_role_names_no_account_and_several_arns_choose_none(tmp_path: Path) -> None:
-    """A provider that assumes a role reaches that account itself (tests/data/configs/deploy-role); ARNs of two
-    accounts (an ELB log-delivery account beside the service's own) are ambiguous: no account is chosen."""
-    root = tmp_path / "deploy"
+def test_accounts_the_configuration_talks_to_are_not_its_own(tmp_path: Path) -> None:
+    """A provider that assumes a role reaches that account itself (tests/data/configs/deploy-role); the ARN of an
+    object the configuration does not create (another account's root in a repository policy, an ELB log-delivery
+    account) and a variable named for another account (``registry_account_id``) name accounts it talks to."""
+    root = tmp_path / "registry"
     _write(
         root / "main.tf",
-        'provider "aws" {\n  assume_role {\n    role_arn = "arn:aws:iam::345678901234:role/deployer"\n  }\n}\n',
+        'provider "aws" {\n  assume_role {\n    role_arn = "arn:aws:iam::345678901234:role/deployer"\n  }\n}\n'
+        'resource "aws_ecr_repository" "app" {\n  name = "app"\n}\n'
+        'resource "aws_ecr_repository_policy" "p" {\n  policy = "arn:aws:iam::555566667777:root"\n}\n'
+        'resource "aws_s3_bucket_policy" "logs" {\n  policy = "arn:aws:iam::127311923021:root"\n}\n',
     )
+    _write(root / "variables.tf", 'variable "registry_account_id" {\n  default = "210987654321"\n}\n')
     assert _named(root) is None
+
+
+def test_two_accounts_naming_created_objects_choose_none(tmp_path: Path) -> None:
+    root = tmp_path / "two"
     _write(
-        root / "logs.tf",
-        'resource "aws_s3_bucket_policy" "p" {\n'
-        '  policy = "arn:aws:iam::127311923021:root arn:aws:iam::111122223333:role/exec"\n}\n',
+        root / "main.tf",
+        'resource "aws_iam_role" "a" {\n  name = "exec"\n}\n'
+        'locals {\n  arns = ["arn:aws:iam::111122223333:role/exec", "arn:aws:iam::444455556666:role/exec"]\n}\n',
     )
     named = _named(root)
     assert named is not None and named.account is None, named
-    assert named.candidates == ("111122223333", "127311923021"), named
+    assert named.candidates == ("111122223333", "444455556666"), named
 
 
 def test_an_account_id_must_be_twelve_digits(tmp_path: Path) -> None:
@@ -427,7 +440,10 @@ def test_fixed_names_in_a_named_account_are_serialized_and_never_wait_for_themse
 
     monkeypatch.setattr(Target, "in_account", in_account)
     root = tmp_path / "fixed"
-    _write(root / "main.tf", 'resource "aws_iam_role" "r" {\n  name = "arn:aws:iam::111122223333:role/x"\n}\n')
+    _write(
+        root / "main.tf",
+        'resource "aws_iam_role" "r" {\n  name = "x"\n}\nlocals {\n  me = "arn:aws:iam::111122223333:role/x"\n}\n',
+    )
     first = _run(tmp_path / "one", root)
     first.prepare()
     assert first.target.known_account_id == "111122223333", first.target

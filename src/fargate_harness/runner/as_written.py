@@ -33,7 +33,7 @@ from fargate_harness.runner import hcl
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 ACCOUNT = re.compile(r"\d{12}")
 #: The account field of an ARN (``arn:<partition>:<service>:<region>:<account>:...``).
-_ARN_ACCOUNT = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
+_ARN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):[^\s\"\\',\]}]+")
 _VARIABLE = re.compile(r"var\.([A-Za-z_][A-Za-z0-9_-]*)")
 
 
@@ -186,10 +186,17 @@ def _pick(found: Mapping[str, str], level: str) -> NamedAccount | None:
 def named_account(modules: Sequence[hcl.ModuleConfig], values: Mapping[str, Value]) -> NamedAccount | None:
     """The account the configuration names by ID, by the first of these that names any:
 
-    1. ``allowed_account_ids`` of a root ``provider "aws"`` block (a literal list, or a variable's value);
-    2. a variable whose value is a 12-digit account ID;
-    3. the account field of the ARNs written in the configuration (its modules' files, outside ``provider`` and
-       ``terraform`` blocks) and in its variable values.
+    1. ``allowed_account_ids`` of a root ``provider "aws"`` block (a literal list, or a variable's value): the
+       provider refuses any other account;
+    2. the 12-digit value of a variable named for the configuration's own account (``account_id``,
+       ``aws_account_id``, ``account``, ``aws_account``); a variable named for another account
+       (``registry_account_id``) says nothing about its own;
+    3. the account field of an ARN written in the configuration (its modules' files, outside ``provider`` and
+       ``terraform`` blocks, and its variable values) whose resource part names an object the configuration
+       itself creates under that literal name (``arn:aws:iam::111122223333:role/ecs-task-execution-role`` beside
+       an ``aws_iam_role`` named ``ecs-task-execution-role``). An ARN of an object it does not create (another
+       account's root in a repository policy, a load balancer's log-delivery account in a bucket policy) names
+       an account it talks to, not its own.
 
     When that source names several accounts, the answer says so (``account`` None, ``candidates``) and no
     account is chosen. None when the configuration names none."""
@@ -220,25 +227,58 @@ def _allowed_accounts(root: hcl.ModuleConfig, values: Mapping[str, Value]) -> di
     return allowed
 
 
+#: Variable names that name the configuration's own account.
+_OWN_ACCOUNT_VARIABLE = re.compile(r"(aws_)?account(_id)?", re.IGNORECASE)
+
+
 def _literal_accounts(values: Mapping[str, Value]) -> dict[str, str]:
     literal: dict[str, str] = {}
     for name, found in sorted(values.items()):
-        if isinstance(found.value, str) and ACCOUNT.fullmatch(found.value):
+        own = _OWN_ACCOUNT_VARIABLE.fullmatch(name)
+        if own and isinstance(found.value, str) and ACCOUNT.fullmatch(found.value):
             literal.setdefault(found.value, f"variable {name} ({found.origin})")
     return literal
 
 
-def _arn_accounts(modules: Sequence[hcl.ModuleConfig], values: Mapping[str, Value]) -> dict[str, str]:
-    arns: dict[str, str] = {}
+def _created_names(modules: Sequence[hcl.ModuleConfig]) -> set[str]:
+    """The literal ``name`` (and ``family``) of every resource the configuration's modules create."""
+    names = set()
     for module in modules:
         for path in hcl.config_files(module.path):
-            for text in _strings(hcl.parse_file(path), skip=frozenset({"provider", "terraform"})):
-                for account in _ARN_ACCOUNT.findall(text):
-                    arns.setdefault(account, f"an ARN in {path.name}")
+            for _kind, body in _labelled(hcl.parse_file(path).get("resource")):
+                for resource in body.values():
+                    for item in resource if isinstance(resource, list) else [resource]:
+                        for key in ("name", "family"):
+                            value = item.get(key) if isinstance(item, dict) else None
+                            if isinstance(value, str) and "${" not in value:
+                                names.add(value)
+    return names
+
+
+def _names_created(arn: str, created: set[str]) -> bool:
+    """True when the resource part of ``arn`` names one of ``created`` (a Secrets Manager ARN's random
+    ``-XXXXXX`` suffix and a log group's ``:*`` allowed)."""
+    resource = arn.split(":", 5)[-1].removesuffix(":*")
+    for candidate in {resource, resource.rsplit("/", 1)[-1], resource.split(":", 1)[-1]}:
+        if candidate in created or (len(candidate) > 7 and candidate[-7] == "-" and candidate[:-7] in created):
+            return True
+    return False
+
+
+def _arn_accounts(modules: Sequence[hcl.ModuleConfig], values: Mapping[str, Value]) -> dict[str, str]:
+    created = _created_names(modules)
+    texts: list[tuple[str, str]] = []
+    for module in modules:
+        for path in hcl.config_files(module.path):
+            skip = frozenset({"provider", "terraform"})
+            texts += [(text, f"an ARN in {path.name}") for text in _strings(hcl.parse_file(path), skip=skip)]
     for name, found in sorted(values.items()):
-        for text in _strings(found.value):
-            for account in _ARN_ACCOUNT.findall(text):
-                arns.setdefault(account, f"an ARN in variable {name} ({found.origin})")
+        texts += [(text, f"an ARN in variable {name} ({found.origin})") for text in _strings(found.value)]
+    arns: dict[str, str] = {}
+    for text, origin in texts:
+        for match in _ARN.finditer(text):
+            if _names_created(match.group(0), created):
+                arns.setdefault(match.group(1), origin)
     return arns
 
 
