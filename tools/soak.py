@@ -38,6 +38,7 @@ from typing import Any
 
 from fargate_harness.nightly.leftovers import RUN_FILE
 from fargate_harness.nightly.sweep import HARNESS_PREFIX, AccountClients
+from fargate_harness.runner.terraform import OVERRIDE_FILE
 from fargate_harness.targets.embedded import EMBEDDED_ACCOUNT, EMBEDDED_REGISTRY_ACCOUNT, EmbeddedTarget
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,7 +237,7 @@ def _record_missing_runs(run_dir: Path, pid: int, endpoint: str, region: str) ->
             continue
         label = folder.name[: match.start()]
         states = sorted(folder.glob("config/**/terraform.tfstate"))
-        overrides = sorted(folder.glob("config/**/harness_override.tf"))
+        overrides = sorted(folder.glob(f"config/**/{OVERRIDE_FILE}"))
         candidates = [path.parent for path in (*states, *overrides)]
         tfdir = candidates[0] if candidates else (folder / "config" / "scenarios" / label)
         record = {

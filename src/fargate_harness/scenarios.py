@@ -39,6 +39,9 @@ class Scenario:
     name: str
     path: Path
     overlays: tuple[Path, ...] = field(default=())
+    #: One of the harness's reference scenarios (or a case of one): it deploys in the target's region (the
+    #: harness's ``region`` variable is imposed). Any other configuration keeps its own region.
+    reference: bool = False
 
     @property
     def needed_services(self) -> frozenset[str]:
@@ -73,7 +76,7 @@ def discover(scenarios_dir: Path | None = None) -> dict[str, Scenario]:
             "--tf-scenarios-dir / HARNESS_SCENARIOS_DIR"
         )
     return {
-        child.name: Scenario(child.name, child)
+        child.name: Scenario(child.name, child, reference=True)
         for child in sorted(root.iterdir())
         if child.is_dir() and any(child.glob("*.tf"))
     }
@@ -89,7 +92,7 @@ def case(name: str, folder: Path, root: Path) -> Scenario:
     overlays = tuple(sorted(folder.glob("*_override.tf")))
     if not overlays:
         raise ConfigurationError(f"{folder}: a case needs at least one *_override.tf file")
-    return Scenario(name, get(base, root).path, overlays)
+    return Scenario(name, get(base, root).path, overlays, reference=True)
 
 
 def get(name: str, scenarios_dir: Path | None = None) -> Scenario:
@@ -103,7 +106,7 @@ def get(name: str, scenarios_dir: Path | None = None) -> Scenario:
         if (path / CASE_FILE).is_file():
             return case(name, path, root)
         if hcl.config_files(path):
-            return Scenario(name, path)
+            return Scenario(name, path, reference=True)
     raise ConfigurationError(f"no scenario {name!r}; known scenarios: {', '.join(known) or 'none'}")
 
 
@@ -126,6 +129,9 @@ def unique_prefix(worker: str = "main") -> str:
 def run_variables(scenario: Scenario, prefix: str, target_variables: dict[str, str]) -> dict[str, str]:
     """Variables for one run: the prefix, a secret value, and what the target supplies.
 
+    ``region`` among them is a fallback for any configuration but the reference scenarios: the run gives it only
+    where the configuration gives none (``ScenarioRun.keep_region``).
+
     The secret value is fresh per run unless ``HARNESS_SECRET_VALUE`` plants a known one (for hygiene tests).
     """
     secret = os.environ.get("HARNESS_SECRET_VALUE") or secrets.token_urlsafe(24)
@@ -144,10 +150,12 @@ def new_run(
     extra: dict[str, Any] | None = None,
     var_files: tuple[Path, ...] = (),
     progress: Progress | None = None,
+    account_id: str | None = None,
 ) -> AppliedRun:
     """An :class:`~fargate_harness.checks.AppliedRun` with a unique prefix, the run's variables and its ownership tags.
 
-    ``extra`` are values given by name (they win over the harness's values and over ``var_files``).
+    ``extra`` are values given by name (they win over the harness's values and over ``var_files``);
+    ``account_id`` the account to deploy into on an emulator, over the one the configuration names.
     """
     prefix = unique_prefix(worker)
     return AppliedRun(
@@ -165,4 +173,6 @@ def new_run(
         keep=keep,
         label=scenario.name,
         progress=progress,
+        account_id=account_id,
+        keep_region=not scenario.reference,
     )

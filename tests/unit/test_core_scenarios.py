@@ -59,7 +59,7 @@ def test_discover_lists_folders_with_tf_files(tree: Path) -> None:
     """Only sub-folders holding .tf files are scenarios, sorted by name."""
     found = discover(tree)
     assert list(found) == ["web", "xacct"]
-    assert found["web"] == Scenario("web", tree / "web")
+    assert found["web"] == Scenario("web", tree / "web", reference=True)
 
 
 def test_discover_refuses_a_missing_folder(tmp_path: Path) -> None:

@@ -168,6 +168,10 @@ def _run(tmp_path: Path, source: Path, target: Target | None = None, **kwargs: A
         ),
         ("MalformedPolicyDocument: Invalid principal in policy", "IAM propagation delay"),
         ("Role arn:aws:iam::1:role/x does not exist or is not assumable", "IAM propagation delay"),
+        (
+            "Error: error deleting security group: DependencyViolation: resource sg-0a1b has a dependent object",
+            "a dependent object is still being deleted",
+        ),
     ],
 )
 def test_retry_reason_names_each_retryable_family(text: str, reason: str) -> None:
@@ -184,6 +188,7 @@ def test_every_retry_family_is_covered() -> None:
         "AWS server error (5xx)",
         "eventual consistency: inconsistent result",
         "IAM propagation delay",
+        "a dependent object is still being deleted",
     }
 
 
@@ -396,8 +401,8 @@ def test_scenario_run_never_shows_a_sensitive_value(project: Path, tmp_path: Pat
     assert run.masker(f"value={SECRET}") == "value=***"
     assert run.name == "demo"
     assert run.workdir == tmp_path / "results" / "demo-fh-test-abc123"
-    assert str(run.toolchain.cli_config) in run.cleanup_hint()
-    assert "destroy -auto-approve" in run.cleanup_hint()
+    # the emulator stops with the run: nothing to destroy later (tests/unit/test_deployed_as_written.py has the rest)
+    assert "nothing to clean up" in run.cleanup_hint()
 
 
 # -- ScenarioRun stages against a scripted Terraform---------------------------------------------------
@@ -821,8 +826,10 @@ def test_down_with_keep_destroys_nothing(project: Path, tmp_path: Path) -> None:
 
 
 def test_down_failed_destroy_says_how_to_clean_up(project: Path, tmp_path: Path) -> None:
-    """A failed destroy keeps the state and its error carries the clean-up command."""
+    """A failed destroy keeps the state and its error carries the clean-up command (an emulator that outlives the
+    run; for one that stops with it see tests/unit/test_deployed_as_written.py)."""
     run = _prepared(tmp_path, project)
+    run.target.outlives_run = True
     run.applied = True
     run._tf = FakeTf({"destroy": [_out(1, err="DeleteConflict: cannot delete entity")]})
     with pytest.raises(TerraformError) as caught:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import INFRA
 
 from fargate_harness import TerraformApply
-
-from conftest import INFRA
 
 #: CI pushes the catalog image after the infrastructure: the preflight must not require it to exist yet.
 PUSHED_LATER = {"images": "assume-pushed"}

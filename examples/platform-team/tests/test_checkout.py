@@ -22,8 +22,9 @@ def test_both_roles_trust_only_ecs_tasks(applied: AppliedRun) -> None:
     applied.role("checkout-task").assert_trusts_only("ecs-tasks.amazonaws.com")
 
 
-def test_tfvars_are_read_but_the_harness_region_wins(applied: AppliedRun) -> None:
-    """terraform.tfvars gives the image; the harness's own `region` (the target's) beats the tfvars value."""
+def test_tfvars_are_read_and_the_service_stays_in_its_own_region(applied: AppliedRun) -> None:
+    """terraform.tfvars gives the image and the region: the harness deploys the service as written, in eu-central-1."""
     (task_definition,) = applied.inventory.task_definitions
     assert task_definition.containers[0].image == "public.ecr.aws/nginx/nginx:1.25"
-    assert task_definition.arn.split(":")[3] == applied.target.region
+    region = task_definition.arn.split(":")[3]
+    assert region == "eu-central-1", f"checkout: aws_ecs_task_definition.checkout: expected eu-central-1, got {region}"

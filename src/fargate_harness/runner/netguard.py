@@ -311,12 +311,14 @@ def is_override_file(path: Path) -> bool:
 
 def user_override_problems(modules: Iterable[ModuleConfig], generated: str) -> list[str]:
     """``<file>: provider "<name>" sets <arguments>`` for every AWS provider block in a user's override file
-    (any but the harness's own ``generated`` file name) that sets where requests go or which credentials they
-    carry: on an emulator target it would replace the harness's override."""
+    that Terraform merges after the harness's own ``generated`` file (its name sorts later: override files merge in
+    lexical order, https://developer.hashicorp.com/terraform/language/files/override) and that sets where requests
+    go or which credentials they carry: on an emulator target it would replace the harness's override. One that
+    sorts earlier is merged first and the harness's replaces it."""
     found = []
     for module in modules:
         for block in module.provider_blocks("aws"):
-            if not is_override_file(block.file) or block.file.name == generated:
+            if not is_override_file(block.file) or block.file.name <= generated:
                 continue
             arguments = sorted(block.arguments & REDIRECTING_ARGUMENTS)
             if arguments:
@@ -334,6 +336,6 @@ def refuse_user_overrides(name: str, modules: Iterable[ModuleConfig], generated:
             "credentials it uses; on an emulator target it would win over the harness's override (Terraform "
             "merges override files last, in name order):\n  "
             + "\n  ".join(problems)
-            + "\nfix: move those settings into the provider block of a regular .tf file (the harness's override "
-            "replaces them there), or leave the override file out of the folder the harness runs."
+            + f"\nfix: rename the file so that it sorts before {generated} (override.tf does; the harness's override "
+            "then replaces those settings), or move them into the provider block of a regular .tf file."
         )

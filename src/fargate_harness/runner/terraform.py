@@ -30,7 +30,7 @@ from typing import Any
 from fargate_harness.errors import ConfigurationError, InterruptedRun, NotIdempotentError, TerraformError
 from fargate_harness.model.inventory import Inventory, managed_resources
 from fargate_harness.options import run_id, validate_arn_option
-from fargate_harness.runner import hcl, provider_schema, workspace
+from fargate_harness.runner import as_written, hcl, provider_schema, workspace
 from fargate_harness.runner.command import CommandOutput, TerraformCli
 from fargate_harness.runner.masking import (
     Masker,
@@ -49,7 +49,11 @@ from fargate_harness.targets.base import Target
 LOG = logging.getLogger("fargate_harness.runner.terraform")
 
 
-OVERRIDE_FILE = "harness_override.tf"
+#: The harness's provider override. Terraform merges override files in lexical order of their names, the last one
+#: winning (https://developer.hashicorp.com/terraform/language/files/override): the name sorts after the
+#: override files users write (``override.tf``, ``<x>_override.tf``); one that still sorts later and configures
+#: where requests go is refused (:func:`fargate_harness.runner.netguard.refuse_user_overrides`).
+OVERRIDE_FILE = "zz_harness_override.tf"
 #: Replaces the configuration's backend (``s3``, ``remote``, ``cloud``...) with a local one in the copy.
 BACKEND_OVERRIDE_FILE = "harness_backend_override.tf"
 #: The harness's own variable values: the first ``-var-file``, so they beat ``terraform.tfvars`` and
@@ -72,18 +76,53 @@ RETRYABLE_ERRORS: dict[str, str] = {
         "transient network error"
     ),
     r"(?i)TLS handshake timeout|EOF\s*$|unexpected EOF": "connection dropped",
-    r"(?i)(ServiceUnavailable|InternalFailure|InternalError|status code: 5\d\d|StatusCode: 5\d\d)": (
+    # 501 (Not Implemented) is never transient; the fatal tables below catch it (and an emulator's 500 for an
+    # action it lacks) before this one is consulted
+    r"(?i)(ServiceUnavailable|InternalFailure|InternalError|status code: 5(?!01)\d\d|StatusCode: 5(?!01)\d\d)": (
         "AWS server error (5xx)"
     ),
     r"(?i)Provider produced inconsistent result after apply": "eventual consistency: inconsistent result",
     r"(?i)(not authorized to perform: sts:AssumeRole|InvalidParameterException.*(role|Role)"
     r"|MalformedPolicyDocument.*Invalid principal|does not exist or is not assumable)": "IAM propagation delay",
+    # EC2 refuses to delete a security group or subnet while a network interface of a deleted service is still
+    # detaching; ECS refuses a cluster while its services drain (both settle within minutes)
+    r"DependencyViolation|ClusterContains(Services|Tasks|ContainerInstances)Exception": (
+        "a dependent object is still being deleted"
+    ),
 }
 
 #: Errors no retry can fix, looked for before the retry table: pattern -> what the user is told ({0}: group 1).
 FATAL_ERRORS: dict[str, str] = {
     r"lookup ([a-z0-9-]+)\.[a-z0-9.-]*amazonaws\.com[^\n]*no such host": (
         "a request to real AWS ({0}) failed its DNS lookup: the emulator override does not redirect that service"
+    ),
+    # RDS: "Cannot delete protected DB Instance, please disable deletion protection and try again."; ELB:
+    # "cannot be deleted because deletion protection is enabled"; DynamoDB: "Resource cannot be deleted as it is
+    # currently protected against deletion"
+    r"(?i)(deletion protection|protected against deletion|Cannot delete protected)": (
+        "deletion protection is on, and AWS refuses every delete until it is turned off; fix: set its "
+        "deletion_protection (or deletion_protection_enabled / enable_deletion_protection) to false and apply, "
+        "then destroy"
+    ),
+    # HTTP 501 Not Implemented: an action the endpoint does not serve (LocalStack: "not yet implemented or pro
+    # feature"); waiting never changes it
+    r"(?i)(status code: 501|StatusCode: 501|\bNotImplemented\b|not yet implemented|has not been implemented)": (
+        "the endpoint does not implement this action (HTTP 501 / NotImplemented); where the target is an emulator, "
+        "that is an emulator gap, not a fault of the configuration"
+    ),
+}
+
+#: Errors no retry can fix on an emulator only. moto answers an action it does not implement with its web
+#: framework's own "500 Internal Server Error" page, not an AWS error document (moto 5.2.5's log:
+#: ``NotImplementedError: The delete_cache_subnet_group action has not been implemented``); the provider then
+#: cannot read the answer (aws-sdk-go: ``SerializationError: failed to unmarshal error message``, status 500;
+#: aws-sdk-go-v2: ``deserialization failed``). Real AWS and the fault injector answer a transient 500 with an
+#: AWS error document (``InternalFailure``), which stays retryable.
+EMULATOR_FATAL_ERRORS: dict[str, str] = {
+    r"(?i)(failed to unmarshal error message\s+status code: 500|StatusCode: 500[^\n]*deserialization failed"
+    r"|<title>500 Internal Server Error</title>|\|title>500 Intern)": (
+        "the emulator answered HTTP 500 without an AWS error, which is how moto answers an action it does not "
+        "implement: an emulator gap, not a fault of the configuration"
     ),
 }
 
@@ -128,6 +167,12 @@ _UMASK_LOCK = threading.Lock()
 #: Told of each stage of a run: ``(configuration, stage, None)`` when it starts, ``(..., seconds)`` when it ends.
 Progress = Callable[[str, str, "float | None"], None]
 _UMASK_USERS = [0]
+#: Serialized runs (:meth:`ScenarioRun._serialize`): lock key -> (thread, run) holding it in this process.
+_HELD: dict[str, tuple[int, str]] = {}
+_HELD_LOCK = threading.Lock()
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+#: The topics of the sentences :meth:`ScenarioRun.init_override` writes into ``changes``.
+_OVERRIDE_TOPICS = ("endpoints:", "tags:")
 
 
 @dataclass(frozen=True)
@@ -137,9 +182,10 @@ class RetryPolicy:
     attempts: int = 3
     pause_seconds: float = 5.0
 
-    def reason(self, text: str) -> str | None:
-        """The human reason of the first retryable pattern found in ``text``, or None (also for fatal errors)."""
-        if fatal(text):
+    def reason(self, text: str, emulator: bool = False) -> str | None:
+        """The human reason of the first retryable pattern found in ``text``, or None (also for fatal errors;
+        ``emulator``: the target is an emulator, whose own fatal errors count too)."""
+        if fatal(text, emulator):
             return None
         for pattern, why in RETRYABLE_ERRORS.items():
             if re.search(pattern, text):
@@ -147,9 +193,11 @@ class RetryPolicy:
         return None
 
 
-def fatal(text: str) -> str | None:
-    """What a fatal (never retried) error in ``text`` means, or None."""
-    for pattern, why in FATAL_ERRORS.items():
+def fatal(text: str, emulator: bool = False) -> str | None:
+    """What a fatal (never retried) error in ``text`` means, or None; ``emulator``: the target is an emulator
+    (:data:`EMULATOR_FATAL_ERRORS` apply too)."""
+    tables = {**FATAL_ERRORS, **(EMULATOR_FATAL_ERRORS if emulator else {})}
+    for pattern, why in tables.items():
         match = re.search(pattern, text)
         if match:
             return why.format(*match.groups())
@@ -256,6 +304,13 @@ class ScenarioRun:
 
     A configuration that does not declare ``name_prefix`` cannot have unique names: on emulator targets it
     runs in a fresh account of its own (``isolate``: None decides so), on real AWS runs of it are serialized.
+
+    The configuration is deployed as written (:mod:`fargate_harness.runner.as_written`): its own region (provider
+    literal, variable default, tfvars, the user's values) is kept, and the harness's ``region`` variable is given
+    only where the configuration gives none (``keep_region`` False imposes it: the reference scenarios deploy
+    where the target is). On emulators it runs in the account it names by ID, or ``account_id`` when given. Its
+    own ``default_tags`` are kept, with the ownership tags merged in. :attr:`changes` says, in short sentences,
+    what the harness changed about the deployment; the run's manifest (``run.json``) records them.
     """
 
     source: Path
@@ -290,6 +345,13 @@ class ScenarioRun:
     #: Attach every command to one AWS provider process of this run (:mod:`fargate_harness.runner.provider_server`) when
     #: the configuration has a single AWS provider configuration; ``HARNESS_PROVIDER_REATTACH=0`` turns it off.
     reattach: bool = field(default_factory=lambda: os.environ.get("HARNESS_PROVIDER_REATTACH", "1") != "0")
+    #: The account to deploy into on an emulator, over the one the configuration names (``--account-id``).
+    account_id: str | None = None
+    #: Keep the configuration's own region (False: the harness's ``region`` variable is imposed, as for the
+    #: reference scenarios, which deploy in the target's region).
+    keep_region: bool = True
+    #: What the harness changed about the deployment, one short sentence each (also in ``run.json``).
+    changes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.source = self.source.resolve()
@@ -325,6 +387,11 @@ class ScenarioRun:
             )
         if self.isolate is None:
             self.isolate = "name_prefix" not in self.declared
+        if self.account_id is not None and not as_written.ACCOUNT.fullmatch(self.account_id):
+            raise ConfigurationError(
+                f"{self.name}: account id {self.account_id!r} is not a 12-digit AWS account ID; give the account to "
+                "deploy into as 12 digits (--account-id 123456789012)"
+            )
         if self.target.is_emulator:
             refuse_user_overrides(self.name, self.modules, OVERRIDE_FILE)
         # every value of a sensitive variable, from every source Terraform reads, is masked before any command
@@ -448,7 +515,7 @@ class ScenarioRun:
                 raise InterruptedRun(
                     f"{self.name}: `terraform {cmd}` was interrupted; {self.masker(err.strip()[-500:])}"
                 )
-            why = self.retry.reason(err + out)
+            why = self.retry.reason(err + out, self.target.is_emulator)
             if why and attempt < attempts:
                 self.retries += 1
                 LOG.warning(
@@ -462,9 +529,10 @@ class ScenarioRun:
 
     def _explain(self, cmd: str, text: str) -> None:
         """Raise ConfigurationError for failures whose fix is in the configuration or the toolchain."""
-        why = fatal(text)
-        if why:
-            raise ConfigurationError(f"{self.name}: `terraform {cmd}` failed at once, not retried: {why}")
+        why = fatal(text, self.target.is_emulator)
+        if why and cmd != "destroy":  # a destroy names the resource itself (see destroy)
+            objects = "".join(f"{kind} {object_id}: " for kind, object_id in failed_objects(text))
+            raise ConfigurationError(f"{self.name}: `terraform {cmd}` failed at once, not retried: {objects}{why}")
         if cmd == "init":
             problem = self._init_problem(text)
             if problem:
@@ -582,11 +650,13 @@ class ScenarioRun:
                 raise ConfigurationError(
                     f"{module.path} has its own {OVERRIDE_FILE}; rename it, the harness writes that file"
                 )
-        if self.isolate:
-            self._isolate()
+        self._choose_account()
+        self._keep_region()
         self._write_manifest()
         root = self.modules[0]
         if root.backend is not None or root.cloud is not None:
+            kind = f'the "{root.backend[0]}" backend' if root.backend is not None else "the cloud block"
+            self.changes.append(f"state: {kind} replaced by a local state in the run's work folder")
             # a test run's state lives in its work folder: the configured backend is never contacted
             (self.tfdir / BACKEND_OVERRIDE_FILE).write_text(
                 "# Written by fargate-harness: a test run keeps its state in its work folder.\n"
@@ -596,16 +666,132 @@ class ScenarioRun:
         env.pop("TF_LOG", None)  # Terraform's own debug log would carry every request, secrets included
         self._tf = TerraformCli(self.tfdir, self.toolchain.terraform, env)
 
+    def _values(self) -> dict[str, as_written.Value]:
+        """The values the configuration and the user give the root's variables (never the harness's)."""
+        return as_written.variable_values(
+            self.source, self.declared, self.var_files, self.user_variables, environ=os.environ
+        )
+
+    def _choose_account(self) -> None:
+        """The account the run deploys into.
+
+        On an emulator: ``account_id`` when given, else the account the configuration names by ID
+        (:func:`~fargate_harness.runner.as_written.named_account`), reached as a role session there (moto and
+        LocalStack keep every account apart and honour any role); else, for fixed names, a fresh account as
+        before; else the target's own. Runs of fixed names in a named account are serialized per emulator and
+        account (another run there would find the same names taken), not isolated: the account is what the
+        configuration asked for. On real AWS the credentials decide the account: a different named account is
+        noted, a different ``account_id`` refused.
+        """
+        named = (
+            as_written.NamedAccount(self.account_id, "the account id given to the run")
+            if self.account_id
+            else as_written.named_account(self.modules, self._values())
+        )
+        if named is not None and named.account is None:
+            self.changes.append(
+                f"account: the configuration names several accounts ({', '.join(named.candidates)}, where "
+                f"{named.origin}); none was chosen: give the one it deploys to as its account id"
+            )
+            named = None
+        if named is not None and named.account is not None:
+            if self.target.is_emulator:
+                reached = self.target.in_account(named.account)
+                how = (
+                    "the target's own account"
+                    if reached is self.target
+                    else f"a role session there on the {self.target.name} emulator"
+                )
+                self.target = reached
+                self.changes.append(f"account: runs in {named.account}, the account {named.origin} names ({how})")
+                if self.isolate:
+                    self._serialize(f"{self.target.endpoint_url}|{named.account}", f"account {named.account}")
+                return
+            actual = self.target.account_id()
+            if actual != named.account:
+                if self.account_id:
+                    raise ConfigurationError(
+                        f"{self.name}: account id {self.account_id} was given, but the credentials of target "
+                        f"{self.target.name} are for account {actual}; on real AWS the credentials decide the "
+                        "account: use credentials of that account, or leave the account id out"
+                    )
+                self.changes.append(
+                    f"account: {named.origin} names {named.account}, but the credentials are for {actual}, where "
+                    "the run deploys"
+                )
+        if self.isolate:
+            self._isolate()
+
     def _isolate(self) -> None:
         """Fixed names: a fresh emulator account, or on real AWS one run of this configuration at a time."""
         if self.target.is_emulator:
-            self.target = self.target.isolated(f"{self.prefix}")
+            isolated = self.target.isolated(f"{self.prefix}")
+            if isolated is not self.target:
+                self.changes.append(
+                    f"account: runs in a fresh {isolated.name} account ({isolated.known_account_id}): it uses fixed "
+                    "names (no name_prefix variable) and names no account of its own"
+                )
+            self.target = isolated
             return
-        key = hashlib.sha256(f"{self.source}|{self.target.region}".encode()).hexdigest()[:16]
-        lock = cache_dir() / "serial" / f"{key}.lock"
         LOG.warning("%s: fixed names (no name_prefix): waiting for other runs of %s on aws", self.name, self.source)
-        self._serial = contextlib.ExitStack()
-        self._serial.enter_context(file_lock(lock))
+        self._serialize(f"{self.source}|{self.target.region}", f"configuration {self.source}")
+
+    def _serialize(self, key: str, what: str) -> None:
+        """Hold the lock of ``key`` until :meth:`down`: across processes (a file lock) and across the threads of
+        this one. The same thread asking twice would wait for itself: refused instead."""
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        with _HELD_LOCK:
+            holder = _HELD.get(digest)
+            if holder is not None and holder[0] == threading.get_ident():
+                raise ConfigurationError(
+                    f"{self.name}: {what} is in use by run {holder[1]} of this session, which uses the same fixed "
+                    "names: apply the two one after the other (finish the first), or give one another account id"
+                )
+            lock = _THREAD_LOCKS.setdefault(digest, threading.Lock())
+        stack = contextlib.ExitStack()
+        lock.acquire()
+        stack.callback(lock.release)
+        stack.callback(_HELD.pop, digest, None)
+        with _HELD_LOCK:
+            _HELD[digest] = (threading.get_ident(), self.name)
+        stack.enter_context(file_lock(cache_dir() / "serial" / f"{digest}.lock"))
+        self._serial = stack
+
+    def _keep_region(self) -> None:
+        """The region the run deploys to: the configuration's own when it gives one (the run's target, and so
+        every read of the checks and the preflight, follows it), else the target's, given where the
+        configuration reads it (its ``region`` variable; ``AWS_REGION`` for a provider block with no region)."""
+        if not self.keep_region:
+            return
+        values = self._values()
+        harness_region = self.variables.get("region")
+        if harness_region is not None:
+            if "region" in values:
+                del self.variables["region"]  # the configuration's (or the user's) value stands
+            else:
+                self.changes.append(
+                    f"region: variable region set to {harness_region} (the target's region): the configuration "
+                    "gives it no value"
+                )
+        setting = as_written.configured_region(self.modules[0], values)
+        region = setting.region
+        if region is None and setting.variable is not None and setting.variable in self.variables:
+            region = str(self.variables[setting.variable])
+        if region and region != self.target.region:
+            account = self.target.known_account_id
+            self.target = self.target.derived(region=region)
+            self.target._account = account
+        elif region is None and setting.expression is not None:
+            self.changes.append(
+                f"region: {setting.origin}, which the harness cannot read; its own reads use {self.target.region}"
+            )
+        elif region is None and setting.variable is None:
+            self.changes.append(f"region: {self.target.region} given as AWS_REGION: {setting.origin}")
+        for block in self.modules[0].provider_blocks("aws"):
+            if block.alias and not block.is_proxy and "region" not in block.arguments:
+                self.changes.append(
+                    f'region: provider "{block.label}" sets no region; it gets {self.target.region} (AWS_REGION)'
+                )
 
     def _write_manifest(self) -> None:
         accounts = [self.target.known_account_id] if self.target.known_account_id else []
@@ -626,6 +812,7 @@ class ScenarioRun:
             "var_files": [
                 str(p) for p in (self.workdir / HARNESS_VAR_FILE, *self.var_files, self.workdir / USER_VAR_FILE)
             ],
+            "changes": list(self.changes),
         }
         (self.workdir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
 
@@ -662,6 +849,7 @@ class ScenarioRun:
                 "can be written and Terraform would call real AWS. Check the lock file's provider block."
             )
         default_tags = False
+        changes: list[str] = []
         if self.provider_version:
             self._schema = self._provider_schema()
             for folder in installed_modules(self.tfdir):
@@ -670,6 +858,7 @@ class ScenarioRun:
                 blocks = [b for b in module.provider_blocks("aws") if is_root or not b.is_proxy]
                 if not is_root and not blocks:
                     continue  # the module inherits its providers from its caller
+                own_tags = as_written.own_default_tags(folder)
                 # one override per local name of hashicorp/aws (`amazon = { source = "hashicorp/aws" }` too)
                 parts = [
                     self.target.provider_override(
@@ -680,6 +869,7 @@ class ScenarioRun:
                         include_default=(is_root and (local == "aws" or local in module.required_providers))
                         or any(b.alias is None and b.name == local for b in blocks),
                         local_name=local,
+                        own_tags=own_tags,
                     )
                     for local in sorted(module.aws_local_names())
                     if local == "aws" or any(b.name == local for b in blocks) or local in module.required_providers
@@ -689,10 +879,44 @@ class ScenarioRun:
                 if override:
                     target_file.write_text(override)
                     default_tags = default_tags or "default_tags" in override
+                    changes += self._override_changes(folder, override, own_tags)
                 else:
                     target_file.unlink(missing_ok=True)
+        # init may run again (an upgrade): the sentences of the last override replace the previous ones
+        self.changes[:] = [c for c in self.changes if not c.startswith(_OVERRIDE_TOPICS)] + list(dict.fromkeys(changes))
         self._write_var_files(default_tags)
+        self._record_changes()
         self._start_provider()
+
+    def _record_changes(self) -> None:
+        """Write :attr:`changes` into the run's manifest (``run.json``)."""
+        manifest_path = self.workdir / MANIFEST_FILE
+        if manifest_path.is_file():
+            manifest = json.loads(manifest_path.read_text())
+            manifest["changes"] = list(self.changes)
+            manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+
+    def _override_changes(self, folder: Path, override: str, own_tags: Mapping[str | None, object]) -> list[str]:
+        """What one module folder's override changes, in the run's short sentences."""
+        where = "" if folder == self.tfdir.resolve() else f" of {os.path.relpath(folder, self.tfdir)}"
+        found = []
+        if self.target.is_emulator:
+            found.append(
+                f"endpoints: every AWS service of the provider{where} redirected to the {self.target.name} emulator, "
+                "with its credentials (profile and shared credential files unset)"
+            )
+        if "default_tags" in override:
+            prefixes = sorted({key.split(":")[0] + ":*" if ":" in key else key for key in self.tags})
+            tags = ", ".join(prefixes)
+            if own_tags:
+                labels = ", ".join(f"aws.{a}" if a else "aws" for a in own_tags)
+                found.append(
+                    f"tags: the ownership tags ({tags}) merged into the configuration's own default_tags "
+                    f"(provider {labels}{where})"
+                )
+            else:
+                found.append(f"tags: the ownership tags ({tags}) added as the provider's default_tags{where}")
+        return found
 
     def _write_var_files(self, default_tags: bool) -> None:
         values = {k: v for k, v in self.variables.items() if k in self.declared and k != "tags"}
@@ -829,22 +1053,24 @@ class ScenarioRun:
             raise not_idempotent(self.name, changes)
 
     def destroy(self) -> None:
-        """``terraform destroy``, retried on any error (a partial destroy often completes on a second pass).
+        """``terraform destroy``. Errors the retry table calls transient are retried by :meth:`_command`; anything
+        else fails at once, and a fatal one (deletion protection, an emulator's missing action) names the resource
+        and the cause (:meth:`_destroy_failure`).
 
         On an emulator, right after a plan that refreshed every object and wanted no change (the idempotency
         check), the first attempt skips the refresh (``-refresh=false``): the state already holds what the
-        emulator holds, and reading it all again was a fifth of the destroy's CPU. Every retry refreshes, so an
-        object a test removed behind Terraform's back is found the second time. On real AWS the destroy always
-        refreshes: other actors may change a sandbox account between the plan and the destroy. The one exception,
-        on every target: after an attempt failed because a data source found nothing, the next skips the
-        refresh, which would only fail the same way (the state's managed resources are destroyed without it).
+        emulator holds, and reading it all again was a fifth of the destroy's CPU. When that attempt fails with a
+        non-fatal error, one more attempt refreshes, so an object a test removed behind Terraform's back is found.
+        On real AWS the destroy always refreshes: other actors may change a sandbox account between the plan and
+        the destroy. The one exception, on every target: after an attempt failed because a data source found
+        nothing, the next skips the refresh, which would only fail the same way (the state's managed resources
+        are destroyed without it).
 
         After a clean destroy, the files that hold secret values (plan files, state backup) are removed.
         """
-        last: TerraformError | None = None
         unreadable = False
         with self._stage("destroy"):
-            for attempt in range(1, self.retry.attempts + 1):
+            for attempt in (1, 2):
                 skip_refresh = unreadable or (attempt == 1 and self._settled and self.target.is_emulator)
                 try:
                     self._command(
@@ -857,34 +1083,68 @@ class ScenarioRun:
                     )
                     break
                 except TerraformError as exc:
-                    last = exc
-                    # a data source that finds nothing (an image never pushed, an object removed elsewhere)
-                    # fails every refresh the same way; the managed resources need none to be destroyed
-                    unreadable = bool(empty_lookups(exc.stderr + exc.stdout))
-                    if attempt < self.retry.attempts:
-                        self.retries += 1
-                        LOG.warning(
-                            "%s: destroy failed (attempt %d of %d), retrying%s",
-                            self.name,
-                            attempt,
-                            self.retry.attempts,
-                            " without reading data sources (one found nothing)" if unreadable else "",
-                        )
-                        if not unreadable:
-                            time.sleep(self.retry.pause_seconds)
-            else:
-                assert last is not None
-                raise last
+                    text = exc.stderr + exc.stdout
+                    if attempt == 1 and not fatal(text, self.target.is_emulator):
+                        # a data source that finds nothing (an image never pushed, an object removed elsewhere)
+                        # fails every refresh the same way; the managed resources need none to be destroyed
+                        unreadable = bool(empty_lookups(text)) and not skip_refresh
+                        if unreadable or skip_refresh:
+                            self.retries += 1
+                            LOG.warning(
+                                "%s: destroy failed, trying once more %s",
+                                self.name,
+                                "without reading data sources (one found nothing)" if unreadable else "with a refresh",
+                            )
+                            continue
+                    raise self._destroy_failure(exc) from exc
         self.applied = self._settled = False
         for leftover in [*self.tfdir.glob("*.tfplan"), self.tfdir / "terraform.tfstate.backup"]:
             leftover.unlink(missing_ok=True)
+
+    def _destroy_failure(self, exc: TerraformError) -> TerraformError:
+        """``exc`` with, first, what a fatal error means for each object the provider names in it (its Terraform
+        address when the state still holds it)."""
+        text = exc.stderr + exc.stdout
+        why = fatal(text, self.target.is_emulator)
+        if why is None:
+            return exc
+        objects = failed_objects(text)
+        addresses = self._addresses_of([object_id for _kind, object_id in objects])
+        named = [f"{addresses.get(i, '?')} ({kind} {i})" for kind, i in objects] or ["a resource of the state"]
+        gap = self.target.is_emulator and why.rstrip().endswith("not a fault of the configuration")
+        emulator = f" ({self.target.name} emulator)" if gap else ""
+        lines = [f"{self.name}: {what}: cannot be deleted{emulator}, not retried: {why}" for what in named]
+        return TerraformError(exc.command, exc.exit_code, "\n".join(lines) + "\n" + exc.stderr, exc.stdout)
+
+    def _addresses_of(self, object_ids: Iterable[str]) -> dict[str, str]:
+        """object id or name -> the Terraform address of the managed resource of the state that has it."""
+        wanted = set(object_ids)
+        if not wanted:
+            return {}
+        try:
+            state = self.show_state()
+        except TerraformError:
+            return {}
+        found: dict[str, str] = {}
+        for resource in managed_resources(state):
+            values = resource.values or {}
+            for key in ("id", "name", "identifier", "arn"):
+                value = values.get(key)
+                if isinstance(value, str) and value in wanted:
+                    found.setdefault(value, resource.address)
+        return found
 
     def down(self, failed: bool = False) -> None:
         """Destroy unless ``keep``; keep the work folder (state, logs, outputs) on any failure."""
         self.failed = self.failed or failed
         try:
             if self.keep:
-                LOG.warning("%s: resources kept (--tf-keep); destroy later with: %s", self.name, self.cleanup_hint())
+                if self.resources_outlive_run:
+                    LOG.warning(
+                        "%s: resources kept (--tf-keep); destroy later with: %s", self.name, self.cleanup_hint()
+                    )
+                else:
+                    LOG.warning("%s: --tf-keep: %s", self.name, self.cleanup_hint())
                 return
             if self.applied and self._tf is not None:
                 try:
@@ -894,8 +1154,13 @@ class ScenarioRun:
                     raise TerraformError(
                         exc.command,
                         exc.exit_code,
-                        f"{exc.stderr}\nresources of {self.name} may remain; state kept in {self.tfdir}. "
-                        f"Finish the clean-up with: {self.cleanup_hint()}",
+                        f"{exc.stderr}\n"
+                        + (
+                            f"resources of {self.name} may remain; state kept in {self.tfdir}. Finish the clean-up "
+                            f"with: {self.cleanup_hint()}"
+                            if self.resources_outlive_run
+                            else f"state kept in {self.tfdir}; {self.cleanup_hint()}"
+                        ),
                         exc.stdout,
                     ) from exc
             if not self.failed:
@@ -928,14 +1193,24 @@ class ScenarioRun:
         variable = self.declared.get(name)
         return bool(variable and variable.sensitive)
 
+    @property
+    def resources_outlive_run(self) -> bool:
+        """True when what the run built outlives it (real AWS, or an emulator that keeps running)."""
+        return not self.target.is_emulator or self.target.outlives_run
+
     def cleanup_hint(self) -> str:
-        """The shell command that destroys what this run left behind."""
+        """What finishes the clean-up of what this run left behind: the shell command that destroys it where the
+        resources outlive the run (real AWS; an emulator kept running: ``target.outlives_run``), else the sentence
+        that says there is nothing to do. Never a credential: an emulator's keys are in the work folder's
+        override file, which the command uses."""
+        if not self.resources_outlive_run:
+            return (
+                f"nothing to clean up: the resources were held by the {self.target.name} emulator, which stopped with "
+                "the run and took them with it"
+            )
         files = " ".join(self._var_args()) if self._tf is not None else ""
-        credentials = ""
-        if self.target.is_emulator:
-            credentials = f"AWS_ACCESS_KEY_ID={self.target.access_key} AWS_SECRET_ACCESS_KEY=*** "
         return (
-            f"cd {self.tfdir} && {credentials}TF_CLI_CONFIG_FILE={self.toolchain.cli_config} "
+            f"cd {self.tfdir} && AWS_REGION={self.target.region} TF_CLI_CONFIG_FILE={self.toolchain.cli_config} "
             f"{self.toolchain.terraform} destroy -auto-approve {files}".rstrip()
         )
 
@@ -993,6 +1268,20 @@ def not_idempotent(name: str, changes: Iterable[str]) -> NotIdempotentError:
         f"{name}: a plan right after apply wants changes, the configuration is not idempotent:\n  "
         + "\n  ".join(changes)
     )
+
+
+#: How the AWS provider names the object an operation failed on: ``error deleting Database Instance "orders-db":``,
+#: ``error deleting ElastiCache Subnet Group (orders-cache):``, ``deleting ECS Service (arn...):``.
+_FAILED_OBJECT = re.compile(
+    r"Error: (?:error )?(?:deleting|destroying|removing|updating|creating|reading) (?P<kind>[A-Za-z0-9 ]+?) "
+    r"(?:\((?P<paren>[^)\s]+)\)|\"(?P<quoted>[^\"]+)\"|'(?P<single>[^']+)')"
+)
+
+
+def failed_objects(text: str) -> list[tuple[str, str]]:
+    """(kind, id) of every object a provider error in ``text`` names, once each."""
+    found = ((m["kind"], m["paren"] or m["quoted"] or m["single"]) for m in _FAILED_OBJECT.finditer(text))
+    return list(dict.fromkeys(found))
 
 
 def empty_lookups(text: str) -> list[tuple[str, str, str]]:

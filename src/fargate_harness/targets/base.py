@@ -124,6 +124,9 @@ class Target:
     _clients: dict[tuple[str, str, str, int], Any] = field(default_factory=dict, repr=False)
     _role_credentials: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _account: str | None = field(default=None, repr=False)
+    #: True when what the run built outlives the run's target (real AWS; an emulator kept running): only then can
+    #: a destroy be finished later, so only then does a clean-up hint name a command (see ScenarioRun.cleanup_hint).
+    outlives_run: bool = False
 
     @property
     def is_emulator(self) -> bool:
@@ -248,7 +251,9 @@ class Target:
         return env
 
     def scenario_variables(self) -> dict[str, str]:
-        """Variables the target supplies to every scenario that declares them."""
+        """Variables the target supplies to every scenario that declares them. ``region`` is imposed on the
+        harness's reference scenarios only; any other configuration gets it only where it gives no value itself
+        (``ScenarioRun.keep_region``)."""
         variables = {"region": self.region}
         if self.registry_role_arn:
             variables["registry_role_arn"] = self.registry_role_arn
@@ -263,10 +268,19 @@ class Target:
         include_default: bool = True,
         *,
         local_name: str = "aws",
+        own_tags: Mapping[str | None, Mapping[str, str] | str] | None = None,
     ) -> str | None:
-        """HCL for ``harness_override.tf``: ``provider "aws"`` configurations (the default, unless
+        """HCL for the harness's override file: ``provider "aws"`` configurations (the default, unless
         ``include_default`` is false, and each alias) pointed at the emulator, carrying ``default_tags``
         where the provider supports them (>= 3.38).
+
+        Terraform's override files replace a nested block whole
+        (https://developer.hashicorp.com/terraform/language/files/override#merging-nested-blocks), so the
+        generated ``default_tags`` carries the configuration's own (``own_tags``: alias -> the block's literal
+        tags, or the expression its ``tags`` are) with the harness's ``default_tags`` merged in: a literal map
+        gets the harness's keys added, an expression becomes ``merge(<expression>, {<harness's tags>})``. The
+        harness's keys win a clash (they mark what the sweeper may remove). Other nested blocks of the
+        configuration (``ignore_tags``, ``assume_role``) are never written here, so they are kept.
 
         With ``schema`` (what the selected provider version accepts, :mod:`~runner.provider_schema`) every
         endpoint the provider knows is redirected, every skip flag it knows is set and the arguments that pin
@@ -289,13 +303,7 @@ class Target:
             if self.endpoint_url:
                 body += ["  endpoints {", *[f'    {name} = "{self.endpoint_url}"' for name in endpoints], "  }"]
             if tags:
-                body += [
-                    "  default_tags {",
-                    "    tags = {",
-                    *[f"      {json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(tags.items())],
-                    "    }",
-                    "  }",
-                ]
+                body += _default_tags_block(tags, (own_tags or {}).get(alias))
             blocks.append(f'provider "{local_name}" {{\n' + "\n".join(body) + "\n}\n")
         header = "# Written by fargate-harness into its copy of the configuration; never commit this file.\n"
         return header + "\n".join(blocks)
@@ -361,6 +369,26 @@ class Target:
 #: to wait out. Under fault injection (``HARNESS_FAULTS``) the provider keeps its default, because there the
 #: retries are what is tested (the heavy profile fails 35 % of requests).
 EMULATOR_MAX_RETRIES = 5
+
+
+def _default_tags_block(tags: Mapping[str, str], own: Mapping[str, str] | str | None) -> list[str]:
+    """The lines of a ``default_tags`` block: the configuration's own tags (``own``) with ``tags`` merged in."""
+    if isinstance(own, str):
+        return [
+            "  default_tags {",
+            f"    tags = merge({own}, {{",
+            *[f"      {json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(tags.items())],
+            "    })",
+            "  }",
+        ]
+    merged = {**(own or {}), **dict(sorted(tags.items()))}
+    return [
+        "  default_tags {",
+        "    tags = {",
+        *[f"      {json.dumps(k)} = {json.dumps(v)}" for k, v in merged.items()],
+        "    }",
+        "  }",
+    ]
 
 
 def fresh_account_id() -> str:

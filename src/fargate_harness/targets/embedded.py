@@ -116,6 +116,7 @@ class EmbeddedTarget(Target):
         if external:
             self.endpoint_url = external.rstrip("/")
             self._external = True
+            self.outlives_run = True  # left running by stop(): what a run leaves there stays
         else:
             self._start_server()
             if self.warm_up:

@@ -82,6 +82,7 @@ class LocalStackTarget(Target):
             access_key="test",
             secret_key="test",
             registry_role_arn=LOCALSTACK_REGISTRY_ROLE,
+            outlives_run=True,  # a LocalStack the user runs: what a run leaves there stays until it is destroyed
         )
         #: Services the health endpoint listed that did not work when tried (service -> why).
         self.unusable: dict[str, str] = {}
