@@ -65,4 +65,3 @@ def test_cli_json_and_table_carry_the_fix(applied: AppliedRun) -> None:
     fixes = [line.strip() for line in table.splitlines() if line.strip().startswith("fix:")]
     assert len(fixes) == 2 and all(POLICY in line for line in fixes), table
     assert not any(re.search(r"\d{12}", line) for line in fixes), table
-

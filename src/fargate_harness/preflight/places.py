@@ -164,8 +164,11 @@ class Places:
             local = resource.address[len(resource.module) + 1 :] if resource.module else resource.address
             place = Place(resource.address, resource.type, resource.module, local, resource.arn or "", location)
             located[resource.address] = place
-            if resource.arn:
-                places.by_arn.setdefault(resource.arn, place)
+            # Some resources share the ARN of the one they belong to (a secret's ``aws_secretsmanager_secret_version``
+            # has the secret's ARN): the resource itself, the shortest type name, is the one a fix refers to.
+            held = places.by_arn.get(resource.arn or "")
+            if resource.arn and (held is None or len(resource.type) < len(held.type)):
+                places.by_arn[resource.arn] = place
         places.holders = _holders(inventory, located)
         places.policies = _policy_resources(inventory, located)
         return places
@@ -283,13 +286,18 @@ class Places:
             place, _rest = found
             call = self.call(target.module)
             parent = target.module[: target.module.rfind(".module.")] if ".module." in target.module else ""
-            if call is not None and place.module != target.module and place.module == parent:
-                argument = call.argument_for(action.split(":", 1)[0].lower())
+            if target.module and place.module != target.module and place.module == parent:
+                # The resource lives in the module that calls the role's module: it reaches the policy through an
+                # argument of that call (named when one input variable says it takes ARNs of the service).
+                argument = call.argument_for(action.split(":", 1)[0].lower()) if call is not None else None
                 passed = f"the argument {argument}" if argument else "the argument that feeds the role's policy"
+                written = f" ({place.location})" if place.location else ""
                 fix = (
-                    f"add {self.expression(requirement.resource, place.module)} ({place.location or place.address}) "
-                    f"to {passed} of {call.label}, so that {where} allows {action} on it"
+                    f"add {self.expression(requirement.resource, place.module)}{written} to {passed} of "
+                    f"{call.label if call is not None else target.module}, so that {where} allows {action} on it"
                 )
+            elif place.module != target.module:
+                fix += f" (pass {place.address}.arn into {target.module or 'the root module'})"
         return {"terraform_fix": fix, "terraform_address": target.address, "terraform_location": target.location}
 
     def _policy_fix(self, verdict: Verdict, role_arn: str, subject: Place | None) -> dict[str, str]:
