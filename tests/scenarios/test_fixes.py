@@ -34,9 +34,11 @@ def _message(applied: AppliedRun) -> str:
 
 def test_assertion_names_the_secrets_and_the_fix_in_terraform_terms(applied: AppliedRun) -> None:
     message = _message(applied)
-    lines = message.splitlines()
-    assert len(lines) == 2, f"{applied.name}: expected one line per secret, got {message!r}"
+    header, *lines = message.splitlines()
     (definition,) = applied.inventory.task_definitions
+    assert header == (
+        f"{applied.name}: expected every task to start, got task definition {definition.label} not starting (2 found)"
+    ), message
     for address, line in zip(SECRETS, sorted(lines, key=lambda text: "db_credentials" in text), strict=True):
         head = f"{applied.name}: {definition.address}: expected secretsmanager:GetSecretValue on {address} ("
         assert line.startswith(head), f"{applied.name}: {address}: expected a line starting {head!r}, got {line!r}"

@@ -26,7 +26,7 @@ from fargate_harness.model.inventory import Inventory
 from fargate_harness.preflight.analysis import ECS_ERRORS, PreflightReport, Verdict, decide
 from fargate_harness.preflight.collect import RolePolicies
 from fargate_harness.preflight.places import Places, module_names, principals
-from fargate_harness.preflight.requirements import Requirement
+from fargate_harness.preflight.requirements import ECS_TASKS, Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE: dict[str, Any] = json.loads((ROOT / "tests/unit/data/fixes/secret_not_granted_state.json").read_text())
@@ -66,7 +66,7 @@ def _places(state: dict[str, Any] = STATE, root: Path | None = CONFIGURATION) ->
 
 
 def _policy_document(state: dict[str, Any]) -> dict[str, Any]:
-    (policy,) = [r for r in _module(state)["resources"] if r["type"] == "aws_iam_role_policy"]
+    (policy,) = [r for r in _module(state)["resources"] if r["address"] == POLICY]
     document: dict[str, Any] = json.loads(policy["values"]["policy"])
     return document
 
@@ -269,3 +269,54 @@ def test_an_unreadable_configuration_gives_addresses_without_locations(tmp_path:
     places = _places(root=tmp_path)
     assert places.by_arn[API_KEY].address == "aws_secretsmanager_secret.api_key"
     assert places.by_arn[API_KEY].location == "" and places.calls == {}
+
+
+def test_a_secret_in_the_state_without_a_value_is_fixed_in_the_secret() -> None:
+    """The resource exists in the state but cannot be used as referenced: the fix names the resource itself."""
+    requirement = Requirement(
+        "secret-value", "secretsmanager:GetSecretValue", API_KEY, ACCOUNT, "container app secret API_KEY", exists=False
+    )
+    fix = f"put a value in the secret {API_KEY} before the task starts"
+    verdict = Verdict(requirement, False, "no value", ECS_ERRORS["secret-value"], fix, (), "the resource")
+    (described,) = _places().describe([verdict], principals(ROLE, None, None), TASK_DEFINITION)
+    at = line_of(CONFIGURATION / "main.tf", 'resource "aws_secretsmanager_secret" "api_key"')
+    assert described.terraform_address == "aws_secretsmanager_secret.api_key"
+    assert described.terraform_fix == (
+        "put a value in the secret aws_secretsmanager_secret.api_key.arn before the task starts "
+        f"(in aws_secretsmanager_secret.api_key ({at}))"
+    )
+
+
+def test_an_explicit_deny_is_narrowed_where_it_is_written() -> None:
+    """The Deny lives in a second policy resource of the role: that one is named, not the first."""
+    state = copy.deepcopy(STATE)
+    module = _module(state)
+    (policy,) = [r for r in module["resources"] if r["type"] == "aws_iam_role_policy"]
+    deny = {"Version": "2012-10-17", "Statement": [{"Sid": "NoSecrets", "Effect": "Deny", "Action": "secretsmanager:*",
+                                                    "Resource": "*"}]}  # fmt: skip
+    module["resources"].append(
+        {**policy, "address": "module.execution_role.aws_iam_role_policy.deny", "name": "deny",
+         "values": {**policy["values"], "name": "deny", "policy": json.dumps(deny)}}
+    )  # fmt: skip
+    role = _role(state)
+    role.policies[f"{role.name}/deny"] = deny
+    verdicts = decide([_secret(API_KEY, "API_KEY")], role, NoResourcePolicies(), REGION)  # type: ignore[arg-type]
+    (denied,) = _places(state).describe(verdicts, principals(ROLE, None, None), TASK_DEFINITION)
+    assert denied.fix.startswith("remove or narrow"), denied.fix
+    assert denied.terraform_address == "module.execution_role.aws_iam_role_policy.deny", denied.terraform_fix
+    assert denied.terraform_fix.startswith("remove or narrow ")
+    assert denied.terraform_fix.endswith("(in module.execution_role.aws_iam_role_policy.deny)"), denied.terraform_fix
+
+
+def test_a_trust_fix_goes_to_the_roles_assume_role_policy() -> None:
+    requirement = Requirement(
+        "trust", "sts:AssumeRole", ROLE, ACCOUNT, "executionRoleArn", resource_policy_kind="trust", principal=ECS_TASKS
+    )
+    fix = 'add to the trust policy of role fh-main-7f4486-app-execution: {"Effect": "Allow"}'
+    verdict = Verdict(requirement, False, "Denied", "", fix, (), "trust policy")
+    (described,) = _places().describe([verdict], principals(ROLE, None, None), TASK_DEFINITION)
+    at = line_of(MODULE / "main.tf", 'resource "aws_iam_role" "this"')
+    assert described.terraform_address == "module.execution_role.aws_iam_role.this"
+    assert described.terraform_fix.startswith(
+        f"in assume_role_policy of module.execution_role.aws_iam_role.this ({at}):"
+    )

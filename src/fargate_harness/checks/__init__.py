@@ -137,10 +137,12 @@ def denied_findings(report: PreflightReport) -> list[str]:
         if verdict.resource_address:
             resource = f"{verdict.resource_address} ({resource})"
         outcome = verdict.error if requirement.fatal else f"a warning: {verdict.error}"
-        line = (
-            f"{subject}: expected {requirement.action} on {resource} to be allowed for {requirement.source}, "
-            f"got {verdict.reason}" + (f" ({outcome})" if outcome else "")
+        expected = (
+            f"{resource} to exist for {requirement.source}"
+            if requirement.exists is False
+            else f"{requirement.action} on {resource} to be allowed for {requirement.source}"
         )
+        line = f"{subject}: expected {expected}, got {verdict.reason}" + (f" ({outcome})" if outcome else "")
         found.append(line + (f"; fix: {verdict.best_fix}" if verdict.best_fix else ""))
     return found
 
@@ -174,19 +176,24 @@ def _note(run: ScenarioRun, text: str) -> None:
 def tasks_start(run: ScenarioRun, **options: Any) -> int:
     """Every task definition in the state would start: the preflight finds no denied or missing requirement.
 
-    Each failure is one line, ``<configuration>: <task definition's address>: expected <permission>, got
-    <denial> (<ECS error>); fix: <what to change, at which Terraform address and file:line>``.
+    The message's first line names the task definitions that would not start; then one line per finding,
+    ``<configuration>: <task definition's address>: expected <permission>, got <denial> (<ECS error>); fix: <what
+    to change, at which Terraform address and file:line>``.
     """
-    findings = []
+    findings: list[str] = []
+    stopped = []
     reports = preflight_reports(run, **options)
     for report in reports:
         if report.will_start:
             continue
+        stopped.append(f"task definition {report.task_definition}")
         findings += [line for line in denied_findings(report) if line not in findings]
         if not report.failures and not report.registration:
             subject = report.terraform_address or f"task definition {report.task_definition}"
             findings.append(f"{subject}: expected the task to start, got {report.error}")
-    _fail_each(run, findings)
+    if stopped:
+        header = f"expected every task to start, got {', '.join(stopped)} not starting ({len(findings)} found)"
+        _fail_each(run, [header, *findings])
     return len(reports)
 
 

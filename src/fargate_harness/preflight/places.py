@@ -210,14 +210,14 @@ class Places:
                 text = pattern.sub(self.expression(arn, module).replace("\\", "\\\\"), text)
         return text
 
-    def holder_for(self, role_arn: str, action: str) -> tuple[Holder | None, str | None]:
-        """(the policy resource to change, the Sid/index of its statement that already allows ``action`` on
-        other resources, if any). A resource of its own (``aws_iam_role_policy``, ``aws_iam_policy``) comes before
-        the role's ``inline_policy`` blocks; None when the state has no policy for the role."""
+    def holder_for(self, role_arn: str, action: str, effect: str = "Allow") -> tuple[Holder | None, str | None]:
+        """(the policy resource to change, the Sid/index of its statement with ``effect`` for ``action`` (on other
+        resources, for an Allow), if any). A resource of its own (``aws_iam_role_policy``, ``aws_iam_policy``) comes
+        before the role's ``inline_policy`` blocks; None when the state has no policy for the role."""
         holders = self.holders.get(role_arn, [])
         for holder in holders:
             for index, statement in enumerate(statements(holder.document)):
-                if statement.get("Effect") != "Allow" or "Action" not in statement:
+                if statement.get("Effect") != effect or "Action" not in statement:
                     continue
                 if any(wildcard_match(a, action, case_sensitive=False) for a in as_list(statement.get("Action"))):
                     sid = statement.get("Sid")
@@ -241,7 +241,13 @@ class Places:
             changes["resource_address"] = subject.address
         role = principals.get(requirement.principal) or ""
         definition = self.by_arn.get(task_definition)
-        if requirement.exists is False or verdict.place == "task definition":
+        if requirement.exists is False and subject is not None:
+            # The resource is in the state but unusable as referenced (a secret without a value, a JSON key it
+            # lacks): the fix names it, and says what to change in it or in the reference.
+            fix = self.substitute(verdict.fix, subject.module)
+            changes.update(terraform_address=subject.address, terraform_location=subject.location)
+            changes["terraform_fix"] = f"{fix} (in {subject.label})"
+        elif requirement.exists is False or verdict.place == "task definition":
             if definition is not None:
                 fix = self.substitute(verdict.fix, definition.module)
                 changes.update(terraform_address=definition.address, terraform_location=definition.location)
@@ -305,7 +311,7 @@ class Places:
         preflight words it, with the state's ARNs as references, in the resource that writes that policy."""
         change: Place | None = None
         if verdict.fix.startswith("remove or narrow"):
-            holder, _sid = self.holder_for(role_arn, verdict.requirement.action) if role_arn else (None, None)
+            holder, _sid = self.holder_for(role_arn, verdict.requirement.action, "Deny") if role_arn else (None, None)
             change = holder.place if holder is not None else self.by_arn.get(role_arn)
         elif subject is not None:
             change = self.policies.get(subject.arn, subject)
