@@ -151,16 +151,17 @@ class Places:
         """
         folders: dict[tuple[str, ...], Path] = {}
         calls: dict[tuple[str, ...], Call] = {}
+        texts: Texts = {}
         if root is not None:
             try:
-                folders, calls = _module_tree(root)
+                folders, calls = _module_tree(root, texts)
             except (ConfigurationError, OSError):
                 folders, calls = {}, {}
         places = cls(calls=calls)
         located: dict[str, Place] = {}
         for resource in inventory.resources:
             folder = folders.get(module_names(resource.module))
-            location = _block_location(folder, resource.type, resource.name) if folder else ""
+            location = _block_location(folder, resource.type, resource.name, texts) if folder else ""
             local = resource.address[len(resource.module) + 1 :] if resource.module else resource.address
             place = Place(resource.address, resource.type, resource.module, local, resource.arn or "", location)
             located[resource.address] = place
@@ -375,7 +376,7 @@ def _policy_resources(inventory: Inventory, located: Mapping[str, Place]) -> dic
     return found
 
 
-def _module_tree(root: Path) -> tuple[dict[tuple[str, ...], Path], dict[tuple[str, ...], Call]]:
+def _module_tree(root: Path, texts: Texts) -> tuple[dict[tuple[str, ...], Path], dict[tuple[str, ...], Call]]:
     """(module names -> folder, module names -> its call) for every local module call reachable from ``root``."""
     folders: dict[tuple[str, ...], Path] = {(): root.resolve()}
     calls: dict[tuple[str, ...], Call] = {}
@@ -397,24 +398,38 @@ def _module_tree(root: Path) -> tuple[dict[tuple[str, ...], Path], dict[tuple[st
             folders[key] = child
             variables = tuple(hcl.read_module(child).variables)
             address = ".".join(f"module.{name}" for name in key)
-            calls[key] = Call(address, _block_location(folders[names], "module", call.name), variables)
+            calls[key] = Call(address, _block_location(folders[names], "module", call.name, texts), variables)
             pending.append(key)
     return folders, calls
 
 
-def _block_location(folder: Path, kind: str, name: str) -> str:
+#: A folder's configuration files and their text, read once per :meth:`Places.from_inventory`.
+Texts = dict[Path, list[tuple[Path, str]]]
+
+
+def _texts(folder: Path, cache: Texts) -> list[tuple[Path, str]]:
+    """The configuration files of ``folder`` and their text, ``*_override.tf`` last: Terraform merges an override
+    file into the block it overrides, so the block itself is the one to name."""
+    if folder not in cache:
+        found = []
+        for path in sorted(
+            hcl.config_files(folder), key=lambda one: one.name.removesuffix(".json").endswith("override.tf")
+        ):
+            try:
+                found.append((path, path.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError):
+                continue
+        cache[folder] = found
+    return cache[folder]
+
+
+def _block_location(folder: Path, kind: str, name: str, cache: Texts | None = None) -> str:
     """``file:line`` of ``resource "<kind>" "<name>" {`` (or ``module "<name>" {`` for kind ``module``) in the
     configuration files of ``folder``; the file alone for Terraform JSON; "" when not found."""
     labels = rf'"?{re.escape(name)}"?' if kind == "module" else rf'"?{re.escape(kind)}"?\s+"?{re.escape(name)}"?'
     keyword = "module" if kind == "module" else "resource"
     head = re.compile(rf"^[ \t]*{keyword}[ \t]+{labels}\s*\{{", re.MULTILINE)
-    # Terraform merges ``*_override.tf`` files into the blocks they override: the block itself comes first.
-    files = sorted(hcl.config_files(folder), key=lambda one: one.name.removesuffix(".json").endswith("override.tf"))
-    for path in files:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
+    for path, text in _texts(folder, {} if cache is None else cache):
         if path.name.endswith(".tf.json"):
             if f'"{name}"' in text and (kind == "module" or f'"{kind}"' in text):
                 return shown(path)
