@@ -179,7 +179,7 @@ def test_a_key_policy_fix_refers_to_the_key_and_the_role_by_address() -> None:
     (described,) = _places(state).describe([verdict], principals(ROLE, None, None), TASK_DEFINITION)
     assert described.terraform_address == "aws_kms_key.secrets"
     assert described.terraform_fix == (
-        'add to the key policy of aws_kms_key.secrets.arn: {"Effect": "Allow", "Principal": {"AWS": '
+        'add to the key policy of aws_kms_key.secrets: {"Effect": "Allow", "Principal": {"AWS": '
         '"module.execution_role.aws_iam_role.this.arn"}} (in aws_kms_key.secrets)'
     )
 
@@ -320,3 +320,39 @@ def test_a_trust_fix_goes_to_the_roles_assume_role_policy() -> None:
     assert described.terraform_fix.startswith(
         f"in assume_role_policy of module.execution_role.aws_iam_role.this ({at}):"
     )
+
+
+def test_a_log_stream_is_granted_through_its_group() -> None:
+    """The awslogs driver writes to ``<group ARN>:log-stream:<prefix>/<container>/<task id>``: the module takes
+    the group's ARN; a statement grants every task's streams (Amazon ECS Developer Guide, "Using the awslogs log
+    driver", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html)."""
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/fh-main-7f4486-app"
+    stream = f"{group}:log-stream:app/app/0123456789abcdef0123456789abcdef"
+    places = _places()
+    requirement = Requirement("logs", "logs:PutLogEvents", stream, ACCOUNT, "container app awslogs")
+    verdict = Verdict(requirement, False, "Denied", ECS_ERRORS["logs"], f"add to role x: {stream}", (), "role x")
+    (described,) = places.describe([verdict], principals(ROLE, None, None), TASK_DEFINITION)
+    assert described.resource_address == "aws_cloudwatch_log_group.this"
+    at = line_of(CONFIGURATION / "main.tf", 'resource "aws_cloudwatch_log_group" "this"')
+    assert described.terraform_fix.startswith(f"add aws_cloudwatch_log_group.this.arn ({at}) "), described.terraform_fix
+    assert "to the argument log_group_arns of module.execution_role" in described.terraform_fix
+    assert places.expression(stream) == '"${aws_cloudwatch_log_group.this.arn}:log-stream:app/app/*"'
+
+
+def test_an_image_is_named_by_its_repository_url() -> None:
+    state = copy.deepcopy(STATE)
+    url = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/fh-main-7f4486-app"
+    state["values"]["root_module"]["resources"].append(
+        {"address": "aws_ecr_repository.app", "mode": "managed", "type": "aws_ecr_repository", "name": "app",
+         "values": {"arn": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/fh-main-7f4486-app", "repository_url": url}}
+    )  # fmt: skip
+    requirement = Requirement(
+        "image", "ecr:BatchGetImage", f"{url}:latest", ACCOUNT, "container app image", exists=False
+    )
+    verdict = Verdict(requirement, False, "not pushed", ECS_ERRORS["image"], f"push the image {url}:latest", ())
+    (described,) = _places(state).describe([verdict], principals(ROLE, None, None), TASK_DEFINITION)
+    assert described.resource_address == "aws_ecr_repository.app"
+    assert described.terraform_fix.startswith(
+        'push the image "${aws_ecr_repository.app.repository_url}:latest" (in aws_ecr_repository.app'
+    ), described.terraform_fix
+    assert not MADE_UP.search(described.terraform_fix)

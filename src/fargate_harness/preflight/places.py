@@ -25,7 +25,7 @@ from fargate_harness.aws._policy import as_list, statements, wildcard_match
 from fargate_harness.errors import ConfigurationError
 from fargate_harness.model.inventory import Inventory, Resource
 from fargate_harness.preflight.analysis import Verdict
-from fargate_harness.preflight.requirements import DEPLOYER, ECS_TASKS, EXECUTION, TASK
+from fargate_harness.preflight.requirements import DEPLOYER, ECS_TASKS, EXECUTION, SAMPLE_TASK_ID, TASK
 from fargate_harness.runner import hcl
 
 #: ``module.<name>`` with an optional instance key (``[0]``, ``["orders"]``), one step of a module address.
@@ -88,8 +88,9 @@ class Place:
     type: str
     module: str
     local: str
-    arn: str = ""
+    arn: str = ""  # what names it outside Terraform: its ARN (or, for a repository, its URL)
     location: str = ""
+    attribute: str = "arn"  # the attribute holding ``arn``
 
     @property
     def label(self) -> str:
@@ -99,7 +100,7 @@ class Place:
     @property
     def reference(self) -> str:
         """The expression of its ARN inside its own module: ``aws_secretsmanager_secret.api_key.arn``."""
-        return f"{self.local}.arn"
+        return f"{self.local}.{self.attribute}"
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,9 @@ class Places:
             held = places.by_arn.get(resource.arn or "")
             if resource.arn and (held is None or len(resource.type) < len(held.type)):
                 places.by_arn[resource.arn] = place
+            url = resource.values.get("repository_url") if resource.type == "aws_ecr_repository" else None
+            if url:  # an image is named by its repository's URL, which holds the account
+                places.by_arn.setdefault(str(url), replace(place, arn=str(url), attribute="repository_url"))
         places.holders = _holders(inventory, located)
         places.policies = _policy_resources(inventory, located)
         return places
@@ -199,16 +203,20 @@ class Places:
         if found is None:
             return arn
         place, rest = found
+        if SAMPLE_TASK_ID in rest:  # a task's own resource (its log stream): every task's, as a policy grants it
+            rest = rest[: rest.index(SAMPLE_TASK_ID)] + "*"
+        own = place.reference
         if module is not None and place.module != module:
-            return f"{place.address}.arn" if not rest else f'"${{{place.address}.arn}}{rest}"'
-        return place.reference if not rest else f'"${{{place.reference}}}{rest}"'
+            own = f"{place.address}.{place.attribute}"
+        return own if not rest else f'"${{{own}}}{rest}"'
 
     def substitute(self, text: str, module: str | None = None) -> str:
-        """``text`` with every ARN of the state replaced by its expression (longest ARNs first)."""
+        """``text`` with every ARN (and repository URL) of the state replaced by its expression, longest first."""
         for arn in sorted(self.by_arn, key=len, reverse=True):
             if arn in text:
-                pattern = re.compile(re.escape(arn) + r"(?![\w/.-])")
-                text = pattern.sub(self.expression(arn, module).replace("\\", "\\\\"), text)
+                # with what lies under it (``:log-stream:...``, an image's ``:tag``), a segment at a time
+                pattern = re.compile(re.escape(arn) + r"(?:[:/@][^\s\"'(),:/@]+)*(?![\w/.@-])")
+                text = pattern.sub(lambda match: self.expression(match.group(0), module), text)
         return text
 
     def holder_for(self, role_arn: str, action: str, effect: str = "Allow") -> tuple[Holder | None, str | None]:
@@ -299,8 +307,9 @@ class Places:
                 argument = call.argument_for(action.split(":", 1)[0].lower()) if call is not None else None
                 passed = f"the argument {argument}" if argument else "the argument that feeds the role's policy"
                 written = f" ({place.location})" if place.location else ""
+                # A module's argument takes the resources' own ARNs (``log_group_arns``): it derives what lies under.
                 fix = (
-                    f"add {self.expression(requirement.resource, place.module)}{written} to {passed} of "
+                    f"add {place.reference}{written} to {passed} of "
                     f"{call.label if call is not None else target.module}, so that {where} allows {action} on it"
                 )
             elif place.module != target.module:
@@ -318,7 +327,10 @@ class Places:
             change = self.policies.get(subject.arn, subject)
         if change is None:
             return {}
-        fix = self.substitute(verdict.fix, change.module)
+        fix = verdict.fix
+        if subject is not None and change.address == subject.address:  # its own policy: name it, not its ARN
+            fix = re.sub(re.escape(subject.arn) + r"(?![\w/.-])", subject.address, fix)
+        fix = self.substitute(fix, change.module)
         return {
             "terraform_fix": f"{fix} (in {change.label})",
             "terraform_address": change.address,
