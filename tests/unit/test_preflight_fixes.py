@@ -148,9 +148,9 @@ def test_a_role_without_a_policy_resource_gets_a_statement_in_the_role() -> None
     assert api_key.terraform_address == "module.execution_role.aws_iam_role.this"
     assert api_key.terraform_location == ""  # the configuration's files were not read
     assert api_key.terraform_fix == (
-        "add aws_secretsmanager_secret.api_key.arn to the argument that feeds the role's policy of "
-        "module.execution_role, so that module.execution_role.aws_iam_role.this allows secretsmanager:GetSecretValue "
-        "on it"
+        "add a statement allowing secretsmanager:GetSecretValue on aws_secretsmanager_secret.api_key.arn to "
+        "module.execution_role.aws_iam_role.this (pass aws_secretsmanager_secret.api_key.arn into "
+        "module.execution_role)"
     )
 
 

@@ -301,16 +301,17 @@ class Places:
             place, _rest = found
             call = self.call(target.module)
             parent = target.module[: target.module.rfind(".module.")] if ".module." in target.module else ""
-            if target.module and place.module != target.module and place.module == parent:
+            argument = None
+            if call is not None and target.module and place.module != target.module and place.module == parent:
                 # The resource lives in the module that calls the role's module: it reaches the policy through an
-                # argument of that call (named when one input variable says it takes ARNs of the service).
-                argument = call.argument_for(action.split(":", 1)[0].lower()) if call is not None else None
-                passed = f"the argument {argument}" if argument else "the argument that feeds the role's policy"
+                # argument of that call, named when exactly one input variable says it takes ARNs of the service.
+                argument = call.argument_for(action.split(":", 1)[0].lower())
+            if call is not None and argument is not None:
                 written = f" ({place.location})" if place.location else ""
                 # A module's argument takes the resources' own ARNs (``log_group_arns``): it derives what lies under.
                 fix = (
-                    f"add {place.reference}{written} to {passed} of "
-                    f"{call.label if call is not None else target.module}, so that {where} allows {action} on it"
+                    f"add {place.reference}{written} to the argument {argument} of {call.label}, so that {where} "
+                    f"allows {action} on it"
                 )
             elif place.module != target.module:
                 fix += f" (pass {place.address}.arn into {target.module or 'the root module'})"
