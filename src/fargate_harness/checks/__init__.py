@@ -30,6 +30,7 @@ from fargate_harness.targets.base import Target
 
 if TYPE_CHECKING:
     from fargate_harness.preflight import AwsFacts, PreflightReport
+    from fargate_harness.preflight.places import Places
 
 #: A check: takes an applied run, returns how many subjects it checked, raises AssertionError on a failure.
 Check = Callable[[ScenarioRun], int]
@@ -90,9 +91,21 @@ def _facts(run: ScenarioRun, region: str | None = None, account: str | None = No
     return facts
 
 
+def places_of(run: ScenarioRun) -> Places:
+    """Where each ARN of the run's state comes from: its Terraform address and, read from the configuration's
+    files, the file:line of its block (computed once per run). Fixes name these instead of the ARNs."""
+    from fargate_harness.preflight.places import Places
+
+    found = run.shared.get("places")
+    if not isinstance(found, Places):
+        found = Places.from_inventory(run.inventory, run.source)
+        run.shared["places"] = found
+    return found
+
+
 def preflight_reports(run: ScenarioRun, **options: Any) -> list[PreflightReport]:
     """The preflight of every task definition in the state, each in its own region (computed once per run and
-    options)."""
+    options); each fix also names the Terraform address to change (:func:`places_of`)."""
     from fargate_harness.preflight import preflight_many
 
     options = {**run.preflight_options, **options}
@@ -102,13 +115,45 @@ def preflight_reports(run: ScenarioRun, **options: Any) -> list[PreflightReport]
         for td in _task_definitions(run):
             facts = _facts(run, td.region or None, td.account or None)
             jobs.append((facts.target, td.arn, facts))
-        run.shared[key] = preflight_many(jobs, options)
+        run.shared[key] = preflight_many(jobs, {**options, "places": places_of(run)})
     return list(run.shared[key])
 
 
+def denied_findings(report: PreflightReport) -> list[str]:
+    """One line per denied or missing requirement of a report: ``<address>: expected <x>, got <y>; fix: <fix>``.
+
+    The subject is the task definition's Terraform address (its label when the state did not make it); the
+    resource is named by its Terraform address and its ARN; the fix names the Terraform address (and file:line)
+    to change when the state holds it.
+    """
+    subject = report.terraform_address or f"task definition {report.task_definition}"
+    found = [
+        f"{subject}: expected task definition {report.task_definition} to register, got {error}"
+        for error in report.registration
+    ]
+    for verdict in report.failures:
+        requirement = verdict.requirement
+        resource = requirement.resource
+        if verdict.resource_address:
+            resource = f"{verdict.resource_address} ({resource})"
+        outcome = verdict.error if requirement.fatal else f"a warning: {verdict.error}"
+        expected = (
+            f"{resource} to exist for {requirement.source}"
+            if requirement.exists is False
+            else f"{requirement.action} on {resource} to be allowed for {requirement.source}"
+        )
+        line = f"{subject}: expected {expected}, got {verdict.reason}" + (f" ({outcome})" if outcome else "")
+        found.append(line + (f"; fix: {verdict.best_fix}" if verdict.best_fix else ""))
+    return found
+
+
 def denied_actions(report: PreflightReport) -> str:
-    """The denied or missing requirements of a report, for a failure message."""
-    return "; ".join(f"{v.requirement.action} on {v.requirement.resource}: {v.reason}" for v in report.failures)
+    """The denied or missing requirements of a report with their fixes, for a failure message."""
+    return "; ".join(
+        f"{v.requirement.action} on {v.resource_address or v.requirement.resource}: {v.reason}"
+        + (f" (fix: {v.best_fix})" if v.best_fix else "")
+        for v in report.failures
+    )
 
 
 def _fail_all(run: ScenarioRun, expected: str, problems: list[str]) -> None:
@@ -117,23 +162,38 @@ def _fail_all(run: ScenarioRun, expected: str, problems: list[str]) -> None:
         raise AssertionError(f"{run.name}: expected {expected}, got:\n  " + "\n  ".join(problems))
 
 
+def _fail_each(run: ScenarioRun, findings: list[str]) -> None:
+    """Fail with every finding, one per line, each a whole message ``<configuration>: <finding>``."""
+    if findings:
+        raise AssertionError("\n".join(f"{run.name}: {finding}" for finding in findings))
+
+
 def _note(run: ScenarioRun, text: str) -> None:
     run.shared.setdefault("notes", []).append(text)
 
 
 @check("ecs")
 def tasks_start(run: ScenarioRun, **options: Any) -> int:
-    """Every task definition in the state would start: the preflight finds no denied or missing requirement."""
-    problems = []
+    """Every task definition in the state would start: the preflight finds no denied or missing requirement.
+
+    The message's first line names the task definitions that would not start; then one line per finding,
+    ``<configuration>: <task definition's address>: expected <permission>, got <denial> (<ECS error>); fix: <what
+    to change, at which Terraform address and file:line>``.
+    """
+    findings: list[str] = []
+    stopped = []
     reports = preflight_reports(run, **options)
     for report in reports:
         if report.will_start:
             continue
-        denied = denied_actions(report)
-        problems.append(
-            f"task definition {report.task_definition}: {report.error}" + (f" ({denied})" if denied else "")
-        )
-    _fail_all(run, "every task to start", problems)
+        stopped.append(f"task definition {report.task_definition}")
+        findings += [line for line in denied_findings(report) if line not in findings]
+        if not report.failures and not report.registration:
+            subject = report.terraform_address or f"task definition {report.task_definition}"
+            findings.append(f"{subject}: expected the task to start, got {report.error}")
+    if stopped:
+        header = f"expected every task to start, got {', '.join(stopped)} not starting ({len(findings)} found)"
+        _fail_each(run, [header, *findings])
     return len(reports)
 
 

@@ -21,6 +21,7 @@ from fargate_harness.preflight.analysis import (
     review_task_role,
 )
 from fargate_harness.preflight.collect import AwsFacts, RolePolicies
+from fargate_harness.preflight.places import Places, principals
 from fargate_harness.preflight.requirements import (
     EXECUTION,
     Requirement,
@@ -35,6 +36,7 @@ from fargate_harness.targets.base import Target
 __all__ = [
     "ECS_ERRORS",
     "AwsFacts",
+    "Places",
     "PreflightReport",
     "Requirement",
     "Verdict",
@@ -126,13 +128,15 @@ def preflight(
     images: str = "require",
     deployer: str | None = None,
     cluster: str | None = None,
+    places: Places | None = None,
 ) -> PreflightReport:
     """Read the task definition and everything it references on ``target``, and decide every requirement.
 
     Pass one ``facts`` to several calls to reuse what was read (roles, managed and resource policies).
     ``images="assume-pushed"`` skips the image-exists check (pipelines that push after the infrastructure);
     ``deployer`` (an IAM principal ARN) adds ``ecs:RegisterTaskDefinition`` and ``iam:PassRole`` on both
-    roles; ``cluster`` names the cluster the task runs in (the trust policy's ``aws:SourceArn``).
+    roles; ``cluster`` names the cluster the task runs in (the trust policy's ``aws:SourceArn``). ``places``
+    (the applied configuration's :class:`Places`) words each fix in Terraform addresses as well.
     """
     facts = facts or AwsFacts(target)
     try:
@@ -179,6 +183,14 @@ def preflight(
     )
     resources = {v.requirement.resource for v in report.verdicts}
     report.emulator_gaps += facts.gaps_for(resources, pull_through=missing_repository)
+    if places is not None:
+        arn = str(td.get("taskDefinitionArn") or "")
+        report.verdicts = places.describe(
+            report.verdicts, principals(report.execution_role, report.task_role, deployer), arn
+        )
+        definition = places.by_arn.get(arn)
+        if definition is not None:
+            report.terraform_address, report.terraform_location = definition.address, definition.location
     return report
 
 

@@ -106,6 +106,17 @@ class Verdict:
     fix: str = ""
     statements: tuple[str, ...] = ()  # the statements that decided it ("policy statement 'Sid'")
     place: str = ""  # where the fix goes: role <name>, repository policy, key policy, ... or "push the image"
+    #: The fix in the configuration's own terms (Terraform addresses and references instead of the ARNs the target
+    #: made up), when the report was made with the state's places (:mod:`fargate_harness.preflight.places`).
+    terraform_fix: str = ""
+    terraform_address: str = ""  # the resource to change (a policy resource, the role, the task definition...)
+    terraform_location: str = ""  # where its block is written (file:line), when known
+    resource_address: str = ""  # the resource the permission is for, when the state made it
+
+    @property
+    def best_fix(self) -> str:
+        """The fix in Terraform terms when known, else as preflight words it with ARNs."""
+        return self.terraform_fix or self.fix
 
 
 @dataclass
@@ -125,6 +136,9 @@ class PreflightReport:
     deployer: str | None = None
     #: What the emulator could not answer (never a finding about the configuration), where it matters to this task.
     emulator_gaps: list[str] = field(default_factory=list)
+    #: The task definition's Terraform address and file:line, when the report was made with the state's places.
+    terraform_address: str = ""
+    terraform_location: str = ""
 
     @property
     def registration(self) -> list[str]:
@@ -170,6 +184,8 @@ class PreflightReport:
             "warnings": self.warnings,
             "registration_errors": self.registration,
             "deployer": self.deployer,
+            "terraform_address": self.terraform_address,
+            "terraform_location": self.terraform_location,
             "requirements": [
                 {
                     **{k: v for k, v in asdict(item.requirement).items() if k != "context"},
@@ -179,6 +195,10 @@ class PreflightReport:
                     "fix": item.fix,
                     "statements": list(item.statements),
                     "place": item.place,
+                    "terraform_fix": item.terraform_fix,
+                    "terraform_address": item.terraform_address,
+                    "terraform_location": item.terraform_location,
+                    "resource_address": item.resource_address,
                 }
                 for item in self.verdicts
             ],
@@ -196,6 +216,8 @@ class PreflightReport:
     def table(self) -> str:
         """A readable table, one line per requirement, then the verdict, over-grants and notes."""
         lines = [f"task definition {self.task_definition}", f"execution role  {self.execution_role or '-'}"]
+        if self.terraform_address:
+            lines.insert(1, f"terraform       {self.terraform_address}" + _at(self.terraform_location))
         if self.task_role:
             lines.append(f"task role       {self.task_role}")
         width = max([len(v.requirement.action) for v in self.verdicts] + [6])
@@ -203,7 +225,11 @@ class PreflightReport:
             mark = "info " if item.requirement.principal == NOBODY else "allow" if item.allowed else "DENY "
             lines.append(f"  {mark}  {item.requirement.action:<{width}}  {item.requirement.resource}")
             lines.append(f"         {item.requirement.source}: {item.reason}")
-            if item.fix:
+            if item.resource_address:
+                lines.append(f"         resource: {item.resource_address}")
+            if item.terraform_fix:
+                lines.append(f"         fix: {item.terraform_fix}")
+            elif item.fix:
                 lines.append(f"         fix ({item.place}): {item.fix}" if item.place else f"         fix: {item.fix}")
         if self.will_start:
             lines.append("verdict: the task would start")
@@ -217,6 +243,10 @@ class PreflightReport:
         lines += [f"note: {text}" for text in self.notes]
         lines += [f"emulator gap: {text}" for text in self.emulator_gaps]
         return "\n".join(lines)
+
+
+def _at(location: str) -> str:
+    return f" ({location})" if location else ""
 
 
 def _statement_json(effect: str, action: str, resource: str, principal: str | None = None) -> str:
