@@ -75,6 +75,11 @@ def _add_configuration_options(parser: argparse.ArgumentParser) -> None:
         help="ECR images must exist (default, as AWS decides), or are pushed later by a pipeline",
     )
     parser.add_argument("--deployer", help="principal ARN that registers the task definitions (iam:PassRole check)")
+    parser.add_argument(
+        "--account-id",
+        help="on an emulator, deploy into this 12-digit account (default: the account the configuration names, "
+        "else a fresh one for fixed names)",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> Options:
@@ -153,6 +158,11 @@ def print_progress(name: str, stage: str, seconds: float | None) -> None:
         print(f"fargate-harness: {name}: {stage} {seconds:.1f}s", file=sys.stderr, flush=True)
 
 
+def say(line: str) -> None:
+    """One line of news on stderr (the batch, what the harness changed about a deployment)."""
+    print(f"fargate-harness: {line}", file=sys.stderr, flush=True)
+
+
 def reference_of(options: Options) -> checks.Reference | None:
     """The reference checks beside the scenarios folder (``scenarios/reference_checks.py``), if there are any."""
     return checks.load_reference(options.scenarios_dir / REFERENCE_FILE)
@@ -213,7 +223,14 @@ def command_run(args: argparse.Namespace) -> int:
     target = start_target(options, options.run_dir / "emulator-cli")
     try:
         lifecycle = Lifecycle(
-            target, tools, options.run_dir, keep=options.keep, progress=print_progress, registry_hint=REGISTRY_HINT
+            target,
+            tools,
+            options.run_dir,
+            keep=options.keep,
+            progress=print_progress,
+            registry_hint=REGISTRY_HINT,
+            account_id=args.account_id,
+            say=say,
         )
         outcomes = lifecycle.many(
             chosen,
@@ -259,7 +276,15 @@ def command_preflight(args: argparse.Namespace) -> int:
     try:
         if chosen:
             assert tools is not None
-            lifecycle = Lifecycle(target, tools, options.run_dir, worker="pre", progress=print_progress)
+            lifecycle = Lifecycle(
+                target,
+                tools,
+                options.run_dir,
+                worker="pre",
+                progress=print_progress,
+                account_id=args.account_id,
+                say=say,
+            )
             for configuration in chosen:
                 answers.append(
                     lifecycle.one(
@@ -393,9 +418,6 @@ def command_upgrade(args: argparse.Namespace) -> int:
             "upgrade: give --dir PATH (any Terraform root configuration) or --scenario NAME (a reference scenario)"
         )
     options = options_from_args(args)
-
-    def say(line: str) -> None:
-        print(f"fargate-harness: {line}", file=sys.stderr, flush=True)
 
     if args.dir:
         var_files, values = var_files_of(args.var_file), parse_vars(args.var)

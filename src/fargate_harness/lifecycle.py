@@ -122,6 +122,8 @@ class Lifecycle:
         worker: str = "cli",
         progress: Progress | None = None,
         registry_hint: str = "",
+        account_id: str | None = None,
+        say: Callable[[str], None] | None = None,
     ) -> None:
         self.target = target
         self.tools = tools
@@ -130,6 +132,10 @@ class Lifecycle:
         self.worker = worker
         self.progress = progress
         self.registry_hint = registry_hint
+        #: ``--account-id`` / the marker's ``account_id``: the account to deploy into on an emulator.
+        self.account_id = account_id
+        #: Told one line of news at a time (the batch, what the harness changed about a deployment).
+        self.say = say
 
     # -- one run ---------------------------------------------------------------------------------------
     def new_run(
@@ -139,8 +145,9 @@ class Lifecycle:
         values: dict[str, Any] | None = None,
         var_files: tuple[Path, ...] = (),
         preflight: dict[str, Any] | None = None,
+        account_id: str | None = None,
     ) -> AppliedRun:
-        """A run of ``configuration`` (not started)."""
+        """A run of ``configuration`` (not started), in ``account_id`` (else :attr:`account_id`) when one is given."""
         run = scenarios.new_run(
             configuration,
             target=self.target,
@@ -151,6 +158,7 @@ class Lifecycle:
             extra=values,
             var_files=var_files,
             progress=self.progress,
+            account_id=account_id or self.account_id,
         )
         run.preflight_options = dict(preflight or {})
         return run
@@ -172,10 +180,17 @@ class Lifecycle:
                 return exc
             if not partial:
                 run.check_idempotent()
+            self._tell_changes(run)
         except BaseException:
             run.failed = True
             raise
         return None
+
+    def _tell_changes(self, run: AppliedRun) -> None:
+        """What the harness changed about the deployment (region, account, tags, backend, endpoints), once per run,
+        where progress goes."""
+        for change in run.changes:
+            self._say(f"{run.name}: as deployed: {change}")
 
     def finish(self, run: ScenarioRun, *, failed: bool = False, error: str = "") -> str:
         """Destroy (unless kept) and write the run's summary; the folder is kept on any failure. Returns the
@@ -393,8 +408,8 @@ class Lifecycle:
         return outcome
 
     def _say(self, text: str) -> None:
-        if self.progress is not None:
-            print(f"fargate-harness: {text}", file=sys.stderr, flush=True)
+        if self.say is not None:
+            self.say(text)
 
 
 def wait_through_interrupts(future: Any) -> Any:

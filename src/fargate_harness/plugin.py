@@ -98,8 +98,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario(name): apply the named scenario for this test module")
     config.addinivalue_line(
         "markers",
-        "terraform(path, var_files=(), vars={}, preflight={}): apply the Terraform folder at path (relative to "
-        "the test file, else to the rootdir) for this test module or class; `applied` returns it",
+        "terraform(path, var_files=(), vars={}, preflight={}, account_id=None): apply the Terraform folder at path "
+        "(relative to the test file, else to the rootdir) for this test module or class; `applied` returns it",
     )
     run_id()  # fixed in the controller before xdist starts workers, so all share one results folder
     if getattr(config, "workerinput", None) is None:
@@ -351,6 +351,21 @@ def _progress(config: pytest.Config) -> Progress | None:
     return show
 
 
+def _news(config: pytest.Config) -> Callable[[str], None] | None:
+    """With ``-v``, the lifecycle's news (a batch, what the harness changed about a deployment) on the terminal."""
+    show = _progress(config)
+    if show is None:
+        return None
+    stream = sys.__stderr__
+
+    def say(line: str) -> None:
+        if stream is not None:
+            stream.write(f"\nfargate-harness: {line}\n")
+            stream.flush()
+
+    return say
+
+
 def _worker_id(config: pytest.Config) -> str:
     workerinput = getattr(config, "workerinput", None)
     return str(workerinput["workerid"]) if workerinput else "main"
@@ -417,6 +432,7 @@ def lifecycle_of(
         worker=_worker_id(request.config),
         progress=_progress(request.config),
         registry_hint=REGISTRY_HINT,
+        say=_news(request.config),
     )
 
 
@@ -438,6 +454,7 @@ def make_factory(
         var_files: Iterable[str | Path] = (),
         path: bool = False,
         preflight: dict[str, Any] | None = None,
+        account_id: str | None = None,
         **variables: Any,
     ) -> AppliedRun:
         if isinstance(name, scenarios.Scenario):
@@ -453,7 +470,7 @@ def make_factory(
         reason = unavailable(scenario, target, REGISTRY_HINT)
         if reason:
             pytest.skip(f"{name}: {reason}")
-        run = lifecycle.new_run(scenario, values=variables, var_files=files, preflight=preflight)
+        run = lifecycle.new_run(scenario, values=variables, var_files=files, preflight=preflight, account_id=account_id)
         failures_before = request.session.testsfailed
 
         def finish() -> None:
@@ -506,6 +523,7 @@ def _apply_marked(request: pytest.FixtureRequest, factory: ScenarioFactory) -> A
             path=True,
             var_files=terraform.kwargs.get("var_files", ()),
             preflight=terraform.kwargs.get("preflight"),
+            account_id=terraform.kwargs.get("account_id"),
             **dict(terraform.kwargs.get("vars") or {}),
         )
     marker = request.node.get_closest_marker("scenario")
@@ -547,9 +565,12 @@ def terraform_apply(scenario_factory: ScenarioFactory) -> TerraformApply:
         *,
         var_files: Iterable[str | Path] = (),
         preflight: dict[str, Any] | None = None,
+        account_id: str | None = None,
         **variables: Any,
     ) -> AppliedRun:
-        return scenario_factory(str(path), path=True, var_files=var_files, preflight=preflight, **variables)
+        return scenario_factory(
+            str(path), path=True, var_files=var_files, preflight=preflight, account_id=account_id, **variables
+        )
 
     return apply
 
