@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -168,6 +169,78 @@ def reference_of(options: Options) -> checks.Reference | None:
     return checks.load_reference(options.scenarios_dir / REFERENCE_FILE)
 
 
+#: The version of ``run --json``'s document (docs/json.md).
+RUN_SCHEMA_VERSION = 1
+
+
+def outcomes_json(outcomes: Sequence[Outcome], target: Target) -> dict[str, object]:
+    """``run --json``: one entry per configuration, its checks, and its teardown apart from its verdict."""
+    return {
+        "schema_version": RUN_SCHEMA_VERSION,
+        "target": target.name,
+        "ok": all(o.ok for o in outcomes if not o.skipped),
+        "exit_code": exit_code(outcomes),
+        "configurations": [
+            {
+                "name": o.name,
+                "configuration": o.configuration,
+                "ok": o.ok,
+                "skipped": o.skipped,
+                "error": o.error,
+                "destroy_error": o.destroy_error,
+                "interrupted": o.interrupted,
+                "batched": o.batched,
+                "resources": list(o.run.resources) if o.run else [],
+                "timings": dict(o.run.timings) if o.run else {},
+                "kept": str(o.run.workdir) if o.run and (o.run.failed or o.run.keep) else "",
+                "changes": list(o.run.changes) if o.run else [],
+                "checks": [
+                    {
+                        "name": r.name,
+                        "verdict": r.verdict,
+                        "subjects": r.subjects,
+                        "message": r.message,
+                        "notes": list(r.notes),
+                    }
+                    for r in o.results
+                ],
+            }
+            for o in outcomes
+        ],
+    }
+
+
+def junit_xml(outcomes: Sequence[Outcome], wall: float) -> str:
+    """``run --junitxml``: a test suite per run, a test case per configuration and check (messages are masked)."""
+    from xml.etree import ElementTree as ET
+
+    suite = ET.Element("testsuite", name="fargate-harness", time=f"{wall:.2f}")
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for outcome in outcomes:
+        cases: list[tuple[str, str, str]] = [(r.name, r.verdict, r.message) for r in outcome.results]
+        if outcome.skipped:
+            cases = [("configuration", "skip", outcome.skipped)]
+        elif outcome.error:
+            cases.insert(0, ("apply", "ERROR", outcome.error))
+        if outcome.destroy_error:
+            cases.append(("destroy", "ERROR", outcome.destroy_error))
+        for name, verdict, message in cases:
+            case = ET.SubElement(suite, "testcase", classname=outcome.name, name=name)
+            counts["tests"] += 1
+            if verdict == "FAIL":
+                ET.SubElement(case, "failure", message=message.splitlines()[0] if message else "").text = message
+                counts["failures"] += 1
+            elif verdict == "ERROR":
+                ET.SubElement(case, "error", message=message.splitlines()[0] if message else "").text = message
+                counts["errors"] += 1
+            elif verdict in ("skip", "n/a") and message:
+                ET.SubElement(case, "skipped", message=message)
+                counts["skipped"] += 1
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
 def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> str:
     """The table ``run`` prints: per scenario resources, checks passed, seconds per stage."""
     header = f"{'scenario':<20} {'result':<7} {'resources':>9} {'checks':>7} " + " ".join(f"{s:>7}" for s in STAGES)
@@ -243,7 +316,15 @@ def command_run(args: argparse.Namespace) -> int:
         )
     finally:
         kept = stop_target(target, options)
-    print(format_report(outcomes, target, time.perf_counter() - started))
+    wall = time.perf_counter() - started
+    print(
+        json.dumps(outcomes_json(outcomes, target), indent=2, sort_keys=True)
+        if args.json
+        else format_report(outcomes, target, wall)
+    )
+    if args.junitxml:
+        Path(args.junitxml).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.junitxml).write_text(junit_xml(outcomes, wall))
     if kept:
         print(f"fargate-harness: {kept}", file=sys.stderr)
     for outcome in outcomes:
@@ -394,6 +475,50 @@ def command_sweep(args: argparse.Namespace) -> int:
     return 1 if report.errors or leftovers.failed else 0
 
 
+def command_clean(args: argparse.Namespace) -> int:
+    """Remove the folders of finished runs under the results folder: every ``<run id>/`` folder none of whose runs
+    still runs or still holds resources (their state lists none). Folders with resources are named: ``sweep``
+    destroys them first."""
+    from fargate_harness.nightly.leftovers import RUN_FILE, RunRecord, pid_alive, state_resources
+
+    options = options_from_args(args)
+    results = Path(args.results_dir) if args.results_dir else options.results_dir
+    removed, kept = [], []
+    for folder in sorted(p for p in results.iterdir() if p.is_dir()) if results.is_dir() else []:
+        if folder.name == kept_folder_name():
+            continue
+        busy = []
+        for manifest in folder.glob(f"*/{RUN_FILE}"):
+            try:
+                record = RunRecord.load(manifest.parent)
+            except ConfigurationError as exc:
+                busy.append(f"{manifest.parent}: {exc}")
+                continue
+            if pid_alive(record.pid, record.started):
+                busy.append(f"{manifest.parent}: its process {record.pid} still runs")
+            elif state_resources(record.tfdir / "terraform.tfstate"):
+                busy.append(f"{manifest.parent}: its state still lists resources (fargate-harness sweep destroys them)")
+        if busy:
+            kept += busy
+        elif not args.dry_run:
+            shutil.rmtree(folder)
+            removed.append(str(folder))
+        else:
+            removed.append(f"{folder} (dry run)")
+    for line in removed:
+        print(f"removed {line}")
+    for line in kept:
+        print(f"kept {line}")
+    if not removed and not kept:
+        print(f"nothing to clean under {results}")
+    return 0
+
+
+def kept_folder_name() -> str:
+    """The results sub-folder that records kept emulators (never cleaned: sweep finishes them)."""
+    return kept.FOLDER
+
+
 def command_emulators(args: argparse.Namespace) -> int:
     """List the emulators kept with --keep (and whether each still runs)."""
     options = options_from_args(args)
@@ -525,6 +650,11 @@ def _add_maintenance_commands(sub: argparse._SubParsersAction[argparse.ArgumentP
         "--tf-results-dir, HARNESS_RESULTS_DIR or ./results)",
     )
     sw.set_defaults(func=command_sweep)
+    cl = sub.add_parser("clean", help="remove the folders of finished runs (nothing running, no resources left)")
+    _add_target_options(cl)
+    cl.add_argument("--results-dir", default=None, help="where runs write (default: --tf-results-dir or ./results)")
+    cl.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+    cl.set_defaults(func=command_clean)
     em = sub.add_parser("emulators", help="list the embedded emulators kept with --keep")
     _add_target_options(em)
     em.add_argument("--results-dir", default=None, help="where runs write (default: --tf-results-dir or ./results)")
@@ -581,7 +711,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="reference scenario to run (repeatable; run after the --dir folders; default: all, unless --dir)",
     )
     _add_configuration_options(run)
-    run.add_argument("--keep", action="store_true", help="keep resources for debugging (no destroy)")
+    run.add_argument(
+        "--keep",
+        "--tf-keep",
+        dest="keep",
+        action="store_true",
+        help="keep resources (and on the embedded target the emulator) for debugging: no destroy",
+    )
+    run.add_argument("--json", action="store_true", help="print the outcomes as JSON (docs/json.md) instead of a table")
+    run.add_argument("--junitxml", metavar="PATH", help="also write a JUnit XML file: one test case per check")
     run.add_argument("--jobs", type=int, default=2, help="scenarios applied in parallel (default 2)")
     run.add_argument(
         "--no-batch",

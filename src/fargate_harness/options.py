@@ -94,8 +94,9 @@ class Options:
             validate_arn_option("--registry-role-arn / HARNESS_REGISTRY_ROLE_ARN", self.registry_role_arn, ("role",))
         if needs_scenarios and not self.scenarios_dir.is_dir():
             raise ConfigurationError(
-                f"scenarios folder {self.scenarios_dir} does not exist: run from the project root or set "
-                "--tf-scenarios-dir / HARNESS_SCENARIOS_DIR"
+                f"nothing to run: no --dir was given and there is no scenarios folder here ({self.scenarios_dir}). "
+                "Give the Terraform folder to test: fargate-harness run --dir infra (repeatable). The reference "
+                "scenarios run from the fargate-harness repository (or --tf-scenarios-dir / HARNESS_SCENARIOS_DIR)."
             )
         return self
 

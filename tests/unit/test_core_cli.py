@@ -380,3 +380,76 @@ def test_a_deployer_that_is_not_a_principal_arn_exits_2_before_any_apply(
     assert main([command, "--dir", str(folder), "--deployer", deployer]) == 2
     err = capsys.readouterr().err
     assert "--deployer" in err and repr(deployer) in err, err
+
+
+@pytest.mark.usefixtures("tripwires")
+def test_a_bare_run_outside_this_repository_says_to_give_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In a user's repository there is no scenarios folder: the message points at --dir, not at our scenarios."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "no --dir was given" in err and "fargate-harness run --dir infra" in err, err
+
+
+def test_run_json_and_junit_carry_each_check_and_the_teardown_apart() -> None:
+    """``run --json`` and ``run --junitxml``: a verdict per check, the teardown reported on its own."""
+    from xml.etree import ElementTree as ET
+
+    from fargate_harness.cli import junit_xml, outcomes_json
+
+    outcomes = [
+        Outcome("web", results=[CheckResult("tasks_start", False, 0, "web: task x: expected to start, got denied")]),
+        Outcome("db", results=[CheckResult("tasks_start", True, 1)], destroy_error="db: cannot be deleted"),
+        Outcome("q", skipped="target localstack lacks ecs"),
+    ]
+    document = outcomes_json(outcomes, _target())
+    assert document["schema_version"] == 1 and document["ok"] is False and document["exit_code"] == 1
+    web, db, _q = document["configurations"]  # type: ignore[misc]
+    assert web["checks"][0]["verdict"] == "FAIL" and db["ok"] is True and db["destroy_error"]
+    suite = ET.fromstring(junit_xml(outcomes, 1.0).split("\n", 1)[1])
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == (
+        "4",
+        "1",
+        "1",
+        "1",
+    )
+    failed = [c for c in suite if c.find("failure") is not None]
+    assert [(c.get("classname"), c.get("name")) for c in failed] == [("web", "tasks_start")]
+
+
+def test_clean_removes_finished_runs_and_names_those_with_resources(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run whose process is gone and whose state lists nothing goes; one whose state lists resources stays, named
+    with what to do (sweep)."""
+    import json as _json
+
+    def run(run_id: str, resources: list[dict[str, Any]]) -> Path:
+        folder = tmp_path / run_id / "web-fh-cli-000001"
+        tfdir = folder / "config"
+        tfdir.mkdir(parents=True)
+        record = {
+            "run_id": run_id,
+            "prefix": "fh-cli-000001",
+            "label": "web",
+            "source": "infra",
+            "target": "embedded",
+            "endpoint": None,
+            "region": "us-east-1",
+            "accounts": [],
+            "pid": 999999999,
+            "started": "2026-12-07T00:00:00Z",
+            "tfdir": str(tfdir),
+        }
+        (folder / "run.json").write_text(_json.dumps(record))
+        (tfdir / "terraform.tfstate").write_text(_json.dumps({"resources": resources}))
+        return folder.parent
+
+    finished = run("run-1", [])
+    holding = run("run-2", [{"type": "aws_iam_role", "instances": [{}]}])
+    assert main(["clean", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert not finished.exists() and holding.exists(), out
+    assert "its state still lists resources (fargate-harness sweep destroys them)" in out, out
