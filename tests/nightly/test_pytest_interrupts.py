@@ -1,0 +1,116 @@
+"""Ctrl-C under pytest, as a user's terminal sends it (SIGINT to pytest's process group; Terraform runs in a
+session of its own and hears it from the harness): the apply in flight is let finish and write its state, the
+destroy then removes everything, no process outlives the session, and pytest exits as interrupted (2).
+Terraform's own behaviour on SIGINT: https://developer.hashicorp.com/terraform/cli/commands/apply
+("Interrupt received. Please wait for Terraform to exit or data loss may occur.")."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fargate_harness.targets import EmbeddedTarget
+from tests.nightly.conftest import ROOT
+
+BASIC = ROOT / "scenarios" / "basic"
+TEST_FILE = f"""
+import pytest
+
+pytestmark = pytest.mark.terraform({str(BASIC)!r})
+
+
+def test_roles(applied):
+    applied.assert_trusts_only_ecs_tasks()
+"""
+
+
+def _terraform_applying(results: Path) -> bool:
+    """A ``terraform apply`` is running in a run folder under ``results``."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if len(argv) > 1 and argv[0].endswith(b"terraform") and argv[1] == b"apply" and cwd.startswith(str(results)):
+            return True
+    return False
+
+
+def _left_under(results: Path) -> list[str]:
+    """Processes whose working folder or standard output is under ``results`` (what a run started)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        for link in ("cwd", "fd/1"):
+            try:
+                if os.readlink(proc / link).startswith(str(results)):
+                    found.append(f"{proc.name}: {(proc / 'cmdline').read_bytes()[:120]!r}")
+                    break
+            except OSError:
+                continue
+    return found
+
+
+def _prefix_roles(emulator: EmbeddedTarget) -> list[str]:
+    iam = emulator.client("iam")
+    return [r["RoleName"] for page in iam.get_paginator("list_roles").paginate() for r in page["Roles"]]
+
+
+@pytest.mark.parametrize("workers", [0, 2], ids=["alone", "xdist"])
+def test_ctrl_c_mid_apply_destroys_and_leaves_no_process(
+    workers: int, tmp_path: Path, emulator: EmbeddedTarget
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "tests" / "test_infra.py").write_text(TEST_FILE)
+    results = tmp_path / "results"
+    env = {**os.environ, "HARNESS_RESULTS_DIR": str(results)}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    before = set(_prefix_roles(emulator))
+    if workers == 0:
+        assert emulator.endpoint_url
+        env["HARNESS_EMBEDDED_ENDPOINT"] = emulator.endpoint_url  # resources can be counted after the session
+    else:
+        env.pop("HARNESS_EMBEDDED_ENDPOINT", None)  # each worker's own emulator: it must die with the session
+    # the harness's warnings (retries, a destroy that meets a lock) shown live, to be asserted on
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-o", "log_cli=true", "tests"]
+    args += ["--log-cli-level=WARNING"]
+    if workers:
+        args += ["-n", str(workers)]
+    session = subprocess.Popen(
+        args, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not _terraform_applying(results) or (workers == 0 and not set(_prefix_roles(emulator)) - before):
+            # alone: until the apply has created something (a role), so that the interrupt lands mid-apply
+            assert session.poll() is None, f"the session ended before its apply: {session.communicate()[0][-2000:]}"
+            assert time.monotonic() < deadline, "no terraform apply (creating a role) within 120 s"
+            time.sleep(0.05)
+        if workers:
+            time.sleep(1.0)  # each worker's own emulator cannot be watched from here: let the apply get going
+        os.killpg(session.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        output, _ = session.communicate(timeout=300)
+    finally:
+        if session.poll() is None:
+            os.killpg(session.pid, signal.SIGKILL)
+            session.wait()
+    assert session.returncode == 2, (
+        f"expected pytest's 'interrupted' exit 2, got {session.returncode}:\n{output[-3000:]}"
+    )
+    assert "state lock" not in output and "retrying" not in output, output[-3000:]
+    time.sleep(1)
+    assert _left_under(results) == [], "processes of the session outlived it"
+    if workers == 0:
+        left = sorted(set(_prefix_roles(emulator)) - before)
+        assert left == [], f"the interrupted run left roles behind: {left}\n{output[-3000:]}"
