@@ -24,6 +24,7 @@ from typing import ClassVar
 
 import pytest
 
+from fargate_harness.runner.terraform import OVERRIDE_FILE
 from tests.nightly.conftest import ROOT
 
 HOSTILE = ROOT / "tests" / "data" / "hostile"
@@ -171,7 +172,7 @@ def test_the_aws_provider_under_another_local_name_is_redirected(probe: RunProbe
     assert "ERROR" not in result.output, result.shown()
     line = next(line for line in result.output.splitlines() if line.startswith("local-name "))
     assert line.split()[2] == "1", f"expected 1 resource applied, got the row {line!r}"
-    overrides = list(result.results.rglob("harness_override.tf"))
+    overrides = list(result.results.rglob(OVERRIDE_FILE))
     assert overrides and 'provider "amazon" {' in overrides[0].read_text(), overrides
     assert result.code == 1 and "no aws_ecs_task_definition in the state" in result.output, result.shown()
     assert not result.leaks()
@@ -180,7 +181,7 @@ def test_the_aws_provider_under_another_local_name_is_redirected(probe: RunProbe
 def test_a_users_override_file_that_sets_endpoints_is_refused_by_name(probe: RunProbe) -> None:
     result = probe("user-override")
     assert result.code == 2, result.shown()
-    assert 'user-override/override.tf: provider "aws" sets endpoints' in result.output, result.shown()
+    assert 'user-override/zzz_override.tf: provider "aws" sets endpoints' in result.output, result.shown()
     assert "remote modules" not in result.output and "Traceback" not in result.output
     assert not result.leaks()
 

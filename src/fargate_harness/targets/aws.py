@@ -65,11 +65,17 @@ def check_profile(target: str, environ: Mapping[str, str] | None = None) -> None
     )
 
 
-def credential_problem(exc: Exception, target: str = "aws") -> ConfigurationError | None:
+def credential_problem(exc: Exception, target: str = "aws") -> ConfigurationError | None:  # noqa: PLR0911
     """A ConfigurationError that names a credential problem behind ``exc`` (a botocore error), or None when
     ``exc`` is not one."""
     named = _profile_in(os.environ)
     profile = f" (profile {named[1]!r} from {named[0]})" if named else ""
+    if isinstance(exc, ProfileNotFound) and not exc.kwargs.get("profile"):
+        return ConfigurationError(
+            f"--target {target} needs AWS credentials, and AWS_PROFILE is set but empty (boto3 then looks for a "
+            "profile named ''); fix: unset AWS_PROFILE or name a profile, or configure the standard chain "
+            "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO with aws sso login, or an instance role)"
+        )
     if isinstance(exc, ProfileNotFound):
         return ConfigurationError(
             f"--target {target}: the AWS profile {exc.kwargs.get('profile')!r} does not exist in "
