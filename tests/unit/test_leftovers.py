@@ -256,3 +256,21 @@ def test_a_state_from_the_harness_own_emulator_that_is_gone_holds_nothing(moto: 
     assert any("is gone, and what it held with it" in note for note in outcome.notes), outcome.notes
     assert f"{TFDIR}/terraform.tfstate" not in names(folder)
     assert f"{TFDIR}/terraform.tfstate.emulator-gone" in names(folder)
+
+
+def test_a_killed_runs_sensitive_values_are_redacted_by_the_sweep(moto: Target, tmp_path: Path) -> None:
+    """kill -9 gives the harness no chance to redact the var files of its copy (a user's secrets.auto.tfvars); the
+    sweep does it, after the destroy (the generated var files it removes)."""
+    folder = run_folder(tmp_path, pid=dead_pid(), endpoint=moto.endpoint_url)
+    tfdir = folder / TFDIR
+    (tfdir / "variables.tf").write_text('variable "db_password" {\n  sensitive = true\n}\n')
+    planted = "planted-Value-4242"
+    copied = tfdir / "secrets.auto.tfvars"
+    copied.write_text(f'db_password = "{planted}"\n')
+
+    report = clean_leftovers(tmp_path, moto)
+
+    (outcome,) = report.folders
+    still_there = planted in copied.read_text()  # a bool: pytest must not print the file's text on failure
+    assert not still_there, "the killed run's sensitive value is still in its copied var file"
+    assert any("secret values redacted in secrets.auto.tfvars" in note for note in outcome.notes), outcome.notes

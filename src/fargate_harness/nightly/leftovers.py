@@ -5,7 +5,7 @@ Every run writes ``<results>/<run id>/<label>-<prefix>/run.json`` when it starts
 is never touched) and:
 
 1. when ``<tfdir>/terraform.tfstate`` lists resources, runs ``terraform destroy`` from it, with the
-   folder's own ``harness_override.tf`` (which points at the emulator it recorded). When the recorded
+   folder's own ``zz_harness_override.tf`` (which points at the emulator it recorded). When the recorded
    endpoint is not the current target's, the destroy is skipped and the report says so;
 2. sweeps every account the run recorded for resources tagged with, or named with, the run's prefix
    (:func:`fargate_harness.nightly.sweep.sweep` with ``folder_prefixes``), which also finds what a run created but never
@@ -34,6 +34,7 @@ from typing import Any
 from fargate_harness.errors import ConfigurationError, HarnessError, TerraformError
 from fargate_harness.nightly.sweep import SweepReport, SweepTarget, sweep
 from fargate_harness.runner.command import TerraformCli
+from fargate_harness.runner.masking import redact_kept_run
 from fargate_harness.runner.processes import stat_fields
 from fargate_harness.runner.terraform import RetryPolicy
 from fargate_harness.runner.toolchain import Toolchain
@@ -261,6 +262,13 @@ def _terraform(tools: Toolchain, tfdir: Path, env: Mapping[str, str], *args: str
         raise TerraformError(argv, result.retcode, "\n".join(result.err.strip().splitlines()[-15:]), "")
 
 
+def _redact(record: RunRecord, outcome: FolderOutcome) -> None:
+    """A run whose harness died (kill -9) could not redact its var files: done now, after the destroy used them."""
+    redacted = redact_kept_run(record.folder)
+    if redacted:
+        outcome.notes.append(f"secret values redacted in {', '.join(p.name for p in redacted)}")
+
+
 def _remove(path: Path, folder: Path, outcome: FolderOutcome) -> None:
     try:
         path.unlink()
@@ -366,6 +374,7 @@ def clean_leftovers(
         if any(item.error for item in mine):
             outcome.failed = True
         _tidy(record, outcome)
+        _redact(record, outcome)
         _write_outcome(record, outcome)
     return report
 
