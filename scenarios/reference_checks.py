@@ -17,7 +17,7 @@ from typing import Any
 
 from fargate_harness.aws import ecr, ecs, iam, kms, logs, secrets, ssm
 from fargate_harness.aws._policy import fail, statements
-from fargate_harness.checks import Check, check, denied_actions, unavailable
+from fargate_harness.checks import Check, check, denied_actions, reads_of, unavailable
 from fargate_harness.iam import allowing_statements
 from fargate_harness.model.arn import Arn
 from fargate_harness.runner.terraform import ScenarioRun
@@ -385,7 +385,7 @@ def push_placeholder_images(run: ScenarioRun) -> int:
     Returns how many images were pushed. Users' configurations get no such help: the preflight reports a
     missing image as AWS would, unless asked to assume images are pushed (``images="assume-pushed"``).
     """
-    if not run.target.is_emulator or not has_declarations(run) or run.shared.get("placeholders-pushed"):
+    if not run.target.is_emulator or not has_declarations(run) or "placeholders" in reads_of(run).prepared:
         return 0
     from fargate_harness.preflight import AwsFacts
 
@@ -399,7 +399,7 @@ def push_placeholder_images(run: ScenarioRun) -> int:
             if image and client is not None and image.tag == "latest":
                 ecr.push_placeholder_image(client, image.repository_name, "latest", registry_id=image.account_id)
                 pushed += 1
-    run.shared["placeholders-pushed"] = True  # once per applied state (apply clears ``shared``)
+    reads_of(run).prepared.add("placeholders")  # once per applied state (apply drops the reads)
     return pushed
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -69,6 +69,26 @@ def _task_definitions(run: ScenarioRun) -> list[TaskDefinition]:
     return found
 
 
+@dataclass
+class Reads:
+    """What the checks and preflights of one applied state read once and share: facts per (region, account), where
+    each ARN comes from, preflight reports per options, the current check's notes. Dropped by every apply."""
+
+    facts: dict[tuple[str, str | None], AwsFacts] = field(default_factory=dict)
+    places: Places | None = None
+    reports: dict[str, list[PreflightReport]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    #: Set by checks that prepare the state once (our reference scenarios push placeholder images).
+    prepared: set[str] = field(default_factory=set)
+
+
+def reads_of(run: ScenarioRun) -> Reads:
+    """The run's :class:`Reads` for its current state."""
+    if not isinstance(run.reads, Reads):
+        run.reads = Reads()
+    return run.reads
+
+
 def _facts(run: ScenarioRun, region: str | None = None, account: str | None = None) -> AwsFacts:
     """One AwsFacts per applied run, region and account: checks and preflight share what was read.
 
@@ -82,12 +102,11 @@ def _facts(run: ScenarioRun, region: str | None = None, account: str | None = No
     region = region or run.target.region
     if account and (not run.target.is_emulator or account == run.target.account_id()):
         account = None
-    key = f"facts:{region}" + (f":{account}" if account else "")
-    facts = run.shared.get(key)
-    if not isinstance(facts, AwsFacts):
+    reads = reads_of(run)
+    facts = reads.facts.get((region, account))
+    if facts is None:
         target = run.target if region == run.target.region else run.target.derived(region=region)
-        facts = AwsFacts(target.in_account(account) if account else target)
-        run.shared[key] = facts
+        facts = reads.facts[(region, account)] = AwsFacts(target.in_account(account) if account else target)
     return facts
 
 
@@ -96,11 +115,10 @@ def places_of(run: ScenarioRun) -> Places:
     files, the file:line of its block (computed once per run). Fixes name these instead of the ARNs."""
     from fargate_harness.preflight.places import Places
 
-    found = run.shared.get("places")
-    if not isinstance(found, Places):
-        found = Places.from_inventory(run.inventory, run.source)
-        run.shared["places"] = found
-    return found
+    reads = reads_of(run)
+    if reads.places is None:
+        reads.places = Places.from_inventory(run.inventory, run.source)
+    return reads.places
 
 
 def preflight_reports(run: ScenarioRun, **options: Any) -> list[PreflightReport]:
@@ -109,14 +127,15 @@ def preflight_reports(run: ScenarioRun, **options: Any) -> list[PreflightReport]
     from fargate_harness.preflight import preflight_many
 
     options = {**run.preflight_options, **options}
-    key = f"preflight:{sorted(options.items())}"
-    if key not in run.shared:
+    key = repr(sorted(options.items()))
+    reads = reads_of(run)
+    if key not in reads.reports:
         jobs = []
         for td in _task_definitions(run):
             facts = _facts(run, td.region or None, td.account or None)
             jobs.append((facts.target, td.arn, facts))
-        run.shared[key] = preflight_many(jobs, {**options, "places": places_of(run)})
-    return list(run.shared[key])
+        reads.reports[key] = preflight_many(jobs, {**options, "places": places_of(run)})
+    return list(reads.reports[key])
 
 
 def denied_findings(report: PreflightReport) -> list[str]:
@@ -169,7 +188,7 @@ def _fail_each(run: ScenarioRun, findings: list[str]) -> None:
 
 
 def _note(run: ScenarioRun, text: str) -> None:
-    run.shared.setdefault("notes", []).append(text)
+    reads_of(run).notes.append(text)
 
 
 @check("ecs")
@@ -447,10 +466,10 @@ def run_all(run: ScenarioRun, reference: Reference | None = None) -> list[CheckR
                 CheckResult(one.__name__, True, 0, f"skipped: target {run.target.name} lacks {', '.join(missing)}")
             )
             continue
-        run.shared["notes"] = []
+        reads_of(run).notes = []
         try:
             subjects = one(run)
-            notes = tuple(run.masker(n) for n in run.shared["notes"])
+            notes = tuple(run.masker(n) for n in reads_of(run).notes)
             results.append(CheckResult(one.__name__, True, subjects, notes=notes))
         except (AssertionError, HarnessError) as exc:
             results.append(CheckResult(one.__name__, False, 0, run.masker(str(exc))))

@@ -29,7 +29,6 @@ from typing import Any
 
 from fargate_harness.checks import AppliedRun
 from fargate_harness.errors import ConfigurationError, NotIdempotentError
-from fargate_harness.model.inventory import managed_resources
 from fargate_harness.runner import hcl
 from fargate_harness.runner.terraform import OVERRIDE_FILE, Progress, copy_configuration, not_idempotent
 from fargate_harness.runner.toolchain import Toolchain
@@ -307,30 +306,22 @@ class Batch:
 
     def views(self) -> list[AppliedRun]:
         """Each member as a run of its own: its state, resources, outputs and the batch's stage seconds; the
-        batch's target, masker and work folder. Their ``down`` does nothing: the batch destroys."""
+        batch's target, masker and work folder (:meth:`ScenarioRun.member_view`): the batch applies and destroys."""
         run = self.run
         views = []
         for member in self.members:
-            view = type(run)(
-                member.scenario.path,
-                target=run.target,
-                toolchain=run.toolchain,
-                prefix=f"{run.prefix}-{member.number}",
-                results_dir=run.results_dir,
-                variables={k: v for k, v in run.variables.items() if k in member.scenario.variables},
-                sensitive=run.sensitive,
-                tags=run.tags,
+            view = type(run).member_view(
+                run,
+                source=member.scenario.path,
                 label=member.scenario.name,
-                masker=run.masker,
+                prefix=f"{run.prefix}-{member.number}",
+                variables={k: v for k, v in run.variables.items() if k in member.scenario.variables},
                 overlays=member.scenario.overlays,
-                timings=dict(run.timings),
-                provider_version=run.provider_version,
+                tfdir=self._copy_of(member),
+                state=member_state(run.state, member),
+                outputs={own: run.outputs[name] for name, own in member.outputs.items() if name in run.outputs},
             )
             view.variables["name_prefix"] = view.prefix
-            view.workdir, view.tfdir, view.log_path = run.workdir, self._copy_of(member), run.log_path
-            view._state = member_state(run.state, member)
-            view.resources = sorted(r.address for r in managed_resources(view._state))
-            view.outputs = {own: run.outputs[name] for name, own in member.outputs.items() if name in run.outputs}
             views.append(view)
         return views
 

@@ -25,9 +25,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from fargate_harness.errors import ConfigurationError, InterruptedRun, NotIdempotentError, TerraformError
+from fargate_harness.errors import ConfigurationError, HarnessError, InterruptedRun, NotIdempotentError, TerraformError
 from fargate_harness.model.inventory import Inventory, managed_resources
 from fargate_harness.options import run_id, validate_arn_option
 from fargate_harness.runner import as_written, hcl, provider_schema, workspace
@@ -338,10 +338,12 @@ class ScenarioRun:
     progress: Progress | None = field(default=None, repr=False)
     retries: int = 0
     apply_error: str = ""
-    #: Reads shared by the checks and preflights of one applied state (cleared by apply).
-    shared: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: What the checks read once per applied state (:class:`fargate_harness.checks.Reads`; None again after apply).
+    reads: object | None = field(default=None, repr=False)
     #: Keyword options of every preflight of this run (``images="assume-pushed"``, ``deployer=ARN``...).
     preflight_options: dict[str, Any] = field(default_factory=dict)
+    #: Set on a batch member's view (:meth:`member_view`): the batch's run, which alone applies and destroys.
+    member_of: ScenarioRun | None = field(default=None, repr=False)
     #: Attach every command to one AWS provider process of this run (:mod:`fargate_harness.runner.provider_server`) when
     #: the configuration has a single AWS provider configuration; ``HARNESS_PROVIDER_REATTACH=0`` turns it off.
     reattach: bool = field(default_factory=lambda: os.environ.get("HARNESS_PROVIDER_REATTACH", "1") != "0")
@@ -631,9 +633,56 @@ class ScenarioRun:
             self.progress(self.name, stage, seconds)
 
     # -- stages -----------------------------------------------------------------------------------
+    @classmethod
+    def member_view(
+        cls,
+        batch: ScenarioRun,
+        *,
+        source: Path,
+        label: str,
+        prefix: str,
+        variables: dict[str, Any],
+        overlays: tuple[Path, ...],
+        tfdir: Path,
+        state: dict[str, Any],
+        outputs: dict[str, Any],
+    ) -> Self:
+        """One configuration of a batch (:mod:`fargate_harness.runner.batch`) as a read-only run of its own: its
+        state, resources and outputs, the batch's target, masker, work folder and stage seconds. It cannot be
+        prepared, applied or destroyed: the batch does that, once for all its members."""
+        view = cls(
+            source,
+            target=batch.target,
+            toolchain=batch.toolchain,
+            prefix=prefix,
+            results_dir=batch.results_dir,
+            variables=variables,
+            sensitive=batch.sensitive,
+            tags=batch.tags,
+            label=label,
+            masker=batch.masker,
+            overlays=overlays,
+            timings=dict(batch.timings),
+            provider_version=batch.provider_version,
+            member_of=batch,
+        )
+        view.workdir, view.tfdir, view.log_path = batch.workdir, tfdir, batch.log_path
+        view._state = state
+        view.resources = sorted(r.address for r in managed_resources(state))
+        view.outputs = outputs
+        return view
+
+    def _not_a_view(self, what: str) -> None:
+        if self.member_of is not None:
+            raise HarnessError(
+                f"{self.name} is a member of the batch {self.member_of.name} ({self.member_of.workdir}): the batch "
+                f"does the {what}, once for all its members"
+            )
+
     def prepare(self) -> None:
         """Copy the configuration into the work folder, record the run, write the backend override and
         set up the Terraform command line."""
+        self._not_a_view("copy")
         if self.preflight_options.get("deployer") is not None:  # set after construction; checked before any apply
             validate_arn_option("deployer", self.preflight_options["deployer"])
         if self.workdir.exists():
@@ -942,7 +991,7 @@ class ScenarioRun:
         self.apply_error = ""
         self._settled = False
         self._state = self._inventory = None
-        self.shared.clear()
+        self.reads = None
         try:
             with self._stage("apply"):
                 self._apply_within_limit()
@@ -1136,6 +1185,7 @@ class ScenarioRun:
 
     def down(self, failed: bool = False) -> None:
         """Destroy unless ``keep``; keep the work folder (state, logs, outputs) on any failure."""
+        self._not_a_view("destroy")
         self.failed = self.failed or failed
         try:
             if self.keep:
