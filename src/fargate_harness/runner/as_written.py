@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fargate_harness.errors import ConfigurationError
 from fargate_harness.runner import hcl
+from fargate_harness.runner.masking import auto_var_files, read_var_file
 
 #: A region name as AWS spells them (``us-east-1``, ``eu-west-1``, ``us-gov-west-1``, ``cn-north-1``).
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
@@ -86,26 +86,6 @@ def _unwrap(text: str) -> str:
     return text.strip()
 
 
-def _read_values(path: Path) -> dict[str, Any]:
-    """A ``.tfvars`` (HCL) or ``.tfvars.json`` file as a dict; a syntax error names the file."""
-    if path.name.endswith(".json"):
-        try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"{path}: cannot be read as JSON variable values: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigurationError(f"{path}: expected a JSON object of variable values")
-        return loaded
-    return hcl.parse_file(path)
-
-
-def auto_var_files(root: Path) -> list[Path]:
-    """The variable files Terraform loads by itself for a root module, in the order it loads them."""
-    files = [root / "terraform.tfvars", root / "terraform.tfvars.json"]
-    files += sorted([*root.glob("*.auto.tfvars"), *root.glob("*.auto.tfvars.json")], key=lambda p: p.name)
-    return [f for f in files if f.is_file()]
-
-
 def variable_values(
     root: Path,
     declared: Mapping[str, hcl.Variable],
@@ -126,7 +106,7 @@ def variable_values(
         if text is not None:
             values[name] = Value(text, f"TF_VAR_{name}")
     for path in [*auto_var_files(root), *var_files]:
-        for name, value in _read_values(path).items():
+        for name, value in read_var_file(path).items():
             if name in declared:
                 values[name] = Value(value, f"{name} in {path.name}")
     for name, value in (named or {}).items():
