@@ -41,9 +41,19 @@ def write_summary(run: ScenarioRun, run_dir: Path, error: str = "", *, interrupt
         "interrupted": interrupted,
         "kept": str(run.workdir) if run.failed or run.keep else "",
         "error": run.masker(error),
+        "preflight": preflight_verdict(run),
     }
     path.write_text(json.dumps(summary, indent=2, sort_keys=True))
     return path
+
+
+def preflight_verdict(run: ScenarioRun) -> str:
+    """``pass`` when every task definition the run's checks preflighted would start, ``fail`` when one would not,
+    "" when none was preflighted (read from what the checks shared, :class:`fargate_harness.checks.Reads`)."""
+    reports = [r for found in getattr(run.reads, "reports", {}).values() for r in found]
+    if not reports:
+        return ""
+    return "pass" if all(getattr(r, "will_start", False) for r in reports) else "fail"
 
 
 @dataclass
@@ -117,6 +127,22 @@ def render(run_id: str, target: str, collector: Collector, summaries: Iterable[d
             f"| {name} | {verdict} | {tally.passed}/{tally.failed}/{tally.skipped} | {tally.preflight or '-'} | "
             f"{resources} | {cells} |"
         )
+    runs = sorted((s for found in by_scenario.values() for s in found), key=lambda s: (s["scenario"], s["prefix"]))
+    if runs:
+        lines += [
+            "",
+            "## Applied runs",
+            "",
+            "| configuration | run | verdict | preflight | resources | " + " | ".join(f"{s} s" for s in STAGES) + " |",
+            "|---|---|---|---|---|" + "---|" * len(STAGES),
+        ]
+        for run in runs:
+            verdict = "interrupted" if run.get("interrupted") else "FAIL" if run["failed"] else "pass"
+            cells = " | ".join(f"{run['timings'].get(s, 0.0):.1f}" for s in STAGES)
+            lines.append(
+                f"| {run['scenario']} | {run['prefix']} | {verdict} | {run.get('preflight') or '-'} | "
+                f"{run['resources']} | {cells} |"
+            )
     problems = [(name, r) for name in names for r in by_scenario.get(name, []) if r["failed"] or r.get("error")]
     tallies = {name: asdict(tally) for name, tally in sorted(collector.tallies.items())}
     failures = [(name, nodeid) for name in names for nodeid in collector.tallies.get(name, Tally()).failures]

@@ -114,7 +114,14 @@ def test_merge_writes_one_junit_one_report_and_every_summary(tmp_path: Path) -> 
     text = (tmp_path / "merged" / "report.md").read_text()
     assert text.startswith("# fargate-harness run nightly-1\n")
     assert "Merged from 2 shard(s)" in text
-    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    tallies_table, applied_table = text.split("## Applied runs", 1)
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in tallies_table.splitlines() if line.startswith("| ")}
+    applied = [line for line in applied_table.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert applied == [
+        "| basic | fh-a | FAIL | - | 6 | 1.0 | 3.0 | 1.5 | 2.0 |",
+        "| basic | fh-c | pass | - | 6 | 1.0 | 3.0 | 1.5 | 2.0 |",
+        "| secrets | fh-b | pass | - | 6 | 1.0 | 3.0 | 1.5 | 2.0 |",
+    ], "one row per applied run, with its own verdict"
     assert rows["basic"].startswith("| basic | FAIL | 2/1/0 | fail | 12 | 2.0 | 6.0 | 3.0 | 4.0 |")
     assert rows["secrets"].startswith("| secrets | pass | 1/0/1 | - | 6 |")
     assert "- `tests/scenarios/test_basic.py::test_preflight`" in text
