@@ -288,3 +288,17 @@ def test_a_member_view_cannot_be_prepared_or_destroyed(tmp_path: Path) -> None:
         with pytest.raises(HarnessError, match="is a member of the batch"):
             action()
     assert batch_run.workdir.is_dir(), "the batch's folder must survive its member's teardown"
+
+
+def test_a_configuration_in_its_own_region_runs_alone(tmp_path: Path) -> None:
+    """Deployed as written: a batch deploys every member in the target's region, so a member whose provider names
+    another region runs alone, in its own."""
+    folder = tmp_path / "eu"
+    folder.mkdir()
+    (folder / "main.tf").write_text(
+        'variable "name_prefix" {\n  type = string\n}\n\nprovider "aws" {\n  region = "eu-west-1"\n}\n'
+    )
+    target = Target(name="embedded", region="us-east-1", endpoint_url="http://127.0.0.1:1")
+    reason = batch.unbatchable(Scenario("eu", folder), target)
+    assert reason is not None and "its own region eu-west-1" in reason, reason
+    assert batch.unbatchable(Scenario("eu", folder, reference=True), target) != reason

@@ -29,7 +29,7 @@ from typing import Any
 
 from fargate_harness.checks import AppliedRun
 from fargate_harness.errors import ConfigurationError, NotIdempotentError
-from fargate_harness.runner import hcl
+from fargate_harness.runner import as_written, hcl
 from fargate_harness.runner.terraform import OVERRIDE_FILE, Progress, copy_configuration, not_idempotent
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.scenarios import SENSITIVE_VARIABLES, Scenario, new_run
@@ -75,6 +75,12 @@ def _reasons(scenario: Scenario, target: Target) -> Iterator[str]:
     if hcl.remote_modules(modules):
         yield "calls a module that is not a local folder (its provider blocks are known only after init)"
     yield from _root_only_settings(scenario, root)
+    if not scenario.reference:
+        # deployed as written: a member that names its own region would be built in the target's inside a batch
+        values = as_written.variable_values(scenario.path, root.variables)
+        region = as_written.configured_region(root, values).region
+        if region is not None and region != target.region:
+            yield f"it deploys in its own region {region} (the batch deploys in {target.region})"
     for module in modules:
         yield from (r for b in module.providers if (r := _provider_reason(b, module is root, target)))
         for path in hcl.config_files(module.path):
