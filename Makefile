@@ -119,3 +119,4 @@ SOAK_SEED  ?= 7
 .PHONY: soak
 soak: toolchain
 	$(BIN)/python -m tools.soak --kills $(SOAK_KILLS) --seed $(SOAK_SEED)
+	$(BIN)/python -m tools.soak --own-emulator --kills $(SOAK_KILLS) --seed $(SOAK_SEED)

@@ -315,8 +315,30 @@ def next_window(latest: float, finished_after: float | None) -> float:
     return max(KILL_WINDOW[0], min(latest, 0.9 * finished_after))
 
 
-def soak(kills: int, seed: int, workdir: Path, out: Callable[[str], None] = print) -> tuple[int, int, int]:
-    """Run the soak; return (kills, distinct resources left after a sweep, distinct files with the secret)."""
+def processes_under(folder: Path) -> list[str]:
+    """Processes whose working folder or standard output is under ``folder``: what a killed run left running."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        for link in ("cwd", "fd/1"):
+            try:
+                if os.readlink(proc / link).startswith(str(folder)):
+                    found.append(f"process {proc.name} ({(proc / 'comm').read_text().strip()})")
+                    break
+            except OSError:
+                continue
+    return found
+
+
+def soak(
+    kills: int, seed: int, workdir: Path, out: Callable[[str], None] = print, *, own_emulator: bool = False
+) -> tuple[int, int, int]:
+    """Run the soak; return (kills, distinct resources left after a sweep, distinct files with the secret).
+
+    ``own_emulator``: each run starts the harness's own emulator, as by default (no shared endpoint). What it
+    held dies with it, so what is counted as left is any process of a killed run still running (the emulator,
+    Terraform, the provider) and any sweep that did not exit 0."""
     rng = random.Random(seed)
     secret = "soak-" + secrets.token_hex(16)
     base_env = {k: v for k, v in os.environ.items() if k not in ("HARNESS_FAULTS", "HARNESS_EMBEDDED_ENDPOINT")}
@@ -335,6 +357,8 @@ def soak(kills: int, seed: int, workdir: Path, out: Callable[[str], None] = prin
             "HARNESS_RESULTS_DIR": str(workdir / "results"),
             "HARNESS_SECRET_VALUE": secret,
         }
+        if own_emulator:
+            del env["HARNESS_EMBEDDED_ENDPOINT"]
         sweep_env = {**env, "HARNESS_RESULTS_DIR": str(workdir / "sweep-results")}
         reach = AccountClients(target)
         left: set[str] = set()
@@ -348,7 +372,7 @@ def soak(kills: int, seed: int, workdir: Path, out: Callable[[str], None] = prin
                 scenario,
                 rng,
                 workdir=workdir,
-                endpoint=target.endpoint_url,
+                endpoint="" if own_emulator else target.endpoint_url,
                 region=target.region,
                 env=env,
                 latest=latest,
@@ -373,7 +397,13 @@ def soak(kills: int, seed: int, workdir: Path, out: Callable[[str], None] = prin
             (workdir / "sweeps.log").open("a").write(
                 f"--- after run {attempts} ({scenario})\n{swept.stdout}{swept.stderr}"
             )
-            remaining = census(target, reach=reach)
+            if own_emulator:
+                time.sleep(1.0)  # the parent-death signal reaches the run's children at once; their exit takes a moment
+                remaining = processes_under(workdir / "results") + (
+                    [f"sweep exit {swept.returncode}"] if swept.returncode else []
+                )
+            else:
+                remaining = census(target, reach=reach)
             hits = files_with(secret, workdir / "results")
             left.update(remaining)
             leaked.update(hits)
@@ -401,15 +431,20 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=20, help="runs to kill (default 20)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the kill points (default 7)")
     parser.add_argument("--workdir", help="keep the results here (default: a temporary folder, removed)")
+    parser.add_argument(
+        "--own-emulator",
+        action="store_true",
+        help="each run on the harness's own emulator (the default target) instead of one shared server",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     started = time.monotonic()
     if args.workdir:
         workdir = Path(args.workdir).resolve()
         workdir.mkdir(parents=True, exist_ok=True)
-        kills, left, files = soak(args.kills, args.seed, workdir)
+        kills, left, files = soak(args.kills, args.seed, workdir, own_emulator=args.own_emulator)
     else:
         with tempfile.TemporaryDirectory(prefix="fh-soak-") as tmp:
-            kills, left, files = soak(args.kills, args.seed, Path(tmp))
+            kills, left, files = soak(args.kills, args.seed, Path(tmp), own_emulator=args.own_emulator)
     print(f"wall time {time.monotonic() - started:.0f}s")
     print(summary_line(kills, left, files))
     return 1 if left or files else 0
