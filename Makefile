@@ -113,7 +113,8 @@ example: toolchain
 
 ## soak: SIGKILL runs at seeded random points (every reference scenario and an ALB + EFS configuration),
 ## `fargate-harness sweep --results-dir` after each, then count what moto still holds and which files hold
-## the planted secret. Ends with "soak summary: ..."; exit 1 when anything is left. Not part of `make test`.
+## the planted secret; then again with each run on its own emulator (the default target), counting the processes
+## a killed run left. Ends with "soak summary: ..." twice; exit 1 when anything is left. Not part of `make test`.
 SOAK_KILLS ?= 20
 SOAK_SEED  ?= 7
 .PHONY: soak
