@@ -327,10 +327,14 @@ def command_run(args: argparse.Namespace) -> int:
         Path(args.junitxml).write_text(junit_xml(outcomes, wall))
     if kept:
         print(f"fargate-harness: {kept}", file=sys.stderr)
+    code = exit_code(outcomes)
+    if code == EXIT_OK and not options.keep:
+        # a passing run leaves only its summaries under the results folder (its work folders are gone already)
+        shutil.rmtree(options.run_dir / "emulator-cli", ignore_errors=True)
     for outcome in outcomes:
         if outcome.bad_input:
             print(f"fargate-harness: {outcome.error}", file=sys.stderr)
-    return exit_code(outcomes)
+    return code
 
 
 def command_preflight(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import re
+import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -384,7 +385,9 @@ def harness_toolchain(harness_options: Options) -> toolchain.Toolchain:
 
 
 @pytest.fixture(scope="session")
-def harness_target(harness_options: Options, pytestconfig: pytest.Config) -> Iterator[Target]:
+def harness_target(
+    harness_options: Options, pytestconfig: pytest.Config, request: pytest.FixtureRequest
+) -> Iterator[Target]:
     """The selected target, started for the session (one embedded emulator per xdist worker)."""
     try:
         target = start_target(harness_options, harness_options.run_dir / f"emulator-{_worker_id(pytestconfig)}")
@@ -396,6 +399,9 @@ def harness_target(harness_options: Options, pytestconfig: pytest.Config) -> Ite
         kept = stop_target(target, harness_options)
         if kept and sys.__stderr__ is not None:
             sys.__stderr__.write(f"\nfargate-harness: {kept}\n")
+        if not kept and not harness_options.keep and request.session.testsfailed == 0:
+            # a passing session leaves only its summaries (and reports) under the results folder
+            shutil.rmtree(harness_options.run_dir / f"emulator-{_worker_id(pytestconfig)}", ignore_errors=True)
 
 
 ScenarioFactory = Callable[..., AppliedRun]

@@ -72,7 +72,9 @@ def test_without_keep_nothing_outlives_the_run(tmp_path: Path) -> None:
     results = tmp_path / "results"
     answer = cli("run", "--dir", str(BASIC), env={**_env(results), "HARNESS_EMBEDDED_ENDPOINT": ""})
     assert answer.returncode == 0, answer.stdout + answer.stderr
-    assert list(results.glob("*/emulator-cli/moto.log")), "expected the run's own emulator (its log)"
+    assert list(results.glob("*/summaries/*.json")), "a passing run leaves its summary"
+    left = sorted(str(p.relative_to(results)) for p in results.glob("*/*") if p.name != "summaries")
+    assert left == [], f"a passing run leaves nothing but its summaries under results/, got {left}"
     assert _processes_writing_under(results) == [], "a process of the run outlived it"
     assert "emulator kept" not in answer.stderr
     assert not list(results.glob("emulators/*.json")), "no emulator record without --keep"
