@@ -466,7 +466,7 @@ def test_prepare_refuses_an_existing_workdir(project: Path, tmp_path: Path) -> N
 
 
 def test_prepare_refuses_a_scenario_with_its_own_override_file(project: Path, tmp_path: Path) -> None:
-    """The harness owns harness_override.tf; a scenario shipping one is refused."""
+    """The harness owns its override file (OVERRIDE_FILE); a scenario shipping one is refused."""
     _write(project / "scenarios" / "demo" / OVERRIDE_FILE, "# mine\n")
     with pytest.raises(ConfigurationError, match=OVERRIDE_FILE):
         _prepared(tmp_path, project)

@@ -22,6 +22,7 @@ from fargate_harness.runner.netguard import (
     refuse_user_overrides,
     user_override_problems,
 )
+from fargate_harness.runner.terraform import OVERRIDE_FILE
 
 
 @pytest.fixture
@@ -122,22 +123,25 @@ def test_message_names_a_program_and_blames_no_module() -> None:
 
 
 def test_user_override_files_that_redirect_the_aws_provider_are_refused(tmp_path: Path) -> None:
+    """Only an override file Terraform merges after the harness's (its name sorts later) can undo the redirection;
+    one that sorts earlier is merged first and replaced (https://developer.hashicorp.com/terraform/language/files/override)."""
     (tmp_path / "main.tf").write_text(
         'terraform {\n  required_providers {\n    amazon = {\n      source = "hashicorp/aws"\n    }\n  }\n}\n'
         'provider "amazon" {\n  region = "us-east-1"\n}\n'
     )
-    (tmp_path / "override.tf").write_text('provider "amazon" {\n  profile = "prod"\n}\n')
-    (tmp_path / "tags_override.tf").write_text('provider "aws" {\n  region = "eu-west-1"\n}\n')
-    (tmp_path / "harness_override.tf").write_text('provider "aws" {\n  access_key = "testing"\n}\n')
-    (tmp_path / "keys_override.tf.json").write_text(json.dumps({"provider": {"aws": {"endpoints": {"sts": "x"}}}}))
+    (tmp_path / "override.tf").write_text('provider "amazon" {\n  profile = "prod"\n}\n')  # sorts before: replaced
+    (tmp_path / "zzz_tags_override.tf").write_text('provider "aws" {\n  region = "eu-west-1"\n}\n')  # no redirect
+    (tmp_path / OVERRIDE_FILE).write_text('provider "aws" {\n  access_key = "testing"\n}\n')
+    (tmp_path / "zzz_keys_override.tf.json").write_text(
+        json.dumps({"provider": {"amazon": {"profile": "prod", "endpoints": {"sts": "x"}}}})
+    )
     module = hcl.read_module(tmp_path)
-    problems = user_override_problems([module], "harness_override.tf")
-    assert problems == [
-        f'{tmp_path / "keys_override.tf.json"}: provider "aws" sets endpoints',
-        f'{tmp_path / "override.tf"}: provider "amazon" sets profile',
-    ], problems
-    with pytest.raises(ConfigurationError, match=r"override\.tf: provider \"amazon\" sets profile"):
-        refuse_user_overrides("web", [module], "harness_override.tf")
+    problems = user_override_problems([module], OVERRIDE_FILE)
+    assert problems == [f'{tmp_path / "zzz_keys_override.tf.json"}: provider "amazon" sets endpoints, profile'], (
+        problems
+    )
+    with pytest.raises(ConfigurationError, match=r"zzz_keys_override\.tf\.json: provider \"amazon\" sets endpoints"):
+        refuse_user_overrides("web", [module], OVERRIDE_FILE)
 
 
 def test_the_aws_provider_is_found_under_any_local_name(tmp_path: Path) -> None:

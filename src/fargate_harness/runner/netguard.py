@@ -279,8 +279,8 @@ def refusal_message(
 
 
 #: Arguments of an AWS provider block that decide where its requests go or whose credentials they carry. A
-#: user's own override file that sets one would be merged after the harness's (Terraform merges override files
-#: in the lexical order of their names, and ``override.tf`` sorts after ``harness_override.tf``) and win.
+#: user's own override file that sets one and sorts after the harness's ``zz_harness_override.tf`` would be merged
+#: after it (Terraform merges override files in the lexical order of their names) and win.
 REDIRECTING_ARGUMENTS = frozenset(
     {
         "endpoints",

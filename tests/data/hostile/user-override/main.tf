@@ -1,5 +1,5 @@
 # Probe: a user's own override file that points the AWS provider's STS endpoint at real AWS. Terraform merges
-# override.tf after the harness's harness_override.tf, so it would win; the harness must refuse it by name.
+# zzz_override.tf after the harness's zz_harness_override.tf, so it would win; the harness must refuse it by name.
 # https://developer.hashicorp.com/terraform/language/files/override
 variable "name_prefix" {
   type        = string
