@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fargate_harness.runner.terraform import RetryPolicy, ScenarioRun, logged_commands
+from fargate_harness.runner.diagnostics import RetryPolicy
+from fargate_harness.runner.terraform import ScenarioRun, logged_commands
 
 
 def test_destroy_after_an_object_left_behind_terraforms_back_still_removes_everything(

@@ -20,14 +20,11 @@ import pytest
 from fargate_harness.errors import ConfigurationError, InterruptedRun, NotIdempotentError, TerraformError
 from fargate_harness.runner import hcl
 from fargate_harness.runner.command import CommandOutput
+from fargate_harness.runner.diagnostics import RETRYABLE_ERRORS, RetryPolicy, empty_lookups, fatal
 from fargate_harness.runner.terraform import (
     OVERRIDE_FILE,
-    RETRYABLE_ERRORS,
-    RetryPolicy,
     ScenarioRun,
     copy_configuration,
-    empty_lookups,
-    fatal,
     local_module_dirs,
     logged_commands,
     provider_aliases,

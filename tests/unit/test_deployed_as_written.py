@@ -19,14 +19,8 @@ import pytest
 from fargate_harness.errors import ConfigurationError, TerraformError
 from fargate_harness.runner import as_written, hcl
 from fargate_harness.runner.command import CommandOutput
-from fargate_harness.runner.terraform import (
-    MANIFEST_FILE,
-    OVERRIDE_FILE,
-    RetryPolicy,
-    ScenarioRun,
-    failed_objects,
-    fatal,
-)
+from fargate_harness.runner.diagnostics import RetryPolicy, failed_objects, fatal
+from fargate_harness.runner.terraform import MANIFEST_FILE, OVERRIDE_FILE, ScenarioRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
 from fargate_harness.targets.localstack import LocalStackTarget

@@ -15,12 +15,7 @@ from botocore.exceptions import ClientError, NoCredentialsError, ProfileNotFound
 
 from fargate_harness.errors import ConfigurationError
 from fargate_harness.options import Options, validate_arn_option
-from fargate_harness.runner.terraform import (
-    MAX_RESOURCES,
-    check_resource_limit,
-    max_resources,
-    planned_additions,
-)
+from fargate_harness.runner.diagnostics import MAX_RESOURCES, check_resource_limit, max_resources, planned_additions
 from fargate_harness.targets.aws import AwsTarget, check_profile, credential_problem
 from fargate_harness.targets.embedded import EmbeddedTarget
 

@@ -30,7 +30,8 @@ from typing import Any
 from fargate_harness.checks import AppliedRun
 from fargate_harness.errors import ConfigurationError, NotIdempotentError
 from fargate_harness.runner import as_written, hcl
-from fargate_harness.runner.terraform import OVERRIDE_FILE, Progress, copy_configuration, not_idempotent
+from fargate_harness.runner.diagnostics import not_idempotent
+from fargate_harness.runner.terraform import OVERRIDE_FILE, Progress, copy_configuration
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.scenarios import SENSITIVE_VARIABLES, Scenario, new_run
 from fargate_harness.targets.base import DEFAULT_TAGS_SINCE, Target, provider_release
