@@ -164,6 +164,12 @@ def say(line: str) -> None:
     print(f"fargate-harness: {line}", file=sys.stderr, flush=True)
 
 
+def say_kept(note: str) -> None:
+    """The kept emulator's message (how to inspect, destroy and stop it), when there is one."""
+    if note:
+        say(note)
+
+
 def reference_of(options: Options) -> checks.Reference | None:
     """The reference checks beside the scenarios folder (``scenarios/reference_checks.py``), if there are any."""
     return checks.load_reference(options.scenarios_dir / REFERENCE_FILE)
@@ -577,7 +583,7 @@ def command_upgrade(args: argparse.Namespace) -> int:
                     stage_progress=print_progress,
                 )
             finally:
-                target.stop()
+                say_kept(stop_target(target, options))
     else:
         if args.var_file or args.var:
             raise ConfigurationError("upgrade --scenario takes no --var/--var-file; use --dir for your configuration")
@@ -602,7 +608,7 @@ def command_upgrade(args: argparse.Namespace) -> int:
                 allow_widening=args.allow_widening or (),
             )
         finally:
-            target.stop()
+            say_kept(stop_target(target, options))
     say(f"upgrade: verdict {'ok' if report.ok else 'FAIL'}")
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.text())
     return 0 if report.ok else 1
@@ -696,7 +702,13 @@ def _add_upgrade_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         action="append",
         help="accept an added permission: ACTION or ACTION=RESOURCE, wildcards allowed (repeatable)",
     )
-    up.add_argument("--keep", action="store_true", help="keep the new side's resources for debugging (no destroy)")
+    up.add_argument(
+        "--keep",
+        "--tf-keep",
+        dest="keep",
+        action="store_true",
+        help="keep the new side's resources for debugging (no destroy)",
+    )
     up.add_argument("--json", action="store_true", help="print JSON instead of text")
     up.set_defaults(func=command_upgrade)
 
