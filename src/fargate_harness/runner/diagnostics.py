@@ -68,6 +68,12 @@ EMULATOR_FATAL_ERRORS: dict[str, str] = {
         "the emulator answered HTTP 500 without an AWS error, which is how moto answers an action it does not "
         "implement: an emulator gap, not a fault of the configuration"
     ),
+    # moto 5.2.5 returns no engine version for an ElastiCache cluster or replication group, and provider 3.39
+    # then fails to parse the empty one ("Error: Malformed version: "): AWS always returns one
+    r"Malformed version: *(?:\n|$)": (
+        "the emulator returned no version where the provider reads one (moto gives ElastiCache no engine "
+        "version): an emulator gap, not a fault of the configuration"
+    ),
 }
 
 #: Errors of ``init`` that come from the configuration or the toolchain: pattern -> kind (see _init_problem).
