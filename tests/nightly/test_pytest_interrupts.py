@@ -6,6 +6,7 @@ Terraform's own behaviour on SIGINT: https://developer.hashicorp.com/terraform/c
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,10 +20,11 @@ from fargate_harness.targets import EmbeddedTarget
 from tests.nightly.conftest import ROOT
 
 BASIC = ROOT / "scenarios" / "basic"
-TEST_FILE = f"""
+ALB = ROOT / "tests" / "data" / "configs" / "alb-platform"
+TEST_FILE = """
 import pytest
 
-pytestmark = pytest.mark.terraform({str(BASIC)!r})
+pytestmark = pytest.mark.terraform({path!r})
 
 
 def test_roles(applied):
@@ -72,7 +74,7 @@ def test_ctrl_c_mid_apply_destroys_and_leaves_no_process(
 ) -> None:
     repo = tmp_path / "repo"
     (repo / "tests").mkdir(parents=True)
-    (repo / "tests" / "test_infra.py").write_text(TEST_FILE)
+    (repo / "tests" / "test_infra.py").write_text(TEST_FILE.format(path=str(BASIC)))
     results = tmp_path / "results"
     env = {**os.environ, "HARNESS_RESULTS_DIR": str(results)}
     env.pop("PYTEST_XDIST_WORKER", None)
@@ -114,3 +116,60 @@ def test_ctrl_c_mid_apply_destroys_and_leaves_no_process(
     if workers == 0:
         left = sorted(set(_prefix_roles(emulator)) - before)
         assert left == [], f"the interrupted run left roles behind: {left}\n{output[-3000:]}"
+
+
+def test_ctrl_c_while_an_apply_waits_lets_it_finish_before_the_destroy(
+    tmp_path: Path, emulator: EmbeddedTarget
+) -> None:
+    """The case where waiting matters: provider 3.39's ``aws_lb`` create waits about 60 s after the load balancer
+    exists (NOTES.md). Interrupted then, Terraform finishes that wait and writes its state before it exits; a
+    destroy started earlier would meet its state lock ("Error acquiring the state lock") and retry."""
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "tests" / "test_infra.py").write_text(TEST_FILE.format(path=str(ALB)))
+    results = tmp_path / "results"
+    assert emulator.endpoint_url
+    env = {**os.environ, "HARNESS_RESULTS_DIR": str(results), "HARNESS_EMBEDDED_ENDPOINT": emulator.endpoint_url}
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-o", "log_cli=true", "tests"]
+    args += ["--log-cli-level=WARNING"]
+    session = subprocess.Popen(
+        args, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+
+    def balancers() -> list[str]:
+        names: list[str] = []
+        for account in _accounts(emulator, results):
+            elbv2 = emulator.in_account(account).client("elbv2")
+            names += [lb["LoadBalancerName"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
+        return names
+
+    try:
+        deadline = time.monotonic() + 300
+        while not balancers():
+            assert session.poll() is None, (
+                f"the session ended before its load balancer: {session.communicate()[0][-2000:]}"
+            )
+            assert time.monotonic() < deadline, "no load balancer within 300 s"
+            time.sleep(0.5)
+        time.sleep(2)  # the provider is now in its wait for the load balancer
+        os.killpg(session.pid, signal.SIGINT)
+        output, _ = session.communicate(timeout=600)
+    finally:
+        if session.poll() is None:
+            os.killpg(session.pid, signal.SIGKILL)
+            session.wait()
+    assert session.returncode == 2, f"expected exit 2, got {session.returncode}:\n{output[-3000:]}"
+    assert "state lock" not in output and "retrying" not in output, output[-3000:]
+    assert balancers() == [], f"the load balancer outlived the interrupted run:\n{output[-3000:]}"
+    assert _left_under(results) == [], "processes of the session outlived it"
+
+
+def _accounts(emulator: EmbeddedTarget, results: Path) -> list[str]:
+    """The emulator's own account and those the runs under ``results`` recorded (a fixed-name configuration runs in
+    a fresh account of its own)."""
+    found = [emulator.account_id()]
+    for manifest in results.glob("*/*/run.json"):
+        for account in json.loads(manifest.read_text()).get("accounts") or []:
+            if account not in found:
+                found.append(str(account))
+    return found
