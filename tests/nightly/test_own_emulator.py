@@ -14,11 +14,13 @@ import time
 from pathlib import Path
 
 import boto3
+import pytest
 
 from fargate_harness.targets.kept import listening
 from tests.nightly.conftest import ROOT, cli
 
 BASIC = ROOT / "scenarios" / "basic"
+CROSS_ACCOUNT = ROOT / "scenarios" / "cross-account-ecr"
 
 
 def _env(results: Path) -> dict[str, str]:
@@ -51,6 +53,22 @@ def _wait_until(check: object, seconds: float, what: str) -> None:
     while not check():  # type: ignore[operator]
         assert time.monotonic() < deadline, what
         time.sleep(0.2)
+
+
+def _processes_under(folder: Path) -> list[str]:
+    """Processes working in, or writing to, ``folder`` (Terraform, its provider plugins, the emulator)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        for link in ("cwd", "fd/1"):
+            try:
+                if os.readlink(proc / link).startswith(str(folder)):
+                    found.append(f"{proc.name} {(proc / 'comm').read_text().strip()}")
+                    break
+            except OSError:
+                continue
+    return found
 
 
 def _processes_writing_under(folder: Path) -> list[int]:
@@ -109,12 +127,15 @@ def test_keep_leaves_an_emulator_to_inspect_and_sweep_finishes_it(tmp_path: Path
             os.kill(pid, signal.SIGKILL)
 
 
-def test_kill_9_takes_the_emulator_with_it_and_sweep_exits_0(tmp_path: Path) -> None:
+@pytest.mark.parametrize("configuration", [BASIC, CROSS_ACCOUNT], ids=["one-provider", "two-providers"])
+def test_kill_9_takes_the_emulator_with_it_and_sweep_exits_0(tmp_path: Path, configuration: Path) -> None:
+    """One provider configuration: its provider is the harness's own process. Two (cross-account-ecr): Terraform
+    starts the provider plugins itself, and they must stop with it."""
     results = tmp_path / "results"
     env = {**os.environ, **_env(results)}
     env.pop("HARNESS_EMBEDDED_ENDPOINT", None)
     run = subprocess.Popen(
-        [sys.executable, "-m", "fargate_harness.cli", "run", "--dir", str(BASIC)],
+        [sys.executable, "-m", "fargate_harness.cli", "run", "--dir", str(configuration)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -133,6 +154,7 @@ def test_kill_9_takes_the_emulator_with_it_and_sweep_exits_0(tmp_path: Path) -> 
         run.wait()
     endpoint = str(_manifest(results)["endpoint"])
     _wait_until(lambda: not listening(endpoint), 15, f"the run's emulator at {endpoint} outlived a kill -9")
+    _wait_until(lambda: not _processes_under(results), 30, "processes of the killed run outlived it")
 
     swept = cli("sweep", "--results-dir", str(results), env={"HARNESS_EMBEDDED_ENDPOINT": ""})
     assert swept.returncode == 0, swept.stdout + swept.stderr

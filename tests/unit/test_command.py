@@ -8,6 +8,8 @@ wait for Terraform to exit or data loss may occur." (https://developer.hashicorp
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -102,8 +104,71 @@ def test_the_command_runs_in_a_session_of_its_own(cli: TerraformCli, tmp_path: P
     _wait_for(tmp_path / "pid")
     pid = int((tmp_path / "pid").read_text())
     try:
-        assert os.getsid(pid) == pid and os.getpgid(pid) != os.getpgid(0)
+        assert os.getsid(pid) != os.getsid(0), "Terraform must not be in the harness's session"
+        assert os.getpgid(pid) == os.getsid(pid), "Terraform must be in the group its supervisor leads"
     finally:
         INTERRUPTS.interrupt()
         INTERRUPTS.interrupt()
         worker.join(10)
+
+
+PLUGIN_FAKE = """#!/bin/sh
+sleep 300 &
+echo $! > "$PWD/plugin"
+trap 'exit 1' INT TERM
+wait
+"""
+
+RUN_IN_CHILD = """
+import os, sys
+from pathlib import Path
+from fargate_harness.runner.command import TerraformCli
+TerraformCli(Path(sys.argv[1]), Path(sys.argv[2]), dict(os.environ)).execute_command("apply")
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_killed_harness_takes_terraform_and_its_plugins_with_it(tmp_path: Path) -> None:
+    """kill -9 of the harness: Terraform and the plugin processes Terraform started itself must stop too (they
+    were left running, orphaned: Terraform exits on SIGTERM without ending its plugins)."""
+    binary = tmp_path / "terraform"
+    binary.write_text(PLUGIN_FAKE)
+    binary.chmod(0o755)
+    harness = subprocess.Popen([sys.executable, "-c", RUN_IN_CHILD, str(tmp_path), str(binary)])
+    try:
+        _wait_for(tmp_path / "plugin")
+        plugin = int((tmp_path / "plugin").read_text())
+        assert _alive(plugin)
+    finally:
+        harness.kill()
+        harness.wait()
+    deadline = time.monotonic() + 10
+    while _alive(plugin):
+        assert time.monotonic() < deadline, f"the plugin process {plugin} outlived the killed harness"
+        time.sleep(0.05)
+
+
+def test_the_second_interrupt_kills_the_plugins_too(tmp_path: Path) -> None:
+    binary = tmp_path / "terraform"
+    binary.write_text(PLUGIN_FAKE.replace("trap 'exit 1' INT TERM", "trap '' INT"))
+    binary.chmod(0o755)
+    cli = TerraformCli(tmp_path, binary, dict(os.environ))
+    worker = threading.Thread(target=lambda: cli.execute_command("apply"))
+    worker.start()
+    _wait_for(tmp_path / "plugin")
+    plugin = int((tmp_path / "plugin").read_text())
+    INTERRUPTS.interrupt()
+    INTERRUPTS.interrupt()
+    worker.join(10)
+    deadline = time.monotonic() + 5
+    while _alive(plugin):
+        assert time.monotonic() < deadline, f"the plugin process {plugin} outlived the second interrupt"
+        time.sleep(0.05)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import signal
 import subprocess
 import threading
@@ -15,9 +16,17 @@ _PR_SET_PDEATHSIG = 1
 
 def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     """Ask Linux to SIGKILL this child when the thread that started it ends, so that a SIGKILL-ed harness leaves
-    no Terraform, provider or emulator behind (prctl(2), PR_SET_PDEATHSIG). Elsewhere it does nothing."""
+    no provider or emulator behind (prctl(2), PR_SET_PDEATHSIG). Elsewhere it does nothing."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def stop_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Like :func:`die_with_parent`, with SIGTERM: for Terraform, which then stops as on an interrupt and ends
+    the provider plugins it started itself. A SIGKILL would leave those plugins running, orphaned (seen: a
+    killed run of a configuration with two provider configurations left two plugin processes)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Interrupts:
@@ -51,14 +60,23 @@ class Interrupts:
             forced = self.requested.is_set()
             (self.forced if forced else self.requested).set()
         for process in live:
-            with contextlib.suppress(OSError):
-                process.send_signal(signal.SIGKILL if forced else signal.SIGINT)
+            if forced:
+                kill_group(process)
+            else:
+                with contextlib.suppress(OSError):
+                    process.send_signal(signal.SIGINT)
         return forced
 
     def reset(self) -> None:
         """Forget earlier interrupts (for tests and for long-lived processes that ran a session already)."""
         self.requested.clear()
         self.forced.clear()
+
+
+def kill_group(process: subprocess.Popen[str]) -> None:
+    """SIGKILL the process group ``process`` leads (a Terraform command's: Terraform and its provider plugins)."""
+    with contextlib.suppress(OSError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 #: The one interrupt state of the process.
