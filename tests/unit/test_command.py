@@ -23,8 +23,8 @@ from fargate_harness.runner.processes import INTERRUPTS
 
 FAKE = """#!/bin/sh
 echo "started $1" >&2
-echo $$ > "$PWD/pid"
 trap 'sleep 0.3; echo written > "$PWD/state"; echo "Interrupt received" >&2; exit 1' INT
+echo $$ > "$PWD/pid"
 i=0
 while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
 echo "done $1"

@@ -26,10 +26,13 @@ from fargate_harness.runner.processes import INTERRUPTS, kill_group, stop_with_p
 #: A shell starts a background command with SIGINT ignored; ``env --default-signal=INT`` (GNU coreutils >= 8.31)
 #: gives it back (Terraform, a Go program, would take it back anyway; a stand-in script cannot).
 SUPERVISOR = (
-    "trap 'kill -INT \"$child\" 2>/dev/null' INT\n"
+    # a SIGINT before Terraform has started (or before its pid is known) is remembered, then passed on
+    "trap 'pending=1' INT\n"
     "trap 'trap - TERM; kill -s TERM 0' TERM\n"
     'env --default-signal=INT "$@" &\n'
     "child=$!\n"
+    "trap 'kill -INT \"$child\" 2>/dev/null' INT\n"
+    '[ -z "$pending" ] || kill -INT "$child" 2>/dev/null\n'
     "while :; do\n"
     '  wait "$child"; status=$?\n'
     '  kill -0 "$child" 2>/dev/null || exit "$status"\n'
