@@ -18,6 +18,7 @@ import pytest
 
 from fargate_harness.targets.kept import listening
 from tests.nightly.conftest import ROOT, cli
+from tools.soak import processes_under
 
 BASIC = ROOT / "scenarios" / "basic"
 CROSS_ACCOUNT = ROOT / "scenarios" / "cross-account-ecr"
@@ -53,22 +54,6 @@ def _wait_until(check: object, seconds: float, what: str) -> None:
     while not check():  # type: ignore[operator]
         assert time.monotonic() < deadline, what
         time.sleep(0.2)
-
-
-def _processes_under(folder: Path) -> list[str]:
-    """Processes working in, or writing to, ``folder`` (Terraform, its provider plugins, the emulator)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        for link in ("cwd", "fd/1"):
-            try:
-                if os.readlink(proc / link).startswith(str(folder)):
-                    found.append(f"{proc.name} {(proc / 'comm').read_text().strip()}")
-                    break
-            except OSError:
-                continue
-    return found
 
 
 def _processes_writing_under(folder: Path) -> list[int]:
@@ -154,7 +139,7 @@ def test_kill_9_takes_the_emulator_with_it_and_sweep_exits_0(tmp_path: Path, con
         run.wait()
     endpoint = str(_manifest(results)["endpoint"])
     _wait_until(lambda: not listening(endpoint), 15, f"the run's emulator at {endpoint} outlived a kill -9")
-    _wait_until(lambda: not _processes_under(results), 30, "processes of the killed run outlived it")
+    _wait_until(lambda: not processes_under(results), 30, "processes of the killed run outlived it")
 
     swept = cli("sweep", "--results-dir", str(results), env={"HARNESS_EMBEDDED_ENDPOINT": ""})
     assert swept.returncode == 0, swept.stdout + swept.stderr

@@ -18,6 +18,7 @@ import pytest
 
 from fargate_harness.targets import EmbeddedTarget
 from tests.nightly.conftest import ROOT
+from tools.soak import processes_under
 
 BASIC = ROOT / "scenarios" / "basic"
 ALB = ROOT / "tests" / "data" / "configs" / "alb-platform"
@@ -45,22 +46,6 @@ def _terraform_applying(results: Path) -> bool:
         if len(argv) > 1 and argv[0].endswith(b"terraform") and argv[1] == b"apply" and cwd.startswith(str(results)):
             return True
     return False
-
-
-def _left_under(results: Path) -> list[str]:
-    """Processes whose working folder or standard output is under ``results`` (what a run started)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        for link in ("cwd", "fd/1"):
-            try:
-                if os.readlink(proc / link).startswith(str(results)):
-                    found.append(f"{proc.name}: {(proc / 'cmdline').read_bytes()[:120]!r}")
-                    break
-            except OSError:
-                continue
-    return found
 
 
 def _prefix_roles(emulator: EmbeddedTarget) -> list[str]:
@@ -112,7 +97,7 @@ def test_ctrl_c_mid_apply_destroys_and_leaves_no_process(
     )
     assert "state lock" not in output and "retrying" not in output, output[-3000:]
     time.sleep(1)
-    assert _left_under(results) == [], "processes of the session outlived it"
+    assert processes_under(results) == [], "processes of the session outlived it"
     if workers == 0:
         left = sorted(set(_prefix_roles(emulator)) - before)
         assert left == [], f"the interrupted run left roles behind: {left}\n{output[-3000:]}"
@@ -161,7 +146,7 @@ def test_ctrl_c_while_an_apply_waits_lets_it_finish_before_the_destroy(
     assert session.returncode == 2, f"expected exit 2, got {session.returncode}:\n{output[-3000:]}"
     assert "state lock" not in output and "retrying" not in output, output[-3000:]
     assert balancers() == [], f"the load balancer outlived the interrupted run:\n{output[-3000:]}"
-    assert _left_under(results) == [], "processes of the session outlived it"
+    assert processes_under(results) == [], "processes of the session outlived it"
 
 
 def _accounts(emulator: EmbeddedTarget, results: Path) -> list[str]:
