@@ -172,3 +172,24 @@ def test_the_second_interrupt_kills_the_plugins_too(tmp_path: Path) -> None:
     while _alive(plugin):
         assert time.monotonic() < deadline, f"the plugin process {plugin} outlived the second interrupt"
         time.sleep(0.05)
+
+
+def test_an_interrupt_that_comes_while_a_command_starts_reaches_it() -> None:
+    """Under load the interrupt can come after the process exists and before it is tracked: tracking then passes
+    on what it missed (and only that: a command started after the interrupt, the destroy, is left alone)."""
+    from fargate_harness.runner.processes import Interrupts
+
+    interrupts = Interrupts()
+    since = interrupts.count
+    missed = subprocess.Popen(["sleep", "30"], start_new_session=True, text=True)
+    interrupts.interrupt()  # the first interrupt, while `missed` was starting
+    later = subprocess.Popen(["sleep", "30"], start_new_session=True, text=True)
+    try:
+        interrupts.track(missed, since)
+        interrupts.track(later, interrupts.count)
+        assert missed.wait(timeout=5) == -2, "the command that missed the interrupt must get its SIGINT"
+        assert later.poll() is None, "a command started after the interrupt must not get it"
+    finally:
+        for process in (missed, later):
+            process.kill()
+            process.wait()

@@ -80,6 +80,7 @@ class TerraformCli:
         """
         if INTERRUPTS.forced.is_set():
             raise InterruptedRun(f"`terraform {cmd}` not started: the run was stopped at once (second interrupt)")
+        since = INTERRUPTS.count
         try:
             command = [str(self.binary), cmd, *args]
             if supervised():  # arguments reach Terraform as they are, never parsed by the shell
@@ -99,7 +100,7 @@ class TerraformCli:
             )
         except OSError as exc:
             raise ToolchainError(f"cannot run Terraform ({self.binary}): {exc}") from exc
-        INTERRUPTS.track(process)
+        INTERRUPTS.track(process, since)
         caught: KeyboardInterrupt | None = None
         try:
             while True:

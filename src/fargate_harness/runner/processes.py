@@ -44,10 +44,26 @@ class Interrupts:
         self.forced = threading.Event()
         self._lock = threading.Lock()
         self._live: set[subprocess.Popen[str]] = set()
+        self._count = 0
 
-    def track(self, process: subprocess.Popen[str]) -> None:
+    @property
+    def count(self) -> int:
+        """How many interrupts the process received so far."""
+        return self._count
+
+    def track(self, process: subprocess.Popen[str], since: int) -> None:
+        """Watch a Terraform command just started; ``since`` is :attr:`count` from before it was started. An
+        interrupt that came while it was starting (before it was tracked) reaches it now: a command is never left
+        out of an interrupt by a race with its own start."""
         with self._lock:
             self._live.add(process)
+            missed = self._count > since
+            forced = self.forced.is_set()
+        if missed and forced:
+            kill_group(process)
+        elif missed:
+            with contextlib.suppress(OSError):
+                process.send_signal(signal.SIGINT)
 
     def untrack(self, process: subprocess.Popen[str]) -> None:
         with self._lock:
@@ -59,6 +75,7 @@ class Interrupts:
             live = list(self._live)
             forced = self.requested.is_set()
             (self.forced if forced else self.requested).set()
+            self._count += 1
         for process in live:
             if forced:
                 kill_group(process)
@@ -71,6 +88,7 @@ class Interrupts:
         """Forget earlier interrupts (for tests and for long-lived processes that ran a session already)."""
         self.requested.clear()
         self.forced.clear()
+        self._count = 0
 
 
 def kill_group(process: subprocess.Popen[str]) -> None:
