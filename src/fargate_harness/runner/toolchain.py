@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import importlib.util
 import json
@@ -209,8 +210,11 @@ def terraform_version(binary: Path) -> str:
     return version
 
 
+@functools.cache
 def registry_reachable(timeout: float = 3.0) -> bool:
-    """True when the Terraform registry accepts a TCP connection on 443 within ``timeout`` seconds."""
+    """True when the Terraform registry accepts a TCP connection on 443 within ``timeout`` seconds. Asked once per
+    process: the CLI and the pytest plugin ask before deciding on network isolation, and the toolchain again with
+    the default provider source; the second answer is the first (inside a namespace it could only be "no")."""
     try:
         with socket.create_connection((REGISTRY_HOST, 443), timeout=timeout):
             return True
