@@ -332,39 +332,32 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     Path(path).write_text(render(run_id(), options.target, collector, load_summaries(options.run_dir)))
 
 
+def _to_terminal(text: str) -> None:
+    """One line on the process's own standard error, past pytest's capture, so that xdist workers (whose
+    standard error is the terminal's) show theirs too."""
+    stream = sys.__stderr__
+    if stream is not None:
+        stream.write(f"\nfargate-harness: {text}\n")
+        stream.flush()
+
+
 def _progress(config: pytest.Config) -> Progress | None:
     """With ``-v``, a line on the terminal when each stage of a run starts and ends (an ALB's apply takes a
-    minute); quiet otherwise. Written to the process's own standard error, past pytest's capture, so that xdist
-    workers (whose standard error is the terminal's) show theirs too."""
+    minute); quiet otherwise."""
     if config.get_verbosity() < 1:
         return None
     worker = _worker_id(config)
     tag = "" if worker == "main" else f"[{worker}] "
 
     def show(name: str, stage: str, seconds: float | None) -> None:
-        stream = sys.__stderr__
-        if stream is None:
-            return
-        done = "..." if seconds is None else f"{seconds:.1f}s"
-        stream.write(f"\nfargate-harness: {tag}{name}: {stage} {done}\n")
-        stream.flush()
+        _to_terminal(f"{tag}{name}: {stage} {'...' if seconds is None else f'{seconds:.1f}s'}")
 
     return show
 
 
 def _news(config: pytest.Config) -> Callable[[str], None] | None:
     """With ``-v``, the lifecycle's news (a batch, what the harness changed about a deployment) on the terminal."""
-    show = _progress(config)
-    if show is None:
-        return None
-    stream = sys.__stderr__
-
-    def say(line: str) -> None:
-        if stream is not None:
-            stream.write(f"\nfargate-harness: {line}\n")
-            stream.flush()
-
-    return say
+    return _to_terminal if config.get_verbosity() >= 1 else None
 
 
 def _worker_id(config: pytest.Config) -> str:
@@ -397,8 +390,8 @@ def harness_target(
         yield target
     finally:
         kept = stop_target(target, harness_options)
-        if kept and sys.__stderr__ is not None:
-            sys.__stderr__.write(f"\nfargate-harness: {kept}\n")
+        if kept:
+            _to_terminal(kept)
         if not kept and not harness_options.keep and request.session.testsfailed == 0:
             # a passing session leaves only its summaries (and reports) under the results folder
             shutil.rmtree(harness_options.run_dir / f"emulator-{_worker_id(pytestconfig)}", ignore_errors=True)
