@@ -493,9 +493,10 @@ def command_clean(args: argparse.Namespace) -> int:
 
     options = options_from_args(args)
     results = Path(args.results_dir) if args.results_dir else options.results_dir
-    removed, kept = [], []
+    removed: list[str] = []
+    staying: list[str] = []
     for folder in sorted(p for p in results.iterdir() if p.is_dir()) if results.is_dir() else []:
-        if folder.name == kept_folder_name():
+        if folder.name == kept.FOLDER:  # kept emulators' records: sweep finishes them
             continue
         busy = []
         for manifest in folder.glob(f"*/{RUN_FILE}"):
@@ -509,7 +510,7 @@ def command_clean(args: argparse.Namespace) -> int:
             elif state_resources(record.tfdir / "terraform.tfstate"):
                 busy.append(f"{manifest.parent}: its state still lists resources (fargate-harness sweep destroys them)")
         if busy:
-            kept += busy
+            staying += busy
         elif not args.dry_run:
             shutil.rmtree(folder)
             removed.append(str(folder))
@@ -517,16 +518,11 @@ def command_clean(args: argparse.Namespace) -> int:
             removed.append(f"{folder} (dry run)")
     for line in removed:
         print(f"removed {line}")
-    for line in kept:
+    for line in staying:
         print(f"kept {line}")
-    if not removed and not kept:
+    if not removed and not staying:
         print(f"nothing to clean under {results}")
     return 0
-
-
-def kept_folder_name() -> str:
-    """The results sub-folder that records kept emulators (never cleaned: sweep finishes them)."""
-    return kept.FOLDER
 
 
 def command_emulators(args: argparse.Namespace) -> int:

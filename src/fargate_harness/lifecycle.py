@@ -195,15 +195,7 @@ class Lifecycle:
     def finish(self, run: ScenarioRun, *, failed: bool = False, error: str = "") -> str:
         """Destroy (unless kept) and write the run's summary; the folder is kept on any failure. Returns the
         teardown's error (masked), or "". Never raises for a teardown failure: the caller reports it apart."""
-        problem = ""
-        try:
-            run.down(failed=failed)
-        except HarnessError as exc:
-            problem = run.masker(str(exc))
-        except KeyboardInterrupt:  # the second interrupt, during the destroy: stop at once
-            run.failed = True
-            problem = stopped_at_once(run)
-            print(f"fargate-harness: {problem}", file=sys.stderr, flush=True)
+        problem = _teardown(run, lambda: run.down(failed=failed))
         interrupted = INTERRUPTS.requested.is_set()
         write_summary(run, self.results_dir, "\n".join(p for p in (error, problem) if p), interrupted=interrupted)
         return problem
@@ -330,15 +322,7 @@ class Lifecycle:
 
     def finish_batch(self, group: batch.Batch, views: Iterable[AppliedRun], *, failed: bool) -> str:
         """Destroy the batch once (folder kept when ``failed``), a summary per member; the teardown's error."""
-        problem = ""
-        try:
-            group.down(failed=failed)
-        except HarnessError as exc:
-            problem = group.run.masker(str(exc))
-        except KeyboardInterrupt:
-            group.run.failed = True
-            problem = stopped_at_once(group.run)
-            print(f"fargate-harness: {problem}", file=sys.stderr, flush=True)
+        problem = _teardown(group.run, lambda: group.down(failed=failed))
         for view in views:
             view.failed = view.failed or failed or bool(problem)
             write_summary(view, self.results_dir, problem, interrupted=INTERRUPTS.requested.is_set())
@@ -433,6 +417,21 @@ def wait_through_interrupts(future: Any) -> Any:
                 file=sys.stderr,
                 flush=True,
             )
+
+
+def _teardown(run: ScenarioRun, down: Callable[[], None]) -> str:
+    """Run ``down`` (a run's or a batch's destroy); its error (masked) as text, "" when it went well. The second
+    interrupt, arriving during the destroy, stops it at once: the run's state is kept and the line says so."""
+    try:
+        down()
+    except HarnessError as exc:
+        return run.masker(str(exc))
+    except KeyboardInterrupt:
+        run.failed = True
+        problem = stopped_at_once(run)
+        print(f"fargate-harness: {problem}", file=sys.stderr, flush=True)
+        return problem
+    return ""
 
 
 def stopped_at_once(run: ScenarioRun) -> str:
