@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -332,13 +333,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     Path(path).write_text(render(run_id(), options.target, collector, load_summaries(options.run_dir)))
 
 
-def _to_terminal(text: str) -> None:
-    """One line on the process's own standard error, past pytest's capture, so that xdist workers (whose
-    standard error is the terminal's) show theirs too."""
-    stream = sys.__stderr__
-    if stream is not None:
-        stream.write(f"\nfargate-harness: {text}\n")
-        stream.flush()
+def _to_terminal(config: pytest.Config, text: str) -> None:
+    """One line on the terminal while a test runs: pytest's capture (of the file descriptors too) is suspended
+    for it, so the line is not swallowed; xdist workers write to their standard error, which is the terminal's."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    suspended = capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext()
+    with suspended:
+        sys.stderr.write(f"\nfargate-harness: {text}\n")
+        sys.stderr.flush()
 
 
 def _progress(config: pytest.Config) -> Progress | None:
@@ -350,14 +352,16 @@ def _progress(config: pytest.Config) -> Progress | None:
     tag = "" if worker == "main" else f"[{worker}] "
 
     def show(name: str, stage: str, seconds: float | None) -> None:
-        _to_terminal(f"{tag}{name}: {stage} {'...' if seconds is None else f'{seconds:.1f}s'}")
+        _to_terminal(config, f"{tag}{name}: {stage} {'...' if seconds is None else f'{seconds:.1f}s'}")
 
     return show
 
 
 def _news(config: pytest.Config) -> Callable[[str], None] | None:
     """With ``-v``, the lifecycle's news (a batch, what the harness changed about a deployment) on the terminal."""
-    return _to_terminal if config.get_verbosity() >= 1 else None
+    if config.get_verbosity() < 1:
+        return None
+    return lambda line: _to_terminal(config, line)
 
 
 def _worker_id(config: pytest.Config) -> str:
@@ -391,7 +395,7 @@ def harness_target(
     finally:
         kept = stop_target(target, harness_options)
         if kept:
-            _to_terminal(kept)
+            _to_terminal(pytestconfig, kept)
         if not kept and not harness_options.keep and request.session.testsfailed == 0:
             # a passing session leaves only its summaries (and reports) under the results folder
             shutil.rmtree(harness_options.run_dir / f"emulator-{_worker_id(pytestconfig)}", ignore_errors=True)
