@@ -19,7 +19,7 @@ from fargate_harness.plugin import Together
 from fargate_harness.runner.terraform import logged_commands
 from fargate_harness.scenarios import Scenario
 from fargate_harness.targets import Target
-from tests.nightly.conftest import ROOT, cli
+from tests.safety.conftest import ROOT, cli
 
 
 @pytest.fixture(autouse=True)

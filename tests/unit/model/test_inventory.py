@@ -1,0 +1,87 @@
+"""model.inventory on a recorded ``terraform show -json`` (nested modules, two accounts, all policy kinds)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fargate_harness.errors import ConfigurationError
+from fargate_harness.model.inventory import Inventory
+
+STATE = json.loads((Path(__file__).resolve().parents[1] / "data" / "inventory" / "state.json").read_text())
+
+
+@pytest.fixture
+def inventory() -> Inventory:
+    return Inventory.from_state(STATE, source="infra/web")
+
+
+def test_managed_resources_of_every_module_depth_and_no_data_sources(inventory: Inventory) -> None:
+    addresses = [r.address for r in inventory.resources]
+    assert "module.roles.module.registry.aws_ecr_repository.web" in addresses
+    assert not any(a.startswith("data.") for a in addresses)
+    assert inventory.counts["aws_iam_role"] == 2
+
+
+def test_accounts_come_from_arns(inventory: Inventory) -> None:
+    assert inventory.accounts == {"111122223333", "210987654321"}
+    (repository,) = inventory.of_type("aws_ecr_repository")
+    assert (repository.account, repository.region) == ("210987654321", "eu-west-1")
+    (bucket,) = inventory.of_type("aws_s3_bucket")
+    assert bucket.account is None  # S3 ARNs carry no account
+
+
+def test_task_definition_containers_are_parsed(inventory: Inventory) -> None:
+    (td,) = inventory.task_definitions
+    assert (td.label, td.address, td.compatibilities) == ("web-task:3", "aws_ecs_task_definition.app", ("FARGATE",))
+    web, router = td.containers
+    assert web.secrets == (("DB", "arn:aws:secretsmanager:eu-west-1:111122223333:secret:db-AbCdEf"),)
+    assert web.log_secrets == (("TOKEN", "/web/token"),)
+    assert web.log_driver == "awslogs" and web.log_options["awslogs-group"] == "/ecs/web"
+    assert web.environment_files == ("arn:aws:s3:::cfg/web.env",)
+    assert (router.firelens_type, router.essential) == ("fluentbit", False)
+    assert td.volumes[0]["name"] == "shared"
+
+
+def test_roles_gather_inline_attached_and_boundary_from_every_resource_type(inventory: Inventory) -> None:
+    execution = inventory.role("web-execution")
+    assert set(execution.inline) == {"from-role-block", "secrets"}
+    assert execution.attached == [
+        "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+        "arn:aws:iam::111122223333:policy/shared",
+    ]
+    assert execution.boundary == "arn:aws:iam::111122223333:policy/boundary"
+    assert execution.trust["Statement"][0]["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    assert inventory.role("module.roles.aws_iam_role.task").trust == {}
+    assert inventory.role("arn:aws:iam::111122223333:role/web-task").attached == [
+        "arn:aws:iam::111122223333:policy/shared"
+    ]
+    assert inventory.execution_role_arns == ["arn:aws:iam::111122223333:role/web-execution"]
+
+
+def test_an_unknown_role_lists_the_known_ones(inventory: Inventory) -> None:
+    with pytest.raises(
+        ConfigurationError, match="infra/web: no IAM role 'nope' in the state; roles: web-execution, web-task"
+    ):
+        inventory.role("nope")
+
+
+def test_secret_values_never_reach_a_record(inventory: Inventory) -> None:
+    assert "PLANTED-SECRET-VALUE" not in repr(inventory.parameters())
+    assert all("value" not in p for p in inventory.parameters())
+    assert "PLANTED-SECRET-VALUE" not in repr(inventory.task_definitions) + repr(inventory.roles)
+
+
+def test_an_empty_state_is_an_empty_inventory() -> None:
+    empty = Inventory.from_state({}, source="x")
+    assert (empty.resources, empty.task_definitions, empty.roles) == ([], [], [])
+    assert empty.summary() == "0 resources, 0 task definitions, 0 roles"
+
+
+def test_container_definitions_that_are_not_json_name_the_resource() -> None:
+    broken = json.loads(json.dumps(STATE))
+    broken["values"]["root_module"]["resources"][0]["values"]["container_definitions"] = "[{"
+    with pytest.raises(ConfigurationError, match=r"aws_ecs_task_definition\.app: container_definitions is not JSON"):
+        Inventory.from_state(broken)
