@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fargate_harness import scenarios
+from fargate_harness import configurations
 from fargate_harness.cli import BATCH_LINE
 from fargate_harness.lifecycle import Lifecycle
 from fargate_harness.options import run_id
@@ -45,7 +45,7 @@ from fargate_harness.targets import EmbeddedTarget, Target
 
 
 def bare_terraform(
-    scenario: scenarios.Scenario, tools: toolchain.Toolchain, target: Target, variables: dict[str, str]
+    scenario: configurations.Configuration, tools: toolchain.Toolchain, target: Target, variables: dict[str, str]
 ) -> dict[str, float]:
     """Seconds per stage for the plain CLI on a copy of the scenario (the baseline: the caller's environment,
     with the harness's CLI config for the provider source but not its Go runtime settings)."""
@@ -91,7 +91,7 @@ def bare_terraform(
 
 
 def harness_run(
-    scenario: scenarios.Scenario, tools: toolchain.Toolchain, target: Target, results: Path
+    scenario: configurations.Configuration, tools: toolchain.Toolchain, target: Target, results: Path
 ) -> tuple[dict[str, float], dict[str, str]]:
     """Seconds per stage through the harness, and the variables used (reused for the bare run)."""
     with Lifecycle(target, tools, results, worker="bench").applied(scenario) as run:
@@ -131,7 +131,7 @@ def preflight_throughput(tools: toolchain.Toolchain, target: Target, results: Pa
     from fargate_harness.iam import Evaluator
     from fargate_harness.preflight import AwsFacts, derive, preflight_many
 
-    with Lifecycle(target, tools, results, worker="bench").applied(scenarios.get("ssm-kms")) as run:
+    with Lifecycle(target, tools, results, worker="bench").applied(configurations.get("ssm-kms")) as run:
         (service,) = run.outputs["services"].values()
         ecs = target.client("ecs")
         td = ecs.describe_task_definition(taskDefinition=service["task_definition_arn"])["taskDefinition"]
@@ -178,7 +178,7 @@ def localstack_side_by_side(tools: toolchain.Toolchain, embedded: Target, result
         localstack = LocalStackTarget(endpoint=runtime.endpoint)
         localstack.start()
         print(f"{'scenario':<20} {'embedded s':>10} {'localstack s':>12} {'ratio':>6}")
-        for name, scenario in scenarios.discover().items():
+        for name, scenario in configurations.discover().items():
             if skip_reason(scenario, localstack):
                 print(f"{name:<20} {'':>10} {'skipped':>12}   ({skip_reason(scenario, localstack)})")
                 continue
@@ -418,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     """Print the benchmark tables."""
     args = _arguments(argv)
     tools = toolchain.prepare()
-    found = scenarios.discover()
+    found = configurations.discover()
     names = args.scenario or list(found)
     results = Path("results").resolve() / run_id() / "bench"
     target, warm_seconds = warmed_emulator(results)

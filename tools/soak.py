@@ -212,7 +212,7 @@ def prepare_scenarios(workdir: Path, endpoint: str) -> list[str]:
     """Copy the reference scenarios (with the modules they source) and the ALB + EFS configuration under
     ``workdir``; return their names. (The harness's override redirects every endpoint the provider knows,
     ELBv2, EFS and Application Auto Scaling included.)"""
-    from fargate_harness.scenarios import discover
+    from fargate_harness.configurations import discover
 
     shutil.copytree(ROOT / "modules", workdir / "modules")
     names = []

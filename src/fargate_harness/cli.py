@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fargate_harness import __version__, checks, scenarios
+from fargate_harness import __version__, checks, configurations
 from fargate_harness.errors import ConfigurationError, HarnessError, TargetError
 from fargate_harness.lifecycle import (
     EXIT_FAILED,
@@ -113,23 +113,23 @@ def var_files_of(items: Sequence[str] | None) -> tuple[Path, ...]:
     return files
 
 
-def configurations(args: argparse.Namespace, options: Options) -> list[scenarios.Scenario]:
+def chosen_configurations(args: argparse.Namespace, options: Options) -> list[configurations.Configuration]:
     """What ``--dir`` (any folders) and ``--scenario`` (ours) name, folders first; every reference scenario when
     neither is given. A folder whose name another configuration of the run has is labelled by its path."""
     dirs: list[str] = list(getattr(args, "dir", None) or [])
     names: list[str] = list(getattr(args, "scenario", None) or [])
-    ours: list[scenarios.Scenario] = []
+    ours: list[configurations.Configuration] = []
     if names or not dirs:
-        known = scenarios.discover(options.scenarios_dir)
+        known = configurations.discover(options.scenarios_dir)
         names = names or list(known)
         unknown = [n for n in names if n not in known and "/" not in n]
         if unknown:
             raise ConfigurationError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
-        ours = [known[n] if n in known else scenarios.get(n, options.scenarios_dir) for n in names]
-    found = [scenarios.from_path(Path(d)) for d in dirs]
+        ours = [known[n] if n in known else configurations.get(n, options.scenarios_dir) for n in names]
+    found = [configurations.from_path(Path(d)) for d in dirs]
     labels = [s.name for s in (*found, *ours)]
     folders = [
-        scenarios.Scenario(str(Path(d)) if labels.count(s.name) > 1 else s.name, s.path)
+        configurations.Configuration(str(Path(d)) if labels.count(s.name) > 1 else s.name, s.path)
         for d, s in zip(dirs, found, strict=True)
     ]
     return folders + ours
@@ -291,7 +291,7 @@ def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> s
 def command_run(args: argparse.Namespace) -> int:
     """Apply configurations on a target, check them, destroy them, print the report."""
     options = options_from_args(args)
-    chosen = configurations(args, options)
+    chosen = chosen_configurations(args, options)
     values = parse_vars(args.var)
     files = var_files_of(args.var_file)
     preflight = preflight_options(args)  # validated before anything is applied
@@ -354,7 +354,7 @@ def command_preflight(args: argparse.Namespace) -> int:
             "give --dir PATH (apply a configuration and preflight every task definition it creates), "
             "--scenario NAME, or --task-definition FAMILY[:REVISION] (already registered)"
         )
-    chosen = configurations(args, options) if (args.scenario or args.dir) else []
+    chosen = chosen_configurations(args, options) if (args.scenario or args.dir) else []
     values = parse_vars(args.var)
     files = var_files_of(args.var_file)
     preflight = preflight_options(args)  # validated before anything is applied
@@ -585,7 +585,7 @@ def command_upgrade(args: argparse.Namespace) -> int:
             raise ConfigurationError("upgrade --scenario takes no --var/--var-file; use --dir for your configuration")
         path = Path(args.scenario)
         if not path.is_dir():
-            path = scenarios.get(args.scenario, options.scenarios_dir).path
+            path = configurations.get(args.scenario, options.scenarios_dir).path
         isolate(options)
         tools = toolchain.prepare(options.tf_binary, options.provider_source)
         target = start_target(options, options.run_dir / "emulator-upgrade")
@@ -635,7 +635,7 @@ def command_toolchain(args: argparse.Namespace) -> int:
 def command_scenarios(args: argparse.Namespace) -> int:
     """List scenarios and the AWS services each needs."""
     options = options_from_args(args)
-    for name, scenario in scenarios.discover(options.scenarios_dir).items():
+    for name, scenario in configurations.discover(options.scenarios_dir).items():
         extra = " + registry account" if scenario.needs_registry_account else ""
         print(f"{name:<20} {', '.join(sorted(scenario.needed_services))}{extra}")
     return 0

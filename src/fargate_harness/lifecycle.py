@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fargate_harness import checks, scenarios
+from fargate_harness import checks, configurations
 from fargate_harness.checks import AppliedRun, CheckResult
 from fargate_harness.errors import ConfigurationError, HarnessError, InterruptedRun, TeardownError
 from fargate_harness.report import write_summary
@@ -140,7 +140,7 @@ class Lifecycle:
     # -- one run ---------------------------------------------------------------------------------------
     def new_run(
         self,
-        configuration: scenarios.Scenario,
+        configuration: configurations.Configuration,
         *,
         values: dict[str, Any] | None = None,
         var_files: tuple[Path, ...] = (),
@@ -148,7 +148,7 @@ class Lifecycle:
         account_id: str | None = None,
     ) -> AppliedRun:
         """A run of ``configuration`` (not started), in ``account_id`` (else :attr:`account_id`) when one is given."""
-        run = scenarios.new_run(
+        run = configurations.new_run(
             configuration,
             target=self.target,
             tools=self.tools,
@@ -203,7 +203,7 @@ class Lifecycle:
     @contextlib.contextmanager
     def applied(
         self,
-        configuration: scenarios.Scenario,
+        configuration: configurations.Configuration,
         *,
         values: dict[str, Any] | None = None,
         var_files: tuple[Path, ...] = (),
@@ -225,7 +225,7 @@ class Lifecycle:
 
     def one(
         self,
-        configuration: scenarios.Scenario,
+        configuration: configurations.Configuration,
         work: Work,
         *,
         values: dict[str, Any] | None = None,
@@ -283,7 +283,7 @@ class Lifecycle:
             self.progress(run.name, stage, run.timings[stage])
 
     # -- many: the batch where it can be, each alone otherwise -------------------------------------------
-    def batchable(self, chosen: Sequence[scenarios.Scenario]) -> list[scenarios.Scenario]:
+    def batchable(self, chosen: Sequence[configurations.Configuration]) -> list[configurations.Configuration]:
         """The configurations that can be applied together as one root here; none when fewer than two can."""
         members = []
         for configuration in chosen:
@@ -293,7 +293,7 @@ class Lifecycle:
                 members.append(configuration)
         return members if len(members) > 1 else []
 
-    def start_batch(self, members: Sequence[scenarios.Scenario]) -> batch.Batch | None:
+    def start_batch(self, members: Sequence[configurations.Configuration]) -> batch.Batch | None:
         """Apply ``members`` as one root. When that fails it is destroyed at once (folder kept) and None is
         returned: the members are then run alone, each giving its own error."""
         group = batch.Batch(
@@ -330,7 +330,7 @@ class Lifecycle:
 
     def many(
         self,
-        chosen: Sequence[scenarios.Scenario],
+        chosen: Sequence[configurations.Configuration],
         work: Work,
         *,
         jobs: int = 1,
@@ -356,7 +356,7 @@ class Lifecycle:
             pool.shutdown(wait=not INTERRUPTS.forced.is_set(), cancel_futures=True)
 
     def _batch_outcomes(
-        self, members: Sequence[scenarios.Scenario], work: Work, jobs: int, preflight: dict[str, Any] | None
+        self, members: Sequence[configurations.Configuration], work: Work, jobs: int, preflight: dict[str, Any] | None
     ) -> list[Outcome]:
         if not members:
             return []

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fargate_harness import scenarios
+from fargate_harness import configurations
 from fargate_harness.checks import AppliedRun
 from fargate_harness.errors import ConfigurationError, TeardownError
 from fargate_harness.lifecycle import Lifecycle
@@ -452,7 +452,7 @@ def make_factory(
     lifecycle = lifecycle_of(request, options, tools, target)
 
     def factory(
-        name: str | Path | scenarios.Scenario,
+        name: str | Path | configurations.Configuration,
         *,
         var_files: Iterable[str | Path] = (),
         path: bool = False,
@@ -460,15 +460,15 @@ def make_factory(
         account_id: str | None = None,
         **variables: Any,
     ) -> AppliedRun:
-        if isinstance(name, scenarios.Scenario):
+        if isinstance(name, configurations.Configuration):
             scenario = name
             files = tuple(_var_file(scenario.path, f) for f in var_files)
         elif path or isinstance(name, Path):
             folder = resolve_configuration(request, name)
-            scenario = scenarios.from_path(folder)
+            scenario = configurations.from_path(folder)
             files = tuple(_var_file(folder, f) for f in var_files)
         else:
-            scenario = scenarios.get(name, options.scenarios_dir)
+            scenario = configurations.get(name, options.scenarios_dir)
             files = tuple(_var_file(scenario.path, f) for f in var_files)
         reason = unavailable(scenario, target, REGISTRY_HINT)
         if reason:
@@ -588,7 +588,10 @@ class Together:
     """
 
     def __init__(
-        self, request: pytest.FixtureRequest, factory: ScenarioFactory, chosen: Iterable[str | scenarios.Scenario]
+        self,
+        request: pytest.FixtureRequest,
+        factory: ScenarioFactory,
+        chosen: Iterable[str | configurations.Configuration],
     ) -> None:
         options: Options = request.getfixturevalue("harness_options")
         self.target: Target = request.getfixturevalue("harness_target")
@@ -596,11 +599,15 @@ class Together:
         self._skipped: dict[str, str] = {}
         self._views: dict[str, AppliedRun] = {}
         self._alone: dict[str, AppliedRun] = {}
-        self._scenarios: dict[str, scenarios.Scenario] = {}
+        self._scenarios: dict[str, configurations.Configuration] = {}
         self._batch: batch.Batch | None = None
         members = []
         for item in chosen:
-            scenario = item if isinstance(item, scenarios.Scenario) else scenarios.get(item, options.scenarios_dir)
+            scenario = (
+                item
+                if isinstance(item, configurations.Configuration)
+                else configurations.get(item, options.scenarios_dir)
+            )
             if scenario.name in self._scenarios:
                 continue  # asked for twice: one run serves both
             self._scenarios[scenario.name] = scenario
@@ -612,7 +619,9 @@ class Together:
         if len(members) > 1:
             self._apply(request, options, members)
 
-    def _apply(self, request: pytest.FixtureRequest, options: Options, members: list[scenarios.Scenario]) -> None:
+    def _apply(
+        self, request: pytest.FixtureRequest, options: Options, members: list[configurations.Configuration]
+    ) -> None:
         lifecycle = lifecycle_of(request, options, request.getfixturevalue("harness_toolchain"), self.target)
         failures_before = request.session.testsfailed
         group = lifecycle.start_batch(members)
@@ -660,7 +669,7 @@ class Together:
 
 @pytest.fixture(scope="module")
 def scenario_batch(request: pytest.FixtureRequest, scenario_factory: ScenarioFactory) -> Callable[..., Together]:
-    """``scenario_batch(names)``: our scenarios (names, or :class:`~fargate_harness.scenarios.Scenario`) applied as one
+    """``scenario_batch(names)``: our scenarios (names, or :class:`~configurations.Configuration`) applied as one
     root where they can be (one init, apply, plan and destroy, see :mod:`~runner.batch`), each alone otherwise;
     destroyed at the module's end."""
 
@@ -696,8 +705,8 @@ def upgrade_check(
 
     def check(scenario: str | Path, *, allow_widening: Iterable[str] = (), **kwargs: Any) -> UpgradeReport:
         folder = Path(scenario).expanduser()
-        path = folder if folder.is_dir() else scenarios.get(str(scenario), harness_options.scenarios_dir).path
-        reason = skip_reason(scenarios.Scenario(path.name, path), harness_target)
+        path = folder if folder.is_dir() else configurations.get(str(scenario), harness_options.scenarios_dir).path
+        reason = skip_reason(configurations.Configuration(path.name, path), harness_target)
         if reason:
             pytest.skip(f"{scenario}: {reason}")
         key = (str(path.resolve()), *(f"{name}={value}" for name, value in sorted(kwargs.items())))

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from fargate_harness import configurations
 from fargate_harness.aws import iam
 from fargate_harness.aws._policy import as_list, statements, wildcard_match
 from fargate_harness.errors import ConfigurationError, HarnessError, TeardownError
@@ -415,10 +416,9 @@ def check_upgrade(
     provider-only upgrade); ``destination`` likewise, defaulting to ``repo`` (the working tree) when a
     ``source`` tree is given.
     """
-    from fargate_harness import scenarios  # here: scenarios imports terraform, which this module's users import first
 
-    scenario = scenarios.Scenario(name, scenario_path)
-    run = scenarios.new_run(scenario, target=target, tools=tools, results_dir=results_dir, worker=worker)
+    scenario = configurations.Configuration(name, scenario_path)
+    run = configurations.new_run(scenario, target=target, tools=tools, results_dir=results_dir, worker=worker)
     scratch = Path(tempfile.mkdtemp(prefix="upgrade-trees-"))
     try:
         old = Version(
@@ -588,9 +588,8 @@ def configuration_sides(
 ) -> Iterator[tuple[Side, Side]]:
     """Both sides of ``upgrade --dir PATH --from ... --to ...``, resolved (bad input is a ConfigurationError
     before anything starts); revisions are extracted into a scratch folder removed on exit."""
-    from fargate_harness import scenarios  # here: scenarios imports terraform, which this module's users import first
 
-    folder = scenarios.from_path(path).path
+    folder = configurations.from_path(path).path
     if source is None and destination is None and source_provider is None and destination_provider is None:
         raise ConfigurationError(
             f"{path}: upgrade needs --from REF_OR_PATH (a git revision or a folder; and/or --from-provider VERSION)"
@@ -663,11 +662,11 @@ def upgrade_sides(
     """Apply ``old_side``, give its state to a copy of ``new_side`` (same prefix, variables, target and account),
     plan the switch (replacements, outputs), apply it, check idempotency, diff every role's permissions, compare
     providers; destroy at the end (kept on failure, or with ``keep``)."""
-    from fargate_harness import scenarios
+    from fargate_harness import configurations
 
     say = progress or (lambda _line: None)
-    old = scenarios.new_run(
-        scenarios.Scenario(label, old_side.root),
+    old = configurations.new_run(
+        configurations.Configuration(label, old_side.root),
         target=target,
         tools=tools,
         results_dir=results_dir,
@@ -688,7 +687,7 @@ def upgrade_sides(
         old.apply()
         before = {address: (name, permissions(old, name)) for address, name in _roles(old).items()}
         say(f"upgrade: {label}: switching to {new_side.label} on the same state")
-        declared = scenarios.Scenario(label, new_side.root).variables
+        declared = configurations.Configuration(label, new_side.root).variables
         new = ScenarioRun(
             new_side.root,
             target=old.target,  # the account the old side was applied in (a fresh one for fixed names)
@@ -696,7 +695,7 @@ def upgrade_sides(
             prefix=old.prefix,
             results_dir=results_dir,
             variables={
-                **scenarios.run_variables(scenarios.Scenario(label, new_side.root), old.prefix, {}),
+                **configurations.run_variables(configurations.Configuration(label, new_side.root), old.prefix, {}),
                 **{k: v for k, v in target.scenario_variables().items() if k in declared},
                 **{k: v for k, v in old.variables.items() if k in declared},
             },

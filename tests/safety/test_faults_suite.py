@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fargate_harness import scenarios
+from fargate_harness import configurations
 from fargate_harness.checks import load_reference
 from fargate_harness.lifecycle import Lifecycle, run_checks
 from fargate_harness.nightly.faults import count_retries, retry_report
@@ -42,7 +42,7 @@ def test_scenarios_pass_under_heavy_faults(
     try:
         lifecycle = Lifecycle(target, tools, options.run_dir)
         work = run_checks(load_reference(ROOT / "scenarios" / "reference_checks.py"))
-        outcomes = [lifecycle.one(scenarios.get(name, ROOT / "scenarios"), work) for name in SCENARIOS]
+        outcomes = [lifecycle.one(configurations.get(name, ROOT / "scenarios"), work) for name in SCENARIOS]
         stats = target.faults.stats
     finally:
         target.stop()

@@ -1,4 +1,4 @@
-"""Scenario basic: one service pulling its image from a same-account ECR repository."""
+"""Configuration basic: one service pulling its image from a same-account ECR repository."""
 
 from __future__ import annotations
 

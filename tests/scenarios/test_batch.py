@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness import scenarios
+from fargate_harness import configurations
+from fargate_harness.configurations import Configuration
 from fargate_harness.errors import TerraformError
 from fargate_harness.plugin import Together
 from fargate_harness.runner.terraform import logged_commands
-from fargate_harness.scenarios import Scenario
 from fargate_harness.targets import Target
 from tests.safety.conftest import ROOT, cli
 
@@ -112,8 +112,8 @@ def test_the_batch_fixture_applies_each_member_alone_when_the_batch_fails(
 ) -> None:
     """The pytest side of the same rule (``scenario_batch``): the failing case raises Terraform's own error in
     its own addresses for the test that asks for it; the other member is applied alone and usable."""
-    bad = Scenario("cases/bad-retention", ROOT / "scenarios" / "basic", (bad_retention_case(tmp_path),))
-    together = scenario_batch([scenarios.get("secrets", ROOT / "scenarios"), bad])
+    bad = Configuration("cases/bad-retention", ROOT / "scenarios" / "basic", (bad_retention_case(tmp_path),))
+    together = scenario_batch([configurations.get("secrets", ROOT / "scenarios"), bad])
 
     secrets = together.run("secrets")
     assert re.fullmatch(r"fh-\w+-[0-9a-f]{6}", secrets.prefix), (

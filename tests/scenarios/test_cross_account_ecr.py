@@ -1,4 +1,4 @@
-"""Scenario cross-account-ecr: an image in a second (registry) account, pulled through its repository policy."""
+"""Configuration cross-account-ecr: an image in a second (registry) account, pulled through its repository policy."""
 
 from __future__ import annotations
 

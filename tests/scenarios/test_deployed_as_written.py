@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness import checks, scenarios
+from fargate_harness import checks, configurations
 from fargate_harness.model.inventory import managed_resources
 from fargate_harness.nightly.ownership import MARKER_KEY, MARKER_VALUE, SCENARIO_KEY
 from fargate_harness.runner.terraform import HARNESS_VAR_FILE, MANIFEST_FILE, ScenarioRun
@@ -140,8 +140,8 @@ def test_an_account_id_given_to_the_run_wins(
 ) -> None:
     if not harness_target.is_emulator:
         pytest.skip("on real AWS the credentials decide the account")
-    run = scenarios.new_run(
-        scenarios.from_path(CONFIGS / "fixed-account-registry"),
+    run = configurations.new_run(
+        configurations.from_path(CONFIGS / "fixed-account-registry"),
         target=harness_target,
         tools=harness_toolchain,
         results_dir=tmp_path,

@@ -1,4 +1,4 @@
-"""Scenario module-reuse: the execution-role module reused for three services, each with its own secret."""
+"""Configuration module-reuse: the execution-role module reused for three services, each with its own secret."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness import scenarios
+from fargate_harness import configurations
 from fargate_harness.runner import provider_schema
 from fargate_harness.runner.netguard import NetworkGuardError
 from fargate_harness.runner.terraform import OVERRIDE_FILE, ScenarioRun
@@ -26,8 +26,8 @@ CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
 def guarded(harness_target: Target, harness_toolchain: Toolchain, tmp_path: Path) -> ScenarioRun:
     if not harness_target.is_emulator or harness_target.guard is None:
         pytest.skip("the network guard runs on emulator targets")
-    run = scenarios.new_run(
-        scenarios.from_path(CONFIGS / "child-provider"),
+    run = configurations.new_run(
+        configurations.from_path(CONFIGS / "child-provider"),
         target=harness_target,
         tools=harness_toolchain,
         results_dir=tmp_path,

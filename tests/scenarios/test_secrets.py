@@ -1,4 +1,4 @@
-"""Scenario secrets: Secrets Manager secrets injected by ARN and by JSON key."""
+"""Configuration secrets: Secrets Manager secrets injected by ARN and by JSON key."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scenario ssm-kms: SecureString parameters under a customer KMS key."""
+"""Configuration ssm-kms: SecureString parameters under a customer KMS key."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scenario task-role: execution role and task role side by side, with an S3 bucket and a DynamoDB table."""
+"""Configuration task-role: execution role and task role side by side, with an S3 bucket and a DynamoDB table."""
 
 from __future__ import annotations
 

@@ -17,12 +17,12 @@ from fargate_harness import cli
 from fargate_harness import options as config
 from fargate_harness.checks import CheckResult
 from fargate_harness.cli import REGISTRY_HINT, format_report, main, options_from_args
+from fargate_harness.configurations import discover
 from fargate_harness.errors import ConfigurationError, TerraformError
 from fargate_harness.lifecycle import Lifecycle, Outcome, run_checks
 from fargate_harness.options import Options
 from fargate_harness.runner import toolchain
 from fargate_harness.runner.toolchain import Toolchain
-from fargate_harness.scenarios import discover
 from fargate_harness.targets.base import Target
 from tests.scenarios._support import reference
 
@@ -128,13 +128,13 @@ def test_dir_and_scenario_are_both_run_folders_first(tmp_path: Path) -> None:
     own.mkdir()
     (own / "main.tf").write_text('resource "aws_iam_role" "this" {}\n')
     options = Options(scenarios_dir=REAL_SCENARIOS)
-    both = cli.configurations(argparse.Namespace(dir=[str(own)], scenario=["secrets", "basic"]), options)
+    both = cli.chosen_configurations(argparse.Namespace(dir=[str(own)], scenario=["secrets", "basic"]), options)
     assert [(s.name, s.path) for s in both] == [
         (str(own), own),
         ("secrets", REAL_SCENARIOS / "secrets"),
         ("basic", REAL_SCENARIOS / "basic"),
     ]
-    alone = cli.configurations(argparse.Namespace(dir=[str(own)], scenario=None), options)
+    alone = cli.chosen_configurations(argparse.Namespace(dir=[str(own)], scenario=None), options)
     assert [(s.name, s.path) for s in alone] == [("secrets", own)]
 
 

@@ -71,7 +71,7 @@ ACCOUNTS = ("primary", "registry")
 #: Identifier of a :attr:`SweepReport.skipped` entry that stands for a whole kind that could not be listed.
 WHOLE_KIND = "*"
 
-#: The shape of the prefix every harness run gives its resource names (``fargate_harness.scenarios.unique_prefix``).
+#: The shape of the prefix every harness run gives its resource names (``configurations.unique_prefix``).
 HARNESS_PREFIX = re.compile(r"fh-[a-z0-9]{1,6}-[0-9a-f]{6}")
 _PREFIX_IN_SEGMENT = re.compile(rf"({HARNESS_PREFIX.pattern})(?=$|[-_.])")
 _SEGMENT_SEPARATORS = re.compile(r"[/:|]")

@@ -28,15 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from fargate_harness.checks import AppliedRun
+from fargate_harness.configurations import SENSITIVE_VARIABLES, Configuration, new_run
 from fargate_harness.errors import ConfigurationError, NotIdempotentError
 from fargate_harness.runner import as_written, hcl
 from fargate_harness.runner.diagnostics import not_idempotent
 from fargate_harness.runner.terraform import OVERRIDE_FILE, Progress, copy_configuration
 from fargate_harness.runner.toolchain import Toolchain
-from fargate_harness.scenarios import SENSITIVE_VARIABLES, Scenario, new_run
 from fargate_harness.targets.base import DEFAULT_TAGS_SINCE, Target, provider_release
 
-#: Variables the harness itself gives a configuration that declares them (``scenarios.run_variables``).
+#: Variables the harness itself gives a configuration that declares them (``configurations.run_variables``).
 HARNESS_VARIABLES = ("name_prefix", "secret_value", "region", "registry_role_arn")
 #: Files Terraform loads by itself for a root module, and never for a module call (Terraform docs, "Input
 #: Variables", "Variable Definitions (.tfvars) Files").
@@ -44,7 +44,7 @@ _AUTO_VAR_FILES = ("terraform.tfvars", "terraform.tfvars.json", "*.auto.tfvars",
 _PATH_ROOT = re.compile(r"\bpath\.root\b")
 
 
-def unbatchable(scenario: Scenario, target: Target) -> str | None:
+def unbatchable(scenario: Configuration, target: Target) -> str | None:
     """Why ``scenario`` cannot be a module of a batch on ``target``, or None when it can.
 
     Each rule is a difference between a root module and a called module that would change what Terraform
@@ -62,7 +62,7 @@ def unbatchable(scenario: Scenario, target: Target) -> str | None:
     return next(_reasons(scenario, target), None)
 
 
-def _reasons(scenario: Scenario, target: Target) -> Iterator[str]:
+def _reasons(scenario: Configuration, target: Target) -> Iterator[str]:
     if not target.is_emulator:
         yield "batches run on emulator targets only"
         return
@@ -89,7 +89,7 @@ def _reasons(scenario: Scenario, target: Target) -> Iterator[str]:
                 yield f"{path.name} uses path.root, which names the batch's folder inside a module"
 
 
-def _root_only_settings(scenario: Scenario, root: hcl.ModuleConfig) -> Iterator[str]:
+def _root_only_settings(scenario: Configuration, root: hcl.ModuleConfig) -> Iterator[str]:
     """What takes effect in a root module only, in the configuration or in its overlays."""
     if root.backend is not None or root.cloud is not None:
         yield "declares a backend or cloud block (a root module's setting)"
@@ -135,7 +135,7 @@ def module_key(name: str, taken: Iterable[str]) -> str:
 class Member:
     """One configuration of a batch: its module block name, its name prefix suffix, its outputs."""
 
-    scenario: Scenario
+    scenario: Configuration
     key: str
     number: int
     #: root output name -> the configuration's own output name
@@ -257,7 +257,7 @@ class Batch:
 
     def __init__(
         self,
-        chosen: Iterable[Scenario],
+        chosen: Iterable[Configuration],
         *,
         target: Target,
         tools: Toolchain,
@@ -276,7 +276,7 @@ class Batch:
             _as_module(member)
         (self.source / "main.tf").write_text(root_text(self.members, self.source))
         self.run = new_run(
-            Scenario("batch", self.source),
+            Configuration("batch", self.source),
             target=target,
             tools=tools,
             results_dir=results_dir,

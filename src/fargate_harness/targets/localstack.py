@@ -2,7 +2,7 @@
 
 Which scenarios run is decided once, from ``/_localstack/health``, before any apply (:func:`missing_for`):
 
-* what a scenario needs is declared by its resources: :attr:`fargate_harness.scenarios.Scenario.needed_services`
+* what a scenario needs is declared by its resources: :attr:`Configuration.needed_services`
   maps every ``resource "aws_*"`` type of the scenario and of the local modules it sources to a service
   (:data:`fargate_harness.targets.base.RESOURCE_SERVICES`), plus IAM and STS;
 * a scenario that declares the variable ``create_task_definition`` treats ECS as optional: where ECS is the
@@ -32,7 +32,7 @@ from fargate_harness.errors import TargetError
 from fargate_harness.targets.base import Target, fresh_account_id
 
 if TYPE_CHECKING:
-    from fargate_harness.scenarios import Scenario
+    from fargate_harness.configurations import Configuration
 
 #: LocalStack's default account and the second account reached by assume-role (any 12 digits work).
 LOCALSTACK_REGISTRY_ROLE = "arn:aws:iam::000000000002:role/harness-registry"
@@ -153,7 +153,7 @@ class LocalStackTarget(Target):
         return variables
 
 
-def optional_services(scenario: Scenario) -> frozenset[str]:
+def optional_services(scenario: Configuration) -> frozenset[str]:
     """Services ``scenario`` can run without: those whose switch variable it declares.
 
     A case (a reference scenario plus ``*_override.tf`` files, ``scenarios/broken/``) exists to be diagnosed by
@@ -164,7 +164,7 @@ def optional_services(scenario: Scenario) -> frozenset[str]:
     return frozenset(service for service, variable in OPTIONAL_SERVICES.items() if variable in scenario.variables)
 
 
-def missing_for(scenario: Scenario, target: Target) -> tuple[list[str], list[str]]:
+def missing_for(scenario: Configuration, target: Target) -> tuple[list[str], list[str]]:
     """(missing_required, missing_optional): the services ``scenario`` needs that ``target`` lacks.
 
     A scenario with missing_required must be skipped whole (before any apply); one with only
@@ -176,7 +176,7 @@ def missing_for(scenario: Scenario, target: Target) -> tuple[list[str], list[str
     return [s for s in missing if s not in optional], [s for s in missing if s in optional]
 
 
-def unavailable(scenario: Scenario, target: Target, registry_hint: str) -> str | None:
+def unavailable(scenario: Configuration, target: Target, registry_hint: str) -> str | None:
     """:func:`skip_reason`, or for a scenario that reaches a registry account on a target without one,
     ``"needs a registry account"`` followed by ``registry_hint`` (how to give one); None when it can run."""
     if reason := skip_reason(scenario, target):
@@ -186,7 +186,7 @@ def unavailable(scenario: Scenario, target: Target, registry_hint: str) -> str |
     return None
 
 
-def skip_reason(scenario: Scenario, target: Target) -> str | None:
+def skip_reason(scenario: Configuration, target: Target) -> str | None:
     """Why ``scenario`` cannot run on ``target`` (``"target localstack lacks ecr"``), or None when it can."""
     required, _optional = missing_for(scenario, target)
     if not required:

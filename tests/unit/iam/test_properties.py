@@ -250,7 +250,7 @@ def statement(
 
 
 @dataclass(frozen=True)
-class Scenario:
+class Configuration:
     """One request and the policies that decide it."""
 
     principal: str
@@ -298,14 +298,14 @@ def build_scenario(
     resource_policy: list[Shape] | None,
     boundary: list[Shape] | None,
     context: dict[str, Any],
-) -> Scenario:
+) -> Configuration:
     """A request by a principal of account A on a resource of account A or B, with the policies the shapes make."""
     action, resource = ACTIONS[action_index], arn(resource_pick)
 
     def policy(shapes: list[Shape], on_resource: bool = False) -> Document:
         return doc(*(statement(shape, action, resource, on_resource=on_resource) for shape in shapes))
 
-    return Scenario(
+    return Configuration(
         CALLERS[caller],
         action,
         resource,
@@ -334,7 +334,7 @@ def outcome(decision: Decision) -> tuple[bool, bool]:
     return decision.allowed, decision.explicit_deny
 
 
-def show(scenario: Scenario, decision: Decision) -> str:
+def show(scenario: Configuration, decision: Decision) -> str:
     """A failure message: the request and the evaluator's reason."""
     return f"{scenario.principal} {scenario.action} on {scenario.resource}: {decision.reason}"
 
@@ -362,7 +362,7 @@ def matching_resource(resource: str, how: int) -> Statement:
     ][how]
 
 
-def map_statements(scenario: Scenario, change: Callable[[list[Statement]], list[Statement]]) -> Scenario:
+def map_statements(scenario: Configuration, change: Callable[[list[Statement]], list[Statement]]) -> Configuration:
     """The scenario with ``change`` applied to the statement list of every policy."""
 
     def apply(document: Document | None) -> Document | None:
@@ -388,7 +388,7 @@ def map_statements(scenario: Scenario, change: Callable[[list[Statement]], list[
     principal=st.sampled_from(["*", {"AWS": "*"}, {"AWS": A}, {"AWS": f"arn:aws:iam::{A}:root"}, "caller"]),
 )
 def test_matching_explicit_deny_always_wins(
-    scenario: Scenario, place: str, action_how: int, resource_how: int, principal: Any
+    scenario: Configuration, place: str, action_how: int, resource_how: int, principal: Any
 ) -> None:
     """An explicit Deny that matches the request denies it, whatever else allows it.
 
@@ -416,7 +416,7 @@ def test_matching_explicit_deny_always_wins(
 # --- Adding an Allow -------------------------------------------------------------------------------------
 
 
-def with_extra_allow(scenario: Scenario, place: str, shape: Shape) -> tuple[Scenario, Scenario]:
+def with_extra_allow(scenario: Configuration, place: str, shape: Shape) -> tuple[Configuration, Configuration]:
     """A scenario, and the same scenario with one more Allow statement somewhere it can go."""
     if place == "resource":
         extra = statement(shape, scenario.action, scenario.resource, on_resource=True, effect="Allow")
@@ -440,7 +440,7 @@ def with_extra_allow(scenario: Scenario, place: str, shape: Shape) -> tuple[Scen
         SHAPES,
     )
 )
-def test_adding_an_allow_never_denies_an_allowed_request(pair: tuple[Scenario, Scenario]) -> None:
+def test_adding_an_allow_never_denies_an_allowed_request(pair: tuple[Configuration, Configuration]) -> None:
     """One more Allow statement (identity policy, resource policy or an existing boundary) never takes access away.
 
     IAM User Guide, "Policy evaluation logic" (https://docs.aws.amazon.com/IAM/latest/UserGuide/
@@ -517,7 +517,7 @@ def test_notresource_matches_exactly_what_resource_does_not(
 
 @SCENARIO_PROPERTY
 @given(scenario=SCENARIOS, rng=st.randoms(use_true_random=False))
-def test_decision_does_not_depend_on_statement_or_policy_order(scenario: Scenario, rng: random.Random) -> None:
+def test_decision_does_not_depend_on_statement_or_policy_order(scenario: Configuration, rng: random.Random) -> None:
     """Reordering statements within each policy, and the identity policies, leaves the decision unchanged.
 
     IAM User Guide, "Policy evaluation logic" (https://docs.aws.amazon.com/IAM/latest/UserGuide/
@@ -549,7 +549,7 @@ def split_actions(items: list[Statement]) -> list[Statement]:
 
 @SCENARIO_PROPERTY
 @given(scenario=SCENARIOS)
-def test_splitting_an_action_list_into_statements_changes_nothing(scenario: Scenario) -> None:
+def test_splitting_an_action_list_into_statements_changes_nothing(scenario: Configuration) -> None:
     """``"Action": [a, b]`` decides like two statements ``"Action": a`` and ``"Action": b`` (Allow and Deny alike).
 
     IAM User Guide, "IAM JSON policy elements: Action" (https://docs.aws.amazon.com/IAM/latest/UserGuide/
@@ -563,7 +563,7 @@ def test_splitting_an_action_list_into_statements_changes_nothing(scenario: Scen
 
 @SCENARIO_PROPERTY
 @given(scenario=SCENARIOS)
-def test_evaluation_is_deterministic_and_every_entry_point_agrees(scenario: Scenario) -> None:
+def test_evaluation_is_deterministic_and_every_entry_point_agrees(scenario: Configuration) -> None:
     """The same request under the same policies always gets the same decision, reason and statements.
 
     IAM User Guide, "Policy evaluation logic" (https://docs.aws.amazon.com/IAM/latest/UserGuide/
@@ -599,7 +599,7 @@ def test_evaluation_is_deterministic_and_every_entry_point_agrees(scenario: Scen
     noise=st.lists(SHAPES, max_size=3),
 )
 def test_same_account_identity_allow_suffices(
-    scenario: Scenario, action_how: int, resource_how: int, noise: list[Shape]
+    scenario: Configuration, action_how: int, resource_how: int, noise: list[Shape]
 ) -> None:
     """In its own account, a principal allowed by an identity policy needs no resource policy.
 
@@ -676,7 +676,7 @@ NAMES_CALLER = {ROLE: {ROLE}, SESSION: {ROLE, SESSION}, USER: {USER}}
         st.sampled_from([p for p in PRINCIPALS if p not in GRANTS_TO_CALLER and p != {"AWS": [ROLE, A]}]), max_size=3
     ),
 )
-def test_iam_policies_alone_never_grant_a_kms_key(scenario: Scenario, key_statements: list[Any]) -> None:
+def test_iam_policies_alone_never_grant_a_kms_key(scenario: Configuration, key_statements: list[Any]) -> None:
     """Without a key-policy statement for the account or the principal, no IAM policy opens a KMS key.
 
     AWS KMS Developer Guide, "Key policies in AWS KMS" (https://docs.aws.amazon.com/kms/latest/developerguide/

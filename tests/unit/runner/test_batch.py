@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from fargate_harness.configurations import Configuration
 from fargate_harness.runner import batch, hcl
-from fargate_harness.scenarios import Scenario
 from fargate_harness.targets.base import Target
 
 EMULATOR = Target(name="embedded", region="us-east-1", endpoint_url="http://127.0.0.1:5000")
@@ -17,14 +17,14 @@ VARIABLES = 'variable "name_prefix" {\n  type = string\n}\n\nvariable "region" {
 LOG_GROUP = 'resource "aws_cloudwatch_log_group" "this" {\n  name = "/ecs/${var.name_prefix}"\n}\n'
 
 
-def config(folder: Path, *files: tuple[str, str]) -> Scenario:
+def config(folder: Path, *files: tuple[str, str]) -> Configuration:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files:
         (folder / name).write_text(text)
-    return Scenario(folder.name, folder)
+    return Configuration(folder.name, folder)
 
 
-def plain(tmp_path: Path, name: str = "svc", *extra: tuple[str, str]) -> Scenario:
+def plain(tmp_path: Path, name: str = "svc", *extra: tuple[str, str]) -> Configuration:
     return config(tmp_path / name, ("main.tf", ROOT_BLOCK + VARIABLES + LOG_GROUP), *extra)
 
 
@@ -164,7 +164,7 @@ def _state() -> dict[str, object]:
 
 
 def test_a_member_state_reads_as_its_own_root_state() -> None:
-    member = batch.Member(Scenario("svc", Path("/x")), "svc", 1, outputs={"svc__arn": "arn"})
+    member = batch.Member(Configuration("svc", Path("/x")), "svc", 1, outputs={"svc__arn": "arn"})
     shown = batch.member_state(_state(), member)
     assert shown["terraform_version"] == "1.15.5"
     values = shown["values"]
@@ -182,12 +182,12 @@ def test_a_member_state_reads_as_its_own_root_state() -> None:
 
 
 def test_a_member_missing_from_the_state_has_an_empty_one() -> None:
-    member = batch.Member(Scenario("gone", Path("/x")), "gone", 3)
+    member = batch.Member(Configuration("gone", Path("/x")), "gone", 3)
     assert batch.member_state(_state(), member)["values"] == {"outputs": {}, "root_module": {}}
 
 
 def test_the_batch_plan_changes_are_split_by_member_in_their_own_addresses() -> None:
-    svc = batch.Member(Scenario("svc", Path("/x")), "svc", 1, outputs={"svc__arn": "arn"})
+    svc = batch.Member(Configuration("svc", Path("/x")), "svc", 1, outputs={"svc__arn": "arn"})
     changes = ["module.svc.aws_iam_role.this: update", "module.svc2.aws_s3_bucket.b: delete/create"]
     changes += ["output.svc__arn: update", "output.svc2__arn: update"]
     assert batch.member_changes(changes, svc) == ["aws_iam_role.this: update", "output.arn: update"]
@@ -228,8 +228,8 @@ def test_an_overlay_that_changes_a_provider_keeps_the_case_alone(tmp_path: Path)
     case.mkdir()
     (case / "tags_override.tf").write_text('provider "aws" {\n  region = "eu-west-1"\n}\n')
     (case / "name_override.tf").write_text(LOG_GROUP.replace("${var.name_prefix}", "${var.name_prefix}-x"))
-    assert batch.unbatchable(Scenario("case", base.path, (case / "name_override.tf",)), EMULATOR) is None
-    found = batch.unbatchable(Scenario("case", base.path, (case / "tags_override.tf",)), EMULATOR)
+    assert batch.unbatchable(Configuration("case", base.path, (case / "name_override.tf",)), EMULATOR) is None
+    found = batch.unbatchable(Configuration("case", base.path, (case / "tags_override.tf",)), EMULATOR)
     assert found is not None and "tags_override.tf" in found, found
 
 
@@ -243,7 +243,7 @@ def test_cases_of_one_folder_get_copies_of_their_own_with_their_overlays(tmp_pat
     overlay.parent.mkdir()
     overlay.write_text('resource "aws_cloudwatch_log_group" "this" {\n  retention_in_days = 7\n}\n')
     group = batch.Batch(
-        [base, Scenario("case", base.path, (overlay,))],
+        [base, Configuration("case", base.path, (overlay,))],
         target=EMULATOR,
         tools=None,  # type: ignore[arg-type]  # nothing here runs Terraform
         results_dir=tmp_path / "results",
@@ -299,6 +299,6 @@ def test_a_configuration_in_its_own_region_runs_alone(tmp_path: Path) -> None:
         'variable "name_prefix" {\n  type = string\n}\n\nprovider "aws" {\n  region = "eu-west-1"\n}\n'
     )
     target = Target(name="embedded", region="us-east-1", endpoint_url="http://127.0.0.1:1")
-    reason = batch.unbatchable(Scenario("eu", folder), target)
+    reason = batch.unbatchable(Configuration("eu", folder), target)
     assert reason is not None and "its own region eu-west-1" in reason, reason
-    assert batch.unbatchable(Scenario("eu", folder, reference=True), target) != reason
+    assert batch.unbatchable(Configuration("eu", folder, reference=True), target) != reason

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness import scenarios
+from fargate_harness import configurations
 from fargate_harness.errors import ConfigurationError
 from fargate_harness.runner import hcl, terraform, workspace
 from fargate_harness.runner.workspace import copy_configuration, is_run_folder
@@ -244,7 +244,7 @@ def test_an_unreadable_root_folder_says_permission_denied(tmp_path: Path, monkey
 
     monkeypatch.setattr(hcl.os, "listdir", listdir)
     with pytest.raises(ConfigurationError, match=r"permission denied") as caught:
-        scenarios.from_path(root)
+        configurations.from_path(root)
     assert "no .tf" not in str(caught.value)
 
 
@@ -259,7 +259,7 @@ def test_chmod_000_file_and_root_are_named(tmp_path: Path) -> None:
         locked.chmod(0o600)
         root.chmod(0)
         with pytest.raises(ConfigurationError, match=r"permission denied"):
-            scenarios.from_path(root)
+            configurations.from_path(root)
     finally:
         root.chmod(0o700)
         locked.chmod(0o600)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from fargate_harness import checks
-from fargate_harness.scenarios import Scenario, get, run_variables
+from fargate_harness.configurations import Configuration, get, run_variables
 from fargate_harness.targets import EmbeddedTarget, LocalStackTarget, Target
 from fargate_harness.targets.localstack import TASK_DEFINITION_VARIABLE, missing_for, optional_services, skip_reason
 from tests.scenarios._support import reference
@@ -209,7 +209,7 @@ def test_missing_required_is_reported_alongside_optional(tmp_path: Path) -> None
     )
     (folder / "variables.tf").write_text(f'variable "{TASK_DEFINITION_VARIABLE}" {{\n  type = bool\n}}\n')
     target = Target(name="t", region="us-east-1", endpoint_url="http://x", available_services=frozenset({"iam", "sts"}))
-    assert missing_for(Scenario("s", folder), target) == (["dynamodb", "ecr"], ["ecs"])
+    assert missing_for(Configuration("s", folder), target) == (["dynamodb", "ecr"], ["ecs"])
 
 
 # -- which checks skip -------------------------------------------------------------------------------
@@ -286,7 +286,7 @@ def test_an_engine_that_cannot_start_is_missing_with_its_reason(
     folder = tmp_path / "needs-table"
     folder.mkdir()
     (folder / "main.tf").write_text('resource "aws_dynamodb_table" "t" {\n  name = "t"\n}\n')
-    reason = skip_reason(Scenario("needs-table", folder), target)
+    reason = skip_reason(Configuration("needs-table", folder), target)
     assert reason == f"target localstack lacks dynamodb (dynamodb: {why})"
     assert skip_reason(get("secrets", SCENARIOS), target) is None
 

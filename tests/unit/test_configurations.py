@@ -1,4 +1,4 @@
-"""Unit tests for fargate_harness.scenarios: discovery, needed services, prefixes and run variables."""
+"""Unit tests for fargate_harness.configurations: discovery, needed services, prefixes and run variables."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness import scenarios
+from fargate_harness import configurations
+from fargate_harness.configurations import Configuration, discover, run_variables, unique_prefix
 from fargate_harness.errors import ConfigurationError
-from fargate_harness.scenarios import Scenario, discover, run_variables, unique_prefix
 
 PROJECT = Path(__file__).resolve().parents[2]
 REAL_SCENARIOS = PROJECT / "scenarios"
@@ -59,7 +59,7 @@ def test_discover_lists_folders_with_tf_files(tree: Path) -> None:
     """Only sub-folders holding .tf files are scenarios, sorted by name."""
     found = discover(tree)
     assert list(found) == ["web", "xacct"]
-    assert found["web"] == Scenario("web", tree / "web", reference=True)
+    assert found["web"] == Configuration("web", tree / "web", reference=True)
 
 
 def test_discover_refuses_a_missing_folder(tmp_path: Path) -> None:
@@ -73,7 +73,7 @@ def test_discover_refuses_a_missing_folder(tmp_path: Path) -> None:
 def test_discover_defaults_to_harness_scenarios_dir(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without an argument the folder comes from HARNESS_SCENARIOS_DIR."""
     monkeypatch.setenv("HARNESS_SCENARIOS_DIR", str(tree))
-    assert scenarios.default_scenarios_dir() == tree.resolve()
+    assert configurations.default_scenarios_dir() == tree.resolve()
     assert list(discover()) == ["web", "xacct"]
 
 
@@ -81,20 +81,20 @@ def test_default_scenarios_dir_is_the_working_directory(monkeypatch: pytest.Monk
     """Unset (or empty) HARNESS_SCENARIOS_DIR means ./scenarios."""
     monkeypatch.setenv("HARNESS_SCENARIOS_DIR", "")
     monkeypatch.chdir(tmp_path)
-    assert scenarios.default_scenarios_dir() == tmp_path.resolve() / "scenarios"
+    assert configurations.default_scenarios_dir() == tmp_path.resolve() / "scenarios"
 
 
 def test_get_unknown_scenario_lists_the_known_ones(tree: Path) -> None:
     """A typo gets the list of real names."""
-    assert scenarios.get("web", tree).name == "web"
+    assert configurations.get("web", tree).name == "web"
     with pytest.raises(ConfigurationError, match=r"no scenario 'wbe'; known scenarios: web, xacct"):
-        scenarios.get("wbe", tree)
+        configurations.get("wbe", tree)
 
 
 def test_get_in_an_empty_folder_says_none(tmp_path: Path) -> None:
     """An empty scenarios folder says there are none."""
     with pytest.raises(ConfigurationError, match="known scenarios: none"):
-        scenarios.get("basic", tmp_path)
+        configurations.get("basic", tmp_path)
 
 
 # -- needed_services / variables ---------------------------------------------------------------------
@@ -112,7 +112,7 @@ def test_needed_services_come_from_resources_and_local_modules(tree: Path) -> No
 def test_needed_services_always_include_iam_and_sts(tmp_path: Path) -> None:
     """Even a scenario without AWS resources needs IAM and STS."""
     _write(tmp_path / "s" / "main.tf", 'resource "random_id" "x" {}\n')
-    assert Scenario("s", tmp_path / "s").needed_services == frozenset({"iam", "sts"})
+    assert Configuration("s", tmp_path / "s").needed_services == frozenset({"iam", "sts"})
 
 
 def test_variables_and_registry_account(tree: Path) -> None:
@@ -189,7 +189,7 @@ def test_run_variables_generates_a_fresh_secret_each_call(tree: Path) -> None:
     values = {run_variables(web, "fh-main-abc123", {})["secret_value"] for _ in range(5)}
     assert len(values) == 5
     assert all(len(v) >= 24 and re.fullmatch(r"[A-Za-z0-9_-]+", v) for v in values)
-    assert "secret_value" in scenarios.SENSITIVE_VARIABLES
+    assert "secret_value" in configurations.SENSITIVE_VARIABLES
 
 
 # -- the project's own scenarios ---------------------------------------------------------------------

@@ -32,7 +32,7 @@ def default_scenarios_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class Scenario:
+class Configuration:
     """A root configuration: one of ours under the scenarios folder, a case (a reference scenario plus
     ``overlays``), or any folder a user names."""
 
@@ -67,7 +67,7 @@ class Scenario:
         return "registry_role_arn" in self.variables
 
 
-def discover(scenarios_dir: Path | None = None) -> dict[str, Scenario]:
+def discover(scenarios_dir: Path | None = None) -> dict[str, Configuration]:
     """Every root configuration directly under the scenarios folder, by name."""
     root = scenarios_dir or default_scenarios_dir()
     if not root.is_dir():
@@ -76,13 +76,13 @@ def discover(scenarios_dir: Path | None = None) -> dict[str, Scenario]:
             "--tf-scenarios-dir / HARNESS_SCENARIOS_DIR"
         )
     return {
-        child.name: Scenario(child.name, child, reference=True)
+        child.name: Configuration(child.name, child, reference=True)
         for child in sorted(root.iterdir())
         if child.is_dir() and any(child.glob("*.tf"))
     }
 
 
-def case(name: str, folder: Path, root: Path) -> Scenario:
+def case(name: str, folder: Path, root: Path) -> Configuration:
     """A case folder: ``case.json`` names the reference scenario, ``*_override.tf`` files break it."""
     try:
         spec = json.loads((folder / CASE_FILE).read_text())
@@ -92,10 +92,10 @@ def case(name: str, folder: Path, root: Path) -> Scenario:
     overlays = tuple(sorted(folder.glob("*_override.tf")))
     if not overlays:
         raise ConfigurationError(f"{folder}: a case needs at least one *_override.tf file")
-    return Scenario(name, get(base, root).path, overlays, reference=True)
+    return Configuration(name, get(base, root).path, overlays, reference=True)
 
 
-def get(name: str, scenarios_dir: Path | None = None) -> Scenario:
+def get(name: str, scenarios_dir: Path | None = None) -> Configuration:
     """The scenario called ``name`` (a folder under the scenarios folder, nested ones like ``broken/x`` too)."""
     root = scenarios_dir or default_scenarios_dir()
     known = discover(root)
@@ -106,18 +106,18 @@ def get(name: str, scenarios_dir: Path | None = None) -> Scenario:
         if (path / CASE_FILE).is_file():
             return case(name, path, root)
         if hcl.config_files(path):
-            return Scenario(name, path, reference=True)
+            return Configuration(name, path, reference=True)
     raise ConfigurationError(f"no scenario {name!r}; known scenarios: {', '.join(known) or 'none'}")
 
 
-def from_path(path: Path, label: str | None = None) -> Scenario:
+def from_path(path: Path, label: str | None = None) -> Configuration:
     """Any Terraform root folder as a scenario (``--dir PATH``, the ``terraform`` marker)."""
     folder = path.expanduser().resolve()
     if not folder.is_dir():
         raise ConfigurationError(f"{path}: no such folder; give the folder of a Terraform root configuration")
     if not hcl.config_files(folder):
         raise ConfigurationError(f"{path}: no .tf or .tf.json files; give the folder of a Terraform root configuration")
-    return Scenario(label or folder.name, folder)
+    return Configuration(label or folder.name, folder)
 
 
 def unique_prefix(worker: str = "main") -> str:
@@ -126,7 +126,7 @@ def unique_prefix(worker: str = "main") -> str:
     return f"fh-{worker}-{secrets.token_hex(3)}"
 
 
-def run_variables(scenario: Scenario, prefix: str, target_variables: dict[str, str]) -> dict[str, str]:
+def run_variables(scenario: Configuration, prefix: str, target_variables: dict[str, str]) -> dict[str, str]:
     """Variables for one run: the prefix, a secret value, and what the target supplies.
 
     ``region`` among them is a fallback for any configuration but the reference scenarios: the run gives it only
@@ -140,7 +140,7 @@ def run_variables(scenario: Scenario, prefix: str, target_variables: dict[str, s
 
 
 def new_run(
-    scenario: Scenario,
+    scenario: Configuration,
     *,
     target: Target,
     tools: Toolchain,
