@@ -17,10 +17,9 @@ from typing import Any
 
 from fargate_harness.aws import ecr, ecs, iam, kms, logs, secrets, ssm
 from fargate_harness.aws._policy import fail, statements
-from fargate_harness.checks import Check, check, denied_actions, reads_of, unavailable
+from fargate_harness.checks import AppliedRun, Check, check, denied_actions, reads_of, unavailable
 from fargate_harness.iam import allowing_statements
 from fargate_harness.model.arn import Arn
-from fargate_harness.runner.terraform import ScenarioRun
 
 EXECUTION_MANAGED_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
@@ -87,7 +86,7 @@ class Service:
         return list((self.facts.get("task_declared") or {}).get(name) or [])
 
 
-def services(run: ScenarioRun) -> list[Service]:
+def services(run: AppliedRun) -> list[Service]:
     """The services of an applied scenario; fails when the ``services`` output contract is not met."""
     raw = run.outputs.get("services")
     if not isinstance(raw, Mapping) or not raw:
@@ -95,7 +94,7 @@ def services(run: ScenarioRun) -> list[Service]:
     return [Service(key, facts) for key, facts in sorted(raw.items())]
 
 
-def _inline_documents(run: ScenarioRun, role_name: str) -> dict[str, dict[str, Any]]:
+def _inline_documents(run: AppliedRun, role_name: str) -> dict[str, dict[str, Any]]:
     return iam.get_inline_policies(run.target.client("iam"), role_name)
 
 
@@ -116,7 +115,7 @@ def eventually(check: Callable[[], None], timeout: float = 0.0, interval: float 
 
 
 @check("iam")
-def trust_policies(run: ScenarioRun) -> int:
+def trust_policies(run: AppliedRun) -> int:
     """Execution and task roles can be assumed only by ecs-tasks.amazonaws.com with sts:AssumeRole."""
     client = run.target.client("iam")
     checked = 0
@@ -129,7 +128,7 @@ def trust_policies(run: ScenarioRun) -> int:
 
 
 @check("iam")
-def managed_policy(run: ScenarioRun) -> int:
+def managed_policy(run: AppliedRun) -> int:
     """Each execution role has AmazonECSTaskExecutionRolePolicy attached."""
     client = run.target.client("iam")
     for service in services(run):
@@ -143,7 +142,7 @@ def managed_policy(run: ScenarioRun) -> int:
 
 
 def _assert_statements(
-    run: ScenarioRun,
+    run: AppliedRun,
     role_name: str,
     table: Mapping[str, tuple[str, frozenset[str], Callable[[list[str]], set[str]]]],
     declared: Callable[[str], list[str]],
@@ -166,7 +165,7 @@ def _assert_statements(
 
 
 @check("iam")
-def execution_statements(run: ScenarioRun) -> int:
+def execution_statements(run: AppliedRun) -> int:
     """Each execution-role inline statement is scoped to exactly the ARNs the scenario declared."""
     return sum(
         _assert_statements(run, service["execution_role_name"], EXECUTION_STATEMENTS, service.declared)
@@ -175,7 +174,7 @@ def execution_statements(run: ScenarioRun) -> int:
 
 
 @check("iam")
-def task_role_statements(run: ScenarioRun) -> int:
+def task_role_statements(run: AppliedRun) -> int:
     """Each task-role inline statement is scoped to exactly the declared buckets and tables."""
     return sum(
         _assert_statements(run, service["task_role_name"], TASK_STATEMENTS, service.task_declared)
@@ -185,7 +184,7 @@ def task_role_statements(run: ScenarioRun) -> int:
 
 
 @check("ecs")
-def task_definitions(run: ScenarioRun) -> int:
+def task_definitions(run: AppliedRun) -> int:
     """Task definitions use the scenario's roles, FARGATE and awsvpc."""
     client = run.target.client("ecs")
     for service in services(run):
@@ -200,7 +199,7 @@ def task_definitions(run: ScenarioRun) -> int:
 
 
 @check("logs")
-def log_groups(run: ScenarioRun) -> int:
+def log_groups(run: AppliedRun) -> int:
     """Each service's log group exists, with the declared retention (no ECS needed)."""
     client = run.target.client("logs")
     for service in services(run):
@@ -210,7 +209,7 @@ def log_groups(run: ScenarioRun) -> int:
 
 
 @check("ecs")
-def awslogs(run: ScenarioRun) -> int:
+def awslogs(run: AppliedRun) -> int:
     """Every container logs with awslogs to its service's log group (see :func:`log_groups`), in the target's region."""
     client = run.target.client("ecs")
     for service in services(run):
@@ -219,7 +218,7 @@ def awslogs(run: ScenarioRun) -> int:
     return len(services(run))
 
 
-def _resolve_reference(run: ScenarioRun, value_from: str) -> tuple[str, str]:
+def _resolve_reference(run: AppliedRun, value_from: str) -> tuple[str, str]:
     """(IAM action, resource ARN) the execution role needs for one ``valueFrom``; fails if it does not exist."""
     parsed = Arn.parse(value_from)
     if parsed is not None and parsed.service == "secretsmanager":
@@ -234,7 +233,7 @@ def _resolve_reference(run: ScenarioRun, value_from: str) -> tuple[str, str]:
 
 
 @check("ecs")
-def secret_references(run: ScenarioRun) -> int:
+def secret_references(run: AppliedRun) -> int:
     """Every ``valueFrom`` resolves to an existing secret or parameter that the execution role may read."""
     ecs_client = run.target.client("ecs")
     checked = 0
@@ -258,14 +257,14 @@ def secret_references(run: ScenarioRun) -> int:
     return checked
 
 
-def _key_identifiers(run: ScenarioRun, key_arn: str) -> set[str]:
+def _key_identifiers(run: AppliedRun, key_arn: str) -> set[str]:
     client = run.target.client("kms")
     meta = kms.get_key_metadata(client, key_arn)
     return kms.key_identifiers(meta, kms.get_key_aliases(client, key_arn))
 
 
 @check("ssm", "kms")
-def secure_parameters(run: ScenarioRun) -> int:
+def secure_parameters(run: AppliedRun) -> int:
     """SecureString parameters are encrypted under the scenario's customer key."""
     key_arn = run.outputs.get("kms_key_arn")
     if not key_arn:
@@ -280,7 +279,7 @@ def secure_parameters(run: ScenarioRun) -> int:
 
 
 @check("ecr", "ecs")
-def cross_account_repository(run: ScenarioRun) -> int:
+def cross_account_repository(run: AppliedRun) -> int:
     """The registry-account repository policy names only the execution roles, with only the pull actions,
     and every image points at that repository in the registry account."""
     repository_name = run.outputs.get("repository_name")
@@ -314,7 +313,7 @@ def _pairs(items: list[Service]) -> Iterator[tuple[Service, Service]]:
 
 
 @check("iam")
-def role_isolation(run: ScenarioRun) -> int:
+def role_isolation(run: AppliedRun) -> int:
     """No service's execution role can read another service's secrets or parameters."""
     items = services(run)
     documents = {s.key: list(_inline_documents(run, s["execution_role_name"]).values()) for s in items}
@@ -331,7 +330,7 @@ def role_isolation(run: ScenarioRun) -> int:
 
 
 @check("iam")
-def role_separation(run: ScenarioRun) -> int:
+def role_separation(run: AppliedRun) -> int:
     """Task roles hold the application's permissions and execution roles the agent's, never each other's."""
     checked = 0
     for service in services(run):
@@ -357,7 +356,7 @@ def role_separation(run: ScenarioRun) -> int:
 
 #: Every check, in the order ``fargate-harness run`` reports them.
 @check("ecs")
-def startup_preflight(run: ScenarioRun) -> int:
+def startup_preflight(run: AppliedRun) -> int:
     """Preflight predicts every task definition starts, with no over-grant and nothing misplaced.
 
     The scenarios' pipelines would push ``latest`` to their own repositories; on an emulator nothing does,
@@ -378,7 +377,7 @@ def startup_preflight(run: ScenarioRun) -> int:
     return len(services(run))
 
 
-def push_placeholder_images(run: ScenarioRun) -> int:
+def push_placeholder_images(run: AppliedRun) -> int:
     """On an emulator, push a small manifest for the ``latest`` images our reference scenarios run from the
     repositories they create (their pipelines would push them; nobody else's repository is touched).
 
@@ -432,7 +431,7 @@ DECLARATION_CHECKS: tuple[Check, ...] = (
 )
 
 
-def has_declarations(run: ScenarioRun) -> bool:
+def has_declarations(run: AppliedRun) -> bool:
     """True when the configuration declares what it built (the ``services`` output of our scenarios)."""
     return isinstance(run.outputs.get("services"), Mapping) and bool(run.outputs.get("services"))
 
@@ -442,7 +441,7 @@ CHECKS = DECLARATION_CHECKS
 applies = has_declarations
 
 
-def prepare(run: ScenarioRun) -> None:
+def prepare(run: AppliedRun) -> None:
     """Before the checks: the placeholder images the scenarios' pipelines would push (where the target can run
     the preflight that needs them)."""
     if not unavailable(startup_preflight, run.target):

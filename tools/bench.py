@@ -1,7 +1,7 @@
 """``make bench``: what the harness costs on top of Terraform, and how the suite scales with workers.
 
 In one process tree, on the embedded target: each scenario is applied through the harness
-(:class:`~fargate_harness.runner.terraform.ScenarioRun`) and through the bare Terraform CLI on an identical copy
+(:class:`~fargate_harness.runner.run.TerraformRun`) and through the bare Terraform CLI on an identical copy
 (same provider override, same variables), stage by stage; ``fargate-harness run`` of the same
 scenarios (checks included); then the scenario suite's wall time with 1, 2 and ``--workers`` xdist
 workers, and the whole suite as ``make test`` runs it with ``--workers`` (wall per test file, seconds
@@ -34,13 +34,9 @@ from fargate_harness.lifecycle import Lifecycle
 from fargate_harness.options import run_id
 from fargate_harness.report import STAGES
 from fargate_harness.runner import toolchain
+from fargate_harness.runner.overrides import OVERRIDE_FILE, provider_aliases, selected_provider_version
 from fargate_harness.runner.provider_schema import cached
-from fargate_harness.runner.terraform import (
-    OVERRIDE_FILE,
-    copy_configuration,
-    provider_aliases,
-    selected_provider_version,
-)
+from fargate_harness.runner.workspace import copy_configuration
 from fargate_harness.targets import EmbeddedTarget, Target
 
 
@@ -95,7 +91,7 @@ def harness_run(
 ) -> tuple[dict[str, float], dict[str, str]]:
     """Seconds per stage through the harness, and the variables used (reused for the bare run)."""
     with Lifecycle(target, tools, results, worker="bench").applied(scenario) as run:
-        variables = run.variables
+        variables = {k: str(v) for k, v in run.variables.items()}
     return dict(run.timings), variables
 
 

@@ -38,7 +38,7 @@ from typing import Any
 
 from fargate_harness.nightly.leftovers import RUN_FILE
 from fargate_harness.nightly.sweep import HARNESS_PREFIX, AccountClients
-from fargate_harness.runner.terraform import OVERRIDE_FILE
+from fargate_harness.runner.overrides import OVERRIDE_FILE
 from fargate_harness.targets.embedded import EMBEDDED_ACCOUNT, EMBEDDED_REGISTRY_ACCOUNT, EmbeddedTarget
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,20 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fargate_harness.checks import AppliedRun
 from fargate_harness.errors import ConfigurationError
 from fargate_harness.nightly.ownership import ownership_tags
 from fargate_harness.options import run_id
 from fargate_harness.runner import hcl
-from fargate_harness.runner.terraform import Progress
+from fargate_harness.runner.run import SENSITIVE_VARIABLES, Progress, TerraformRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import RESOURCE_SERVICES, Target
 
 #: A case folder (``scenarios/broken/<case>/``) names its reference scenario here; its ``*_override.tf``
 #: files are copied into the root of that scenario's copy (Terraform merges override files per module).
 CASE_FILE = "case.json"
-#: Variables whose values the harness generates and must never print.
-SENSITIVE_VARIABLES = ("secret_value",)
 
 
 def default_scenarios_dir() -> Path:
@@ -130,7 +127,7 @@ def run_variables(scenario: Configuration, prefix: str, target_variables: dict[s
     """Variables for one run: the prefix, a secret value, and what the target supplies.
 
     ``region`` among them is a fallback for any configuration but the reference scenarios: the run gives it only
-    where the configuration gives none (``ScenarioRun.keep_region``).
+    where the configuration gives none (``TerraformRun.keep_region``).
 
     The secret value is fresh per run unless ``HARNESS_SECRET_VALUE`` plants a known one (for hygiene tests).
     """
@@ -151,14 +148,15 @@ def new_run(
     var_files: tuple[Path, ...] = (),
     progress: Progress | None = None,
     account_id: str | None = None,
-) -> AppliedRun:
-    """An :class:`~fargate_harness.checks.AppliedRun` with a unique prefix, the run's variables and its ownership tags.
+) -> TerraformRun:
+    """A :class:`~fargate_harness.runner.run.TerraformRun` with a unique prefix, the run's variables and its
+    ownership tags.
 
     ``extra`` are values given by name (they win over the harness's values and over ``var_files``);
     ``account_id`` the account to deploy into on an emulator, over the one the configuration names.
     """
     prefix = unique_prefix(worker)
-    return AppliedRun(
+    return TerraformRun(
         scenario.path,
         target=target,
         toolchain=tools,

@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any
 from fargate_harness import checks, configurations
 from fargate_harness.checks import AppliedRun, CheckResult
 from fargate_harness.errors import ConfigurationError, HarnessError, InterruptedRun, TeardownError
+from fargate_harness.options import validate_arn_option
 from fargate_harness.report import write_summary
 from fargate_harness.runner import batch
 from fargate_harness.runner.processes import INTERRUPTS
-from fargate_harness.runner.terraform import Progress, ScenarioRun
+from fargate_harness.runner.run import Progress, TerraformRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
 from fargate_harness.targets.localstack import unavailable
@@ -52,7 +53,10 @@ class Outcome:
 
     name: str
     configuration: str = ""
-    run: AppliedRun | None = None
+    #: The run (None when it could not be made: bad input).
+    run: TerraformRun | None = None
+    #: What the checks read: the applied state (None when nothing was applied).
+    applied: AppliedRun | None = None
     results: list[CheckResult] = field(default_factory=list)
     reports: list[PreflightReport] = field(default_factory=list)
     #: The apply, idempotency or work error (masked): part of the verdict.
@@ -146,8 +150,11 @@ class Lifecycle:
         var_files: tuple[Path, ...] = (),
         preflight: dict[str, Any] | None = None,
         account_id: str | None = None,
-    ) -> AppliedRun:
-        """A run of ``configuration`` (not started), in ``account_id`` (else :attr:`account_id`) when one is given."""
+    ) -> TerraformRun:
+        """A run of ``configuration`` (not started), in ``account_id`` (else :attr:`account_id`) when one is given.
+        The preflight options are checked here, before anything is applied."""
+        if (preflight or {}).get("deployer") is not None:
+            validate_arn_option("deployer", (preflight or {})["deployer"])
         run = configurations.new_run(
             configuration,
             target=self.target,
@@ -163,7 +170,7 @@ class Lifecycle:
         run.preflight_options = dict(preflight or {})
         return run
 
-    def start(self, run: AppliedRun, *, partial: bool = False) -> HarnessError | None:
+    def start(self, run: TerraformRun, *, partial: bool = False) -> HarnessError | None:
         """Copy, init, apply and plan for idempotency.
 
         With ``partial`` (the preflight), an apply that fails part-way is returned instead of raised, so what
@@ -186,18 +193,23 @@ class Lifecycle:
             raise
         return None
 
-    def _tell_changes(self, run: AppliedRun) -> None:
+    def _tell_changes(self, run: TerraformRun) -> None:
         """What the harness changed about the deployment (region, account, tags, backend, endpoints), once per run,
         where progress goes."""
         for change in run.changes:
             self._say(f"{run.name}: as deployed: {change}")
 
-    def finish(self, run: ScenarioRun, *, failed: bool = False, error: str = "") -> str:
-        """Destroy (unless kept) and write the run's summary; the folder is kept on any failure. Returns the
-        teardown's error (masked), or "". Never raises for a teardown failure: the caller reports it apart."""
+    def finish(
+        self, run: TerraformRun, *, failed: bool = False, error: str = "", applied: AppliedRun | None = None
+    ) -> str:
+        """Destroy (unless kept) and write the run's summary (with the preflight verdicts ``applied``'s checks
+        reached); the folder is kept on any failure. Returns the teardown's error (masked), or "". Never raises for
+        a teardown failure: the caller reports it apart."""
         problem = _teardown(run, lambda: run.down(failed=failed))
         interrupted = INTERRUPTS.requested.is_set()
-        write_summary(run, self.results_dir, "\n".join(p for p in (error, problem) if p), interrupted=interrupted)
+        reports = applied.reads.all_reports() if applied is not None else []
+        text = "\n".join(p for p in (error, problem) if p)
+        write_summary(run, self.results_dir, text, interrupted=interrupted, reports=reports)
         return problem
 
     @contextlib.contextmanager
@@ -212,14 +224,16 @@ class Lifecycle:
         """``with lifecycle.applied(configuration) as run:`` for scripts: started on entry, finished on exit (the
         folder kept when the body raised); :class:`TeardownError` when the destroy fails."""
         run = self.new_run(configuration, values=values, var_files=var_files, preflight=preflight)
+        view: AppliedRun | None = None
         try:
             self.start(run)
-            yield run
+            view = AppliedRun.of(run)
+            yield view
         except BaseException:
             run.failed = True
             raise
         finally:
-            problem = self.finish(run, failed=run.failed)
+            problem = self.finish(run, failed=run.failed, applied=view)
             if problem and sys.exc_info()[0] is None:
                 raise TeardownError(problem)
 
@@ -254,7 +268,8 @@ class Lifecycle:
                 outcome.error = run.masker(str(failure))
                 outcome.bad_input = isinstance(failure, ConfigurationError)
             if run.applied:
-                self._work(run, outcome, work)
+                outcome.applied = AppliedRun.of(run)
+                self._work(outcome.applied, outcome, work)
         except InterruptedRun as exc:
             outcome.interrupted, outcome.error = True, run.masker(str(exc))
         except HarnessError as exc:
@@ -265,7 +280,9 @@ class Lifecycle:
             outcome.interrupted = True
             outcome.error = "interrupted: destroyed without running the checks"
         finally:
-            outcome.destroy_error = self.finish(run, failed=not outcome.ok, error=outcome.error)
+            outcome.destroy_error = self.finish(
+                run, failed=not outcome.ok, error=outcome.error, applied=outcome.applied
+            )
         return outcome
 
     def _work(self, run: AppliedRun, outcome: Outcome, work: Work) -> None:
@@ -296,15 +313,7 @@ class Lifecycle:
     def start_batch(self, members: Sequence[configurations.Configuration]) -> batch.Batch | None:
         """Apply ``members`` as one root. When that fails it is destroyed at once (folder kept) and None is
         returned: the members are then run alone, each giving its own error."""
-        group = batch.Batch(
-            members,
-            target=self.target,
-            tools=self.tools,
-            results_dir=self.results_dir,
-            worker=self.worker,
-            keep=self.keep,
-            progress=self.progress,
-        )
+        group = batch.Batch(members, results_dir=self.results_dir, new_run=self._batch_run)
         self._say(f"batch: {', '.join(group.names)} applied as one root")
         try:
             group.up()
@@ -320,12 +329,38 @@ class Lifecycle:
             raise
         return group
 
+    def member_views(self, group: batch.Batch, preflight: dict[str, Any] | None = None) -> list[AppliedRun]:
+        """Each member of an applied batch as the value its checks read: its share of the batch's state, the
+        batch's target and work folder, the batch's stage seconds."""
+        return [
+            AppliedRun(group.run, state, dict(preflight or {}), member_timings=dict(group.run.timings))
+            for state in group.member_states()
+        ]
+
+    def _batch_run(self, source: Path) -> TerraformRun:
+        """The run of a batch's generated root."""
+        return configurations.new_run(
+            configurations.Configuration("batch", source),
+            target=self.target,
+            tools=self.tools,
+            results_dir=self.results_dir,
+            worker=self.worker,
+            keep=self.keep,
+            progress=self.progress,
+        )
+
     def finish_batch(self, group: batch.Batch, views: Iterable[AppliedRun], *, failed: bool) -> str:
         """Destroy the batch once (folder kept when ``failed``), a summary per member; the teardown's error."""
         problem = _teardown(group.run, lambda: group.down(failed=failed))
         for view in views:
             view.failed = view.failed or failed or bool(problem)
-            write_summary(view, self.results_dir, problem, interrupted=INTERRUPTS.requested.is_set())
+            write_summary(
+                view,
+                self.results_dir,
+                problem,
+                interrupted=INTERRUPTS.requested.is_set(),
+                reports=view.reads.all_reports(),
+            )
         return problem
 
     def many(
@@ -364,22 +399,21 @@ class Lifecycle:
         if group is None:
             return [self.one(m, work, preflight=preflight) for m in members]
         outcomes: list[Outcome] = []
-        views = group.views()
+        views = self.member_views(group, preflight)
         try:
             with ThreadPoolExecutor(max_workers=min(jobs, len(views)), thread_name_prefix="member") as checking:
-                outcomes = list(checking.map(lambda v: self._member(group, v, work, preflight), views))
+                outcomes = list(checking.map(lambda v: self._member(group, v, work), views))
         finally:
             failed = len(outcomes) < len(members) or any(not o.ok for o in outcomes)
             problem = self.finish_batch(group, views, failed=failed)
         for outcome in outcomes:
             outcome.destroy_error = problem
-            if outcome.run is not None:
-                outcome.run.timings["destroy"] = group.run.timings.get("destroy", 0.0)
+            if outcome.applied is not None:
+                outcome.applied.timings["destroy"] = group.run.timings.get("destroy", 0.0)
         return outcomes
 
-    def _member(self, group: batch.Batch, view: AppliedRun, work: Work, preflight: dict[str, Any] | None) -> Outcome:
-        view.preflight_options = dict(preflight or {})
-        outcome = Outcome(view.name, str(view.source), run=view, batched=True)
+    def _member(self, group: batch.Batch, view: AppliedRun, work: Work) -> Outcome:
+        outcome = Outcome(view.name, str(view.source), run=group.run, applied=view, batched=True)
         problem = group.idempotency_error(view.name)
         if problem is not None:
             outcome.error = view.masker(str(problem))
@@ -419,7 +453,7 @@ def wait_through_interrupts(future: Any) -> Any:
             )
 
 
-def _teardown(run: ScenarioRun, down: Callable[[], None]) -> str:
+def _teardown(run: TerraformRun, down: Callable[[], None]) -> str:
     """Run ``down`` (a run's or a batch's destroy); its error (masked) as text, "" when it went well. The second
     interrupt, arriving during the destroy, stops it at once: the run's state is kept and the line says so."""
     try:
@@ -434,7 +468,7 @@ def _teardown(run: ScenarioRun, down: Callable[[], None]) -> str:
     return ""
 
 
-def stopped_at_once(run: ScenarioRun) -> str:
+def stopped_at_once(run: TerraformRun) -> str:
     """The one line after a second interrupt: what is kept, and what finishes the clean-up."""
     return (
         f"{run.name}: stopped at once (second interrupt): its state is kept in {run.workdir}; resources it created "

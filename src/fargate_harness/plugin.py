@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 from fargate_harness import configurations
-from fargate_harness.checks import AppliedRun
+from fargate_harness.checks import AppliedRun, run_of
 from fargate_harness.errors import ConfigurationError, TeardownError
 from fargate_harness.lifecycle import Lifecycle
 from fargate_harness.options import SETTINGS, Options, destroy_on_sigterm, env_flag, resolve_options, run_id, setting
 from fargate_harness.report import Collector, load_summaries, render
 from fargate_harness.runner import batch, toolchain
 from fargate_harness.runner.isolation import isolate_network, isolate_run
-from fargate_harness.runner.terraform import Progress
+from fargate_harness.runner.run import Progress
 from fargate_harness.targets import TARGETS, Target, start_target, stop_target
 from fargate_harness.targets.localstack import skip_reason, unavailable
 from fargate_harness.upgrade import UpgradeReport, check_upgrade
@@ -475,15 +475,18 @@ def make_factory(
             pytest.skip(f"{name}: {reason}")
         run = lifecycle.new_run(scenario, values=variables, var_files=files, preflight=preflight, account_id=account_id)
         failures_before = request.session.testsfailed
+        views: list[AppliedRun] = []
 
         def finish() -> None:
-            problem = lifecycle.finish(run, failed=request.session.testsfailed > failures_before)
+            failed = request.session.testsfailed > failures_before
+            problem = lifecycle.finish(run, failed=failed, applied=views[0] if views else None)
             if problem:
                 raise TeardownError(problem)
 
         request.addfinalizer(finish)
         lifecycle.start(run)
-        return run
+        views.append(AppliedRun.of(run))
+        return views[0]
 
     return factory
 
@@ -637,7 +640,7 @@ class Together:
 
         request.addfinalizer(finish)
         self._batch = group
-        self._views = {view.name: view for view in group.views()}
+        self._views = {view.name: view for view in lifecycle.member_views(group)}
 
     def run(self, name: str) -> AppliedRun:
         """The applied run of ``name``: its view in the batch, or a run of its own (applied on first use)."""
@@ -657,14 +660,14 @@ class Together:
         """True while something of ``name`` is applied (its batch's or its own resources)."""
         if name in self._views and self._batch is not None:
             return self._batch.run.applied
-        return name in self._alone and self._alone[name].applied
+        return name in self._alone and run_of(self._alone[name]).applied
 
     def forget(self, name: str, address: str) -> None:
         """``terraform state rm`` of ``name``'s own ``address`` before the destroy (emulator gaps only)."""
         if name in self._views and self._batch is not None:
             self._batch.forget(name, address)
         else:
-            self._alone[name].forget(address)
+            run_of(self._alone[name]).forget(address)
 
 
 @pytest.fixture(scope="module")

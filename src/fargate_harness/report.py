@@ -20,14 +20,51 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from fargate_harness.runner.terraform import ScenarioRun
+from fargate_harness.runner.masking import Masker
+
+
+class Summarised(Protocol):
+    """What a run summary reads of a run (a :class:`~fargate_harness.runner.run.TerraformRun`, or an applied
+    batch member, :class:`~fargate_harness.checks.AppliedRun`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def timings(self) -> dict[str, float]: ...
+    @property
+    def resources(self) -> list[str]: ...
+    @property
+    def failed(self) -> bool: ...
+    @property
+    def keep(self) -> bool: ...
+    @property
+    def workdir(self) -> Path: ...
+    @property
+    def masker(self) -> Masker: ...
+
+
+class Judged(Protocol):
+    """A preflight report, as far as the summary reads it."""
+
+    @property
+    def will_start(self) -> bool: ...
+
 
 STAGES = ("init", "apply", "plan", "destroy")
 
 
-def write_summary(run: ScenarioRun, run_dir: Path, error: str = "", *, interrupted: bool = False) -> Path:
+def write_summary(
+    run: Summarised,
+    run_dir: Path,
+    error: str = "",
+    *,
+    interrupted: bool = False,
+    reports: Sequence[Judged] = (),
+) -> Path:
     """Record one scenario run's facts (no secret values: names, counts, seconds) for the report."""
     folder = run_dir / "summaries"
     folder.mkdir(parents=True, exist_ok=True)
@@ -41,19 +78,18 @@ def write_summary(run: ScenarioRun, run_dir: Path, error: str = "", *, interrupt
         "interrupted": interrupted,
         "kept": str(run.workdir) if run.failed or run.keep else "",
         "error": run.masker(error),
-        "preflight": preflight_verdict(run),
+        "preflight": preflight_verdict(reports),
     }
     path.write_text(json.dumps(summary, indent=2, sort_keys=True))
     return path
 
 
-def preflight_verdict(run: ScenarioRun) -> str:
+def preflight_verdict(reports: Sequence[Judged]) -> str:
     """``pass`` when every task definition the run's checks preflighted would start, ``fail`` when one would not,
-    "" when none was preflighted (read from what the checks shared, :class:`fargate_harness.checks.Reads`)."""
-    reports = [r for found in getattr(run.reads, "reports", {}).values() for r in found]
+    "" when none was preflighted."""
     if not reports:
         return ""
-    return "pass" if all(getattr(r, "will_start", False) for r in reports) else "fail"
+    return "pass" if all(r.will_start for r in reports) else "fail"
 
 
 @dataclass

@@ -35,8 +35,8 @@ from fargate_harness.aws import iam
 from fargate_harness.aws._policy import as_list, statements, wildcard_match
 from fargate_harness.errors import ConfigurationError, HarnessError, TeardownError
 from fargate_harness.runner import hcl
-from fargate_harness.runner.terraform import Progress as StageProgress
-from fargate_harness.runner.terraform import ScenarioRun
+from fargate_harness.runner.run import Progress as StageProgress
+from fargate_harness.runner.run import TerraformRun
 
 #: Resource types whose destruction or replacement fails an upgrade.
 PROTECTED_TYPES = frozenset(
@@ -196,7 +196,7 @@ def resolve_tree(ref_or_dir: str, repo: Path, workdir: Path) -> Path:
     return destination
 
 
-def overlay_modules(run: ScenarioRun, tree: Path) -> None:
+def overlay_modules(run: TerraformRun, tree: Path) -> None:
     """Replace, in the run's copy, each module folder that ``tree/modules`` provides."""
     modules = run.workdir / "config" / "modules"
     if not modules.is_dir():
@@ -207,7 +207,7 @@ def overlay_modules(run: ScenarioRun, tree: Path) -> None:
             shutil.copytree(folder, modules / folder.name)
 
 
-def pin_provider(run: ScenarioRun, version: str | None) -> None:
+def pin_provider(run: TerraformRun, version: str | None) -> None:
     """Pin (or unpin, with None) the AWS provider version through an override file in the copy."""
     pin = run.tfdir / PIN_FILE
     if version is None:
@@ -220,12 +220,12 @@ def pin_provider(run: ScenarioRun, version: str | None) -> None:
     )
 
 
-def _roles(run: ScenarioRun) -> dict[str, str]:
+def _roles(run: TerraformRun) -> dict[str, str]:
     """Role address -> role name, from the state the last apply read."""
     return {r.address: str(r.values["name"]) for r in run.inventory.of_type("aws_iam_role")}
 
 
-def permissions(run: ScenarioRun, role_name: str) -> set[tuple[str, str]]:
+def permissions(run: TerraformRun, role_name: str) -> set[tuple[str, str]]:
     """(action, resource) pairs the role's Allow statements name, inline and managed (default versions)."""
     client = run.target.client("iam")
     documents = list(iam.get_inline_policies(client, role_name).values())
@@ -316,7 +316,7 @@ def _classify_outputs(plan: Mapping[str, Any], report: UpgradeReport) -> None:
 
 
 def upgrade(
-    run: ScenarioRun,
+    run: TerraformRun,
     source: Version,
     destination: Version,
     *,
@@ -367,7 +367,7 @@ def _widening_failures(roles: Iterable[RoleDiff], allowed: Iterable[str]) -> lis
 
 
 def run_upgrade(
-    run: ScenarioRun, source: Version, destination: Version, allow_widening: Iterable[str] = ()
+    run: TerraformRun, source: Version, destination: Version, allow_widening: Iterable[str] = ()
 ) -> UpgradeReport:
     """:func:`upgrade`, then destroy whatever happened (state kept when it fails)."""
     failed = True
@@ -379,7 +379,7 @@ def run_upgrade(
         finish(run, failed=failed)
 
 
-def finish(*runs: ScenarioRun | None, failed: bool) -> None:
+def finish(*runs: TerraformRun | None, failed: bool) -> None:
     """The lifecycle's finish of each run, last applied first (destroy unless kept, folder kept on failure,
     summary written); a teardown that fails is raised as TeardownError once every run was finished, unless
     something else is already being raised."""
@@ -608,7 +608,7 @@ def configuration_sides(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def provider_changes(old: ScenarioRun, new: ScenarioRun) -> list[str]:
+def provider_changes(old: TerraformRun, new: TerraformRun) -> list[str]:
     """Provider differences between the sides: the AWS provider version init selected, and every provider's
     version constraints (all modules of each side)."""
     lines = []
@@ -632,7 +632,7 @@ def _constraints(modules: Iterable[hcl.ModuleConfig]) -> dict[str, str]:
     return {name: ", ".join(sorted(versions)) for name, versions in found.items()}
 
 
-def _take_state(old: ScenarioRun, new: ScenarioRun) -> None:
+def _take_state(old: TerraformRun, new: TerraformRun) -> None:
     """The new side's copy takes over the old side's state: the new run destroys, the old one no longer does."""
     state = old.tfdir / "terraform.tfstate"
     if not state.is_file():
@@ -677,7 +677,7 @@ def upgrade_sides(
         progress=stage_progress,
     )
     report = UpgradeReport(label, old_side.label, new_side.label)
-    new: ScenarioRun | None = None
+    new: TerraformRun | None = None
     failed = True
     try:
         say(f"upgrade: {label}: applying {old_side.label}")
@@ -688,7 +688,7 @@ def upgrade_sides(
         before = {address: (name, permissions(old, name)) for address, name in _roles(old).items()}
         say(f"upgrade: {label}: switching to {new_side.label} on the same state")
         declared = configurations.Configuration(label, new_side.root).variables
-        new = ScenarioRun(
+        new = TerraformRun(
             new_side.root,
             target=old.target,  # the account the old side was applied in (a fresh one for fixed names)
             toolchain=tools,

@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import pytest
 
-from fargate_harness.runner.terraform import OVERRIDE_FILE
+from fargate_harness.runner.overrides import OVERRIDE_FILE
 from tests.safety.conftest import ROOT
 
 HOSTILE = ROOT / "tests" / "data" / "hostile"

@@ -8,8 +8,8 @@ import pytest
 
 from fargate_harness import checks
 from fargate_harness.aws import ecr, ecs
+from fargate_harness.checks import AppliedRun
 from fargate_harness.runner.processes import stat_fields
-from fargate_harness.runner.terraform import ScenarioRun
 from tests.scenarios._support import need, reference, run_check
 
 pytestmark = pytest.mark.scenario("basic")
@@ -18,11 +18,11 @@ CHECKS = reference.COMMON_CHECKS
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_check(applied: ScenarioRun, check: checks.Check) -> None:
+def test_check(applied: AppliedRun, check: checks.Check) -> None:
     run_check(applied, check)
 
 
-def test_image_comes_from_the_declared_same_account_repository(applied: ScenarioRun) -> None:
+def test_image_comes_from_the_declared_same_account_repository(applied: AppliedRun) -> None:
     need(applied, {"ecs"}, "task definition image")
     (service,) = reference.services(applied)
     td = ecs.get_task_definition(applied.target.client("ecs"), service["task_definition_arn"])
@@ -40,7 +40,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def test_commands_attach_to_the_runs_provider_process(applied: ScenarioRun) -> None:
+def test_commands_attach_to_the_runs_provider_process(applied: AppliedRun) -> None:
     # TF_REATTACH_PROVIDERS: Terraform plugin docs, "Debugging Providers" (debug mode and reattach)
     pid = applied.provider_pid
     assert pid is not None, "basic: one AWS provider configuration, but the run started no provider process"

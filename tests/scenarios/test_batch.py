@@ -17,7 +17,7 @@ from fargate_harness import configurations
 from fargate_harness.configurations import Configuration
 from fargate_harness.errors import TerraformError
 from fargate_harness.plugin import Together
-from fargate_harness.runner.terraform import logged_commands
+from fargate_harness.runner.session import logged_commands
 from fargate_harness.targets import Target
 from tests.safety.conftest import ROOT, cli
 

@@ -20,13 +20,13 @@ from typing import ClassVar
 import pytest
 
 from fargate_harness.aws import ecr, ecs, iam
+from fargate_harness.checks import AppliedRun
 from fargate_harness.plugin import Together
 from fargate_harness.preflight import AwsFacts, PreflightReport, preflight
-from fargate_harness.runner.terraform import ScenarioRun
 from tests.scenarios._support import reference
 
 
-def report_of(applied: ScenarioRun, service_key: str = "", deployer_role: str = "") -> PreflightReport:
+def report_of(applied: AppliedRun, service_key: str = "", deployer_role: str = "") -> PreflightReport:
     """Preflight of the case's task definition (``service_key`` picks one of several services), as ``deployer_role``
     (a role the case creates, by name suffix after ``<name>-``) when given."""
     services = reference.services(applied)
@@ -56,7 +56,7 @@ class Case:
     service: ClassVar[str] = ""  # the key of the service to check when the scenario has several
     deployer_role: ClassVar[str] = ""  # preflight with deployer= this role of the case ("<name>-<deployer_role>")
 
-    def report(self, applied: ScenarioRun) -> PreflightReport:
+    def report(self, applied: AppliedRun) -> PreflightReport:
         return report_of(applied, self.service, self.deployer_role)
 
 
@@ -68,7 +68,7 @@ class BrokenCase(Case):
     fix: ClassVar[str] = ""
     place: ClassVar[str] = ""
 
-    def names_the_failure(self, applied: ScenarioRun) -> None:
+    def names_the_failure(self, applied: AppliedRun) -> None:
         report = self.report(applied)
         case = applied.name
         subject = f"task definition {report.task_definition}"
@@ -88,7 +88,7 @@ class BrokenCase(Case):
             f"{case}: {subject}: expected the fix in {self.place!r}, got {sorted(places)}"
         )
 
-    def json_says_it_would_not_start(self, applied: ScenarioRun) -> None:
+    def json_says_it_would_not_start(self, applied: AppliedRun) -> None:
         document = self.report(applied).to_dict()
         assert document["will_start"] is False
         assert {r["kind"] for r in document["requirements"] if not r["allowed"]} == self.kinds
@@ -103,7 +103,7 @@ class WarningCase(Case):
     fix: ClassVar[str] = ""
     place: ClassVar[str] = ""
 
-    def warns_and_the_task_starts(self, applied: ScenarioRun) -> None:
+    def warns_and_the_task_starts(self, applied: AppliedRun) -> None:
         report = self.report(applied)
         subject = f"{applied.name}: task definition {report.task_definition}"
         assert report.will_start, f"{subject}: expected the task to start, got errors {report.errors!r}"
@@ -121,7 +121,7 @@ class WarningCase(Case):
             f"{subject}: expected the fix in {self.place!r}, got {sorted(places)}"
         )
 
-    def json_says_it_would_start_with_warnings(self, applied: ScenarioRun) -> None:
+    def json_says_it_would_start_with_warnings(self, applied: AppliedRun) -> None:
         document = self.report(applied).to_dict()
         assert document["will_start"] is True
         assert document["errors"] == [] and document["error"] == ""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness.runner.terraform import logged_commands
+from fargate_harness.runner.session import logged_commands
 from fargate_harness.targets import Target
 
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"

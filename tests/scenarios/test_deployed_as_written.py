@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 
 from fargate_harness import checks, configurations
+from fargate_harness.checks import AppliedRun
 from fargate_harness.model.inventory import managed_resources
 from fargate_harness.nightly.ownership import MARKER_KEY, MARKER_VALUE, SCENARIO_KEY
-from fargate_harness.runner.terraform import HARNESS_VAR_FILE, MANIFEST_FILE, ScenarioRun
+from fargate_harness.runner.overrides import HARNESS_VAR_FILE, MANIFEST_FILE
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets import Target
 from tests.scenarios._support import need
@@ -34,7 +35,7 @@ AUDIT_TAGS = {"DataClass": "restricted", "Purpose": "audit"}
 NAMED_ACCOUNT = "111122223333"  # the account of the repository policy's principal in fixed-account-registry/main.tf
 
 
-def _tags_all(run: ScenarioRun) -> dict[str, dict[str, str]]:
+def _tags_all(run: AppliedRun) -> dict[str, dict[str, str]]:
     """Terraform address -> tags_all, for every resource of the state that has tags_all."""
     return {
         r.address: dict(r.values["tags_all"])
@@ -45,7 +46,7 @@ def _tags_all(run: ScenarioRun) -> dict[str, dict[str, str]]:
 
 @pytest.mark.terraform(str(CONFIGS / "team-service-eu"))
 class TestTeamServiceEu:
-    def test_the_configurations_region_is_kept(self, applied_class: ScenarioRun) -> None:
+    def test_the_configurations_region_is_kept(self, applied_class: AppliedRun) -> None:
         (td,) = applied_class.inventory.task_definitions
         region = td.arn.split(":")[3]
         assert region == "eu-west-1", (
@@ -56,7 +57,7 @@ class TestTeamServiceEu:
         assert "region" not in harness_values, f"team-service-eu: harness var file sets region: {harness_values}"
         assert applied_class.target.region == "eu-west-1", applied_class.target
 
-    def test_an_alias_without_a_region_lands_in_the_configurations_region(self, applied_class: ScenarioRun) -> None:
+    def test_an_alias_without_a_region_lands_in_the_configurations_region(self, applied_class: AppliedRun) -> None:
         arns = {r.address: r.values.get("arn") for r in managed_resources(applied_class.state)}
         arn = str(arns["aws_cloudwatch_log_group.audit"])
         assert ":eu-west-1:" in arn, f"team-service-eu: aws_cloudwatch_log_group.audit: expected eu-west-1, got {arn}"
@@ -64,7 +65,7 @@ class TestTeamServiceEu:
             applied_class.changes
         )
 
-    def test_tags_all_carry_the_teams_tags_and_the_ownership_tags(self, applied_class: ScenarioRun) -> None:
+    def test_tags_all_carry_the_teams_tags_and_the_ownership_tags(self, applied_class: AppliedRun) -> None:
         tagged = _tags_all(applied_class)
         assert len(tagged) >= 5, f"team-service-eu: expected at least 5 tagged resources, got {sorted(tagged)}"
         for address, tags in tagged.items():
@@ -76,7 +77,7 @@ class TestTeamServiceEu:
             )
             assert tags.get(SCENARIO_KEY) == "team-service-eu", f"team-service-eu: {address}: {tags}"
 
-    def test_the_tags_are_on_the_aws_object(self, applied_class: ScenarioRun) -> None:
+    def test_the_tags_are_on_the_aws_object(self, applied_class: AppliedRun) -> None:
         need(applied_class, {"logs"}, "log group tags")
         logs = applied_class.target.client("logs")  # the run's target reads in eu-west-1
         tags = logs.list_tags_log_group(logGroupName="/ecs/orders")["tags"]
@@ -85,7 +86,7 @@ class TestTeamServiceEu:
             f"eu-west-1, got {tags}"
         )
 
-    def test_checks_and_preflight_read_in_the_configurations_region(self, applied_class: ScenarioRun) -> None:
+    def test_checks_and_preflight_read_in_the_configurations_region(self, applied_class: AppliedRun) -> None:
         need(applied_class, {"ecs", "logs"}, "preflight")
         assert checks.awslogs_groups_exist(applied_class) == 1
         assert applied_class.assert_tasks_start() == 1
@@ -96,14 +97,14 @@ class TestTeamServiceEu:
             f"eu-west-1, got {logs}"
         )
 
-    def test_the_run_lists_what_the_harness_changed(self, applied_class: ScenarioRun) -> None:
+    def test_the_run_lists_what_the_harness_changed(self, applied_class: AppliedRun) -> None:
         changes = applied_class.changes
         assert any(c.startswith("tags: the ownership tags") and "merged into" in c for c in changes), changes
         assert not any(c.startswith("region: variable region set") for c in changes), changes
         manifest = json.loads((applied_class.workdir / MANIFEST_FILE).read_text())
         assert manifest["changes"] == changes and manifest["region"] == "eu-west-1", manifest
 
-    def test_ignore_tags_of_the_configuration_are_kept(self, applied_class: ScenarioRun) -> None:
+    def test_ignore_tags_of_the_configuration_are_kept(self, applied_class: AppliedRun) -> None:
         """A tag another tool sets (``LastScannedBy``, in the provider's ignore_tags) must not make the plan want to
         remove it: the override never replaces ignore_tags."""
         need(applied_class, {"logs"}, "log group tags")
@@ -118,7 +119,7 @@ class TestTeamServiceEu:
 
 @pytest.mark.terraform(str(CONFIGS / "fixed-account-registry"), preflight={"images": "assume-pushed"})
 class TestFixedAccountRegistry:
-    def test_runs_in_the_account_it_names(self, applied_class: ScenarioRun) -> None:
+    def test_runs_in_the_account_it_names(self, applied_class: AppliedRun) -> None:
         if not applied_class.target.is_emulator:
             pytest.skip("on real AWS the credentials decide the account")
         role = applied_class.inventory.role("ecs-task-execution-role")
@@ -130,7 +131,7 @@ class TestFixedAccountRegistry:
             applied_class.changes
         )
 
-    def test_its_image_is_pulled_within_its_own_account(self, applied_class: ScenarioRun) -> None:
+    def test_its_image_is_pulled_within_its_own_account(self, applied_class: AppliedRun) -> None:
         need(applied_class, {"ecs", "ecr"}, "preflight")
         assert applied_class.assert_tasks_start() == 1
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fargate_harness.checks import AppliedRun, run_of
 from fargate_harness.runner.diagnostics import RetryPolicy
-from fargate_harness.runner.terraform import ScenarioRun, logged_commands
+from fargate_harness.runner.session import logged_commands
 
 
 def test_destroy_after_an_object_left_behind_terraforms_back_still_removes_everything(
-    scenario_factory: Callable[..., ScenarioRun],
+    scenario_factory: Callable[..., AppliedRun],
 ) -> None:
     """After the clean idempotency plan the destroy skips its refresh on an emulator (never on real AWS); an
     object deleted outside Terraform since then makes that attempt fail or not, and either way nothing may
     remain. Terraform CLI docs, "Command: plan", planning options: ``-refresh=false`` ignores changes made
     outside of Terraform."""
-    run = scenario_factory("basic")
-    run.retry = RetryPolicy(attempts=run.retry.attempts, pause_seconds=0)  # the retry, not its pause, is tested
+    run = run_of(scenario_factory("basic"))  # the lifecycle's run: this test drives its destroy
+    assert run.session is not None
+    run.session.retry = RetryPolicy(attempts=run.retry.attempts, pause_seconds=0)  # the retry, not its pause
     (group,) = run.inventory.values_of("aws_cloudwatch_log_group")
     # the repository only where the target has ECR (basic's create_repository switch: LocalStack has none)
     repositories = [r["name"] for r in run.inventory.values_of("aws_ecr_repository")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fargate_harness import checks
-from fargate_harness.runner.terraform import ScenarioRun
+from fargate_harness.checks import AppliedRun
 from tests.scenarios._support import reference, run_check
 
 pytestmark = pytest.mark.scenario("module-reuse")
@@ -18,11 +18,11 @@ CHECKS = (
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_check(applied: ScenarioRun, check: checks.Check) -> None:
+def test_check(applied: AppliedRun, check: checks.Check) -> None:
     run_check(applied, check)
 
 
-def test_three_services_with_distinct_roles(applied: ScenarioRun) -> None:
+def test_three_services_with_distinct_roles(applied: AppliedRun) -> None:
     items = reference.services(applied)
     roles = {s["execution_role_arn"] for s in items}
     assert len(items) >= 3 and len(roles) == len(items), (

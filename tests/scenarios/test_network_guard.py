@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from fargate_harness import configurations
+from fargate_harness.checks import AppliedRun
 from fargate_harness.runner import provider_schema
 from fargate_harness.runner.netguard import NetworkGuardError
-from fargate_harness.runner.terraform import OVERRIDE_FILE, ScenarioRun
+from fargate_harness.runner.overrides import OVERRIDE_FILE
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets import Target
 
@@ -23,7 +24,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
 
 
 @pytest.fixture
-def guarded(harness_target: Target, harness_toolchain: Toolchain, tmp_path: Path) -> ScenarioRun:
+def guarded(harness_target: Target, harness_toolchain: Toolchain, tmp_path: Path) -> AppliedRun:
     if not harness_target.is_emulator or harness_target.guard is None:
         pytest.skip("the network guard runs on emulator targets")
     run = configurations.new_run(
@@ -37,7 +38,7 @@ def guarded(harness_target: Target, harness_toolchain: Toolchain, tmp_path: Path
     run.down()
 
 
-def test_child_module_provider_without_override_is_stopped_at_once(guarded: ScenarioRun) -> None:
+def test_child_module_provider_without_override_is_stopped_at_once(guarded: AppliedRun) -> None:
     guarded.prepare()
     guarded.init()
     child = guarded.tfdir / "modules" / "queue" / OVERRIDE_FILE
@@ -52,7 +53,7 @@ def test_child_module_provider_without_override_is_stopped_at_once(guarded: Scen
     assert time.monotonic() - started < 30, "expected the guard to stop the provider's retries at once"
 
 
-def test_unredirected_service_names_the_host(guarded: ScenarioRun, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unredirected_service_names_the_host(guarded: AppliedRun, monkeypatch: pytest.MonkeyPatch) -> None:
     real = provider_schema.cached
 
     def without_logs(version: str, read: object, cache: Path | None = None) -> provider_schema.ProviderSchema:

@@ -6,7 +6,7 @@ import pytest
 
 from fargate_harness import checks
 from fargate_harness.aws import ecs, secrets
-from fargate_harness.runner.terraform import ScenarioRun
+from fargate_harness.checks import AppliedRun
 from tests.scenarios._support import need, reference, run_check
 
 pytestmark = pytest.mark.scenario("secrets")
@@ -18,11 +18,11 @@ CHECKS = (
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_check(applied: ScenarioRun, check: checks.Check) -> None:
+def test_check(applied: AppliedRun, check: checks.Check) -> None:
     run_check(applied, check)
 
 
-def test_json_key_reference_is_used(applied: ScenarioRun) -> None:
+def test_json_key_reference_is_used(applied: AppliedRun) -> None:
     need(applied, {"ecs"}, "task definition secrets")
     (service,) = reference.services(applied)
     td = ecs.get_task_definition(applied.target.client("ecs"), service["task_definition_arn"])

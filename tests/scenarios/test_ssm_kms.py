@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fargate_harness import checks
-from fargate_harness.runner.terraform import ScenarioRun
+from fargate_harness.checks import AppliedRun
 from tests.scenarios._support import reference, run_check
 
 pytestmark = pytest.mark.scenario("ssm-kms")
@@ -18,11 +18,11 @@ CHECKS = (
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_check(applied: ScenarioRun, check: checks.Check) -> None:
+def test_check(applied: AppliedRun, check: checks.Check) -> None:
     run_check(applied, check)
 
 
-def test_role_may_decrypt_with_the_scenario_key(applied: ScenarioRun) -> None:
+def test_role_may_decrypt_with_the_scenario_key(applied: AppliedRun) -> None:
     (service,) = reference.services(applied)
     assert service.declared("kms_key_arns") == [applied.outputs["kms_key_arn"]], (
         f"ssm-kms: role {service['execution_role_name']}: expected kms:Decrypt on "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fargate_harness import checks
-from fargate_harness.runner.terraform import ScenarioRun
+from fargate_harness.checks import AppliedRun
 from tests.scenarios._support import need, reference, run_check
 
 pytestmark = pytest.mark.scenario("task-role")
@@ -19,11 +19,11 @@ CHECKS = (
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_check(applied: ScenarioRun, check: checks.Check) -> None:
+def test_check(applied: AppliedRun, check: checks.Check) -> None:
     run_check(applied, check)
 
 
-def test_task_role_reaches_bucket_and_table(applied: ScenarioRun) -> None:
+def test_task_role_reaches_bucket_and_table(applied: AppliedRun) -> None:
     (service,) = reference.services(applied)
     assert service.task_declared("s3_bucket_arns") == [applied.outputs["bucket_arn"]]
     need(applied, {"dynamodb"}, "table (create_table = false)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 from fargate_harness.aws import iam, logs, secrets, ssm
 from fargate_harness.aws._policy import decode_document, fail
 from fargate_harness.errors import ConfigurationError, HarnessError, ResourceNotFoundError
+from fargate_harness.model.applied import AppliedState
 from fargate_harness.model.arn import Arn, account_of
-from fargate_harness.model.inventory import Role, TaskDefinition
-from fargate_harness.runner.terraform import ScenarioRun
+from fargate_harness.model.inventory import Inventory, Role, TaskDefinition
+from fargate_harness.runner.masking import Masker
+from fargate_harness.runner.run import TerraformRun
 from fargate_harness.targets.base import Target
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from fargate_harness.preflight.places import Places
 
 #: A check: takes an applied run, returns how many subjects it checked, raises AssertionError on a failure.
-Check = Callable[[ScenarioRun], int]
+Check = Callable[["AppliedRun"], int]
 _NEEDS = "__harness_needs__"
 
 
@@ -59,7 +61,7 @@ ECS_TASKS = "ecs-tasks.amazonaws.com"
 SAMPLE_TASK = "task/fargate-harness/0123456789abcdef0123456789abcdef"
 
 
-def _task_definitions(run: ScenarioRun) -> list[TaskDefinition]:
+def _task_definitions(run: AppliedRun) -> list[TaskDefinition]:
     found = run.inventory.task_definitions
     if not found:
         raise AssertionError(
@@ -81,15 +83,17 @@ class Reads:
     #: Set by checks that prepare the state once (our reference scenarios push placeholder images).
     prepared: set[str] = field(default_factory=set)
 
+    def all_reports(self) -> list[PreflightReport]:
+        """Every preflight report made on this state, whatever its options."""
+        return [report for found in self.reports.values() for report in found]
 
-def reads_of(run: ScenarioRun) -> Reads:
-    """The run's :class:`Reads` for its current state."""
-    if not isinstance(run.reads, Reads):
-        run.reads = Reads()
+
+def reads_of(run: AppliedRun) -> Reads:
+    """The run's :class:`Reads` for its applied state."""
     return run.reads
 
 
-def _facts(run: ScenarioRun, region: str | None = None, account: str | None = None) -> AwsFacts:
+def _facts(run: AppliedRun, region: str | None = None, account: str | None = None) -> AwsFacts:
     """One AwsFacts per applied run, region and account: checks and preflight share what was read.
 
     A configuration may set its own region (a ``region`` in its provider block or tfvars): its resources
@@ -110,7 +114,7 @@ def _facts(run: ScenarioRun, region: str | None = None, account: str | None = No
     return facts
 
 
-def places_of(run: ScenarioRun) -> Places:
+def places_of(run: AppliedRun) -> Places:
     """Where each ARN of the run's state comes from: its Terraform address and, read from the configuration's
     files, the file:line of its block (computed once per run). Fixes name these instead of the ARNs."""
     from fargate_harness.preflight.places import Places
@@ -121,7 +125,7 @@ def places_of(run: ScenarioRun) -> Places:
     return reads.places
 
 
-def preflight_reports(run: ScenarioRun, **options: Any) -> list[PreflightReport]:
+def preflight_reports(run: AppliedRun, **options: Any) -> list[PreflightReport]:
     """The preflight of every task definition in the state, each in its own region (computed once per run and
     options); each fix also names the Terraform address to change (:func:`places_of`)."""
     from fargate_harness.preflight import preflight_many
@@ -175,24 +179,24 @@ def denied_actions(report: PreflightReport) -> str:
     )
 
 
-def _fail_all(run: ScenarioRun, expected: str, problems: list[str]) -> None:
+def _fail_all(run: AppliedRun, expected: str, problems: list[str]) -> None:
     """Fail with every problem found, one per line (nothing when there is none)."""
     if problems:
         raise AssertionError(f"{run.name}: expected {expected}, got:\n  " + "\n  ".join(problems))
 
 
-def _fail_each(run: ScenarioRun, findings: list[str]) -> None:
+def _fail_each(run: AppliedRun, findings: list[str]) -> None:
     """Fail with every finding, one per line, each a whole message ``<configuration>: <finding>``."""
     if findings:
         raise AssertionError("\n".join(f"{run.name}: {finding}" for finding in findings))
 
 
-def _note(run: ScenarioRun, text: str) -> None:
+def _note(run: AppliedRun, text: str) -> None:
     reads_of(run).notes.append(text)
 
 
 @check("ecs")
-def tasks_start(run: ScenarioRun, **options: Any) -> int:
+def tasks_start(run: AppliedRun, **options: Any) -> int:
     """Every task definition in the state would start: the preflight finds no denied or missing requirement.
 
     The message's first line names the task definitions that would not start; then one line per finding,
@@ -216,7 +220,7 @@ def tasks_start(run: ScenarioRun, **options: Any) -> int:
     return len(reports)
 
 
-def _role_documents(run: ScenarioRun, arn: str) -> tuple[str, dict[str, Any]]:
+def _role_documents(run: AppliedRun, arn: str) -> tuple[str, dict[str, Any]]:
     """(name, trust policy) of a role: from the state when it is there, else read from the target."""
     role = run.inventory.role_by_arn(arn)
     if role is not None and role.trust:
@@ -230,7 +234,7 @@ def _role_documents(run: ScenarioRun, arn: str) -> tuple[str, dict[str, Any]]:
 
 
 @check("ecs", "iam")
-def roles_trust_ecs_tasks(run: ScenarioRun) -> int:
+def roles_trust_ecs_tasks(run: AppliedRun) -> int:
     """Every role a task definition names trusts only ``ecs-tasks.amazonaws.com`` with ``sts:AssumeRole``, and
     its conditions (``aws:SourceAccount``, ``aws:SourceArn``...) admit the request ECS sends for the task.
 
@@ -274,7 +278,7 @@ def roles_trust_ecs_tasks(run: ScenarioRun) -> int:
     return len(arns)
 
 
-def _execution_reports(run: ScenarioRun) -> list[PreflightReport]:
+def _execution_reports(run: AppliedRun) -> list[PreflightReport]:
     reports = [r for r in preflight_reports(run) if r.execution_role]
     if not reports:
         _task_definitions(run)
@@ -283,7 +287,7 @@ def _execution_reports(run: ScenarioRun) -> list[PreflightReport]:
 
 
 @check("ecs", "iam")
-def execution_roles_least_privilege(run: ScenarioRun) -> int:
+def execution_roles_least_privilege(run: AppliedRun) -> int:
     """No execution role grants actions or resources its task definitions never need (AWS managed policies
     excepted)."""
     reports = _execution_reports(run)
@@ -297,7 +301,7 @@ def execution_roles_least_privilege(run: ScenarioRun) -> int:
 
 
 @check("ecs", "iam")
-def execution_roles_hold_no_app_permissions(run: ScenarioRun) -> int:
+def execution_roles_hold_no_app_permissions(run: AppliedRun) -> int:
     """No execution role holds application permissions (they belong on the task role), and no task role holds
     what the agent needs from the execution role."""
     reports = _execution_reports(run)
@@ -307,7 +311,7 @@ def execution_roles_hold_no_app_permissions(run: ScenarioRun) -> int:
 
 
 @check("ecs", "logs")
-def awslogs_groups_exist(run: ScenarioRun) -> int:
+def awslogs_groups_exist(run: AppliedRun) -> int:
     """Every container logging with ``awslogs`` names a log group that exists (or that the agent may create
     with ``awslogs-create-group``); each group's retention is reported."""
     checked = 0
@@ -343,7 +347,7 @@ def awslogs_groups_exist(run: ScenarioRun) -> int:
 
 
 @check("ecs")
-def value_from_resolves(run: ScenarioRun) -> int:
+def value_from_resolves(run: AppliedRun) -> int:
     """Every ``valueFrom`` (``secrets`` and ``logConfiguration.secretOptions``) names a secret or parameter that
     exists, in whichever account and region its ARN says."""
     checked = 0
@@ -382,7 +386,7 @@ def value_from_resolves(run: ScenarioRun) -> int:
 class RoleAssertions:
     """Assertions about one role of an applied configuration (``run.role("name")``)."""
 
-    run: ScenarioRun
+    run: AppliedRun
     record: Role
 
     def assert_trusts_only(self, service: str = ECS_TASKS) -> None:
@@ -447,7 +451,7 @@ class CheckResult:
         return "pass" if self.subjects else "n/a"
 
 
-def run_all(run: ScenarioRun, reference: Reference | None = None) -> list[CheckResult]:
+def run_all(run: AppliedRun, reference: Reference | None = None) -> list[CheckResult]:
     """Run every inventory check, and ``reference``'s checks where they apply to the configuration; collect
     verdicts instead of stopping at the first failure.
 
@@ -486,8 +490,8 @@ class Reference:
     ``applies(run)`` (whether they apply to a run) and optionally ``prepare(run)`` (run once before them)."""
 
     checks: tuple[Check, ...]
-    applies: Callable[[ScenarioRun], bool]
-    prepare: Callable[[ScenarioRun], object] = lambda _run: None
+    applies: Callable[[AppliedRun], bool]
+    prepare: Callable[[AppliedRun], object] = lambda _run: None
 
 
 def load_module(path: Path) -> ModuleType:
@@ -515,10 +519,167 @@ def load_reference(path: Path) -> Reference | None:
         raise ConfigurationError(f"{path}: a reference-checks file defines CHECKS and applies(run): {exc}") from exc
 
 
-class AppliedRun(ScenarioRun):
-    """One configuration applied on a target, as a test sees it: ``outputs``, ``state`` (``terraform show
-    -json``), ``inventory`` (typed records of what was built) and the assertions below. The fixtures
-    ``applied``, ``applied_class`` and ``terraform_apply`` return one."""
+@dataclass(eq=False)
+class AppliedRun:
+    """One configuration applied on a target, as a test sees it: a read-only value. ``outputs``, ``state``
+    (``terraform show -json``), ``inventory`` (typed records of what was built), where it was deployed (``target``,
+    ``changes``) and the assertions below; no ``apply`` or ``destroy``: the lifecycle that applied it destroys it.
+    The fixtures ``applied``, ``applied_class`` and ``terraform_apply`` return one; a batch member is one too, over
+    its share of the batch's state.
+
+    ``reads`` is what the checks and preflights of this applied state read once and share (a new applied state, a
+    new value)."""
+
+    _run: TerraformRun = field(repr=False)
+    applied_state: AppliedState
+    preflight_options: dict[str, Any] = field(default_factory=dict)
+    reads: Reads = field(default_factory=Reads, repr=False)
+    #: A batch member's own stage seconds (the batch's, copied); None: the run's.
+    member_timings: dict[str, float] | None = field(default=None, repr=False)
+    _failed: bool = field(default=False, repr=False)
+
+    @classmethod
+    def of(cls, run: TerraformRun) -> AppliedRun:
+        """The value of ``run``'s current applied state, with the run's preflight options."""
+        return cls(run, run.applied_state(), dict(run.preflight_options))
+
+    def is_of(self, run: TerraformRun) -> bool:
+        """Whether this value was applied by ``run`` (a batch member: by its batch's run)."""
+        return self._run is run
+
+    @property
+    def is_member(self) -> bool:
+        """A member of a batch: its state is a share of the batch run's."""
+        return self.member_timings is not None
+
+    # what was applied
+    @property
+    def name(self) -> str:
+        """The configuration's label."""
+        return self.applied_state.name
+
+    @property
+    def source(self) -> Path:
+        """The configuration's folder."""
+        return self.applied_state.source
+
+    @property
+    def prefix(self) -> str:
+        """The resource-name prefix the harness gave it."""
+        return self.applied_state.prefix
+
+    @property
+    def variables(self) -> Mapping[str, Any]:
+        """The harness's variable values for it."""
+        return self.applied_state.variables
+
+    @property
+    def tfdir(self) -> Path:
+        """Its copy, in the run's work folder."""
+        return self.applied_state.tfdir
+
+    @property
+    def state(self) -> Mapping[str, Any]:
+        """``terraform show -json`` of its state. Holds secret values in plain text: never print it."""
+        return self.applied_state.state
+
+    @property
+    def outputs(self) -> Mapping[str, Any]:
+        """Its outputs, as plain values."""
+        return self.applied_state.outputs
+
+    @property
+    def resources(self) -> list[str]:
+        """Its managed resources' addresses."""
+        return self.applied_state.resources
+
+    @property
+    def inventory(self) -> Inventory:
+        """What it built: see :mod:`fargate_harness.model.inventory`."""
+        return self.applied_state.inventory
+
+    # where and how
+    @property
+    def target(self) -> Target:
+        """Where it was deployed: endpoint, account and region."""
+        return self._run.target
+
+    @property
+    def changes(self) -> list[str]:
+        """What the harness changed about its deployment, one short sentence each."""
+        return [] if self.is_member else list(self._run.changes)
+
+    @property
+    def masker(self) -> Masker:
+        """Masks the run's secret values."""
+        return self._run.masker
+
+    @property
+    def workdir(self) -> Path:
+        """The run's work folder (a batch's for a member)."""
+        return self._run.workdir
+
+    @property
+    def results_dir(self) -> Path:
+        """Where run folders live."""
+        return self._run.results_dir
+
+    @property
+    def log_path(self) -> Path:
+        """The run's command log."""
+        return self._run.log_path
+
+    @property
+    def keep(self) -> bool:
+        """The run keeps what it built (``--keep``)."""
+        return self._run.keep
+
+    @property
+    def provider_version(self) -> str | None:
+        """The AWS provider version init selected."""
+        return self._run.provider_version
+
+    @property
+    def provider_pid(self) -> int | None:
+        """The AWS provider process the run's commands attach to, or None."""
+        return self._run.provider_pid
+
+    @property
+    def retries(self) -> int:
+        """Retries of known-transient errors."""
+        return self._run.retries
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds per stage."""
+        return self.member_timings if self.member_timings is not None else self._run.timings
+
+    @property
+    def total_seconds(self) -> float:
+        """Seconds spent in Terraform stages."""
+        return sum(self.timings.values())
+
+    @property
+    def failed(self) -> bool:
+        """Something of it failed (its folder is kept)."""
+        return self._failed if self.is_member else self._run.failed
+
+    @failed.setter
+    def failed(self, value: bool) -> None:
+        if self.is_member:
+            self._failed = value
+        else:
+            self._run.failed = value
+
+    def plan_changes(self) -> list[str]:
+        """Resources a fresh plan would change, as ``"<address>: <actions>"`` (empty when idempotent): a plan
+        changes nothing. A batch member's is its share of the batch's idempotency plan."""
+        if self.is_member:
+            raise HarnessError(
+                f"{self.name} was applied in a batch ({self.workdir}): its idempotency plan is the batch's, "
+                "checked once for all its members"
+            )
+        return self._run.plan_changes()
 
     def assert_tasks_start(self, **options: Any) -> int:
         """Every task definition in the state would start (the preflight); returns how many were checked."""
@@ -535,3 +696,9 @@ class AppliedRun(ScenarioRun):
     def role(self, name_or_arn: str) -> RoleAssertions:
         """Assertions about one IAM role of the state, by name, ARN or Terraform address."""
         return RoleAssertions(self, self.inventory.role(name_or_arn))
+
+
+def run_of(applied: AppliedRun) -> TerraformRun:
+    """The run that applied ``applied`` (a batch's for a member): for the lifecycle and the plugin, which finish it.
+    A test never needs it: what it reads is on the value."""
+    return applied._run

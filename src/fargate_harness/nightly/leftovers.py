@@ -46,7 +46,7 @@ RUN_FILE = "run.json"
 OUTCOME_FILE = "sweep.json"
 STATE_FILE = "terraform.tfstate"
 LOCK_FILE = ".terraform.tfstate.lock.info"
-#: Var files the runner writes into a run folder (fargate_harness.runner.terraform.HARNESS_VAR_FILE / USER_VAR_FILE).
+#: Var files the runner writes into a run folder (fargate_harness.runner.overrides.HARNESS_VAR_FILE / USER_VAR_FILE).
 GENERATED_VAR_FILES = ("harness.tfvars.json", "harness-user.tfvars")
 RUN_FIELDS = ("run_id", "prefix", "label", "source", "target", "endpoint", "region", "accounts", "pid", "started")
 
@@ -241,7 +241,7 @@ def _recorded_var_files(record: RunRecord) -> list[str]:
 
 def _terraform(tools: Toolchain, tfdir: Path, env: Mapping[str, str], *args: str, target: Any = None) -> None:
     """One Terraform command in a run's copy through the runner's command line (its own session, dies with the
-    harness, interrupts forwarded), retried as the runner retries (:data:`~fargate_harness.runner.terraform.
+    harness, interrupts forwarded), retried as the runner retries (:data:`~fargate_harness.runner.run.
     RETRYABLE_ERRORS`), and through the target's network guard on emulators (never for ``init``)."""
     command, rest = args[0], args[1:]
     guard = getattr(target, "guard", None)

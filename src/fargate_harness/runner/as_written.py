@@ -1,7 +1,7 @@
 """What a configuration says about where it deploys: its region, its account and its own ``default_tags``.
 
 A run deploys a configuration as written: the harness keeps what the configuration says and sets only what it
-leaves open (see :class:`~fargate_harness.runner.terraform.ScenarioRun`). Everything here is read with the HCL
+leaves open (see :mod:`~fargate_harness.runner.placement`). Everything here is read with the HCL
 parser (:mod:`fargate_harness.runner.hcl`) and Terraform's own rules:
 
 - variable values in Terraform's order of precedence, lowest first: the declared ``default``, ``TF_VAR_<name>``,

@@ -22,19 +22,35 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from fargate_harness.checks import AppliedRun
-from fargate_harness.configurations import SENSITIVE_VARIABLES, Configuration, new_run
 from fargate_harness.errors import ConfigurationError, NotIdempotentError
+from fargate_harness.model.applied import AppliedState
 from fargate_harness.runner import as_written, hcl
 from fargate_harness.runner.diagnostics import not_idempotent
-from fargate_harness.runner.terraform import OVERRIDE_FILE, Progress, copy_configuration
-from fargate_harness.runner.toolchain import Toolchain
+from fargate_harness.runner.overrides import OVERRIDE_FILE
+from fargate_harness.runner.run import SENSITIVE_VARIABLES, TerraformRun
+from fargate_harness.runner.workspace import copy_configuration
 from fargate_harness.targets.base import DEFAULT_TAGS_SINCE, Target, provider_release
+
+
+class Configuration(Protocol):
+    """What a batch reads of a configuration (:class:`fargate_harness.configurations.Configuration` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def overlays(self) -> tuple[Path, ...]: ...
+    @property
+    def reference(self) -> bool: ...
+    @property
+    def variables(self) -> frozenset[str]: ...
+
 
 #: Variables the harness itself gives a configuration that declares them (``configurations.run_variables``).
 HARNESS_VARIABLES = ("name_prefix", "secret_value", "region", "registry_role_arn")
@@ -259,13 +275,11 @@ class Batch:
         self,
         chosen: Iterable[Configuration],
         *,
-        target: Target,
-        tools: Toolchain,
         results_dir: Path,
-        worker: str = "cli",
-        keep: bool = False,
-        progress: Progress | None = None,
+        new_run: Callable[[Path], TerraformRun],
     ) -> None:
+        """``new_run(source)``: the run of the generated root ``source`` (the lifecycle's, with its target,
+        toolchain, prefix and variables)."""
         self.members: list[Member] = []
         for number, scenario in enumerate(chosen, start=1):
             key = module_key(scenario.name, (m.key for m in self.members))
@@ -275,15 +289,7 @@ class Batch:
             member.copy = copy_configuration(member.scenario.path, self.source / "members" / member.key)
             _as_module(member)
         (self.source / "main.tf").write_text(root_text(self.members, self.source))
-        self.run = new_run(
-            Configuration("batch", self.source),
-            target=target,
-            tools=tools,
-            results_dir=results_dir,
-            worker=worker,
-            keep=keep,
-            progress=progress,
-        )
+        self.run = new_run(self.source)
         self.changes: list[str] = []
 
     @property
@@ -311,33 +317,34 @@ class Batch:
         """The member's root folder in the run's copy (which keeps the batch source's layout)."""
         return self.run.tfdir / member.copy.relative_to(self.source)
 
-    def views(self) -> list[AppliedRun]:
-        """Each member as a run of its own: its state, resources, outputs and the batch's stage seconds; the
-        batch's target, masker and work folder (:meth:`ScenarioRun.member_view`): the batch applies and destroys."""
+    def member_states(self) -> list[AppliedState]:
+        """Each member's share of the batch's applied state: its own state (addresses without ``module.<key>.``),
+        outputs, prefix and variables, in its root folder of the batch's copy."""
         run = self.run
-        views = []
+        states = []
         for member in self.members:
-            view = type(run).member_view(
-                run,
-                source=member.scenario.path,
-                label=member.scenario.name,
-                prefix=f"{run.prefix}-{member.number}",
-                variables={k: v for k, v in run.variables.items() if k in member.scenario.variables},
-                overlays=member.scenario.overlays,
-                tfdir=self._copy_of(member),
-                state=member_state(run.state, member),
-                outputs={own: run.outputs[name] for name, own in member.outputs.items() if name in run.outputs},
+            prefix = f"{run.prefix}-{member.number}"
+            variables = {k: v for k, v in run.variables.items() if k in member.scenario.variables}
+            variables["name_prefix"] = prefix
+            states.append(
+                AppliedState(
+                    member.scenario.name,
+                    member.scenario.path.resolve(),
+                    prefix,
+                    self._copy_of(member),
+                    member_state(run.state, member),
+                    {own: run.outputs[name] for name, own in member.outputs.items() if name in run.outputs},
+                    variables,
+                )
             )
-            view.variables["name_prefix"] = view.prefix
-            views.append(view)
-        return views
+        return states
 
     def member(self, name: str) -> Member:
         """The member whose scenario is called ``name``."""
         return next(m for m in self.members if m.scenario.name == name)
 
     def forget(self, name: str, address: str) -> None:
-        """:meth:`ScenarioRun.forget` of the member's own ``address`` (for emulator gaps only)."""
+        """:meth:`TerraformRun.forget` of the member's own ``address`` (for emulator gaps only)."""
         self.run.forget(f"{self.member(name).address}.{address}")
 
     def idempotency_error(self, member_name: str) -> NotIdempotentError | None:

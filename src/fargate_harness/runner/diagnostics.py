@@ -1,17 +1,19 @@
 """What Terraform's failures mean: which are worth another attempt, which never are, which the configuration or
 the toolchain must fix, and how many resources a plan may create on an emulator. Tables are data (pattern ->
-meaning), read by :class:`fargate_harness.runner.terraform.ScenarioRun` and by the sweep's destroys; nothing here
-runs Terraform.
+meaning), read by a run (:func:`explain`) and by the sweep's destroys; nothing here runs Terraform.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from fargate_harness.errors import ConfigurationError, NotIdempotentError
+from fargate_harness.runner import hcl
 
 #: Terraform errors worth another attempt: pattern -> the reason logged with the retry.
 RETRYABLE_ERRORS: dict[str, str] = {
@@ -146,7 +148,7 @@ def fatal(text: str, emulator: bool = False) -> str | None:
 #: Fargate service stack is tens of resources; ``count = 10000`` ran an apply for 15 minutes and a destroy for
 #: more than 10 on moto, and left 7,185 resources when interrupted.
 MAX_RESOURCES = 1000
-#: The plan :meth:`ScenarioRun.apply` makes and applies on emulators (removed with the other plan files).
+#: The plan :meth:`TerraformRun.apply` makes and applies on emulators (removed with the other plan files).
 APPLY_PLAN = "apply.tfplan"
 PLAN_SUMMARY = re.compile(r"^Plan: (\d+) to add, (\d+) to change, (\d+) to destroy", re.MULTILINE)
 
@@ -222,4 +224,118 @@ def unknown_argument(text: str) -> tuple[str, str] | None:
     match = UNKNOWN_ARGUMENT_ERROR.search(text)
     if match:
         return match.group(3) or match.group(4), f"{match.group(1)} line {match.group(2)}"
+    return None
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What :func:`explain` needs to know of a run to name the cause of a failure in the run's own terms."""
+
+    name: str
+    source: Path
+    modules: Sequence[hcl.ModuleConfig]
+    is_emulator: bool
+    target_name: str
+    provider_version: str | None
+    mirror_versions: Sequence[str]
+    mirrored: bool
+    variables: Mapping[str, Any]
+    user_variables: Mapping[str, Any]
+    is_sensitive: Callable[[str], bool]
+    masker: Callable[[str], str]
+
+
+def explain(cmd: str, text: str, run: Diagnosis) -> None:
+    """Raise ConfigurationError for failures whose fix is in the configuration or the toolchain; return for others."""
+    why = fatal(text, run.is_emulator)
+    if why and cmd != "destroy":  # a destroy names the resource itself (see the run's destroy)
+        objects = "".join(f"{kind} {object_id}: " for kind, object_id in failed_objects(text))
+        raise ConfigurationError(f"{run.name}: `terraform {cmd}` failed at once, not retried: {objects}{why}")
+    if cmd == "init":
+        problem = init_problem(text, run)
+        if problem:
+            raise ConfigurationError(f"{run.name}: {problem}\n{run.masker(text.strip()[-1500:])}")
+    unknown = unknown_argument(text)
+    if unknown:
+        what, where = unknown
+        raise ConfigurationError(
+            f"{run.name}: {where}: `{what}` is not known to hashicorp/aws {run.provider_version or '?'} (the "
+            "version init selected); it needs a newer provider. Offline the mirror holds aws "
+            f"{', '.join(run.mirror_versions) or 'none'}: use --tf-provider-source registry online, "
+            "or remove the argument"
+        )
+    unset = list(dict.fromkeys(UNSET_VARIABLE_ERROR.findall(text)))
+    if unset:
+        raise ConfigurationError(
+            f"{run.name}: variable(s) {', '.join(unset)} of {run.source} have no value and no default: give "
+            "each with --var NAME=VALUE or in a --var-file (CLI), or in vars= / var_files= of the terraform "
+            "marker"
+        )
+    invalid = INVALID_VARIABLE_ERROR.search(text)
+    if invalid:
+        name = invalid["name"]
+        shown = "***" if run.is_sensitive(name) else repr(run.variables.get(name))
+        origin = (
+            f"The harness set it to {shown} (give your own with --var {name}=VALUE, or let the rule accept the "
+            "harness's value)"
+            if name in run.variables and name not in run.user_variables
+            else f"Give a value it accepts with --var {name}=VALUE or in a --var-file"
+        )
+        raise ConfigurationError(
+            f"{run.name}: variable {name} fails its validation rule ({invalid['file']} line {invalid['line']}): "
+            f"{' '.join(invalid['message'].split())!r}. {origin}."
+        )
+    # a destroy handles its own: the managed resources need no data source to go
+    lookups = empty_lookups(text) if run.is_emulator and cmd != "destroy" else []
+    if lookups:
+        found = "".join(f"\n  {address} ({where}): {summary}" for address, where, summary in lookups)
+        raise ConfigurationError(
+            f"{run.name}: `terraform {cmd}`: {len(lookups)} data source(s) found nothing on the emulator "
+            f"({run.target_name}), which starts empty and holds only what the configuration creates:{found}\n"
+            "They look up infrastructure made outside the configuration. To test it on an emulator, create that "
+            "infrastructure first: call the configuration as a module from a test root that creates it and "
+            "passes its identifiers in, or take the identifiers as variables instead of looking them up. Or run "
+            "against a sandbox account where it exists (--target aws). If the configuration creates the object "
+            "itself, make the data source depend on it (a reference or depends_on)."
+        )
+
+
+def init_problem(text: str, run: Diagnosis) -> str | None:
+    """What an ``init`` failure means (a provider constraint the mirror cannot meet, a provider it lacks, a module
+    source it cannot download), or None."""
+    for pattern, kind in INIT_PROBLEMS.items():
+        if not re.search(pattern, text):
+            continue
+        held = ", ".join(run.mirror_versions) or "none"
+        if kind == "constraint":
+            constraints = sorted({v for m in run.modules if (v := m.required_providers.get("aws", {}).get("version"))})
+            return (
+                f"no AWS provider version meets the configuration's constraint(s) {', '.join(constraints) or '?'}"
+                + (
+                    f"; the offline mirror holds hashicorp/aws {held}. Online, use the registry: "
+                    "--tf-provider-source registry (or HARNESS_PROVIDER_SOURCE=registry)"
+                    if run.mirrored
+                    else ""
+                )
+            )
+        if kind == "missing-provider":
+            names = sorted(
+                {
+                    spec.get("source", name)
+                    for m in run.modules
+                    for name, spec in m.required_providers.items()
+                    if name != "aws"
+                }
+            )
+            return f"init could not install a provider ({', '.join(names) or 'see below'})" + (
+                f"; the offline mirror holds only hashicorp/aws {held}. Online, use --tf-provider-source registry"
+                if run.mirrored
+                else ""
+            )
+        remote = hcl.remote_modules(list(run.modules))
+        sources = ", ".join(f"module.{c.name} ({c.source}, {c.file.name})" for c in remote) or "see below"
+        return (
+            f"init could not download remote module source(s): {sources}. Offline, vendor them into the "
+            "repository and use a local source (./modules/...), or run where the source is reachable"
+        )
     return None

@@ -42,7 +42,7 @@ START_TIMEOUT = 60.0
 
 def configurations(calls: Iterable[Path], root: Path, provider: str = "aws") -> int:
     """How many ``provider`` configurations Terraform creates for an initialised ``root`` whose module calls,
-    root first and one entry per call, are ``calls`` (:func:`fargate_harness.runner.terraform.module_calls`).
+    root first and one entry per call, are ``calls`` (:func:`fargate_harness.runner.overrides.module_calls`).
 
     The root always has the default one (declared or not: the harness's override declares it) plus one per
     alias; every non-proxy block in a called module is one more, so a module with its own block called

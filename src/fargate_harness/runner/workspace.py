@@ -34,7 +34,7 @@ from fargate_harness.runner import hcl
 
 LOG = logging.getLogger("fargate_harness.runner.workspace")
 
-#: A harness run folder's manifest (``ScenarioRun`` writes it as soon as a run starts).
+#: A harness run folder's manifest (``TerraformRun`` writes it as soon as a run starts).
 MANIFEST_FILE = "run.json"
 #: Keys every harness manifest has: a user's own ``run.json`` without them does not hide its folder.
 _MANIFEST_KEYS = frozenset({"run_id", "prefix", "tfdir"})

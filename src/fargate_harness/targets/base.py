@@ -125,7 +125,7 @@ class Target:
     _role_credentials: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _account: str | None = field(default=None, repr=False)
     #: True when what the run built outlives the run's target (real AWS; an emulator kept running): only then can
-    #: a destroy be finished later, so only then does a clean-up hint name a command (see ScenarioRun.cleanup_hint).
+    #: a destroy be finished later, so only then does a clean-up hint name a command (see TerraformRun.cleanup_hint).
     outlives_run: bool = False
 
     @property
@@ -253,7 +253,7 @@ class Target:
     def scenario_variables(self) -> dict[str, str]:
         """Variables the target supplies to every scenario that declares them. ``region`` is imposed on the
         harness's reference scenarios only; any other configuration gets it only where it gives no value itself
-        (``ScenarioRun.keep_region``)."""
+        (``TerraformRun.keep_region``)."""
         variables = {"region": self.region}
         if self.registry_role_arn:
             variables["registry_role_arn"] = self.registry_role_arn

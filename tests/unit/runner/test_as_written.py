@@ -20,7 +20,8 @@ from fargate_harness.errors import ConfigurationError, TerraformError
 from fargate_harness.runner import as_written, hcl
 from fargate_harness.runner.command import CommandOutput
 from fargate_harness.runner.diagnostics import RetryPolicy, failed_objects, fatal
-from fargate_harness.runner.terraform import MANIFEST_FILE, OVERRIDE_FILE, ScenarioRun
+from fargate_harness.runner.overrides import MANIFEST_FILE, OVERRIDE_FILE
+from fargate_harness.runner.run import TerraformRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
 from fargate_harness.targets.localstack import LocalStackTarget
@@ -83,8 +84,8 @@ def _toolchain(tmp_path: Path) -> Toolchain:
     )
 
 
-def _run(tmp_path: Path, source: Path, target: Target | None = None, **kwargs: Any) -> ScenarioRun:
-    return ScenarioRun(
+def _run(tmp_path: Path, source: Path, target: Target | None = None, **kwargs: Any) -> TerraformRun:
+    return TerraformRun(
         source,
         target=target or _emulator(),
         toolchain=_toolchain(tmp_path),
@@ -365,7 +366,7 @@ def test_a_destroy_fails_at_once_on_a_fatal_error_naming_the_resource(
             "show": [CommandOutput(0, _state(address, values), "")],
         }
     )
-    run._tf = fake
+    run.session.cli = fake
     with pytest.raises(TerraformError) as caught:
         run.destroy()
     destroys = [c for c in fake.calls if c[0] == "destroy"]
@@ -383,7 +384,7 @@ def test_a_transient_destroy_error_is_retried(tmp_path: Path) -> None:
     run.prepare()
     run.applied = True
     fake = _FakeTf({"destroy": [CommandOutput(1, "", REAL_503), CommandOutput(0, "", "")]})
-    run._tf = fake
+    run.session.cli = fake
     run.destroy()
     assert [c[0] for c in fake.calls] == ["destroy", "destroy"] and run.retries == 1
 
@@ -410,7 +411,7 @@ def test_a_failed_destroy_on_a_stopping_emulator_names_no_command(tmp_path: Path
     run = _run(tmp_path, root)
     run.prepare()
     run.applied = True
-    run._tf = _FakeTf({"destroy": [CommandOutput(1, "", "DeleteConflict: cannot delete entity")]})
+    run.session.cli = _FakeTf({"destroy": [CommandOutput(1, "", "DeleteConflict: cannot delete entity")]})
     with pytest.raises(TerraformError) as caught:
         run.down()
     text = caught.value.stderr
@@ -461,7 +462,7 @@ def test_an_apply_that_meets_an_emulator_gap_fails_at_once_and_says_so(tmp_path:
             "show": [CommandOutput(0, "{}", "")],
         }
     )
-    run._tf = fake
+    run.session.cli = fake
     with pytest.raises(ConfigurationError) as caught:
         run.apply()
     message = str(caught.value)

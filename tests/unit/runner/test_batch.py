@@ -244,9 +244,8 @@ def test_cases_of_one_folder_get_copies_of_their_own_with_their_overlays(tmp_pat
     overlay.write_text('resource "aws_cloudwatch_log_group" "this" {\n  retention_in_days = 7\n}\n')
     group = batch.Batch(
         [base, Configuration("case", base.path, (overlay,))],
-        target=EMULATOR,
-        tools=None,  # type: ignore[arg-type]  # nothing here runs Terraform
         results_dir=tmp_path / "results",
+        new_run=lambda _source: None,  # type: ignore[arg-type,return-value]  # nothing here runs Terraform
     )
     first, second = group.members
     assert first.copy != second.copy and first.copy.name == second.copy.name == "svc"
@@ -256,38 +255,6 @@ def test_cases_of_one_folder_get_copies_of_their_own_with_their_overlays(tmp_pat
         assert hcl.read_module(member.copy).provider_blocks("aws") == [], f"{member.key}: provider block left"
     assert hcl.read_module(base.path).provider_blocks("aws"), "the original configuration must not change"
     assert [m.path for m in hcl.walk(group.source)][1:3] == [first.copy.resolve(), second.copy.resolve()]
-
-
-def test_a_member_view_cannot_be_prepared_or_destroyed(tmp_path: Path) -> None:
-    """A batch member's view is read-only: its destroy would have removed the whole batch's folder; it now says
-    the batch does that, once for all its members."""
-    from fargate_harness.errors import HarnessError
-    from fargate_harness.runner.terraform import ScenarioRun
-    from fargate_harness.runner.toolchain import Toolchain
-    from fargate_harness.targets.base import Target
-
-    folder = tmp_path / "member"
-    folder.mkdir()
-    (folder / "main.tf").write_text('variable "name_prefix" {}\n')
-    tools = Toolchain(Path("/nonexistent/terraform"), "1.9.8", "test", "registry", tmp_path / "c.tfrc", tmp_path / "pc")
-    target = Target(name="embedded", region="us-east-1", endpoint_url="http://127.0.0.1:1")
-    batch_run = ScenarioRun(folder, target=target, toolchain=tools, prefix="fh-b-1", results_dir=tmp_path / "r")
-    view = ScenarioRun.member_view(
-        batch_run,
-        source=folder,
-        label="member",
-        prefix="fh-b-1-1",
-        variables={},
-        overlays=(),
-        tfdir=folder,
-        state={},
-        outputs={},
-    )
-    batch_run.workdir.mkdir(parents=True)
-    for action in (view.prepare, view.down):
-        with pytest.raises(HarnessError, match="is a member of the batch"):
-            action()
-    assert batch_run.workdir.is_dir(), "the batch's folder must survive its member's teardown"
 
 
 def test_a_configuration_in_its_own_region_runs_alone(tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ from fargate_harness.runner.masking import (
     redact_kept_run,
     secret_forms,
 )
-from fargate_harness.runner.terraform import USER_VAR_FILE, ScenarioRun
+from fargate_harness.runner.overrides import USER_VAR_FILE
+from fargate_harness.runner.run import TerraformRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
 
@@ -54,10 +55,10 @@ def _root(tmp_path: Path) -> Path:
     return root
 
 
-def _run(tmp_path: Path, root: Path, **kwargs: object) -> ScenarioRun:
+def _run(tmp_path: Path, root: Path, **kwargs: object) -> TerraformRun:
     var_file = tmp_path / "mine.tfvars"
     var_file.write_text(f'file = "{SECRETS["file"]}"\n')
-    return ScenarioRun(
+    return TerraformRun(
         root,
         target=Target("embedded", "us-east-1", "http://127.0.0.1:4599", "testing", "testing"),
         toolchain=Toolchain(

@@ -22,7 +22,7 @@ from fargate_harness.runner.netguard import (
     refuse_user_overrides,
     user_override_problems,
 )
-from fargate_harness.runner.terraform import OVERRIDE_FILE
+from fargate_harness.runner.overrides import OVERRIDE_FILE
 
 
 @pytest.fixture

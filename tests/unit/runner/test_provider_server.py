@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from fargate_harness.runner.overrides import module_calls
 from fargate_harness.runner.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
-from fargate_harness.runner.terraform import module_calls
 
 REATTACH = {
     "registry.terraform.io/hashicorp/aws": {

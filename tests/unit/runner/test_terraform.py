@@ -1,6 +1,6 @@
-"""Unit tests for runner.terraform: retry reasons, module copying, lock/provider parsing and ScenarioRun.
+"""Unit tests for runner.terraform: retry reasons, module copying, lock/provider parsing and TerraformRun.
 
-Terraform itself never runs: ScenarioRun's command line (runner.command) is replaced by a scripted fake where a stage
+Terraform itself never runs: TerraformRun's command line (runner.command) is replaced by a scripted fake where a stage
 needs a command's answer.
 """
 
@@ -21,17 +21,16 @@ from fargate_harness.errors import ConfigurationError, InterruptedRun, NotIdempo
 from fargate_harness.runner import hcl
 from fargate_harness.runner.command import CommandOutput
 from fargate_harness.runner.diagnostics import RETRYABLE_ERRORS, RetryPolicy, empty_lookups, fatal
-from fargate_harness.runner.terraform import (
+from fargate_harness.runner.overrides import (
     OVERRIDE_FILE,
-    ScenarioRun,
-    copy_configuration,
-    local_module_dirs,
-    logged_commands,
     provider_aliases,
     selected_provider_version,
     user_var_file_text,
 )
+from fargate_harness.runner.run import TerraformRun
+from fargate_harness.runner.session import logged_commands
 from fargate_harness.runner.toolchain import Toolchain
+from fargate_harness.runner.workspace import copy_configuration, local_module_dirs
 from fargate_harness.targets.aws import AwsTarget
 from fargate_harness.targets.base import Target
 
@@ -122,8 +121,8 @@ def _emulator() -> Target:
     )
 
 
-def _run(tmp_path: Path, source: Path, target: Target | None = None, **kwargs: Any) -> ScenarioRun:
-    return ScenarioRun(
+def _run(tmp_path: Path, source: Path, target: Target | None = None, **kwargs: Any) -> TerraformRun:
+    return TerraformRun(
         source,
         target=target or _emulator(),
         toolchain=_toolchain(tmp_path),
@@ -402,7 +401,7 @@ def test_scenario_run_never_shows_a_sensitive_value(project: Path, tmp_path: Pat
     assert "nothing to clean up" in run.cleanup_hint()
 
 
-# -- ScenarioRun stages against a scripted Terraform---------------------------------------------------
+# -- TerraformRun stages against a scripted Terraform---------------------------------------------------
 
 
 class FakeTf:
@@ -432,7 +431,7 @@ def _out(code: int = 0, out: str = "", err: str = "") -> CommandOutput:
     return CommandOutput(code, out, err)
 
 
-def _prepared(tmp_path: Path, project: Path, target: Target | None = None, **kwargs: Any) -> ScenarioRun:
+def _prepared(tmp_path: Path, project: Path, target: Target | None = None, **kwargs: Any) -> TerraformRun:
     run = _run(
         tmp_path,
         project / "scenarios" / "demo",
@@ -473,7 +472,7 @@ def test_command_retries_a_transient_error_then_succeeds(project: Path, tmp_path
     """A throttled apply is retried and the retry is logged with its attempt number."""
     run = _prepared(tmp_path, project)
     fake = FakeTf({"apply": [_out(1, err="ThrottlingException: Rate exceeded"), _out(0, out="Apply complete!")]})
-    run._tf = fake
+    run.session.cli = fake
     result = run._command("apply", "-auto-approve")
     assert result.out == "Apply complete!"
     assert len(fake.calls) == 2
@@ -485,7 +484,7 @@ def test_command_gives_up_after_the_policy_attempts(project: Path, tmp_path: Pat
     """A transient error that persists raises after exactly ``attempts`` tries."""
     run = _prepared(tmp_path, project)
     fake = FakeTf({"apply": [_out(1, err="connection reset by peer")]})
-    run._tf = fake
+    run.session.cli = fake
     with pytest.raises(TerraformError) as caught:
         run._command("apply")
     assert len(fake.calls) == 3
@@ -496,7 +495,7 @@ def test_command_does_not_retry_and_masks_a_permanent_error(project: Path, tmp_p
     """A permanent error raises at once; the secret is masked in the error and in the log."""
     run = _prepared(tmp_path, project)
     fake = FakeTf({"apply": [_out(1, out=f"value {SECRET}", err=f"AccessDenied for {SECRET}")]})
-    run._tf = fake
+    run.session.cli = fake
     with pytest.raises(TerraformError) as caught:
         run._command("apply")
     assert len(fake.calls) == 1
@@ -509,7 +508,7 @@ def test_command_does_not_retry_and_masks_a_permanent_error(project: Path, tmp_p
 def test_command_turns_a_failed_exit_into_terraform_error(project: Path, tmp_path: Path) -> None:
     """Exit code 1 with Terraform's diagnostic on stderr becomes a TerraformError carrying it."""
     run = _prepared(tmp_path, project)
-    run._tf = FakeTf({"plan": [_out(1, err="Error: Invalid reference")]})
+    run.session.cli = FakeTf({"plan": [_out(1, err="Error: Invalid reference")]})
     with pytest.raises(TerraformError, match="Invalid reference"):
         run._command("plan", retry=False)
 
@@ -519,7 +518,7 @@ def test_an_interrupted_command_is_not_retried(project: Path, tmp_path: Path) ->
     when its output matches the retry table (an interrupted apply often ends on a transient-looking error)."""
     run = _prepared(tmp_path, project)
     fake = FakeTf({"apply": [CommandOutput(1, "", "Error: connection reset by peer", interrupted=True)]})
-    run._tf = fake
+    run.session.cli = fake
     with pytest.raises(InterruptedRun, match="interrupted"):
         run._command("apply")
     assert fake.calls == [("apply",)], f"expected one attempt, got {fake.calls}"
@@ -587,7 +586,7 @@ def test_an_empty_lookup_is_bad_input_on_an_emulator_only(project: Path, tmp_pat
     """On an emulator the data sources that found nothing are named with what to do (exit 2 in the CLI); in a
     sandbox account the same error stays Terraform's own: the object should exist there."""
     run = _prepared(tmp_path, project, AwsTarget(region="eu-west-1") if on_aws else None)
-    run._tf = FakeTf({"apply": [_out(1, err=LOOKUPS_FAILED)]})
+    run.session.cli = FakeTf({"apply": [_out(1, err=LOOKUPS_FAILED)]})
     with pytest.raises(TerraformError if on_aws else ConfigurationError) as caught:
         run._command("apply")
     if not on_aws:
@@ -636,7 +635,7 @@ This was checked by the validation rule at variables.tf:7,3-13.
 def _configuration_error(tmp_path: Path, project: Path, terraform_says: str) -> str:
     """The message of the ConfigurationError an apply that printed ``terraform_says`` (and exited 1) raises."""
     run = _prepared(tmp_path, project)
-    run._tf = FakeTf({"apply": [_out(1, err=terraform_says)]})
+    run.session.cli = FakeTf({"apply": [_out(1, err=terraform_says)]})
     with pytest.raises(ConfigurationError) as caught:
         run._command("apply")
     return str(caught.value)
@@ -658,11 +657,11 @@ def test_a_refused_harness_value_is_named_but_a_sensitive_one_is_not_shown(proje
     assert SECRET not in message
 
 
-def _init_with_lock(run: ScenarioRun, lock: str | None) -> None:
+def _init_with_lock(run: TerraformRun, lock: str | None) -> None:
     fake = FakeTf({"init": [_out(0, out="Terraform has been successfully initialized!")]})
     if lock is not None:
         fake.on_call["init"] = lambda: shutil.copy(DATA / lock, run.tfdir / ".terraform.lock.hcl")
-    run._tf = fake
+    run.session.cli = fake
     run.init()
 
 
@@ -687,7 +686,7 @@ def test_init_refuses_an_unreadable_lock_file_on_an_emulator(project: Path, tmp_
         run.tfdir / ".terraform.lock.hcl",
         'provider "registry.terraform.io/hashicorp/aws" {\n  constraints = ">= 3.0"\n}\n',
     )
-    run._tf = fake
+    run.session.cli = fake
     with pytest.raises(ConfigurationError, match="would call real AWS"):
         run.init()
     assert not (run.tfdir / OVERRIDE_FILE).exists()
@@ -727,7 +726,7 @@ def test_plan_changes_lists_only_real_changes(project: Path, tmp_path: Path) -> 
         ],
         "output_changes": {"arn": {"actions": ["update"]}, "same": {"actions": ["no-op"]}},
     }
-    run._tf = FakeTf({"plan": [_out(2)], "show": [_out(0, out=json.dumps(shown))]})
+    run.session.cli = FakeTf({"plan": [_out(2)], "show": [_out(0, out=json.dumps(shown))]})
     assert run.plan_changes() == [
         "aws_iam_role.this: update",
         "aws_ecs_task_definition.t: delete/create",
@@ -741,7 +740,7 @@ def test_plan_changes_empty_when_plan_exits_zero(project: Path, tmp_path: Path) 
     """An idempotent configuration gives no changes and no ``show`` call."""
     run = _prepared(tmp_path, project)
     fake = FakeTf({"plan": [_out(0)]})
-    run._tf = fake
+    run.session.cli = fake
     run.check_idempotent()
     assert [c[0] for c in fake.calls] == ["plan"]
 
@@ -751,7 +750,7 @@ def test_down_removes_the_workdir_only_after_success(project: Path, tmp_path: Pa
     """A clean destroy removes the work folder; any failure keeps it for inspection."""
     run = _prepared(tmp_path, project)
     run.applied = True
-    run._tf = FakeTf({"destroy": [_out(0)]})
+    run.session.cli = FakeTf({"destroy": [_out(0)]})
     run.down(failed=failed)
     assert run.workdir.exists() is kept
     assert run.applied is False
@@ -770,7 +769,7 @@ def test_destroy_after_a_clean_plan_skips_the_refresh_on_an_emulator_only(
     run = _prepared(tmp_path, project, AwsTarget(region="eu-west-1") if on_aws else None)
     run.applied = True
     fake = FakeTf({"plan": [_out(0)], "destroy": [_out(0)]})
-    run._tf = fake
+    run.session.cli = fake
     run.check_idempotent()
     run.destroy()
     assert _destroy_refreshes(fake) == [on_aws]
@@ -782,14 +781,14 @@ def test_destroy_refreshes_on_a_retry_and_without_a_clean_plan(project: Path, tm
     run = _prepared(tmp_path, project)
     run.applied = True
     fake = FakeTf({"plan": [_out(0)], "destroy": [_out(1, err="NoSuchEntity: role not found"), _out(0)]})
-    run._tf = fake
+    run.session.cli = fake
     run.check_idempotent()
     run.destroy()
     assert _destroy_refreshes(fake) == [False, True]
 
     changed = {"resource_changes": [{"address": "aws_iam_role.this", "change": {"actions": ["update"]}}]}
     fake = FakeTf({"plan": [_out(2)], "show": [_out(0, out=json.dumps(changed))], "destroy": [_out(0)]})
-    run._tf, run.applied = fake, True
+    run.session.cli, run.applied = fake, True
     assert run.plan_changes()
     run.destroy()
     assert _destroy_refreshes(fake) == [True]
@@ -804,7 +803,7 @@ def test_a_destroy_whose_refresh_finds_a_data_source_empty_retries_without_it(
     run = _prepared(tmp_path, project, AwsTarget(region="eu-west-1") if on_aws else None)
     run.applied, run.retry = True, RetryPolicy(attempts=3, pause_seconds=60)
     fake = FakeTf({"destroy": [_out(1, err=LOOKUPS_FAILED), _out(0)]})
-    run._tf = fake
+    run.session.cli = fake
     started = time.perf_counter()
     run.destroy()
     assert _destroy_refreshes(fake) == [True, False]
@@ -816,7 +815,7 @@ def test_down_with_keep_destroys_nothing(project: Path, tmp_path: Path) -> None:
     run = _prepared(tmp_path, project, keep=True)
     run.applied = True
     fake = FakeTf({"destroy": [_out(0)]})
-    run._tf = fake
+    run.session.cli = fake
     run.down()
     assert fake.calls == []
     assert run.workdir.exists()
@@ -828,7 +827,7 @@ def test_down_failed_destroy_says_how_to_clean_up(project: Path, tmp_path: Path)
     run = _prepared(tmp_path, project)
     run.target.outlives_run = True
     run.applied = True
-    run._tf = FakeTf({"destroy": [_out(1, err="DeleteConflict: cannot delete entity")]})
+    run.session.cli = FakeTf({"destroy": [_out(1, err="DeleteConflict: cannot delete entity")]})
     with pytest.raises(TerraformError) as caught:
         run.down()
     assert "may remain" in caught.value.stderr
@@ -859,7 +858,7 @@ def test_apply_reads_state_and_outputs(project: Path, tmp_path: Path) -> None:
             },
         }
     }
-    run._tf = FakeTf({"apply": [_out(0)], "show": [_out(0, out=json.dumps(state))]})
+    run.session.cli = FakeTf({"apply": [_out(0)], "show": [_out(0, out=json.dumps(state))]})
     run.apply()
     assert run.resources == ["aws_iam_role.this", "module.role.x"]
     assert run.outputs == {"role_arn": "arn:aws:iam::123456789012:role/x"}
@@ -886,7 +885,7 @@ def test_state_and_plan_values_never_reach_the_log(project: Path, tmp_path: Path
         ]
     }
     run = _prepared(tmp_path, project)
-    run._tf = FakeTf(
+    run.session.cli = FakeTf(
         {
             "apply": [_out(0)],
             "plan": [_out(0, out="Plan: 1 to add, 0 to change, 0 to destroy."), _out(2)],
@@ -969,10 +968,10 @@ def test_dns_failure_of_a_real_aws_endpoint_is_never_retried(text: str) -> None:
 def test_a_fatal_error_fails_at_once_naming_the_service(project: Path, tmp_path: Path) -> None:
     run = _prepared(tmp_path, project)
     error = "dial tcp: lookup efs.us-east-1.amazonaws.com on 127.0.0.53:53: no such host"
-    run._tf = FakeTf({"apply": [_out(1, err=error)], "show": [_out(1)]})
+    run.session.cli = FakeTf({"apply": [_out(1, err=error)], "show": [_out(1)]})
     with pytest.raises(ConfigurationError, match=r"failed at once, not retried.*efs"):
         run.apply()
-    assert [c[0] for c in run._tf.calls].count("apply") == 1
+    assert [c[0] for c in run.session.cli.calls].count("apply") == 1
 
 
 def test_init_offline_without_a_matching_provider_names_the_mirror(project: Path, tmp_path: Path) -> None:
@@ -991,7 +990,7 @@ def test_init_offline_without_a_matching_provider_names_the_mirror(project: Path
         mirror=tmp_path / "mirror",
         mirror_versions=("2.70.0", "3.39.0"),
     )
-    run._tf = FakeTf(
+    run.session.cli = FakeTf(
         {
             "init": [
                 _out(
@@ -1015,7 +1014,7 @@ def test_an_argument_the_provider_does_not_know_names_the_file_and_version(proje
         'Error: Unsupported block type\n\n  on main.tf line 12, in resource "aws_ecs_task_definition" "t":\n'
         '  12:   runtime_platform {\n\nBlocks of type "runtime_platform" are not expected here.\n'
     )
-    run._tf = FakeTf({"apply": [_out(1, err=error)], "show": [_out(1)]})
+    run.session.cli = FakeTf({"apply": [_out(1, err=error)], "show": [_out(1)]})
     with pytest.raises(
         ConfigurationError, match=r"main.tf line 12: `runtime_platform` is not known to hashicorp/aws 3.39.0"
     ):
@@ -1044,7 +1043,9 @@ def test_provider_reattach_is_on_by_default_and_off_with_the_variable(
     monkeypatch.setenv("HARNESS_PROVIDER_REATTACH", "0")
     run = _run(tmp_path, source)
     assert not run.reattach
-    run._start_provider()
+    run.prepare()
+    assert run.session is not None and not run.session.reattach
+    run.session.start_provider("3.39.0", [run.tfdir])
     assert run.provider_pid is None
 
 
@@ -1073,7 +1074,7 @@ def test_an_emulator_apply_over_the_resource_limit_creates_nothing(project: Path
     fake = FakeTf(
         {"plan": [_out(0, out="Plan: 1001 to add, 0 to change, 0 to destroy.")], "apply": [_out(0)], "show": [_out(0)]}
     )
-    run._tf = fake
+    run.session.cli = fake
     with pytest.raises(ConfigurationError, match="the plan creates 1,001 resources; expected at most 1,000"):
         run.apply()
     assert [call[0] for call in fake.calls] == ["plan", "show"], "refused after the plan, before any apply"

@@ -17,7 +17,7 @@ import pytest
 
 from fargate_harness import configurations
 from fargate_harness.errors import ConfigurationError
-from fargate_harness.runner import hcl, terraform, workspace
+from fargate_harness.runner import hcl, workspace
 from fargate_harness.runner.workspace import copy_configuration, is_run_folder
 
 AS_ROOT = os.geteuid() == 0
@@ -41,12 +41,6 @@ def _repo(tmp_path: Path) -> Path:
     _write(repo / "infra" / "main.tf", 'module "role" {\n  source = "../modules/role"\n}\n')
     _write(repo / "modules" / "role" / "main.tf", 'resource "aws_iam_role" "r" {}\n')
     return repo
-
-
-def test_the_old_names_stay_importable_from_terraform() -> None:
-    assert terraform.copy_configuration is workspace.copy_configuration
-    assert terraform.local_module_dirs is workspace.local_module_dirs
-    assert terraform.MANIFEST_FILE == workspace.MANIFEST_FILE
 
 
 def test_a_results_folder_inside_the_configuration_is_never_copied(tmp_path: Path) -> None:

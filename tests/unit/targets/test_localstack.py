@@ -253,7 +253,7 @@ def test_run_all_reports_skipped_checks_as_not_applicable(free: LocalStackTarget
         name = "secrets"
         target = free
         outputs: dict[str, Any] = {"services": {"app": {}}}  # noqa: RUF012 (declares services, misses the rest)
-        reads: object | None = None
+        reads = checks.Reads()
 
         @staticmethod
         def masker(text: str) -> str:
