@@ -563,20 +563,19 @@ def command_upgrade(args: argparse.Namespace) -> int:
             isolate(options)
             tools = toolchain.prepare(options.tf_binary, options.provider_source)
             target = start_target(options, options.run_dir / "emulator-upgrade")
+            lifecycle = Lifecycle(
+                target, tools, options.run_dir, keep=options.keep, worker="upg", progress=print_progress, say=say
+            )
             try:
                 report = upgrade_sides(
                     Path(args.dir).expanduser().resolve().name,
                     old,
                     new,
-                    target=target,
-                    tools=tools,
-                    results_dir=options.run_dir,
+                    lifecycle=lifecycle,
                     allow_widening=args.allow_widening or (),
                     var_files=var_files,
                     variables=values,
-                    keep=options.keep,
                     progress=say,
-                    stage_progress=print_progress,
                 )
             finally:
                 say_kept(stop_target(target, options))
@@ -589,13 +588,12 @@ def command_upgrade(args: argparse.Namespace) -> int:
         isolate(options)
         tools = toolchain.prepare(options.tf_binary, options.provider_source)
         target = start_target(options, options.run_dir / "emulator-upgrade")
+        lifecycle = Lifecycle(target, tools, options.run_dir, keep=options.keep, worker="upg", say=say)
         try:
             report = check_upgrade(
                 path,
                 name=args.scenario,
-                target=target,
-                tools=tools,
-                results_dir=options.run_dir,
+                lifecycle=lifecycle,
                 repo=options.scenarios_dir.parent,
                 source=args.source,
                 destination=args.destination,

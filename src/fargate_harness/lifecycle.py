@@ -170,13 +170,24 @@ class Lifecycle:
         run.preflight_options = dict(preflight or {})
         return run
 
-    def start(self, run: TerraformRun, *, partial: bool = False) -> HarnessError | None:
+    def start(
+        self,
+        run: TerraformRun,
+        *,
+        partial: bool = False,
+        idempotent: bool = True,
+        before_init: Callable[[TerraformRun], None] | None = None,
+    ) -> HarnessError | None:
         """Copy, init, apply and plan for idempotency.
 
         With ``partial`` (the preflight), an apply that fails part-way is returned instead of raised, so what
-        exists can still be examined, and no idempotency plan is made (the question is whether tasks start)."""
+        exists can still be examined, and no idempotency plan is made (the question is whether tasks start).
+        ``idempotent`` False skips that plan too (an upgrade's old side: the switch's plan is the question);
+        ``before_init`` changes the copy before ``init`` (an upgrade pins the side's provider version)."""
         try:
             run.prepare()
+            if before_init is not None:
+                before_init(run)
             run.init()
             try:
                 run.apply()
@@ -185,7 +196,7 @@ class Lifecycle:
                     raise
                 run.failed = True
                 return exc
-            if not partial:
+            if idempotent and not partial:
                 run.check_idempotent()
             self._tell_changes(run)
         except BaseException:

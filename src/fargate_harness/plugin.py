@@ -684,7 +684,10 @@ def scenario_batch(request: pytest.FixtureRequest, scenario_factory: ScenarioFac
 
 @pytest.fixture(scope="module")
 def upgrade_check(
-    harness_options: Options, harness_toolchain: toolchain.Toolchain, harness_target: Target
+    request: pytest.FixtureRequest,
+    harness_options: Options,
+    harness_toolchain: toolchain.Toolchain,
+    harness_target: Target,
 ) -> Callable[..., UpgradeReport]:
     """``upgrade_check(path_or_scenario, source=REF_OR_DIR, destination=None, source_provider=None,
     destination_provider=None, allow_widening=(), var_files=(), variables=None)`` ->
@@ -707,6 +710,7 @@ def upgrade_check(
     done: dict[tuple[str, ...], UpgradeReport] = {}
 
     def check(scenario: str | Path, *, allow_widening: Iterable[str] = (), **kwargs: Any) -> UpgradeReport:
+        lifecycle = lifecycle_of(request, harness_options, harness_toolchain, harness_target)
         folder = Path(scenario).expanduser()
         path = folder if folder.is_dir() else configurations.get(str(scenario), harness_options.scenarios_dir).path
         reason = skip_reason(configurations.Configuration(path.name, path), harness_target)
@@ -715,23 +719,10 @@ def upgrade_check(
         key = (str(path.resolve()), *(f"{name}={value}" for name, value in sorted(kwargs.items())))
         if key not in done and folder.is_dir():
             files = tuple(_var_file(path, f) for f in kwargs.pop("var_files", ()))  # as the terraform marker's
-            done[key] = check_configuration_upgrade(
-                path,
-                target=harness_target,
-                tools=harness_toolchain,
-                results_dir=harness_options.run_dir,
-                var_files=files,
-                **kwargs,
-            )
+            done[key] = check_configuration_upgrade(path, lifecycle=lifecycle, var_files=files, **kwargs)
         elif key not in done:
             done[key] = check_upgrade(
-                path,
-                name=str(scenario),
-                target=harness_target,
-                tools=harness_toolchain,
-                results_dir=harness_options.run_dir,
-                repo=harness_options.scenarios_dir.parent,
-                **kwargs,
+                path, name=str(scenario), lifecycle=lifecycle, repo=harness_options.scenarios_dir.parent, **kwargs
             )
         return done[key].accepting(allow_widening)
 

@@ -34,8 +34,8 @@ from fargate_harness import configurations
 from fargate_harness.aws import iam
 from fargate_harness.aws._policy import as_list, statements, wildcard_match
 from fargate_harness.errors import ConfigurationError, HarnessError, TeardownError
+from fargate_harness.lifecycle import Lifecycle
 from fargate_harness.runner import hcl
-from fargate_harness.runner.run import Progress as StageProgress
 from fargate_harness.runner.run import TerraformRun
 
 #: Resource types whose destruction or replacement fails an upgrade.
@@ -196,17 +196,6 @@ def resolve_tree(ref_or_dir: str, repo: Path, workdir: Path) -> Path:
     return destination
 
 
-def overlay_modules(run: TerraformRun, tree: Path) -> None:
-    """Replace, in the run's copy, each module folder that ``tree/modules`` provides."""
-    modules = run.workdir / "config" / "modules"
-    if not modules.is_dir():
-        raise ConfigurationError(f"{run.name}: its copy has no modules/ folder to swap (sources must be ../../modules)")
-    for folder in sorted((tree / "modules").iterdir()):
-        if folder.is_dir():
-            shutil.rmtree(modules / folder.name, ignore_errors=True)
-            shutil.copytree(folder, modules / folder.name)
-
-
 def pin_provider(run: TerraformRun, version: str | None) -> None:
     """Pin (or unpin, with None) the AWS provider version through an override file in the copy."""
     pin = run.tfdir / PIN_FILE
@@ -315,43 +304,6 @@ def _classify_outputs(plan: Mapping[str, Any], report: UpgradeReport) -> None:
             report.failures.append(f"output {name} would change ({'/'.join(actions)}); other stacks may read it")
 
 
-def upgrade(
-    run: TerraformRun,
-    source: Version,
-    destination: Version,
-    *,
-    allow_widening: Iterable[str] = (),
-) -> UpgradeReport:
-    """Apply ``run`` at ``source``, switch to ``destination`` on the same state, plan, report, apply, check
-    idempotency. The caller destroys (``run.down()``); the run's folder keeps the plan for inspection."""
-    allowed = list(allow_widening)
-    report = UpgradeReport(run.name, source.label, destination.label)
-    run.prepare()
-    if source.tree is not None:
-        overlay_modules(run, source.tree)
-    pin_provider(run, source.provider)
-    run.init()
-    run.apply()
-    before = {address: (name, permissions(run, name)) for address, name in _roles(run).items()}
-
-    if destination.tree is not None:
-        overlay_modules(run, destination.tree)
-    pin_provider(run, destination.provider)
-    run.init(upgrade=True)
-    classify_plan(run.plan("upgrade.tfplan"), report)
-    run.apply()
-    changes = run.plan_changes()
-    if changes:
-        report.failures.append("the new version is not idempotent: " + "; ".join(changes))
-    after = {address: (name, permissions(run, name)) for address, name in _roles(run).items()}
-
-    for address in sorted(set(before) | set(after)):
-        old_name, old = before.get(address, ("-", set()))
-        new_name, new = after.get(address, ("-", set()))
-        report.roles.append(RoleDiff(address, (old_name, new_name), new - old, old - new, held=old))
-    return report.accepting(allowed)
-
-
 def _widening_failures(roles: Iterable[RoleDiff], allowed: Iterable[str]) -> list[str]:
     """One failure per role whose permissions widen beyond what was held before and what ``allowed`` accepts."""
     accepted = list(allowed)
@@ -366,72 +318,53 @@ def _widening_failures(roles: Iterable[RoleDiff], allowed: Iterable[str]) -> lis
     return failures
 
 
-def run_upgrade(
-    run: TerraformRun, source: Version, destination: Version, allow_widening: Iterable[str] = ()
-) -> UpgradeReport:
-    """:func:`upgrade`, then destroy whatever happened (state kept when it fails)."""
-    failed = True
-    try:
-        report = upgrade(run, source, destination, allow_widening=allow_widening)
-        failed = False
-        return report
-    finally:
-        finish(run, failed=failed)
-
-
-def finish(*runs: TerraformRun | None, failed: bool) -> None:
-    """The lifecycle's finish of each run, last applied first (destroy unless kept, folder kept on failure,
-    summary written); a teardown that fails is raised as TeardownError once every run was finished, unless
-    something else is already being raised."""
-    from fargate_harness.lifecycle import Lifecycle
-
-    problems = []
-    for run in reversed([r for r in runs if r is not None]):
-        lifecycle = Lifecycle(run.target, run.toolchain, run.results_dir, keep=run.keep)
-        problem = lifecycle.finish(run, failed=failed)
-        if problem:
-            problems.append(problem)
-    if problems and sys.exc_info()[0] is None:
-        raise TeardownError("\n".join(problems))
-
-
 def check_upgrade(
     scenario_path: Path,
     *,
     name: str,
-    target: Any,
-    tools: Any,
-    results_dir: Path,
+    lifecycle: Lifecycle,
     repo: Path,
     source: str | None = None,
     destination: str | None = None,
     source_provider: str | None = None,
     destination_provider: str | None = None,
     allow_widening: Iterable[str] = (),
-    worker: str = "upg",
 ) -> UpgradeReport:
-    """Resolve both sides and run the upgrade.
+    """A reference scenario's upgrade: its own folder, with ``modules/`` from each side.
 
     ``source`` is a git ref or a folder holding ``modules/`` (None: the scenario's own modules, for a
     provider-only upgrade); ``destination`` likewise, defaulting to ``repo`` (the working tree) when a
-    ``source`` tree is given.
+    ``source`` tree is given. Each side is laid out as the repository is (``scenarios/<name>`` beside
+    ``modules/``), then :func:`upgrade_sides` runs it.
     """
-
-    scenario = configurations.Configuration(name, scenario_path)
-    run = configurations.new_run(scenario, target=target, tools=tools, results_dir=results_dir, worker=worker)
     scratch = Path(tempfile.mkdtemp(prefix="upgrade-trees-"))
     try:
-        old = Version(
-            _label(source, source_provider), resolve_tree(source, repo, scratch) if source else None, source_provider
+        old_tree = resolve_tree(source, repo, scratch) if source else None
+        new_tree = resolve_tree(destination or str(repo), repo, scratch) if (destination or source) else None
+        old = Side(
+            _label(source, source_provider), _scenario_side(scenario_path, old_tree, scratch / "from"), source_provider
         )
-        new = Version(
+        new = Side(
             _label(destination, destination_provider),
-            resolve_tree(destination or str(repo), repo, scratch) if (destination or source) else None,
+            _scenario_side(scenario_path, new_tree, scratch / "to"),
             destination_provider,
         )
-        return run_upgrade(run, old, new, allow_widening)
+        return upgrade_sides(name, old, new, lifecycle=lifecycle, allow_widening=allow_widening)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _scenario_side(scenario_path: Path, tree: Path | None, side: Path) -> Path:
+    """The scenario's folder laid out under ``side`` as in the repository (``scenarios/<name>``, sources
+    ``../../modules``), with ``tree``'s ``modules/`` (None: the repository's own)."""
+    scenario_path = scenario_path.resolve()
+    modules = (tree / "modules") if tree is not None else scenario_path.parent.parent / "modules"
+    if not modules.is_dir():
+        raise ConfigurationError(f"{scenario_path.name}: no modules/ folder to swap (sources must be ../../modules)")
+    root = side / "scenarios" / scenario_path.name
+    shutil.copytree(scenario_path, root, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+    shutil.copytree(modules, side / "modules")
+    return root
 
 
 def _label(tree: str | None, provider: str | None) -> str:
@@ -648,71 +581,28 @@ def upgrade_sides(
     old_side: Side,
     new_side: Side,
     *,
-    target: Any,
-    tools: Any,
-    results_dir: Path,
+    lifecycle: Lifecycle,
     allow_widening: Iterable[str] = (),
     var_files: tuple[Path, ...] = (),
     variables: Mapping[str, Any] | None = None,
-    worker: str = "upg",
-    keep: bool = False,
     progress: Progress | None = None,
-    stage_progress: StageProgress | None = None,
 ) -> UpgradeReport:
-    """Apply ``old_side``, give its state to a copy of ``new_side`` (same prefix, variables, target and account),
-    plan the switch (replacements, outputs), apply it, check idempotency, diff every role's permissions, compare
-    providers; destroy at the end (kept on failure, or with ``keep``)."""
-    from fargate_harness import configurations
-
+    """The one upgrade: start ``old_side`` through ``lifecycle``, switch a copy of ``new_side`` onto its state (same
+    prefix, variables, target and account), plan the switch (replacements, outputs), apply it, check idempotency,
+    diff every role's permissions, compare providers; then the lifecycle finishes both (the new side destroys;
+    folders kept on failure, or with the lifecycle's ``keep``)."""
     say = progress or (lambda _line: None)
-    old = configurations.new_run(
-        configurations.Configuration(label, old_side.root),
-        target=target,
-        tools=tools,
-        results_dir=results_dir,
-        worker=worker,
-        keep=keep,
-        extra=dict(variables or {}),
-        var_files=var_files,
-        progress=stage_progress,
-    )
+    configuration = configurations.Configuration(label, old_side.root)
+    old = lifecycle.new_run(configuration, values=dict(variables or {}), var_files=var_files)
     report = UpgradeReport(label, old_side.label, new_side.label)
     new: TerraformRun | None = None
     failed = True
     try:
         say(f"upgrade: {label}: applying {old_side.label}")
-        old.prepare()
-        pin_provider(old, old_side.provider)
-        old.init()
-        old.apply()
+        lifecycle.start(old, before_init=lambda run: pin_provider(run, old_side.provider), idempotent=False)
         before = {address: (name, permissions(old, name)) for address, name in _roles(old).items()}
         say(f"upgrade: {label}: switching to {new_side.label} on the same state")
-        declared = configurations.Configuration(label, new_side.root).variables
-        new = TerraformRun(
-            new_side.root,
-            target=old.target,  # the account the old side was applied in (a fresh one for fixed names)
-            toolchain=tools,
-            prefix=old.prefix,
-            results_dir=results_dir,
-            variables={
-                **configurations.run_variables(configurations.Configuration(label, new_side.root), old.prefix, {}),
-                **{k: v for k, v in target.scenario_variables().items() if k in declared},
-                **{k: v for k, v in old.variables.items() if k in declared},
-            },
-            sensitive=old.sensitive,
-            tags=old.tags,
-            keep=keep,
-            label=f"{label}.to",
-            masker=old.masker,
-            var_files=var_files,
-            user_variables=dict(variables or {}),
-            isolate=False,
-            progress=stage_progress,
-        )
-        new.prepare()
-        _take_state(old, new)
-        pin_provider(new, new_side.provider)
-        new.init(upgrade=new_side.provider is not None)
+        new = _switch(old, label, new_side, lifecycle, var_files=var_files, variables=variables)
         report.providers = provider_changes(old, new)
         say(f"upgrade: {label}: planning the switch")
         classify_plan(new.plan("upgrade.tfplan"), report)
@@ -728,15 +618,55 @@ def upgrade_sides(
         failed = False
         return report.accepting(allow_widening)
     finally:
-        finish(old, new, failed=failed)
+        problems = [lifecycle.finish(run, failed=failed) for run in (new, old) if run is not None]
+        if any(problems) and sys.exc_info()[0] is None:
+            raise TeardownError("\n".join(p for p in problems if p))
+
+
+def _switch(
+    old: TerraformRun,
+    label: str,
+    new_side: Side,
+    lifecycle: Lifecycle,
+    *,
+    var_files: tuple[Path, ...],
+    variables: Mapping[str, Any] | None,
+) -> TerraformRun:
+    """A run of ``new_side`` that takes over ``old``'s state, where ``old`` was placed, with its prefix and values;
+    initialised with the new side's provider (upgraded when one is pinned)."""
+    declared = configurations.Configuration(label, new_side.root).variables
+    new = TerraformRun(
+        new_side.root,
+        target=old.target,  # the account the old side was applied in (a fresh one for fixed names)
+        toolchain=old.toolchain,
+        prefix=old.prefix,
+        results_dir=old.results_dir,
+        variables={
+            **configurations.run_variables(configurations.Configuration(label, new_side.root), old.prefix, {}),
+            **{k: v for k, v in lifecycle.target.scenario_variables().items() if k in declared},
+            **{k: v for k, v in old.variables.items() if k in declared},
+        },
+        sensitive=old.sensitive,
+        tags=old.tags,
+        keep=old.keep,
+        label=f"{label}.to",
+        masker=old.masker,
+        var_files=var_files,
+        user_variables=dict(variables or {}),
+        isolate=False,
+        progress=old.progress,
+    )
+    new.prepare()
+    _take_state(old, new)
+    pin_provider(new, new_side.provider)
+    new.init(upgrade=new_side.provider is not None)
+    return new
 
 
 def check_configuration_upgrade(
     path: Path,
     *,
-    target: Any,
-    tools: Any,
-    results_dir: Path,
+    lifecycle: Lifecycle,
     source: str | None = None,
     destination: str | None = None,
     source_provider: str | None = None,
@@ -745,9 +675,7 @@ def check_configuration_upgrade(
     var_files: Iterable[Path] = (),
     variables: Mapping[str, Any] | None = None,
     name: str | None = None,
-    worker: str = "upg",
     progress: Progress | None = None,
-    stage_progress: StageProgress | None = None,
 ) -> UpgradeReport:
     """``fargate-harness upgrade --dir PATH --from REF_OR_PATH [--to REF_OR_PATH]`` as a function (the
     ``upgrade_check`` fixture's path form): both sides resolved, then :func:`upgrade_sides`."""
@@ -763,13 +691,9 @@ def check_configuration_upgrade(
             name or path.expanduser().resolve().name,
             old,
             new,
-            target=target,
-            tools=tools,
-            results_dir=results_dir,
+            lifecycle=lifecycle,
             allow_widening=allow_widening,
             var_files=tuple(Path(f).expanduser().resolve() for f in var_files),
             variables=variables,
-            worker=worker,
             progress=progress,
-            stage_progress=stage_progress,
         )
