@@ -15,7 +15,11 @@ anything is copied) into a run's work folder, keeping their relative layout. The
 - follows a symbolic link only to a target inside the configuration's repository (the same bound as module
   sources, :func:`fargate_harness.runner.hcl.module_bound`), copying what it names; a link out of it, a link
   whose target is missing, a FIFO, socket or device, and a file or folder that cannot be read are
-  ConfigurationErrors naming the path. A link to a folder being copied (``current -> .``) is skipped.
+  ConfigurationErrors naming the path. A link to a folder being copied (``current -> .``) is skipped;
+- leaves out the configuration's own test files (``*.tftest.hcl``, ``*.tftest.json``) unless ``with_tests``:
+  ``terraform init`` parses every test file of the folder it initialises (``-test-directory`` does not stop it
+  reading those beside the root module), and a run that applies the configuration has no use for them; only
+  ``terraform test`` on the emulator (:mod:`fargate_harness.runner.tftest`) copies them.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ MANIFEST_FILE = "run.json"
 _MANIFEST_KEYS = frozenset({"run_id", "prefix", "tfdir"})
 #: Folders no Terraform configuration reads from (besides hidden ones).
 SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__"})
+#: The endings of Terraform's test files (``terraform test``).
+TEST_FILE_SUFFIXES = (".tftest.hcl", ".tftest.json")
 #: Hidden files that are kept state, never configuration.
 _STATE_FILES = (".terraform.tfstate.lock.info",)
 
@@ -73,6 +79,7 @@ class _Copy:
     bound: Path
     excluded: frozenset[Path]
     needed: frozenset[Path]
+    with_tests: bool = False
     active: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
 
@@ -119,7 +126,8 @@ class _Copy:
                 return
             self.tree(resolved, destination)
         elif stat.S_ISREG(mode):
-            if not _is_state_file(path.name):
+            test_file = path.name.endswith(TEST_FILE_SUFFIXES)
+            if not _is_state_file(path.name) and (self.with_tests or not test_file):
                 _copy_file(resolved, destination, path)
         else:
             raise ConfigurationError(
@@ -173,10 +181,13 @@ def _above_destination(folder: Path, destination: Path) -> Path | None:
     return folder / destination.relative_to(folder).parts[0]
 
 
-def copy_configuration(root_module: Path, destination: Path, *, exclude: Iterable[Path] = ()) -> Path:
+def copy_configuration(
+    root_module: Path, destination: Path, *, exclude: Iterable[Path] = (), with_tests: bool = False
+) -> Path:
     """Copy ``root_module`` and its local modules under ``destination`` keeping their relative layout.
 
-    ``exclude``: folders never copied wherever they are (the results folder). Returns the root module's path
+    ``exclude``: folders never copied wherever they are (the results folder); ``with_tests``: copy the test files
+    too (for ``terraform test``). Returns the root module's path
     inside the copy. Nothing is ever written into the source folders. See the module docstring for what is
     left out and what is refused.
     """
@@ -198,7 +209,7 @@ def copy_configuration(root_module: Path, destination: Path, *, exclude: Iterabl
             f"({', '.join(str(e) for e in sorted(excluded))}); fix: give a results folder outside the configuration"
         )
     needed = {parent for folder in folders for parent in (folder, *folder.parents)}
-    rules = _Copy(bound, frozenset(excluded), frozenset(needed))
+    rules = _Copy(bound, frozenset(excluded), frozenset(needed), with_tests)
     common = Path(os.path.commonpath([str(f) for f in folders]))
     for folder in sorted(folders, key=lambda f: len(f.parts)):
         if any(parent in folders for parent in folder.parents):

@@ -275,3 +275,20 @@ def test_block_line_finds_hcl_and_json_module_calls(tmp_path: Path) -> None:
     assert hcl.block_line(tf, "module", "c") is None
     js = _write(tmp_path / "x.tf.json", '{\n  "module": {\n    "a": {\n      "source": "./a"\n    }\n  }\n}\n')
     assert hcl.block_line(js, "module", "a") == 3
+
+
+def test_test_files_are_left_out_unless_terraform_test_runs(tmp_path: Path) -> None:
+    """``terraform init`` parses every ``*.tftest.hcl`` of the folder it initialises, and one using an argument the
+    installed Terraform does not know fails it (seen with ``skip_cleanup``): a run's copy has none of them."""
+    root = tmp_path / "infra"
+    _write(root / "main.tf", 'resource "aws_iam_role" "r" {}\n')
+    _write(root / "tests" / "role.tftest.hcl", 'run "x" {\n  skip_cleanup = true\n}\n')
+    _write(root / "smoke.tftest.hcl", 'run "y" {}\n')
+    _write(root / "tests" / "setup" / "main.tf", 'resource "aws_iam_role" "s" {}\n')
+    copy = copy_configuration(root, tmp_path / "run" / "config")
+    assert sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file()) == [
+        "main.tf",
+        "tests/setup/main.tf",
+    ]
+    with_tests = copy_configuration(root, tmp_path / "test" / "config", with_tests=True)
+    assert (with_tests / "tests" / "role.tftest.hcl").is_file() and (with_tests / "smoke.tftest.hcl").is_file()
