@@ -12,7 +12,7 @@ from typing import Any
 
 from fargate_harness.checks import AppliedRun
 from fargate_harness.errors import ConfigurationError
-from fargate_harness.nightly.ownership import ownership_tags
+from fargate_harness.model.ownership import ownership_tags
 from fargate_harness.options import run_id
 from fargate_harness.runner import hcl
 from fargate_harness.runner.terraform import Progress

@@ -16,9 +16,9 @@ from botocore.config import Config
 
 from fargate_harness.errors import ConfigurationError
 from fargate_harness.model.arn import Arn
-from fargate_harness.nightly.faults import FaultProfile
 from fargate_harness.runner.provider_schema import CREDENTIAL_ARGUMENTS, PATH_STYLE_FLAGS, SKIP_FLAGS, ProviderSchema
 from fargate_harness.targets import botocore_cache
+from fargate_harness.targets.faults import FaultProfile
 
 #: Service names as the AWS provider's ``endpoints {}`` block spells them, per provider major.
 #: Terraform's provider 5.x renamed a few; both spellings are accepted there, so the 3.x names are used

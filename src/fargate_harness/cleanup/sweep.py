@@ -9,7 +9,7 @@ registry role, in the registry account (or in the account ids it is given: :clas
 - resources whose name carries a run's prefix (``fh-<worker>-<6 hex>``, :data:`HARNESS_PREFIX`), even
   without tags: the AWS provider 3.x creates some resources (an S3 bucket) and tags them in a second call,
   so a run killed in between leaves an untagged resource that only its name identifies. Only prefixes of
-  the harness's shape, or prefixes read from the harness's own run folders (:mod:`fargate_harness.nightly.leftovers`),
+  the harness's shape, or prefixes read from the harness's own run folders (:mod:`fargate_harness.cleanup.leftovers`),
   are ever matched; an explicitly unmarked resource (marker tag with another value) never is.
 
 Resources are deleted in dependency order (:data:`KINDS`): scaling policies and targets, alarms, ECS
@@ -17,7 +17,7 @@ services, service discovery, task definitions, clusters, listeners, load balance
 access points, mount targets and file systems, repositories, log groups, secrets, parameters, keys,
 buckets, tables, security groups (cross-references revoked first), subnets, route tables, internet
 gateways, VPCs, then roles and customer managed policies, because the others reference them. An
-optional cut-off keeps resources created more recently (tag :data:`~fargate_harness.nightly.ownership.CREATED_KEY`, else
+optional cut-off keeps resources created more recently (tag :data:`~fargate_harness.model.ownership.CREATED_KEY`, else
 the creation time the service reports).
 
 Each resource kind is one row of :data:`KINDS`: a finder that yields every resource of the kind with its
@@ -44,7 +44,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from fargate_harness.errors import ConfigurationError
 from fargate_harness.model.arn import Arn
-from fargate_harness.nightly.ownership import (
+from fargate_harness.model.ownership import (
     MARKER_KEY,
     MARKER_VALUE,
     PREFIX_KEY,
