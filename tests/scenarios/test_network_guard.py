@@ -14,10 +14,10 @@ import pytest
 
 from fargate_harness import configurations
 from fargate_harness.runner import provider_schema
-from fargate_harness.runner.netguard import NetworkGuardError
 from fargate_harness.runner.terraform import OVERRIDE_FILE, ScenarioRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets import Target
+from fargate_harness.targets.netguard import NetworkGuardError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
 

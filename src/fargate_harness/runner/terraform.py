@@ -56,10 +56,10 @@ from fargate_harness.runner.masking import (
     secret_forms,
     var_files_under,
 )
-from fargate_harness.runner.netguard import NetworkGuardError, refusal_message, refuse_user_overrides
 from fargate_harness.runner.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
 from fargate_harness.runner.toolchain import Toolchain, cache_dir, file_lock
 from fargate_harness.targets.base import Target
+from fargate_harness.targets.netguard import NetworkGuardError, refusal_message, refuse_user_overrides
 
 LOG = logging.getLogger("fargate_harness.runner.terraform")
 
@@ -67,7 +67,7 @@ LOG = logging.getLogger("fargate_harness.runner.terraform")
 #: The harness's provider override. Terraform merges override files in lexical order of their names, the last one
 #: winning (https://developer.hashicorp.com/terraform/language/files/override): the name sorts after the
 #: override files users write (``override.tf``, ``<x>_override.tf``); one that still sorts later and configures
-#: where requests go is refused (:func:`fargate_harness.runner.netguard.refuse_user_overrides`).
+#: where requests go is refused (:func:`fargate_harness.targets.netguard.refuse_user_overrides`).
 OVERRIDE_FILE = "zz_harness_override.tf"
 #: Replaces the configuration's backend (``s3``, ``remote``, ``cloud``...) with a local one in the copy.
 BACKEND_OVERRIDE_FILE = "harness_backend_override.tf"

@@ -152,9 +152,9 @@ class Target:
         self.stop_guard()
 
     def start_guard(self) -> None:
-        """On emulator targets, start the network guard Terraform's requests go through (runner.netguard)."""
+        """On emulator targets, start the network guard Terraform's requests go through (targets.netguard)."""
         if self.is_emulator and self.guard is None:
-            from fargate_harness.runner.netguard import NetworkGuard
+            from fargate_harness.targets.netguard import NetworkGuard
 
             self.guard = NetworkGuard()
             self.guard.start()

@@ -27,7 +27,7 @@ from pathlib import Path
 from fargate_harness.errors import ConfigurationError
 from fargate_harness.runner.hcl import ModuleConfig
 
-LOG = logging.getLogger("fargate_harness.runner.netguard")
+LOG = logging.getLogger("fargate_harness.targets.netguard")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S+)\s+HTTP/")
 
