@@ -34,6 +34,7 @@ from fargate_harness.lifecycle import Lifecycle
 from fargate_harness.options import run_id
 from fargate_harness.report import STAGES
 from fargate_harness.runner import toolchain
+from fargate_harness.runner.provider_override import provider_override
 from fargate_harness.runner.provider_schema import cached
 from fargate_harness.runner.terraform import (
     OVERRIDE_FILE,
@@ -84,7 +85,9 @@ def bare_terraform(
                     )
                     return dict(json.loads(answer.stdout))
 
-                override = target.provider_override(version, provider_aliases(tfdir), schema=cached(version, schema_of))
+                override = provider_override(
+                    target, version, provider_aliases(tfdir), schema=cached(version, schema_of)
+                )
                 if override:
                     (tfdir / OVERRIDE_FILE).write_text(override)
     return timings

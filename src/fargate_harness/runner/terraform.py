@@ -56,6 +56,7 @@ from fargate_harness.runner.masking import (
     secret_forms,
     var_files_under,
 )
+from fargate_harness.runner.provider_override import provider_override
 from fargate_harness.runner.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
 from fargate_harness.runner.toolchain import Toolchain, cache_dir, file_lock
 from fargate_harness.targets.base import Target
@@ -804,7 +805,8 @@ class ScenarioRun:
                 own_tags = as_written.own_default_tags(folder)
                 # one override per local name of hashicorp/aws (`amazon = { source = "hashicorp/aws" }` too)
                 parts = [
-                    self.target.provider_override(
+                    provider_override(
+                        self.target,
                         self.provider_version,
                         [b.alias for b in blocks if b.name == local],
                         default_tags=self.tags,

@@ -20,6 +20,7 @@ from fargate_harness.errors import ConfigurationError, TerraformError
 from fargate_harness.runner import as_written, hcl
 from fargate_harness.runner.command import CommandOutput
 from fargate_harness.runner.diagnostics import RetryPolicy, failed_objects, fatal
+from fargate_harness.runner.provider_override import provider_override
 from fargate_harness.runner.terraform import MANIFEST_FILE, OVERRIDE_FILE, ScenarioRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
@@ -245,7 +246,7 @@ def test_override_merges_the_configurations_literal_default_tags(tmp_path: Path)
     )
     own = as_written.own_default_tags(root)
     assert own == {None: {"Team": "payments", "Env": "${var.env}"}, "audit": 'merge(var.tags, {Purpose = "audit"})'}
-    text = _emulator().provider_override("3.39.0", ["audit"], default_tags=OWNERSHIP, own_tags=own)
+    text = provider_override(_emulator(), "3.39.0", ["audit"], default_tags=OWNERSHIP, own_tags=own)
     assert text is not None
     default, audit = text.split('provider "aws" {')[1:]
     for line in ('"Team" = "payments"', '"Env" = "${var.env}"', '"fargate-harness:managed" = "true"'):
