@@ -78,10 +78,11 @@ def provider_override(
     names: list[str | None] = [None] if include_default else []
     names += sorted({a for a in aliases if a})
     for alias in names:
-        body = [f'  alias = "{alias}"'] if alias else []
-        body += [f"  {line}" for line in arguments]
+        # one run of one-line attributes: terraform fmt aligns the alias with the arguments after it
+        body = _attributes([*([("alias", f'"{alias}"')] if alias else []), *arguments], "  ")
         if target.endpoint_url:
-            body += ["  endpoints {", *[f'    {name} = "{target.endpoint_url}"' for name in endpoints], "  }"]
+            pairs = [(name, f'"{target.endpoint_url}"') for name in endpoints]
+            body += ["  endpoints {", *_attributes(pairs, "    "), "  }"]
         if tags:
             body += _default_tags_block(tags, (own_tags or {}).get(alias))
         blocks.append(f'provider "{local_name}" {{\n' + "\n".join(body) + "\n}\n")
@@ -89,25 +90,32 @@ def provider_override(
     return header + "\n".join(blocks)
 
 
-def _emulator_arguments(target: Target, version: tuple[int, ...], schema: ProviderSchema | None) -> list[str]:
+def _attributes(pairs: Iterable[tuple[str, str]], indent: str) -> list[str]:
+    """``name = value`` lines with their ``=`` aligned, as ``terraform fmt`` aligns consecutive one-line
+    attributes: one space after the longest name."""
+    pairs = list(pairs)
+    width = max((len(name) for name, _value in pairs), default=0)
+    return [f"{indent}{name:<{width}} = {value}" for name, value in pairs]
+
+
+def _emulator_arguments(
+    target: Target, version: tuple[int, ...], schema: ProviderSchema | None
+) -> list[tuple[str, str]]:
     """Credentials, skip flags and path-style addressing for an emulator, as this provider spells them."""
-    arguments = [
-        f'access_key                  = "{target.access_key}"',
-        f'secret_key                  = "{target.secret_key}"',
-    ]
+    arguments = [("access_key", f'"{target.access_key}"'), ("secret_key", f'"{target.secret_key}"')]
     if target.session_token:
-        arguments.append(f'token                       = "{target.session_token}"')
+        arguments.append(("token", f'"{target.session_token}"'))
     if schema is None:
         flags = ["skip_credentials_validation", "skip_metadata_api_check", "skip_region_validation"]
         flags += ["skip_get_ec2_platforms", "s3_force_path_style"] if version[0] < 5 else ["s3_use_path_style"]
-        arguments += [f"{flag:<27} = true" for flag in flags]
+        arguments += [(flag, "true") for flag in flags]
     else:
         known = schema.arguments
-        arguments += [f"{flag:<27} = true" for flag in (*SKIP_FLAGS, *PATH_STYLE_FLAGS) if flag in known]
-        arguments += [f"{name:<27} = null" for name in CREDENTIAL_ARGUMENTS if name in known]
+        arguments += [(flag, "true") for flag in (*SKIP_FLAGS, *PATH_STYLE_FLAGS) if flag in known]
+        arguments += [(name, "null") for name in CREDENTIAL_ARGUMENTS if name in known]
     # every release has max_retries; a schema says so too
     if (schema is None or "max_retries" in schema.arguments) and FaultProfile.from_env() is None:
-        arguments.append(f"{'max_retries':<27} = {EMULATOR_MAX_RETRIES}")
+        arguments.append(("max_retries", str(EMULATOR_MAX_RETRIES)))
     return arguments
 
 
@@ -116,8 +124,8 @@ def _default_tags_block(tags: Mapping[str, str], own: Mapping[str, str] | str | 
     if isinstance(own, str):
         return [
             "  default_tags {",
-            f"    tags = merge({own}, {{",
-            *[f"      {json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(tags.items())],
+            f"    tags = merge({fmt_expression(own)}, {{",
+            *_attributes([(json.dumps(k), json.dumps(v)) for k, v in sorted(tags.items())], "      "),
             "    })",
             "  }",
         ]
@@ -125,7 +133,81 @@ def _default_tags_block(tags: Mapping[str, str], own: Mapping[str, str] | str | 
     return [
         "  default_tags {",
         "    tags = {",
-        *[f"      {json.dumps(k)} = {json.dumps(v)}" for k, v in merged.items()],
+        *_attributes([(json.dumps(k), json.dumps(v)) for k, v in merged.items()], "      "),
         "    }",
         "  }",
     ]
+
+
+def fmt_expression(text: str) -> str:
+    """A one-line expression as python-hcl2 writes it back (``merge(var.tags, {Team = "x"})``), spaced as
+    ``terraform fmt`` spaces it (``merge(var.tags, { Team = "x" })``): a space inside the braces of an object or
+    a ``for`` (``{}`` stays), none before ``...``, none inside ``${ }`` and ``%{ }``. Quoted text is left as it is
+    (``"{x}"`` is not an object). Those are the places where python-hcl2's spacing and Terraform's differ."""
+    out: list[str] = []
+    # what each open brace is: "object" in an expression, "template" for ${ or %{ inside a quoted string
+    frames: list[str] = []
+    in_string = False
+    i = 0
+    while i < len(text):
+        step = _in_string if in_string else _in_expression
+        i, in_string = step(text, i, out, frames)
+    return "".join(out)
+
+
+def _in_string(text: str, i: int, out: list[str], frames: list[str]) -> tuple[int, bool]:
+    """One step of :func:`fmt_expression` inside a quoted string: (next index, still in the string)."""
+    if text[i] == "\\":
+        out.append(text[i : i + 2])
+        return i + 2, True
+    if text.startswith(("$${", "%%{"), i):  # escaped: a literal ${ or %{
+        out.append(text[i : i + 3])
+        return i + 3, True
+    if text.startswith(("${", "%{"), i):
+        out.append(text[i : i + 2])
+        frames.append("template")
+        i = _skip_spaces(text, i + 2)
+        if text.startswith("{", i):
+            out.append(" ")  # ${ { a = 1 }["a"] }: fmt keeps one space before an object
+        return i, False
+    out.append(text[i])
+    return i + 1, text[i] != '"'
+
+
+def _in_expression(text: str, i: int, out: list[str], frames: list[str]) -> tuple[int, bool]:
+    """One step of :func:`fmt_expression` in an expression: (next index, a quoted string starts)."""
+    char = text[i]
+    if char == "{":
+        frames.append("object")
+        out.append(char)
+        after = _skip_spaces(text, i + 1)
+        if not text.startswith("}", after):
+            out.append(" ")
+        return after, False
+    if char == "}":
+        kind = frames.pop() if frames else "object"
+        _strip_spaces(out)
+        if kind == "object" and not (out and out[-1].endswith("{")):
+            out.append(" ")
+        out.append(char)
+        return i + 1, kind == "template"
+    if text.startswith("...", i):
+        _strip_spaces(out)
+        out.append("...")
+        return i + 3, False
+    out.append(char)
+    return i + 1, char == '"'
+
+
+def _skip_spaces(text: str, i: int) -> int:
+    while i < len(text) and text[i] == " ":
+        i += 1
+    return i
+
+
+def _strip_spaces(out: list[str]) -> None:
+    """Drop the spaces at the end of what :func:`fmt_expression` has written."""
+    while out and out[-1].endswith(" "):
+        out[-1] = out[-1].rstrip(" ")
+        if not out[-1]:
+            out.pop()

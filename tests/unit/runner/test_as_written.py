@@ -11,6 +11,7 @@ files, whose nested blocks replace the original's whole and which merge in lexic
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -248,10 +249,11 @@ def test_override_merges_the_configurations_literal_default_tags(tmp_path: Path)
     assert own == {None: {"Team": "payments", "Env": "${var.env}"}, "audit": 'merge(var.tags, {Purpose = "audit"})'}
     text = provider_override(_emulator(), "3.39.0", ["audit"], default_tags=OWNERSHIP, own_tags=own)
     assert text is not None
-    default, audit = text.split('provider "aws" {')[1:]
+    # spaces squeezed: terraform fmt aligns the `=` of the tags
+    default, audit = (re.sub(" +", " ", block) for block in text.split('provider "aws" {')[1:])
     for line in ('"Team" = "payments"', '"Env" = "${var.env}"', '"fargate-harness:managed" = "true"'):
         assert line in default, f'tags: provider "aws": expected default_tags to hold {line}, got:\n{default}'
-    for line in ('tags = merge(merge(var.tags, {Purpose = "audit"}), {', '"fargate-harness:run-id" = "r1"'):
+    for line in ('tags = merge(merge(var.tags, { Purpose = "audit" }), {', '"fargate-harness:run-id" = "r1"'):
         assert line in audit, f'tags: provider "aws.audit": expected default_tags to hold {line}, got:\n{audit}'
     assert "ignore_tags" not in text, "the override must not replace the configuration's ignore_tags"
 
