@@ -173,8 +173,8 @@ def preflight_throughput(tools: toolchain.Toolchain, target: Target, results: Pa
 
 def localstack_side_by_side(tools: toolchain.Toolchain, embedded: Target, results: Path) -> None:
     """The scenarios both targets can run, on both, with the LocalStack/embedded ratio."""
+    from fargate_harness.configurations import skip_reason
     from fargate_harness.targets import LocalStackTarget
-    from fargate_harness.targets.localstack import skip_reason
     from tools import localstack_runtime
 
     with localstack_runtime.running() as runtime:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from fargate_harness import checks, configurations
 from fargate_harness.checks import AppliedRun, CheckResult
+from fargate_harness.configurations import unavailable
 from fargate_harness.errors import ConfigurationError, HarnessError, InterruptedRun, TeardownError
 from fargate_harness.report import write_summary
 from fargate_harness.runner import batch
@@ -37,7 +38,6 @@ from fargate_harness.runner.processes import INTERRUPTS
 from fargate_harness.runner.terraform import Progress, ScenarioRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
-from fargate_harness.targets.localstack import unavailable
 
 if TYPE_CHECKING:
     from fargate_harness.preflight import PreflightReport
