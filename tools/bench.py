@@ -35,6 +35,7 @@ from fargate_harness.options import run_id
 from fargate_harness.report import STAGES
 from fargate_harness.runner import toolchain
 from fargate_harness.runner.overrides import OVERRIDE_FILE, provider_aliases, selected_provider_version
+from fargate_harness.runner.provider_override import provider_override
 from fargate_harness.runner.provider_schema import cached
 from fargate_harness.runner.workspace import copy_configuration
 from fargate_harness.targets import EmbeddedTarget, Target
@@ -80,7 +81,9 @@ def bare_terraform(
                     )
                     return dict(json.loads(answer.stdout))
 
-                override = target.provider_override(version, provider_aliases(tfdir), schema=cached(version, schema_of))
+                override = provider_override(
+                    target, version, provider_aliases(tfdir), schema=cached(version, schema_of)
+                )
                 if override:
                     (tfdir / OVERRIDE_FILE).write_text(override)
     return timings
@@ -166,8 +169,8 @@ def preflight_throughput(tools: toolchain.Toolchain, target: Target, results: Pa
 
 def localstack_side_by_side(tools: toolchain.Toolchain, embedded: Target, results: Path) -> None:
     """The scenarios both targets can run, on both, with the LocalStack/embedded ratio."""
+    from fargate_harness.configurations import skip_reason
     from fargate_harness.targets import LocalStackTarget
-    from fargate_harness.targets.localstack import skip_reason
     from tools import localstack_runtime
 
     with localstack_runtime.running() as runtime:

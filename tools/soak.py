@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from fargate_harness.nightly.leftovers import RUN_FILE
-from fargate_harness.nightly.sweep import HARNESS_PREFIX, AccountClients
+from fargate_harness.cleanup.leftovers import RUN_FILE
+from fargate_harness.cleanup.sweep import HARNESS_PREFIX, AccountClients
 from fargate_harness.runner.overrides import OVERRIDE_FILE
 from fargate_harness.targets.embedded import EMBEDDED_ACCOUNT, EMBEDDED_REGISTRY_ACCOUNT, EmbeddedTarget
 

@@ -25,12 +25,12 @@ from fargate_harness.lifecycle import (
     run_checks,
     run_preflight,
 )
-from fargate_harness.nightly.account_guard import allowed_from_env
 from fargate_harness.options import Options, destroy_on_sigterm, resolve_options, validate_arn_option
 from fargate_harness.runner import hcl, toolchain
 from fargate_harness.runner.isolation import isolate_run
 from fargate_harness.runner.processes import INTERRUPTS
 from fargate_harness.targets import TARGETS, EmbeddedTarget, Target, kept, start_target, stop_target
+from fargate_harness.targets.account_guard import allowed_from_env
 
 if TYPE_CHECKING:
     from fargate_harness.preflight import PreflightReport
@@ -451,8 +451,8 @@ def print_preflight(as_json: bool, answers: list[Outcome], direct: list[Prefligh
 def command_sweep(args: argparse.Namespace) -> int:
     """Destroy and tidy what killed runs left in their folders, then remove (or list, with --dry-run) every
     harness-owned resource the target reaches."""
-    from fargate_harness.nightly.leftovers import clean_leftovers, run_folders
-    from fargate_harness.nightly.sweep import parse_duration, sweep
+    from fargate_harness.cleanup.leftovers import clean_leftovers, run_folders
+    from fargate_harness.cleanup.sweep import parse_duration, sweep
 
     options = options_from_args(args)
     older = parse_duration(args.older_than) if args.older_than else None
@@ -489,7 +489,7 @@ def command_clean(args: argparse.Namespace) -> int:
     """Remove the folders of finished runs under the results folder: every ``<run id>/`` folder none of whose runs
     still runs or still holds resources (their state lists none). Folders with resources are named: ``sweep``
     destroys them first."""
-    from fargate_harness.nightly.leftovers import RUN_FILE, RunRecord, pid_alive, state_resources
+    from fargate_harness.cleanup.leftovers import RUN_FILE, RunRecord, pid_alive, state_resources
 
     options = options_from_args(args)
     results = Path(args.results_dir) if args.results_dir else options.results_dir

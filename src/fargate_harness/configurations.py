@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from fargate_harness.errors import ConfigurationError
-from fargate_harness.nightly.ownership import ownership_tags
+from fargate_harness.model.ownership import ownership_tags
 from fargate_harness.options import run_id
 from fargate_harness.runner import hcl
 from fargate_harness.runner.run import SENSITIVE_VARIABLES, Progress, TerraformRun
 from fargate_harness.runner.toolchain import Toolchain
+from fargate_harness.targets import capabilities
 from fargate_harness.targets.base import RESOURCE_SERVICES, Target
+from fargate_harness.targets.localstack import OPTIONAL_SERVICES
 
 #: A case folder (``scenarios/broken/<case>/``) names its reference scenario here; its ``*_override.tf``
 #: files are copied into the root of that scenario's copy (Terraform merges override files per module).
@@ -62,6 +64,41 @@ class Configuration:
     def needs_registry_account(self) -> bool:
         """True when the scenario reaches a second (registry) account."""
         return "registry_role_arn" in self.variables
+
+
+def optional_services(scenario: Configuration) -> frozenset[str]:
+    """Services ``scenario`` can run without: those whose switch variable it declares
+    (:data:`~fargate_harness.targets.localstack.OPTIONAL_SERVICES`).
+
+    A case (a reference scenario plus ``*_override.tf`` files, ``scenarios/broken/``) exists to be diagnosed by
+    the preflight of its task definition, so nothing is optional there even though its base declares switches.
+    """
+    if scenario.overlays:
+        return frozenset()
+    return frozenset(service for service, variable in OPTIONAL_SERVICES.items() if variable in scenario.variables)
+
+
+def missing_for(scenario: Configuration, target: Target) -> tuple[list[str], list[str]]:
+    """(missing_required, missing_optional): the services ``scenario`` needs that ``target`` lacks
+    (:func:`fargate_harness.targets.capabilities.missing_services`)."""
+    return capabilities.missing_services(target, scenario.needed_services, optional_services(scenario))
+
+
+def skip_reason(scenario: Configuration, target: Target) -> str | None:
+    """Why ``scenario`` cannot run on ``target`` (``"target localstack lacks ecr"``), or None when it can."""
+    return capabilities.lacks(target, scenario.needed_services, optional_services(scenario))
+
+
+def unavailable(scenario: Configuration, target: Target, registry_hint: str) -> str | None:
+    """:func:`skip_reason`, or for a scenario that reaches a registry account on a target without one,
+    ``"needs a registry account"`` followed by ``registry_hint`` (how to give one); None when it can run."""
+    return capabilities.unavailable(
+        target,
+        scenario.needed_services,
+        optional_services(scenario),
+        needs_registry_account=scenario.needs_registry_account,
+        registry_hint=registry_hint,
+    )
 
 
 def discover(scenarios_dir: Path | None = None) -> dict[str, Configuration]:

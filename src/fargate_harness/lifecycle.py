@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from fargate_harness import checks, configurations
 from fargate_harness.checks import AppliedRun, CheckResult
+from fargate_harness.configurations import unavailable
 from fargate_harness.errors import ConfigurationError, HarnessError, InterruptedRun, TeardownError
 from fargate_harness.options import validate_arn_option
 from fargate_harness.report import write_summary
@@ -38,7 +39,6 @@ from fargate_harness.runner.processes import INTERRUPTS
 from fargate_harness.runner.run import Progress, TerraformRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
-from fargate_harness.targets.localstack import unavailable
 
 if TYPE_CHECKING:
     from fargate_harness.preflight import PreflightReport

@@ -17,6 +17,7 @@ import pytest
 
 from fargate_harness import configurations
 from fargate_harness.checks import AppliedRun, run_of
+from fargate_harness.configurations import skip_reason, unavailable
 from fargate_harness.errors import ConfigurationError, TeardownError
 from fargate_harness.lifecycle import Lifecycle
 from fargate_harness.options import SETTINGS, Options, destroy_on_sigterm, env_flag, resolve_options, run_id, setting
@@ -25,7 +26,6 @@ from fargate_harness.runner import batch, toolchain
 from fargate_harness.runner.isolation import isolate_network, isolate_run
 from fargate_harness.runner.run import Progress
 from fargate_harness.targets import TARGETS, Target, start_target, stop_target
-from fargate_harness.targets.localstack import skip_reason, unavailable
 from fargate_harness.upgrade import UpgradeReport, check_upgrade
 
 LOG = logging.getLogger("fargate_harness")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from fargate_harness.errors import ConfigurationError
-from fargate_harness.nightly.account_guard import AccountNotAllowedError, check_accounts, parse_accounts
 from fargate_harness.targets import EmbeddedTarget
+from fargate_harness.targets.account_guard import AccountNotAllowedError, check_accounts, parse_accounts
 from fargate_harness.targets.embedded import EMBEDDED_ACCOUNT, EMBEDDED_REGISTRY_ACCOUNT
 from tests.safety.conftest import cli
 

@@ -12,10 +12,10 @@ import pytest
 from fargate_harness import configurations
 from fargate_harness.checks import load_reference
 from fargate_harness.lifecycle import Lifecycle, run_checks
-from fargate_harness.nightly.faults import count_retries, retry_report
 from fargate_harness.options import resolve_options
 from fargate_harness.runner import toolchain
 from fargate_harness.targets import EmbeddedTarget
+from fargate_harness.targets.faults import count_retries, retry_report
 from tests.safety.conftest import ROOT
 
 #: Two scenarios that between them touch every service of the reference set and both accounts.

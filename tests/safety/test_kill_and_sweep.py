@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from fargate_harness.nightly.ownership import PREFIX_KEY, is_owned
-from fargate_harness.nightly.sweep import sweep
+from fargate_harness.cleanup.sweep import sweep
+from fargate_harness.model.ownership import PREFIX_KEY, is_owned
 from fargate_harness.targets import EmbeddedTarget
 from tests.safety.conftest import ROOT, cli
 

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from fargate_harness.nightly.sweep import sweep
+from fargate_harness.cleanup.sweep import sweep
 from fargate_harness.targets import EmbeddedTarget
 from tests.safety.conftest import ROOT
 from tests.safety.test_kill_and_sweep import _marked_roles

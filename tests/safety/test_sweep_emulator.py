@@ -1,4 +1,4 @@
-"""nightly.sweep against a real moto server (the embedded target), in the primary and the registry account.
+"""cleanup.sweep against a real moto server (the embedded target), in the primary and the registry account.
 
 Every kind the sweep knows is created marked in both accounts, next to unmarked look-alikes; then a dry
 run, a sweep and a second sweep are checked against what exists on the server.
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import pytest
 from botocore.exceptions import ClientError
 
-from fargate_harness.nightly.ownership import MARKER_KEY, ownership_tags
-from fargate_harness.nightly.sweep import SweepReport, sweep
+from fargate_harness.cleanup.sweep import SweepReport, sweep
+from fargate_harness.model.ownership import MARKER_KEY, ownership_tags
 from fargate_harness.targets import EmbeddedTarget
 from fargate_harness.targets.embedded import EMBEDDED_ACCOUNT, EMBEDDED_REGISTRY_ACCOUNT
 
@@ -162,7 +162,7 @@ CREATORS: dict[str, Callable[[EmbeddedTarget, str, str, dict[str, str]], str]] =
 }
 
 
-# Existence checks on the server, independent of nightly.sweep. --------------------------------------------
+# Existence checks on the server, independent of cleanup.sweep. --------------------------------------------
 
 
 def _missing(error: ClientError, *codes: str) -> bool:

@@ -23,7 +23,7 @@ import pytest
 from fargate_harness import checks, configurations
 from fargate_harness.checks import AppliedRun
 from fargate_harness.model.inventory import managed_resources
-from fargate_harness.nightly.ownership import MARKER_KEY, MARKER_VALUE, SCENARIO_KEY
+from fargate_harness.model.ownership import MARKER_KEY, MARKER_VALUE, SCENARIO_KEY
 from fargate_harness.runner.overrides import HARNESS_VAR_FILE, MANIFEST_FILE
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets import Target

@@ -15,10 +15,10 @@ import pytest
 from fargate_harness import configurations
 from fargate_harness.checks import AppliedRun
 from fargate_harness.runner import provider_schema
-from fargate_harness.runner.netguard import NetworkGuardError
 from fargate_harness.runner.overrides import OVERRIDE_FILE
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets import Target
+from fargate_harness.targets.netguard import NetworkGuardError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
 

@@ -3,7 +3,7 @@
 :func:`isolate_network` moves the calling process into a new Linux network namespace whose only interface is
 ``lo`` (brought up), so every process it starts afterwards inherits it: Terraform, the provider plugins, a
 provisioner's commands, moto's server. Nothing in there can reach any address but its own loopback, whatever
-proxy settings it ignores; the network guard (:mod:`~fargate_harness.runner.netguard`) stays, inside the
+proxy settings it ignores; the network guard (:mod:`~fargate_harness.targets.netguard`) stays, inside the
 namespace, to name what tried.
 
 How: ``unshare(CLONE_NEWNET)`` when the process may (root with ``CAP_SYS_ADMIN``), else

@@ -20,6 +20,7 @@ from fargate_harness.errors import ConfigurationError
 from fargate_harness.options import run_id
 from fargate_harness.runner import as_written, hcl, workspace
 from fargate_harness.runner.masking import Masker, redact_file, var_files_under
+from fargate_harness.runner.provider_override import provider_override
 from fargate_harness.runner.provider_schema import ProviderSchema
 from fargate_harness.runner.session import private_files
 from fargate_harness.targets.base import Target
@@ -27,7 +28,7 @@ from fargate_harness.targets.base import Target
 #: The harness's provider override. Terraform merges override files in lexical order of their names, the last one
 #: winning (https://developer.hashicorp.com/terraform/language/files/override): the name sorts after the
 #: override files users write (``override.tf``, ``<x>_override.tf``); one that still sorts later and configures
-#: where requests go is refused (:func:`fargate_harness.runner.netguard.refuse_user_overrides`).
+#: where requests go is refused (:func:`fargate_harness.targets.netguard.refuse_user_overrides`).
 OVERRIDE_FILE = "zz_harness_override.tf"
 #: Replaces the configuration's backend (``s3``, ``remote``, ``cloud``...) with a local one in the copy.
 BACKEND_OVERRIDE_FILE = "harness_backend_override.tf"
@@ -124,7 +125,8 @@ def write_provider_overrides(
         own_tags = as_written.own_default_tags(folder)
         # one override per local name of hashicorp/aws (`amazon = { source = "hashicorp/aws" }` too)
         parts = [
-            target.provider_override(
+            provider_override(
+                target,
                 provider_version,
                 [b.alias for b in blocks if b.name == local],
                 default_tags=tags,

@@ -39,11 +39,11 @@ from fargate_harness.runner.diagnostics import (
     not_idempotent,
 )
 from fargate_harness.runner.masking import Masker, check_sizes, given_values, protect_var_files, secret_forms
-from fargate_harness.runner.netguard import refusal_message, refuse_user_overrides
 from fargate_harness.runner.session import Session
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.runner.workspace import copy_configuration
 from fargate_harness.targets.base import Target
+from fargate_harness.targets.netguard import refusal_message, refuse_user_overrides
 
 LOG = logging.getLogger("fargate_harness.runner.run")
 

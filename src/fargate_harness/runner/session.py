@@ -24,10 +24,10 @@ from fargate_harness.errors import InterruptedRun, TerraformError
 from fargate_harness.runner.command import CommandOutput, TerraformCli
 from fargate_harness.runner.diagnostics import RetryPolicy
 from fargate_harness.runner.masking import Masker
-from fargate_harness.runner.netguard import NetworkGuardError
 from fargate_harness.runner.provider_server import REATTACH_ENV, ProviderServer, configurations, plugin_binary
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
+from fargate_harness.targets.netguard import NetworkGuardError
 
 LOG = logging.getLogger("fargate_harness.runner.session")
 

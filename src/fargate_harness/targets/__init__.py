@@ -48,7 +48,7 @@ def make_target(
 
 def start_target(options: Options, log_dir: Path) -> Target:
     """Build and start the target ``options`` select, then apply the account guard (stopping it on refusal)."""
-    from fargate_harness.nightly.account_guard import allowed_from_env, check_accounts
+    from fargate_harness.targets.account_guard import allowed_from_env, check_accounts
 
     target = make_target(
         options.target,

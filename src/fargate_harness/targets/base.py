@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import threading
@@ -16,26 +15,7 @@ from botocore.config import Config
 
 from fargate_harness.errors import ConfigurationError
 from fargate_harness.model.arn import Arn
-from fargate_harness.nightly.faults import FaultProfile
-from fargate_harness.runner.provider_schema import CREDENTIAL_ARGUMENTS, PATH_STYLE_FLAGS, SKIP_FLAGS, ProviderSchema
 from fargate_harness.targets import botocore_cache
-
-#: Service names as the AWS provider's ``endpoints {}`` block spells them, per provider major.
-#: Terraform's provider 5.x renamed a few; both spellings are accepted there, so the 3.x names are used
-#: wherever the provider still takes them.
-PROVIDER_ENDPOINTS = (
-    "iam",
-    "sts",
-    "ecs",
-    "ecr",
-    "secretsmanager",
-    "ssm",
-    "kms",
-    "cloudwatchlogs",
-    "s3",
-    "dynamodb",
-    "ec2",
-)
 
 #: Resource type prefix -> the AWS service (health-endpoint name) it needs.
 RESOURCE_SERVICES = {
@@ -152,9 +132,9 @@ class Target:
         self.stop_guard()
 
     def start_guard(self) -> None:
-        """On emulator targets, start the network guard Terraform's requests go through (runner.netguard)."""
+        """On emulator targets, start the network guard Terraform's requests go through (targets.netguard)."""
         if self.is_emulator and self.guard is None:
-            from fargate_harness.runner.netguard import NetworkGuard
+            from fargate_harness.targets.netguard import NetworkGuard
 
             self.guard = NetworkGuard()
             self.guard.start()
@@ -259,76 +239,6 @@ class Target:
             variables["registry_role_arn"] = self.registry_role_arn
         return variables
 
-    def provider_override(
-        self,
-        provider_version: str,
-        aliases: Iterable[str | None],
-        default_tags: Mapping[str, str] | None = None,
-        schema: ProviderSchema | None = None,
-        include_default: bool = True,
-        *,
-        local_name: str = "aws",
-        own_tags: Mapping[str | None, Mapping[str, str] | str] | None = None,
-    ) -> str | None:
-        """HCL for the harness's override file: ``provider "aws"`` configurations (the default, unless
-        ``include_default`` is false, and each alias) pointed at the emulator, carrying ``default_tags``
-        where the provider supports them (>= 3.38).
-
-        Terraform's override files replace a nested block whole
-        (https://developer.hashicorp.com/terraform/language/files/override#merging-nested-blocks), so the
-        generated ``default_tags`` carries the configuration's own (``own_tags``: alias -> the block's literal
-        tags, or the expression its ``tags`` are) with the harness's ``default_tags`` merged in: a literal map
-        gets the harness's keys added, an expression becomes ``merge(<expression>, {<harness's tags>})``. The
-        harness's keys win a clash (they mark what the sweeper may remove). Other nested blocks of the
-        configuration (``ignore_tags``, ``assume_role``) are never written here, so they are kept.
-
-        With ``schema`` (what the selected provider version accepts, :mod:`~runner.provider_schema`) every
-        endpoint the provider knows is redirected, every skip flag it knows is set and the arguments that pin
-        real credentials or account ids are set to null. Without it, a fallback for the version's major.
-        None when there is nothing to override (real AWS and no tags). ``local_name``: the name the module
-        gives ``hashicorp/aws`` in its ``required_providers`` (``provider "<local_name>"`` blocks are written).
-        """
-        version = provider_release(provider_version)
-        tags = dict(default_tags or {}) if version >= DEFAULT_TAGS_SINCE else {}
-        if not self.endpoint_url and not tags:
-            return None
-        arguments = self._emulator_arguments(version, schema) if self.endpoint_url else []
-        endpoints = schema.endpoints if schema is not None else PROVIDER_ENDPOINTS
-        blocks = []
-        names: list[str | None] = [None] if include_default else []
-        names += sorted({a for a in aliases if a})
-        for alias in names:
-            body = [f'  alias = "{alias}"'] if alias else []
-            body += [f"  {line}" for line in arguments]
-            if self.endpoint_url:
-                body += ["  endpoints {", *[f'    {name} = "{self.endpoint_url}"' for name in endpoints], "  }"]
-            if tags:
-                body += _default_tags_block(tags, (own_tags or {}).get(alias))
-            blocks.append(f'provider "{local_name}" {{\n' + "\n".join(body) + "\n}\n")
-        header = "# Written by fargate-harness into its copy of the configuration; never commit this file.\n"
-        return header + "\n".join(blocks)
-
-    def _emulator_arguments(self, version: tuple[int, ...], schema: ProviderSchema | None) -> list[str]:
-        """Credentials, skip flags and path-style addressing for an emulator, as this provider spells them."""
-        arguments = [
-            f'access_key                  = "{self.access_key}"',
-            f'secret_key                  = "{self.secret_key}"',
-        ]
-        if self.session_token:
-            arguments.append(f'token                       = "{self.session_token}"')
-        if schema is None:
-            flags = ["skip_credentials_validation", "skip_metadata_api_check", "skip_region_validation"]
-            flags += ["skip_get_ec2_platforms", "s3_force_path_style"] if version[0] < 5 else ["s3_use_path_style"]
-            arguments += [f"{flag:<27} = true" for flag in flags]
-        else:
-            known = schema.arguments
-            arguments += [f"{flag:<27} = true" for flag in (*SKIP_FLAGS, *PATH_STYLE_FLAGS) if flag in known]
-            arguments += [f"{name:<27} = null" for name in CREDENTIAL_ARGUMENTS if name in known]
-        # every release has max_retries; a schema says so too
-        if (schema is None or "max_retries" in schema.arguments) and FaultProfile.from_env() is None:
-            arguments.append(f"{'max_retries':<27} = {EMULATOR_MAX_RETRIES}")
-        return arguments
-
     def derived(self, **changes: Any) -> Target:
         """A plain :class:`Target` on the same endpoint and region with some fields changed (own client and
         credential caches: the private fields start empty)."""
@@ -360,35 +270,6 @@ class Target:
         never collide with another configuration's; on real AWS, ``self`` (the runner serializes such runs).
         """
         return self
-
-
-#: The provider's ``max_retries`` on emulators. An emulator answers an action it does not implement with HTTP 500,
-#: which the provider retries 25 times by default, with exponential backoff: the destroy of a configuration with
-#: an ``aws_efs_file_system_policy`` hung for more than ten minutes on moto 5.2.5. With 5 retries the same
-#: destroy failed, with its error, in 62 s, the harness's own retries included. An emulator has no throttling
-#: to wait out. Under fault injection (``HARNESS_FAULTS``) the provider keeps its default, because there the
-#: retries are what is tested (the heavy profile fails 35 % of requests).
-EMULATOR_MAX_RETRIES = 5
-
-
-def _default_tags_block(tags: Mapping[str, str], own: Mapping[str, str] | str | None) -> list[str]:
-    """The lines of a ``default_tags`` block: the configuration's own tags (``own``) with ``tags`` merged in."""
-    if isinstance(own, str):
-        return [
-            "  default_tags {",
-            f"    tags = merge({own}, {{",
-            *[f"      {json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(tags.items())],
-            "    })",
-            "  }",
-        ]
-    merged = {**(own or {}), **dict(sorted(tags.items()))}
-    return [
-        "  default_tags {",
-        "    tags = {",
-        *[f"      {json.dumps(k)} = {json.dumps(v)}" for k, v in merged.items()],
-        "    }",
-        "  }",
-    ]
 
 
 def fresh_account_id() -> str:

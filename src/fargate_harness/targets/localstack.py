@@ -1,6 +1,7 @@
 """LocalStack: the endpoint comes from the usual LocalStack settings; its health endpoint decides what runs.
 
-Which scenarios run is decided once, from ``/_localstack/health``, before any apply (:func:`missing_for`):
+Which scenarios run is decided once, from ``/_localstack/health``, before any apply
+(:func:`fargate_harness.configurations.missing_for`, through :mod:`fargate_harness.targets.capabilities`):
 
 * what a scenario needs is declared by its resources: :attr:`Configuration.needed_services`
   maps every ``resource "aws_*"`` type of the scenario and of the local modules it sources to a service
@@ -23,16 +24,13 @@ import logging
 import os
 import urllib.error
 import urllib.request
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from fargate_harness.errors import TargetError
 from fargate_harness.targets.base import Target, fresh_account_id
-
-if TYPE_CHECKING:
-    from fargate_harness.configurations import Configuration
 
 #: LocalStack's default account and the second account reached by assume-role (any 12 digits work).
 LOCALSTACK_REGISTRY_ROLE = "arn:aws:iam::000000000002:role/harness-registry"
@@ -151,46 +149,3 @@ class LocalStackTarget(Target):
                 if service not in self.available_services:
                     variables[variable] = "false"
         return variables
-
-
-def optional_services(scenario: Configuration) -> frozenset[str]:
-    """Services ``scenario`` can run without: those whose switch variable it declares.
-
-    A case (a reference scenario plus ``*_override.tf`` files, ``scenarios/broken/``) exists to be diagnosed by
-    the preflight of its task definition, so nothing is optional there even though its base declares switches.
-    """
-    if scenario.overlays:
-        return frozenset()
-    return frozenset(service for service, variable in OPTIONAL_SERVICES.items() if variable in scenario.variables)
-
-
-def missing_for(scenario: Configuration, target: Target) -> tuple[list[str], list[str]]:
-    """(missing_required, missing_optional): the services ``scenario`` needs that ``target`` lacks.
-
-    A scenario with missing_required must be skipped whole (before any apply); one with only
-    missing_optional runs with those parts switched off (``target.scenario_variables()``), and checks
-    needing them skip. Both lists are empty on targets that cannot tell (embedded, aws).
-    """
-    missing = target.missing_services(scenario.needed_services)
-    optional = optional_services(scenario)
-    return [s for s in missing if s not in optional], [s for s in missing if s in optional]
-
-
-def unavailable(scenario: Configuration, target: Target, registry_hint: str) -> str | None:
-    """:func:`skip_reason`, or for a scenario that reaches a registry account on a target without one,
-    ``"needs a registry account"`` followed by ``registry_hint`` (how to give one); None when it can run."""
-    if reason := skip_reason(scenario, target):
-        return reason
-    if scenario.needs_registry_account and not target.registry_role_arn:
-        return f"needs a registry account{registry_hint}"
-    return None
-
-
-def skip_reason(scenario: Configuration, target: Target) -> str | None:
-    """Why ``scenario`` cannot run on ``target`` (``"target localstack lacks ecr"``), or None when it can."""
-    required, _optional = missing_for(scenario, target)
-    if not required:
-        return None
-    notes = getattr(target, "unusable", {})
-    why = "; ".join(f"{s}: {notes[s]}" for s in required if s in notes)
-    return f"target {target.name} lacks {', '.join(required)}" + (f" ({why})" if why else "")

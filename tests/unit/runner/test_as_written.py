@@ -11,6 +11,7 @@ files, whose nested blocks replace the original's whole and which merge in lexic
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from fargate_harness.runner import as_written, hcl
 from fargate_harness.runner.command import CommandOutput
 from fargate_harness.runner.diagnostics import RetryPolicy, failed_objects, fatal
 from fargate_harness.runner.overrides import MANIFEST_FILE, OVERRIDE_FILE
+from fargate_harness.runner.provider_override import provider_override
 from fargate_harness.runner.run import TerraformRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
@@ -246,12 +248,13 @@ def test_override_merges_the_configurations_literal_default_tags(tmp_path: Path)
     )
     own = as_written.own_default_tags(root)
     assert own == {None: {"Team": "payments", "Env": "${var.env}"}, "audit": 'merge(var.tags, {Purpose = "audit"})'}
-    text = _emulator().provider_override("3.39.0", ["audit"], default_tags=OWNERSHIP, own_tags=own)
+    text = provider_override(_emulator(), "3.39.0", ["audit"], default_tags=OWNERSHIP, own_tags=own)
     assert text is not None
-    default, audit = text.split('provider "aws" {')[1:]
+    # spaces squeezed: terraform fmt aligns the `=` of the tags
+    default, audit = (re.sub(" +", " ", block) for block in text.split('provider "aws" {')[1:])
     for line in ('"Team" = "payments"', '"Env" = "${var.env}"', '"fargate-harness:managed" = "true"'):
         assert line in default, f'tags: provider "aws": expected default_tags to hold {line}, got:\n{default}'
-    for line in ('tags = merge(merge(var.tags, {Purpose = "audit"}), {', '"fargate-harness:run-id" = "r1"'):
+    for line in ('tags = merge(merge(var.tags, { Purpose = "audit" }), {', '"fargate-harness:run-id" = "r1"'):
         assert line in audit, f'tags: provider "aws.audit": expected default_tags to hold {line}, got:\n{audit}'
     assert "ignore_tags" not in text, "the override must not replace the configuration's ignore_tags"
 

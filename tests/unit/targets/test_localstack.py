@@ -17,9 +17,16 @@ from typing import Any
 import pytest
 
 from fargate_harness import checks
-from fargate_harness.configurations import Configuration, get, run_variables
+from fargate_harness.configurations import (
+    Configuration,
+    get,
+    missing_for,
+    optional_services,
+    run_variables,
+    skip_reason,
+)
 from fargate_harness.targets import EmbeddedTarget, LocalStackTarget, Target
-from fargate_harness.targets.localstack import TASK_DEFINITION_VARIABLE, missing_for, optional_services, skip_reason
+from fargate_harness.targets.localstack import TASK_DEFINITION_VARIABLE
 from tests.scenarios._support import reference
 
 PROJECT = Path(__file__).resolve().parents[3]

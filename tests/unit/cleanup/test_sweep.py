@@ -1,4 +1,4 @@
-"""Unit tests for fargate_harness.nightly.sweep: parse_duration, and sweeps against botocore's Stubber (no server).
+"""Unit tests for fargate_harness.cleanup.sweep: parse_duration, and sweeps against botocore's Stubber (no server).
 
 The stubbed tests leave the Tagging API out (``tagging_api=False``); the tests at the end run real boto3
 calls against a moto server on a free port, for the Fargate stack kinds, the Tagging API and the prefix window.
@@ -15,10 +15,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from fargate_harness.cleanup import sweep as sweep_module
+from fargate_harness.cleanup.sweep import KINDS, Kind, SweepItem, SweepReport, parse_duration
 from fargate_harness.errors import ConfigurationError
-from fargate_harness.nightly import sweep as sweep_module
-from fargate_harness.nightly.ownership import CREATED_KEY, MARKER_KEY, ownership_tags
-from fargate_harness.nightly.sweep import KINDS, Kind, SweepItem, SweepReport, parse_duration
+from fargate_harness.model.ownership import CREATED_KEY, MARKER_KEY, ownership_tags
 
 ACCOUNT = "123456789012"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -26,7 +26,7 @@ EXEC_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePo
 
 
 def sweep(*args: Any, **kwargs: Any) -> SweepReport:
-    """fargate_harness.nightly.sweep.sweep without the Tagging API (each stubbed call must be queued)."""
+    """fargate_harness.cleanup.sweep.sweep without the Tagging API (each stubbed call must be queued)."""
     kwargs.setdefault("tagging_api", False)
     return sweep_module.sweep(*args, **kwargs)
 
@@ -612,7 +612,7 @@ TRUST = {
 
 
 def _census(target: Any) -> dict[str, list[str]]:
-    """Everything of the stack's kinds on the server, listed without nightly.sweep (defaults left out)."""
+    """Everything of the stack's kinds on the server, listed without cleanup.sweep (defaults left out)."""
     ec2, elbv2, efs = target.client("ec2"), target.client("elbv2"), target.client("efs")
     ecs, scaling = target.client("ecs"), target.client("application-autoscaling")
     discovery, iam = target.client("servicediscovery"), target.client("iam")

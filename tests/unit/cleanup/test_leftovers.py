@@ -1,4 +1,4 @@
-"""Unit tests for nightly.leftovers: run folders of dead and live runs, against a moto server on a free port."""
+"""Unit tests for cleanup.leftovers: run folders of dead and live runs, against a moto server on a free port."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from fargate_harness.nightly.leftovers import (
+from fargate_harness.cleanup.leftovers import (
     OUTCOME_FILE,
     RunRecord,
     clean_leftovers,
@@ -21,7 +21,7 @@ from fargate_harness.nightly.leftovers import (
     run_folders,
     state_resources,
 )
-from fargate_harness.nightly.ownership import MARKER_KEY
+from fargate_harness.model.ownership import MARKER_KEY
 from fargate_harness.targets.base import Target
 
 ACCOUNT = "123456789012"

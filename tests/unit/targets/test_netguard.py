@@ -1,4 +1,4 @@
-"""runner.netguard: the loopback proxy refuses every host, records it, and names it in the run's error."""
+"""targets.netguard: the loopback proxy refuses every host, records it, and names it in the run's error."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ import pytest
 
 from fargate_harness.errors import ConfigurationError
 from fargate_harness.runner import hcl
-from fargate_harness.runner.netguard import (
+from fargate_harness.runner.overrides import OVERRIDE_FILE
+from fargate_harness.targets.netguard import (
     NetworkGuard,
     Refusal,
     refusal_message,
     refuse_user_overrides,
     user_override_problems,
 )
-from fargate_harness.runner.overrides import OVERRIDE_FILE
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ from typing import Any, ClassVar, Literal, cast
 
 from fargate_harness.errors import ConfigurationError
 
-LOG = logging.getLogger("fargate_harness.nightly.faults")
+LOG = logging.getLogger("fargate_harness.targets.faults")
 
 #: The environment variable a fault profile is read from (see :meth:`FaultProfile.parse`).
 FAULTS_ENV = "HARNESS_FAULTS"

@@ -8,7 +8,7 @@ is never touched) and:
    folder's own ``zz_harness_override.tf`` (which points at the emulator it recorded). When the recorded
    endpoint is not the current target's, the destroy is skipped and the report says so;
 2. sweeps every account the run recorded for resources tagged with, or named with, the run's prefix
-   (:func:`fargate_harness.nightly.sweep.sweep` with ``folder_prefixes``), which also finds what a run created but never
+   (:func:`fargate_harness.cleanup.sweep.sweep` with ``folder_prefixes``), which also finds what a run created but never
    wrote into its state (a kill between the API call and the state write);
 3. removes the files a killed run cannot remove itself, which hold secret values in plain text: a stale
    ``.terraform.tfstate.lock.info``, every ``*.tfplan``, ``terraform.tfstate.backup``, and the state
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fargate_harness.cleanup.sweep import SweepReport, SweepTarget, sweep
 from fargate_harness.errors import ConfigurationError, HarnessError, TerraformError
-from fargate_harness.nightly.sweep import SweepReport, SweepTarget, sweep
 from fargate_harness.runner.command import TerraformCli
 from fargate_harness.runner.diagnostics import RetryPolicy
 from fargate_harness.runner.masking import redact_kept_run
@@ -40,7 +40,7 @@ from fargate_harness.runner.processes import stat_fields
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.kept import listening
 
-LOG = logging.getLogger("fargate_harness.nightly.leftovers")
+LOG = logging.getLogger("fargate_harness.cleanup.leftovers")
 
 RUN_FILE = "run.json"
 OUTCOME_FILE = "sweep.json"

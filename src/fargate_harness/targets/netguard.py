@@ -20,14 +20,14 @@ import re
 import signal
 import socketserver
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from fargate_harness.errors import ConfigurationError
-from fargate_harness.runner.hcl import ModuleConfig
 
-LOG = logging.getLogger("fargate_harness.runner.netguard")
+LOG = logging.getLogger("fargate_harness.targets.netguard")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S+)\s+HTTP/")
 
@@ -302,6 +302,30 @@ REDIRECTING_ARGUMENTS = frozenset(
 )
 
 
+class ProviderBlockLike(Protocol):
+    """What :func:`user_override_problems` reads of a provider block (``runner.hcl.ProviderBlock`` has it)."""
+
+    @property
+    def file(self) -> Path:
+        """The file the block is in."""
+
+    @property
+    def label(self) -> str:
+        """``aws`` or ``aws.<alias>``."""
+
+    @property
+    def arguments(self) -> frozenset[str]:
+        """The arguments the block sets."""
+
+
+class ModuleLike(Protocol):
+    """What :func:`user_override_problems` reads of a module folder (``runner.hcl.ModuleConfig`` has it): the
+    guard sits with the targets, below the runner that reads configurations."""
+
+    def provider_blocks(self, name: str = "aws") -> Sequence[ProviderBlockLike]:
+        """The module's ``provider "<name>"`` blocks."""
+
+
 def is_override_file(path: Path) -> bool:
     """True for Terraform's override files: ``override.tf``, ``*_override.tf`` and their ``.tf.json`` forms
     (Terraform docs, "Override Files")."""
@@ -309,7 +333,7 @@ def is_override_file(path: Path) -> bool:
     return name == "override.tf" or name.endswith("_override.tf")
 
 
-def user_override_problems(modules: Iterable[ModuleConfig], generated: str) -> list[str]:
+def user_override_problems(modules: Iterable[ModuleLike], generated: str) -> list[str]:
     """``<file>: provider "<name>" sets <arguments>`` for every AWS provider block in a user's override file
     that Terraform merges after the harness's own ``generated`` file (its name sorts later: override files merge in
     lexical order, https://developer.hashicorp.com/terraform/language/files/override) and that sets where requests
@@ -326,7 +350,7 @@ def user_override_problems(modules: Iterable[ModuleConfig], generated: str) -> l
     return found
 
 
-def refuse_user_overrides(name: str, modules: Iterable[ModuleConfig], generated: str) -> None:
+def refuse_user_overrides(name: str, modules: Iterable[ModuleLike], generated: str) -> None:
     """ConfigurationError naming each user override file that would redirect the AWS provider away from an
     emulator (see :func:`user_override_problems`)."""
     problems = user_override_problems(modules, generated)

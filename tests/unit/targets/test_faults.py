@@ -1,4 +1,4 @@
-"""Unit tests for fargate_harness.nightly.faults: the fault-injecting proxy, against a tiny echo server on 127.0.0.1.
+"""Unit tests for fargate_harness.targets.faults: the fault-injecting proxy, against a tiny echo server on 127.0.0.1.
 
 botocore clients talk to the proxy with dummy credentials; no emulator, Terraform or network is used.
 """
@@ -29,7 +29,7 @@ from botocore.retries.standard import (
 )
 
 from fargate_harness.errors import ConfigurationError, HarnessError
-from fargate_harness.nightly.faults import (
+from fargate_harness.targets.faults import (
     FAULT_KINDS,
     FaultConfigError,
     FaultProfile,

@@ -1,1 +1,0 @@
-"""Runs against a sandbox account: the account guard, ownership tags, sweep, leftovers, faults."""
