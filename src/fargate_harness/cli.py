@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fargate_harness import __version__, checks, configurations
 from fargate_harness.errors import ConfigurationError, HarnessError, TargetError
@@ -34,6 +34,7 @@ from fargate_harness.targets.account_guard import allowed_from_env
 
 if TYPE_CHECKING:
     from fargate_harness.preflight import PreflightReport
+    from fargate_harness.runner.tftest import FileResult
 
 LOG = logging.getLogger("fargate_harness")
 STAGES = ("init", "apply", "plan", "checks", "destroy")
@@ -608,6 +609,52 @@ def command_upgrade(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def command_test(args: argparse.Namespace) -> int:
+    """Run the configuration's own ``terraform test`` files on the target, each in a fresh account; exit 0 when every
+    run block passed (and every task definition an apply run left would start), 1 when one did not."""
+    from fargate_harness.runner.tftest import summary
+
+    options = options_from_args(args)
+    configuration = configurations.from_path(Path(args.dir).expanduser().resolve())
+    isolate(options)
+    tools = toolchain.prepare(options.tf_binary, options.provider_source)
+    target = start_target(options, options.run_dir / "emulator-test")
+    try:
+        lifecycle = Lifecycle(target, tools, options.run_dir, keep=options.keep, worker="tst", say=say)
+        results = lifecycle.terraform_tests(configuration, args.filter or ())
+    finally:
+        say_kept(stop_target(target, options))
+    if args.json:
+        print(json.dumps([_test_json(r) for r in results], indent=2))
+    else:
+        print(summary(results))
+    if INTERRUPTS.requested.is_set():
+        return EXIT_INTERRUPTED
+    return EXIT_OK if results and all(r.passed for r in results) else 1
+
+
+def _test_json(result: FileResult) -> dict[str, Any]:
+    return {
+        "file": result.file,
+        "account": result.account,
+        "passed": result.passed,
+        "status": result.status,
+        "diagnostics": result.diagnostics,
+        "kept": "" if result.passed else str(result.workdir),
+        "runs": [
+            {
+                "run": run.name,
+                "status": run.status,
+                "passed": run.passed,
+                "diagnostics": run.diagnostics,
+                "findings": run.findings,
+                "tasks_may_not_start": run.expected_not_to_start,
+            }
+            for run in result.runs
+        ],
+    }
+
+
 def command_check_target(args: argparse.Namespace) -> int:
     """Start (or reach) the target, apply the account guard, print what was found. For CI pre-flight."""
     options = options_from_args(args)
@@ -748,6 +795,12 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pf.set_defaults(func=command_preflight)
     _add_maintenance_commands(sub)
+    ts = sub.add_parser("test", help="run the configuration's terraform test files on the target, a fresh account each")
+    _add_target_options(ts)
+    ts.add_argument("--dir", required=True, help="the configuration's root folder (its *.tftest.hcl and tests/)")
+    ts.add_argument("--filter", action="append", help="a test file, relative to --dir (repeatable); default: all")
+    ts.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ts.set_defaults(func=command_test)
     ct = sub.add_parser("check-target", help="reach the target and apply the account guard (exit 2 if refused)")
     _add_target_options(ct)
     ct.set_defaults(func=command_check_target)

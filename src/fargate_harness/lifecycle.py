@@ -20,6 +20,7 @@ and names the folders whose state is kept, for ``fargate-harness sweep``.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,11 +33,13 @@ from fargate_harness import checks, configurations
 from fargate_harness.checks import AppliedRun, CheckResult
 from fargate_harness.configurations import unavailable
 from fargate_harness.errors import ConfigurationError, HarnessError, InterruptedRun, TeardownError
-from fargate_harness.options import validate_arn_option
+from fargate_harness.model.ownership import ownership_tags
+from fargate_harness.options import run_id, validate_arn_option
 from fargate_harness.report import write_summary
-from fargate_harness.runner import batch
+from fargate_harness.runner import batch, tftest
+from fargate_harness.runner.masking import Masker, secret_forms
 from fargate_harness.runner.processes import INTERRUPTS
-from fargate_harness.runner.run import Progress, TerraformRun
+from fargate_harness.runner.run import SENSITIVE_VARIABLES, Progress, TerraformRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
 
@@ -435,6 +438,52 @@ class Lifecycle:
                 outcome.error = view.masker(str(exc))
         view.failed = not outcome.ok
         return outcome
+
+    # -- the configuration's own terraform test files -------------------------------------------------
+    def terraform_tests(
+        self,
+        configuration: configurations.Configuration,
+        files: Sequence[str] = (),
+        *,
+        judge: tftest.Judge | None = None,
+    ) -> list[tftest.FileResult]:
+        """Run the configuration's ``terraform test`` files (``files``, else all of them), one after the other, each
+        in a fresh account (:class:`~fargate_harness.runner.tftest.TerraformTest`); a passing file's folder is
+        removed unless kept. ConfigurationError when there is no test file, or one is refused."""
+        chosen = list(files) or tftest.test_files(configuration.path)
+        if not chosen:
+            raise ConfigurationError(
+                f"{configuration.path}: no terraform test files (*.tftest.hcl beside the root module or in "
+                f"{tftest.TEST_DIRECTORY}/); write one, or give the configuration's folder"
+            )
+        results = []
+        for file in chosen:
+            if INTERRUPTS.requested.is_set():
+                break
+            prefix = configurations.unique_prefix(self.worker)
+            variables = configurations.run_variables(configuration, prefix, self.target.scenario_variables())
+            masker = Masker()
+            for name in SENSITIVE_VARIABLES:
+                if name in variables:
+                    masker.add(*secret_forms(variables[name]))
+            test = tftest.TerraformTest(
+                configuration.path,
+                file,
+                target=self.target,
+                toolchain=self.tools,
+                results_dir=self.results_dir,
+                prefix=prefix,
+                variables=variables,
+                tags=ownership_tags(run_id(), configuration.name, prefix),
+                masker=masker,
+                judge=judge,
+            )
+            self._say(f"{test.name}: terraform test in a fresh account")
+            result = test.run()
+            results.append(result)
+            if result.passed and not self.keep:
+                shutil.rmtree(result.workdir, ignore_errors=True)
+        return results
 
     def _say(self, text: str) -> None:
         if self.say is not None:
