@@ -450,7 +450,7 @@ class Lifecycle:
         """Run the configuration's ``terraform test`` files (``files``, else all of them), one after the other, each
         in a fresh account (:class:`~fargate_harness.runner.tftest.TerraformTest`); a passing file's folder is
         removed unless kept. ConfigurationError when there is no test file, or one is refused."""
-        chosen = list(files) or tftest.test_files(configuration.path)
+        chosen = list(files) or tftest.find_test_files(configuration.path)
         if not chosen:
             raise ConfigurationError(
                 f"{configuration.path}: no terraform test files (*.tftest.hcl beside the root module or in "

@@ -37,13 +37,13 @@ from fargate_harness.targets.base import Target
 TEST_DIRECTORY = "tests"
 #: A comment line in a test file that lets the named run blocks apply task definitions that would not start.
 EXPECT_NO_START = re.compile(r"^\s*#\s*fargate-harness:\s*tasks-may-not-start\s+(?P<runs>.+?)\s*$", re.MULTILINE)
-_PROVIDER_LINE = re.compile(r'^\s*provider\s+"?(?P<name>[A-Za-z0-9_-]+)"?\s*\{', re.MULTILINE)
+_PROVIDER_LINE = re.compile(r'^[ \t]*provider\s+"?(?P<name>[A-Za-z0-9_-]+)"?\s*\{', re.MULTILINE)
 
 #: Judges one apply run's state: (test file, run name, state) -> findings (empty: nothing wrong).
 Judge = Callable[[str, str, Mapping[str, Any]], list[str]]
 
 
-def test_files(root: Path, test_directory: str = TEST_DIRECTORY) -> list[str]:
+def find_test_files(root: Path, test_directory: str = TEST_DIRECTORY) -> list[str]:
     """The configuration's test files, as Terraform finds them: beside the root module and in its test directory,
     relative to the root, sorted."""
     found = []
@@ -139,7 +139,7 @@ def read_stream(lines: Iterable[str], file: str, masker: Masker) -> FileResult:
             if status:
                 run.status = status
         elif kind == "test_state" and run is not None:
-            state = message.get("test_state") or {}
+            state = {k: v for k, v in (message.get("test_state") or {}).items() if k != "provider_schemas"}
             run.state = {"format_version": state.get("state_format_version"), "values": state}
         elif kind == "test_file":
             status = (message.get("test_file") or {}).get("status")
@@ -190,7 +190,7 @@ class TerraformTest:
         self.workdir = self.results_dir / f"{self.source.name}-{label}-{self.prefix}"
         test_path = self.source / self.file
         if not test_path.is_file():
-            raise ConfigurationError(f"{self.source}: no test file {self.file}; found: {test_files(self.source)}")
+            raise ConfigurationError(f"{self.source}: no test file {self.file}; found: {find_test_files(self.source)}")
         names = {local for module in self.modules for local in module.aws_local_names()} | {"aws"}
         refused = providers_in(test_path, names)
         if refused and self.target.is_emulator:
