@@ -18,7 +18,7 @@ import pytest
 
 from fargate_harness import configurations
 from fargate_harness.lifecycle import Lifecycle
-from fargate_harness.plugin import _worker_id, options_from_config
+from fargate_harness.plugin import REGISTRY_HINT, _worker_id, options_from_config
 from fargate_harness.runner import hcl, toolchain
 from fargate_harness.runner.tftest import TEST_DIRECTORY, FileResult, RunResult
 from fargate_harness.targets import Target, start_target, stop_target
