@@ -149,6 +149,17 @@ CREATE_GROUP_ERROR = (
 )
 
 
+#: What ``logs:CreateLogGroup`` is authorized on, after the group's ARN: an empty stream name. Fargate's AccessDenied
+#: for the driver's call names ``arn:aws:logs:<region>:<account>:log-group:<name>:log-stream:``; the service
+#: authorization reference files CreateLogGroup under the ``log-group`` resource type
+#: (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html) and the
+#: CloudWatch Logs user guide has IAM policies name a group as ``log-group:<name>:*`` for such actions
+#: (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/iam-access-control-overview-cwl.html). Both a
+#: ``<name>:*`` and a ``<name>:log-stream:*`` grant match it; the bare group ARN does not (the conservative reading
+#: of the two documents, and the one the observed message shows).
+CREATE_GROUP_RESOURCE = ":log-stream:"
+
+
 def _log_requirements(container: Mapping[str, Any], *, source: str, scope: Scope) -> list[Requirement]:
     """Stream creation and writes for awslogs, and CreateLogGroup as the driver needs it.
 
@@ -192,7 +203,7 @@ def _log_requirements(container: Mapping[str, Any], *, source: str, scope: Scope
             Requirement(
                 "logs-create-group",
                 "logs:CreateLogGroup",
-                f"{group_arn}:*",
+                f"{group_arn}{CREATE_GROUP_RESOURCE}",
                 principal_account,
                 f"{source} (awslogs-create-group; log group {group} exists)",
                 fatal=False,
@@ -206,7 +217,7 @@ def _log_requirements(container: Mapping[str, Any], *, source: str, scope: Scope
             Requirement(
                 "logs-create-group",
                 "logs:CreateLogGroup",
-                f"{group_arn}:*",
+                f"{group_arn}{CREATE_GROUP_RESOURCE}",
                 principal_account,
                 f"{source} (awslogs-create-group; log group {group} does not exist in {where})",
                 aws_error=CREATE_GROUP_ERROR,

@@ -52,7 +52,8 @@ def _firelens_requirements(container: Mapping[str, Any], *, source: str, scope: 
         ]
         found.append(need("logs:DescribeLogStreams", f"{group_arn}:*", exists=exists, missing=missing))
         if create:
-            found.append(need("logs:CreateLogGroup", f"{group_arn}:*"))
+            # the same API call as the awslogs driver's, authorized on the same ARN (requirements_agent)
+            found.append(need("logs:CreateLogGroup", f"{group_arn}:log-stream:"))
         return found
     if plugin == "firehose":
         stream = options.get("delivery_stream", "")
