@@ -20,6 +20,7 @@ from fargate_harness.preflight.requirements import (
     SAMPLE_TASK_ID,
     TASK,
     Requirement,
+    agent_purposes,
     arn_parts,
 )
 from fargate_harness.preflight.sidecars import Sidecar
@@ -60,9 +61,6 @@ ECS_ERRORS: dict[str, str] = {
     "this role.",
     "deployer": "User: {principal} is not authorized to perform: {action} on resource: {resource}",
 }
-#: Services whose actions the ECS agent uses with the execution role. Anything else belongs on the task role
-#: (unless a requirement of the task definition needs it, such as ``s3`` for ``environmentFiles``).
-EXECUTION_SERVICES = frozenset({"ecr", "logs", "secretsmanager", "ssm", "kms"})
 #: What over-grant probes put in place of a resource's name: an ARN no requirement should ever need.
 PROBE_NAME = "harness-overgrant-probe"
 #: An identity policy allowing everything: used to isolate what a resource policy alone decides.
@@ -542,10 +540,11 @@ def overgrants(role: RolePolicies, requirements: Iterable[Requirement]) -> tuple
 
     An Allow's action/resource pair is an over-grant when no requirement needs it, or when it also
     allows a resource no requirement names (probed by swapping the resource name), or an action pattern
-    wider than the actions needed. Actions of services the agent never calls belong on the task role.
+    wider than the actions needed. An action the agent never performs with the execution role (none of
+    :data:`~fargate_harness.preflight.requirements.AGENT_ACTIONS`) is misplaced: it belongs on the task role; an
+    agent action no requirement needs is an unused grant (an over-grant).
     """
     needs = [r for r in requirements if r.principal == EXECUTION]
-    used = EXECUTION_SERVICES | {r.action.split(":")[0].lower() for r in needs}
     found: list[str] = []
     misplaced: list[str] = []
     for label, document in role.policies.items():
@@ -559,9 +558,11 @@ def overgrants(role: RolePolicies, requirements: Iterable[Requirement]) -> tuple
                 if element in statement:
                     found.append(f"{where}: {element} allows everything it does not list")
             for action in as_list(statement.get("Action")):
-                service = action.split(":")[0].lower()
-                if service != "*" and service not in used:
-                    misplaced.append(f"{where}: {action} is not used by the ECS agent; it belongs on the task role")
+                if action != "*" and not agent_purposes(action):
+                    misplaced.append(
+                        f"{where}: {action} is never called by the ECS agent or Fargate with the execution role; "
+                        "if the application needs it, it belongs on the task role"
+                    )
                     continue
                 for resource in as_list(statement.get("Resource")):
                     found += _pair_overgrants(where, action, resource, needs)
@@ -575,7 +576,10 @@ def _pair_overgrants(where: str, action: str, resource: str, needs: Sequence[Req
         if wildcard_match(action, r.action, case_sensitive=False) and wildcard_match(resource, r.resource)
     ]
     if not matched:
-        return [f"{where}: {action} on {resource} is needed by no requirement of the task definition"]
+        unused = f"{where}: {action} on {resource} is needed by no requirement of the task definition"
+        if action != "*" and not any(wildcard_match(action, r.action, case_sensitive=False) for r in needs):
+            unused += f" (an unused grant: the agent calls it for {'; '.join(agent_purposes(action))})"
+        return [unused]
     problems = []
     needed_actions = {r.action.lower() for r in matched}
     if any(c in action for c in "*?") and action.lower() not in needed_actions:

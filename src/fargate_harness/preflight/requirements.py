@@ -56,6 +56,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fargate_harness.preflight.requirements_agent import (
+    AGENT_ACTIONS,
     AWSLOGS_DOC,
     CREATE_GROUP_ERROR,
     CREATE_GROUP_SENTENCE,
@@ -63,6 +64,7 @@ from fargate_harness.preflight.requirements_agent import (
     _environment_file_requirements,
     _image_requirements,
     _log_requirements,
+    agent_purposes,
     checked_rows,
 )
 from fargate_harness.preflight.requirements_model import (
@@ -105,6 +107,7 @@ from fargate_harness.preflight.requirements_task_role import (
 )
 
 __all__ = [
+    "AGENT_ACTIONS",
     "ASM_ERROR",
     "AWSLOGS_DOC",
     "AWS_MANAGED_KEY_ALIASES",
@@ -134,6 +137,7 @@ __all__ = [
     "Facts",
     "Requirement",
     "Scope",
+    "agent_purposes",
     "arn_parts",
     "checked_rows",
     "derive",

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fargate_harness.aws import ecr, s3
+from fargate_harness.aws._policy import wildcard_match
 from fargate_harness.preflight.requirements_model import (
     AWS_PUBLIC_REGISTRIES,
     AWS_PUBLIC_REPOSITORIES,
@@ -20,7 +21,7 @@ from fargate_harness.preflight.requirements_model import (
     Scope,
     task_partition,
 )
-from fargate_harness.preflight.requirements_references import PRIVATE_AUTH_DOC, _kms_requirement
+from fargate_harness.preflight.requirements_references import PRIVATE_AUTH_DOC, SECRETS_DOC, _kms_requirement
 
 
 def _registry_of(image: str) -> str:
@@ -341,3 +342,37 @@ def _environment_file_requirements(value: str, *, source: str, scope: Scope) -> 
         if kms:
             found.append(kms)
     return found
+
+
+#: The documents the agent's actions come from.
+_EXECUTION_ROLE_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html"
+_PULL_THROUGH_DOC = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-iam.html"
+_ENV_FILES_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/use-environment-file.html"
+#: Every action the ECS agent or the Fargate platform performs with the execution role, and what for (Amazon ECS
+#: Developer Guide, "Amazon ECS task execution IAM role", and the pages it points to). An Allow of any other action
+#: on an execution role is misplaced (the agent never calls it); one of these that no task definition needs is an
+#: unused grant.
+AGENT_ACTIONS: Mapping[str, str] = {
+    **dict.fromkeys(
+        ("ecr:GetAuthorizationToken", *ECR_PULL_ACTIONS), f"pulling images from Amazon ECR ({_EXECUTION_ROLE_DOC})"
+    ),
+    **dict.fromkeys(
+        ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository"),
+        f"pulling through an ECR pull through cache rule ({_PULL_THROUGH_DOC})",
+    ),
+    **dict.fromkeys(
+        ("logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup"),
+        f"the awslogs log driver ({AWSLOGS_DOC})",
+    ),
+    "secretsmanager:GetSecretValue": f"secrets and repositoryCredentials in Secrets Manager ({SECRETS_DOC})",
+    "ssm:GetParameters": f"secrets in Parameter Store ({SECRETS_DOC})",
+    "kms:Decrypt": f"secrets, parameters and environment files encrypted with a customer managed key ({SECRETS_DOC})",
+    **dict.fromkeys(("s3:GetObject", "s3:GetBucketLocation"), f"environmentFiles in Amazon S3 ({_ENV_FILES_DOC})"),
+}
+
+
+def agent_purposes(action: str) -> list[str]:
+    """What the agent performs the actions an Allow's ``action`` (a pattern such as ``s3:Get*``) covers for, in
+    :data:`AGENT_ACTIONS` order; empty when it covers none (the agent never calls it)."""
+    found = [why for name, why in AGENT_ACTIONS.items() if wildcard_match(action, name, case_sensitive=False)]
+    return list(dict.fromkeys(found))
