@@ -30,6 +30,7 @@ from fargate_harness.preflight.requirements import (
     derive_roles,
     task_partition,
 )
+from fargate_harness.preflight.shared_roles import judge_shared_roles
 from fargate_harness.preflight.sidecars import find_sidecars
 from fargate_harness.targets.base import Target
 
@@ -214,11 +215,23 @@ def preflight_many(
     """
     options = dict(options or {})
     if workers <= 1 or len(jobs) <= 1:
-        return [preflight(target, name, facts, **options) for target, name, facts in jobs]
-    with ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="preflight") as pool:
-        futures = [pool.submit(preflight, target, name, facts, **options) for target, name, facts in jobs]
-        wait(futures)
-    return [future.result() for future in futures]
+        reports = [preflight(target, name, facts, **options) for target, name, facts in jobs]
+    else:
+        with ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="preflight") as pool:
+            futures = [pool.submit(preflight, target, name, facts, **options) for target, name, facts in jobs]
+            wait(futures)
+        reports = [future.result() for future in futures]
+    judge_shared_roles(reports, lambda arn: _shared_role(jobs, reports, arn))  # judged against all their needs
+    return reports
+
+
+def _shared_role(
+    jobs: Sequence[tuple[Target, str, AwsFacts | None]], reports: Sequence[PreflightReport], arn: str
+) -> RolePolicies | None:
+    """The policies of execution role ``arn``, read where the first report naming it was made."""
+    index = next(i for i, report in enumerate(reports) if report.execution_role == arn)
+    target, _name, facts = jobs[index]
+    return _role_or_none(facts or AwsFacts(target), arn, reports[index])
 
 
 def simulate_identity(target: Target, role_arn: str, verdicts: list[Verdict]) -> list[str]:

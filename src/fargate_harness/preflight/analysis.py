@@ -535,48 +535,58 @@ def _probes(resource: str) -> list[str]:
     return [f"arn:{partition}:{service}:{region}:{account}:{kind}{head}{PROBE_NAME}{tail}" for head in heads]
 
 
-def overgrants(role: RolePolicies, requirements: Iterable[Requirement]) -> tuple[list[str], list[str]]:
+def own_allows(role: RolePolicies) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    """(``<policy> statement <Sid or #index>``, statement) of each Allow of the role's own policies (AWS managed
+    policies excepted)."""
+    for label, document in role.policies.items():
+        if label in role.aws_managed:
+            continue
+        for index, statement in enumerate(statements(document)):
+            if statement.get("Effect") == "Allow":
+                yield f"{label} statement {statement.get('Sid') or '#' + str(index)}", statement
+
+
+def overgrants(
+    role: RolePolicies, requirements: Iterable[Requirement], *, subject: str = "the task definition"
+) -> tuple[list[str], list[str]]:
     """(over-grants, misplaced) of the execution role's own policies (AWS managed policies excepted).
 
     An Allow's action/resource pair is an over-grant when no requirement needs it, or when it also
     allows a resource no requirement names (probed by swapping the resource name), or an action pattern
     wider than the actions needed. An action the agent never performs with the execution role (none of
     :data:`~fargate_harness.preflight.requirements.AGENT_ACTIONS`) is misplaced: it belongs on the task role; an
-    agent action no requirement needs is an unused grant (an over-grant).
+    agent action no requirement needs is an unused grant (an over-grant). ``subject`` names whose requirements
+    they are (the task definitions sharing the role, :mod:`fargate_harness.preflight.shared_roles`).
     """
     needs = [r for r in requirements if r.principal == EXECUTION]
     found: list[str] = []
     misplaced: list[str] = []
-    for label, document in role.policies.items():
-        if label in role.aws_managed:
-            continue
-        for index, statement in enumerate(statements(document)):
-            if statement.get("Effect") != "Allow":
+    for where, statement in own_allows(role):
+        for element in ("NotAction", "NotResource"):
+            if element in statement:
+                found.append(f"{where}: {element} allows everything it does not list")
+        for action in as_list(statement.get("Action")):
+            if action != "*" and not agent_purposes(action):
+                misplaced.append(
+                    f"{where}: {action} is never called by the ECS agent or Fargate with the execution role; "
+                    "if the application needs it, it belongs on the task role"
+                )
                 continue
-            where = f"{label} statement {statement.get('Sid') or '#' + str(index)}"
-            for element in ("NotAction", "NotResource"):
-                if element in statement:
-                    found.append(f"{where}: {element} allows everything it does not list")
-            for action in as_list(statement.get("Action")):
-                if action != "*" and not agent_purposes(action):
-                    misplaced.append(
-                        f"{where}: {action} is never called by the ECS agent or Fargate with the execution role; "
-                        "if the application needs it, it belongs on the task role"
-                    )
-                    continue
-                for resource in as_list(statement.get("Resource")):
-                    found += _pair_overgrants(where, action, resource, needs)
+            for resource in as_list(statement.get("Resource")):
+                found += _pair_overgrants(where, action, resource, needs, subject)
     return list(dict.fromkeys(found)), list(dict.fromkeys(misplaced))
 
 
-def _pair_overgrants(where: str, action: str, resource: str, needs: Sequence[Requirement]) -> list[str]:
+def _pair_overgrants(
+    where: str, action: str, resource: str, needs: Sequence[Requirement], subject: str = "the task definition"
+) -> list[str]:
     matched = [
         r
         for r in needs
         if wildcard_match(action, r.action, case_sensitive=False) and wildcard_match(resource, r.resource)
     ]
     if not matched:
-        unused = f"{where}: {action} on {resource} is needed by no requirement of the task definition"
+        unused = f"{where}: {action} on {resource} is needed by no requirement of {subject}"
         if action != "*" and not any(wildcard_match(action, r.action, case_sensitive=False) for r in needs):
             unused += f" (an unused grant: the agent calls it for {'; '.join(agent_purposes(action))})"
         return [unused]
