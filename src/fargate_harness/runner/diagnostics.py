@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from fargate_harness.errors import ConfigurationError, NotIdempotentError
@@ -35,6 +35,11 @@ RETRYABLE_ERRORS: dict[str, str] = {
     ),
 }
 
+#: HTTP 501 Not Implemented, or an endpoint's own words for an action it lacks.
+NOT_IMPLEMENTED = (
+    r"(?i)(status code: 501|StatusCode: 501|\bNotImplemented\b|not yet implemented|has not been implemented)"
+)
+
 #: Errors no retry can fix, looked for before the retry table: pattern -> what the user is told ({0}: group 1).
 FATAL_ERRORS: dict[str, str] = {
     r"lookup ([a-z0-9-]+)\.[a-z0-9.-]*amazonaws\.com[^\n]*no such host": (
@@ -50,7 +55,7 @@ FATAL_ERRORS: dict[str, str] = {
     ),
     # HTTP 501 Not Implemented: an action the endpoint does not serve (LocalStack: "not yet implemented or pro
     # feature"); waiting never changes it
-    r"(?i)(status code: 501|StatusCode: 501|\bNotImplemented\b|not yet implemented|has not been implemented)": (
+    NOT_IMPLEMENTED: (
         "the endpoint does not implement this action (HTTP 501 / NotImplemented); where the target is an emulator, "
         "that is an emulator gap, not a fault of the configuration"
     ),
@@ -74,7 +79,18 @@ EMULATOR_FATAL_ERRORS: dict[str, str] = {
         "the emulator returned no version where the provider reads one (moto gives ElastiCache no engine "
         "version): an emulator gap, not a fault of the configuration"
     ),
+    # moto 5.2.5 answers DeleteScalingPolicy / DeregisterScalableTarget for an object it no longer holds with
+    # ValidationException "No scaling policy found ..." / "No scalable target found ..."; AWS answers
+    # ObjectNotFoundException, which the provider takes as already deleted (Application Auto Scaling API Reference,
+    # DeleteScalingPolicy, Errors)
+    r"ValidationException: No (?:scaling policy|scalable target) found": (
+        "the emulator answered ValidationException for an Application Auto Scaling object it no longer holds, where "
+        "AWS answers ObjectNotFoundException and the provider takes the object as already deleted: an emulator gap, "
+        "not a fault of the configuration"
+    ),
 }
+#: The patterns of failures that are the emulator's, not the configuration's, on an emulator target.
+EMULATOR_GAPS = (NOT_IMPLEMENTED, *EMULATOR_FATAL_ERRORS)
 
 #: Errors of ``init`` that come from the configuration or the toolchain: pattern -> kind (see _init_problem).
 INIT_PROBLEMS = {
@@ -223,3 +239,122 @@ def unknown_argument(text: str) -> tuple[str, str] | None:
     if match:
         return match.group(3) or match.group(4), f"{match.group(1)} line {match.group(2)}"
     return None
+
+
+# -- what a failed destroy says, in one line and without the emulator's error pages ---------------------------------
+
+#: A line of the hex dump aws-sdk-go prints of an answer it could not read (``00000000  3c 21 64 6f ...  |<!doc|``).
+HEX_DUMP_LINE = re.compile(r"^[ \t]*[0-9a-f]{8}((?:[ \t]+[0-9a-f]{2})+)[ \t]+\|.*\|[ \t]*$", re.MULTILINE)
+#: Consecutive such lines: one dump.
+HEX_DUMP = re.compile(rf"(?:{HEX_DUMP_LINE.pattern}\n?)+", re.MULTILINE)
+#: An HTML page quoted in an error (aws-sdk-go-v2 quotes the body it could not decode).
+HTML_PAGE = re.compile(
+    r"(?:<!doctype html>|<html[\s>]).*?(?:</html>|(?=\n[ \t]*\n)|\Z)", re.IGNORECASE | re.DOTALL
+)
+#: The HTTP status of the answer (aws-sdk-go: ``status code: 500``; v2: ``StatusCode: 500``).
+HTTP_STATUS = re.compile(r"(?i)status ?code: ?(\d{3})")
+#: The operation aws-sdk-go-v2 names (``operation error ElastiCache: DeleteCacheSubnetGroup``).
+SDK_OPERATION = re.compile(r"operation error ([A-Za-z0-9 ]+): (\w+)")
+#: How the AWS provider names what it was doing (``error deleting ElastiCache Subnet Group (orders-cache)``).
+PROVIDER_OPERATION = re.compile(
+    r"(?:error |Failed to )?(?P<verb>deleting|destroying|removing|delete|updating|creating|reading) "
+    r"(?P<what>[A-Za-z0-9 ]+?)(?: \((?P<id>[^)\s]+)\)|:)"
+)
+#: Where an HTML page's title is.
+HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+#: The first line of :class:`~fargate_harness.errors.TerraformError`'s text: the command and its exit code.
+COMMAND_HEADER = re.compile(r"^`[^`\n]*` exited -?\d+:$")
+
+
+def _dump_bytes(dump: str) -> bytes:
+    """The bytes a hex dump shows."""
+    found = bytearray()
+    for match in HEX_DUMP_LINE.finditer(dump):
+        found += bytes(int(pair, 16) for pair in match.group(1).split())
+    return bytes(found)
+
+
+def _page_words(body: str) -> str:
+    title = HTML_TITLE.search(body)
+    return f"an HTML page titled {' '.join(title.group(1).split())!r}" if title else "a body that is not an AWS error"
+
+
+def answer_summary(text: str) -> str:
+    """``HTTP <status> to <operation>`` for the answer a provider error quotes, with what its body was when the SDK
+    could not read it (an HTML error page, never shown whole); "" when ``text`` names no HTTP status."""
+    status = HTTP_STATUS.search(text)
+    if status is None:
+        return ""
+    sdk = SDK_OPERATION.search(text)
+    provider = PROVIDER_OPERATION.search(text)
+    if sdk:
+        operation = f"{sdk.group(1).strip()} {sdk.group(2)}"
+    elif provider:
+        operation = f"{provider['verb']} {provider['what']}" + (f" {provider['id']}" if provider["id"] else "")
+    else:
+        operation = "the request"
+    summary = f"HTTP {status.group(1)} to {operation}"
+    dump = HEX_DUMP.search(text)
+    page = HTML_PAGE.search(text)
+    if dump:
+        body = _dump_bytes(dump.group(0))
+        summary += f", answered with {_page_words(body.decode('utf-8', 'replace'))} ({len(body)} bytes, left out)"
+    elif page:
+        summary += f", answered with {_page_words(page.group(0))} (left out)"
+    return summary
+
+
+def without_error_pages(text: str) -> str:
+    """``text`` with each hex dump (aws-sdk-go) and HTML page (aws-sdk-go-v2) of an unreadable answer replaced by
+    one line saying what it was: the emulator's error page is noise, its status and title are the news."""
+
+    def dump(match: re.Match[str]) -> str:
+        body = _dump_bytes(match.group(0))
+        return f"\t[{_page_words(body.decode('utf-8', 'replace'))}, {len(body)} bytes, left out]\n"
+
+    def page(match: re.Match[str]) -> str:
+        return f"[{_page_words(match.group(0))}, left out]"
+
+    return HTML_PAGE.sub(page, HEX_DUMP.sub(dump, text))
+
+
+def reason_line(text: str) -> str:
+    """The one line that says why a command failed, for standard error: the harness's own sentence when one leads
+    ``text`` (after the ``terraform ...` exited N:`` header), else Terraform's first ``Error:`` line with the answer
+    it quotes summarised (:func:`answer_summary`), else the first line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines and COMMAND_HEADER.match(lines[0]):
+        lines = lines[1:]
+    if not lines:
+        return text.strip()
+    if not lines[0].startswith("Error:"):
+        return lines[0]
+    summary = answer_summary(text)
+    first = without_error_pages(lines[0]).strip()
+    return f"{first} ({summary})" if summary and summary not in first else first
+
+
+def emulator_gap(text: str, emulator: bool) -> bool:
+    """Whether ``text`` is a failure of the emulator's (an action it lacks, an answer AWS would not give), not of the
+    configuration; never on real AWS."""
+    return emulator and any(re.search(pattern, text) for pattern in EMULATOR_GAPS)
+
+
+def explain_destroy(
+    name: str, stderr: str, stdout: str, *, emulator: bool, target: str, addresses: Mapping[str, str]
+) -> str:
+    """The standard error of a failed destroy as the harness reports it: first, for a fatal error, one line per
+    object the provider names (its Terraform address from ``addresses``, when the state holds it), what the failure
+    means, whether it is an emulator gap and the answer's HTTP status and operation; then Terraform's own text with
+    the emulator's error pages summarised, never dumped."""
+    text = stderr + stdout
+    body = without_error_pages(stderr)
+    why = fatal(text, emulator)
+    if why is None:
+        return body
+    named = [f"{addresses.get(i, '?')} ({kind} {i})" for kind, i in failed_objects(text)] or ["a resource of the state"]
+    label = f" ({target} emulator)" if emulator_gap(text, emulator) else ""
+    answer = answer_summary(text)
+    tail = f" [{answer}]" if answer else ""
+    lines = [f"{name}: {what}: cannot be deleted{label}, not retried: {why}{tail}" for what in named]
+    return "\n".join(lines) + "\n" + body

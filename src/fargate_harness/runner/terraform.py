@@ -42,6 +42,7 @@ from fargate_harness.runner.diagnostics import (
     RetryPolicy,
     check_resource_limit,
     empty_lookups,
+    explain_destroy,
     failed_objects,
     fatal,
     not_idempotent,
@@ -1047,17 +1048,13 @@ class ScenarioRun:
     def _destroy_failure(self, exc: TerraformError) -> TerraformError:
         """``exc`` with, first, what a fatal error means for each object the provider names in it (its Terraform
         address when the state still holds it)."""
-        text = exc.stderr + exc.stdout
-        why = fatal(text, self.target.is_emulator)
-        if why is None:
-            return exc
-        objects = failed_objects(text)
+        text, emulator = exc.stderr + exc.stdout, self.target.is_emulator
+        objects = failed_objects(text) if fatal(text, emulator) else []
         addresses = self._addresses_of([object_id for _kind, object_id in objects])
-        named = [f"{addresses.get(i, '?')} ({kind} {i})" for kind, i in objects] or ["a resource of the state"]
-        gap = self.target.is_emulator and why.rstrip().endswith("not a fault of the configuration")
-        emulator = f" ({self.target.name} emulator)" if gap else ""
-        lines = [f"{self.name}: {what}: cannot be deleted{emulator}, not retried: {why}" for what in named]
-        return TerraformError(exc.command, exc.exit_code, "\n".join(lines) + "\n" + exc.stderr, exc.stdout)
+        stderr = explain_destroy(
+            self.name, exc.stderr, exc.stdout, emulator=emulator, target=self.target.name, addresses=addresses
+        )
+        return TerraformError(exc.command, exc.exit_code, stderr, exc.stdout)
 
     def _addresses_of(self, object_ids: Iterable[str]) -> dict[str, str]:
         """object id or name -> the Terraform address of the managed resource of the state that has it."""
