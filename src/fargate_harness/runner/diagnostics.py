@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from fargate_harness.errors import ConfigurationError, NotIdempotentError
 
@@ -100,11 +101,6 @@ INIT_PROBLEMS = {
     r"(?i)Failed to download module|Module not installed|error downloading|Failed to fetch|"
     r"registry service is unreachable": "remote-module",
 }
-#: Terraform prints a diagnostic's location before its message; the gap may not cross into the next one.
-UNKNOWN_ARGUMENT_ERROR = re.compile(
-    r"on ([^\s]+) line (\d+)(?:(?!Error:)[\s\S])*?"
-    r'(?:An argument named "([^"]+)"|Blocks of type "([^"]+)") (?:is|are) not expected here'
-)
 #: Terraform's words for a root variable with no value (``No value for required variable``).
 UNSET_VARIABLE_ERROR = re.compile(r'The root module input variable "([^"]+)" is not set, and has no default value')
 #: ``Invalid value for variable``: the variable's name (from the "var.NAME is ..." line), its rule's error message
@@ -233,14 +229,6 @@ def empty_lookups(text: str) -> list[tuple[str, str, str]]:
     return list(dict.fromkeys(found))
 
 
-def unknown_argument(text: str) -> tuple[str, str] | None:
-    """(argument or block, "file line N") when Terraform refused a name the provider's schema lacks."""
-    match = UNKNOWN_ARGUMENT_ERROR.search(text)
-    if match:
-        return match.group(3) or match.group(4), f"{match.group(1)} line {match.group(2)}"
-    return None
-
-
 # -- what a failed destroy says, in one line and without the emulator's error pages ---------------------------------
 
 #: A line of the hex dump aws-sdk-go prints of an answer it could not read (``00000000  3c 21 64 6f ...  |<!doc|``).
@@ -248,9 +236,7 @@ HEX_DUMP_LINE = re.compile(r"^[ \t]*[0-9a-f]{8}((?:[ \t]+[0-9a-f]{2})+)[ \t]+\|.
 #: Consecutive such lines: one dump.
 HEX_DUMP = re.compile(rf"(?:{HEX_DUMP_LINE.pattern}\n?)+", re.MULTILINE)
 #: An HTML page quoted in an error (aws-sdk-go-v2 quotes the body it could not decode).
-HTML_PAGE = re.compile(
-    r"(?:<!doctype html>|<html[\s>]).*?(?:</html>|(?=\n[ \t]*\n)|\Z)", re.IGNORECASE | re.DOTALL
-)
+HTML_PAGE = re.compile(r"(?:<!doctype html>|<html[\s>]).*?(?:</html>|(?=\n[ \t]*\n)|\Z)", re.IGNORECASE | re.DOTALL)
 #: The HTTP status of the answer (aws-sdk-go: ``status code: 500``; v2: ``StatusCode: 500``).
 HTTP_STATUS = re.compile(r"(?i)status ?code: ?(\d{3})")
 #: The operation aws-sdk-go-v2 names (``operation error ElastiCache: DeleteCacheSubnetGroup``).
@@ -358,3 +344,131 @@ def explain_destroy(
     tail = f" [{answer}]" if answer else ""
     lines = [f"{name}: {what}: cannot be deleted{label}, not retried: {why}{tail}" for what in named]
     return "\n".join(lines) + "\n" + body
+
+
+# -- errors that come from the provider version in use: bad input, not a verdict -----------------------------------
+
+#: A diagnostic's location and the resource it belongs to, as Terraform prints them after the summary.
+DIAGNOSTIC_PLACE = re.compile(
+    r"(?:with (?P<address>[^\s,]+),\s*\n\s*)?on (?P<file>[^\s]+) line (?P<line>\d+)(?:, in (?P<block>[^:\n]+))?"
+)
+#: What the AWS provider's schema checks say about a value its version refuses (terraform-plugin-sdk's
+#: ``helper/validation`` messages and the provider's own validators): pattern -> kind. Terraform prints them as the
+#: diagnostic's summary (``Error: <message>``), the resource and the file and line below; they are matched at the
+#: summary's start, so an AWS API error (``error creating ...: ValidationError: ...``) never reads as one.
+PROVIDER_VALIDATIONS: dict[str, str] = {
+    r"^expected length of \S+ to be in the range \(\d+ - \d+\), got": "a length",  # StringLenBetween
+    r"^expected \S+ to be in the range \(-?\d+ - -?\d+\), got": "a range",  # IntBetween
+    r"^expected \S+ to be one of \[[^\]]*\], got": "a value",  # StringInSlice
+    r"^invalid value for \S+ \(": "a value",  # StringMatch
+    r'^"?[\w.]+"? cannot be longer than \d+ characters': "a length",  # the provider's own name validators
+}
+#: Names the provider's schema lacks: pattern -> (kind, the group naming it).
+PROVIDER_UNKNOWN_NAMES: dict[str, str] = {
+    r'An\s+argument\s+named\s+"(?P<name>[^"]+)"\s+is\s+not\s+expected\s+here': "argument",
+    r'Blocks\s+of\s+type\s+"(?P<name>[^"]+)"\s+are\s+not\s+expected\s+here': "block",
+    r'The provider\s+[^\s]*hashicorp/aws\s+does\s+not\s+support\s+resource\s+type\s+"(?P<name>[^"]+)"': "resource type",
+    r'The provider\s+[^\s]*hashicorp/aws\s+does\s+not\s+support\s+data\s+source\s+"(?P<name>[^"]+)"': "data source",
+}
+
+
+@dataclass(frozen=True)
+class ProviderRejection:
+    """A plan or apply error the AWS provider's version gave: a value its schema check refuses (``kind`` "a length",
+    "a range", "a value"), or a name its schema lacks ("argument", "block", "resource type", "data source")."""
+
+    kind: str
+    message: str  # Terraform's summary, or the name the schema lacks
+    where: str  # "main.tf line 18", "" when Terraform gave no location
+    address: str = ""  # the resource the diagnostic belongs to, when Terraform names it
+
+    @property
+    def unknown_name(self) -> bool:
+        """True for a name the schema lacks, False for a value it refuses."""
+        return self.kind in PROVIDER_UNKNOWN_NAMES.values()
+
+
+def _diagnostics(text: str) -> list[str]:
+    """Terraform's diagnostics in ``text``, each from its ``Error:`` line to the next."""
+    return [f"Error:{part}" for part in re.split(r"(?m)^\s*(?:│\s*)?Error:", text)[1:]]
+
+
+def _place(diagnostic: str) -> tuple[str, str]:
+    match = DIAGNOSTIC_PLACE.search(diagnostic)
+    if match is None:
+        return "", ""
+    address = match["address"] or ""
+    if not address and match["block"]:
+        block = match["block"].split()
+        if len(block) == 3 and block[0] in ("resource", "data"):
+            labels = [label.strip('"') for label in block[1:]]
+            address = ("data." if block[0] == "data" else "") + ".".join(labels)
+    return f"{match['file']} line {match['line']}", address
+
+
+def provider_rejection(text: str) -> ProviderRejection | None:
+    """The first error in ``text`` that the AWS provider's version gave (see :class:`ProviderRejection`), or None."""
+    for diagnostic in _diagnostics(text):
+        summary = diagnostic.splitlines()[0].removeprefix("Error:").strip()
+        where, address = _place(diagnostic)
+        for pattern, kind in PROVIDER_UNKNOWN_NAMES.items():
+            found = re.search(pattern, diagnostic)
+            if found:
+                return ProviderRejection(kind, found["name"], where, address)
+        for pattern, kind in PROVIDER_VALIDATIONS.items():
+            if re.search(pattern, summary):
+                return ProviderRejection(kind, summary, where, address)
+    return None
+
+
+def aws_constraints(modules: Iterable[Any]) -> list[str]:
+    """The version constraints the configuration's modules put on ``hashicorp/aws`` (``required_providers``, under
+    any local name the module gives that source), each once."""
+    found: list[str] = []
+    for module in modules:
+        for name in module.aws_local_names():
+            version = module.required_providers.get(name, {}).get("version")
+            if version and version not in found:
+                found.append(version)
+    return found
+
+
+def provider_rejection_message(
+    name: str,
+    rejection: ProviderRejection,
+    *,
+    version: str | None,
+    constraints: Sequence[str],
+    mirror_versions: Sequence[str],
+    source: str,
+) -> str:
+    """What the user reads (exit 2): what the provider version refused, where, the configuration's own constraint,
+    and the ways out (a newer provider online, or the change)."""
+    provider = f"hashicorp/aws {version or '?'}"
+    asked = (
+        f"the configuration asks for {' and '.join(constraints)}"
+        if constraints
+        else "the configuration sets no version constraint"
+    )
+    where = rejection.where or "the configuration"
+    detail = "; ".join(
+        [*([f"in {rejection.address}"] if rejection.address else []), "the version init selected", asked]
+    )
+    if rejection.unknown_name:
+        what = f"`{rejection.message}` is not known to {provider}"
+        change = f"remove the {rejection.kind}, or require a provider version that has it"
+    else:
+        what = f"{provider} refuses {rejection.kind}: {rejection.message}"
+        change = "change the value to one this provider version accepts"
+    if source == "mirror" or (source == "auto" and mirror_versions and version in mirror_versions):
+        held = ", ".join(mirror_versions) or "none"
+        ways = (
+            f"the offline mirror holds hashicorp/aws {held}, older than many configurations are written for; online, "
+            f"use --tf-provider-source registry (or HARNESS_PROVIDER_SOURCE=registry) for a newer provider within "
+            f"your constraint, or {change}"
+        )
+    else:
+        ways = f"raise the provider version (the version constraint in required_providers), or {change}"
+    return (
+        f"{name}: {where}: {what} ({detail}). This is the provider version's check, not a verdict on the task: {ways}"
+    )

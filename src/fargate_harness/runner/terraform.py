@@ -40,13 +40,15 @@ from fargate_harness.runner.diagnostics import (
     INVALID_VARIABLE_ERROR,
     UNSET_VARIABLE_ERROR,
     RetryPolicy,
+    aws_constraints,
     check_resource_limit,
     empty_lookups,
     explain_destroy,
     failed_objects,
     fatal,
     not_idempotent,
-    unknown_argument,
+    provider_rejection,
+    provider_rejection_message,
 )
 from fargate_harness.runner.masking import (
     Masker,
@@ -434,14 +436,17 @@ class ScenarioRun:
             problem = self._init_problem(text)
             if problem:
                 raise ConfigurationError(f"{self.name}: {problem}\n{self.masker(text.strip()[-1500:])}")
-        unknown = unknown_argument(text)
-        if unknown:
-            what, where = unknown
+        rejection = provider_rejection(text)  # a value or a name the provider version in use refuses
+        if rejection:
             raise ConfigurationError(
-                f"{self.name}: {where}: `{what}` is not known to hashicorp/aws {self.provider_version or '?'} (the "
-                "version init selected); it needs a newer provider. Offline the mirror holds aws "
-                f"{', '.join(self.toolchain.mirror_versions) or 'none'}: use --tf-provider-source registry online, "
-                "or remove the argument"
+                provider_rejection_message(
+                    self.name,
+                    rejection,
+                    version=self.provider_version,
+                    constraints=aws_constraints(self.modules),
+                    mirror_versions=self.toolchain.mirror_versions,
+                    source=self.toolchain.provider_source,
+                )
             )
         unset = list(dict.fromkeys(UNSET_VARIABLE_ERROR.findall(text)))
         if unset:

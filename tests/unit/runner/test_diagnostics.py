@@ -105,3 +105,80 @@ def test_the_reason_line_of_an_explained_destroy_is_the_harness_sentence() -> No
     assert diagnostics.reason_line(problem).startswith(
         "orders: a resource of the state: cannot be deleted (embedded emulator)"
     )
+
+
+# -- errors from the provider version in use ------------------------------------------------------------------------
+
+#: Recorded with hashicorp/aws 3.39.0 (the offline mirror) and Terraform 1.11.4: a 34-character role name_prefix
+#: (tests/data/configs/role-name-prefix), and a resource type 3.39 predates (aws_ecr_pull_through_cache_rule).
+NAME_PREFIX = (DATA / "name_prefix_too_long.txt").read_text()
+UNKNOWN_TYPE = (DATA / "unknown_resource_type.txt").read_text()
+UNKNOWN_BLOCK = (
+    'Error: Unsupported block type\n\n  on main.tf line 12, in resource "aws_ecs_task_definition" "t":\n'
+    '  12:   runtime_platform {\n\nBlocks of type "runtime_platform" are not expected here.\n'
+)
+#: AWS's own refusal at apply: not the provider version's, never bad input by this rule.
+AWS_REFUSAL = (
+    'Error: error creating IAM Role (payments): ValidationError: 1 validation error detected: Value at "roleName" '
+    "failed to satisfy constraint: Member must have length less than or equal to 64\n\tstatus code: 400\n\n"
+    '  with aws_iam_role.execution,\n  on main.tf line 6, in resource "aws_iam_role" "execution":\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            NAME_PREFIX,
+            diagnostics.ProviderRejection(
+                "a length",
+                "expected length of name_prefix to be in the range (1 - 32), got payments-reconciliation-exec-role-",
+                "main.tf line 18",
+                "aws_iam_role.execution",
+            ),
+        ),
+        (
+            UNKNOWN_TYPE,
+            diagnostics.ProviderRejection(
+                "resource type",
+                "aws_ecr_pull_through_cache_rule",
+                "main.tf line 10",
+                "aws_ecr_pull_through_cache_rule.hub",
+            ),
+        ),
+        (
+            UNKNOWN_BLOCK,
+            diagnostics.ProviderRejection("block", "runtime_platform", "main.tf line 12", "aws_ecs_task_definition.t"),
+        ),
+        (AWS_REFUSAL, None),
+    ],
+    ids=["validation", "resource-type", "block", "aws-refusal"],
+)
+def test_an_error_of_the_provider_version_is_recognised(
+    text: str, expected: diagnostics.ProviderRejection | None
+) -> None:
+    assert diagnostics.provider_rejection(text) == expected
+
+
+def test_the_message_names_version_constraint_place_and_ways_out() -> None:
+    rejection = diagnostics.provider_rejection(NAME_PREFIX)
+    assert rejection is not None
+    message = diagnostics.provider_rejection_message(
+        "payments",
+        rejection,
+        version="3.39.0",
+        constraints=[">= 3.29"],
+        mirror_versions=("2.70.0", "3.39.0"),
+        source="mirror",
+    )
+    assert message.startswith(
+        "payments: main.tf line 18: hashicorp/aws 3.39.0 refuses a length: expected length of name_prefix to be in "
+        "the range (1 - 32), got payments-reconciliation-exec-role- (in aws_iam_role.execution; the version init "
+        "selected; the configuration asks for >= 3.29)."
+    ), message
+    assert "--tf-provider-source registry" in message and "change the value" in message, message
+    online = diagnostics.provider_rejection_message(
+        "payments", rejection, version="5.80.0", constraints=[], mirror_versions=("3.39.0",), source="registry"
+    )
+    assert "the configuration sets no version constraint" in online
+    assert "raise the provider version" in online and "--tf-provider-source" not in online, online
