@@ -149,7 +149,10 @@ def preflight(
         ) from exc
     account = facts._primary()
     facts.read_parameters(td, account, target.region, task_partition(td))
-    requirements = derive(td, facts, principal_account=account, region=target.region, images=images)
+    rules = places.pull_through_rules if places is not None else []  # the configuration's, which emulators lack
+    requirements = derive(
+        td, facts, principal_account=account, region=target.region, images=images, pull_through_rules=rules
+    )
     requirements += derive_roles(
         td, principal_account=account, region=target.region, cluster=cluster, deployer=deployer
     )
@@ -180,7 +183,8 @@ def preflight(
     # An emulator gap is shown only where it concerns this task: a resource it names, or a missing repository (where
     # a pull through cache rule could have decided). Never a note, never on every task.
     missing_repository = any(
-        v.requirement.kind == "ecr-pull" and v.requirement.exists is False for v in report.verdicts
+        (v.requirement.kind == "ecr-pull" and v.requirement.exists is False) or v.requirement.kind == "ecr-pull-through"
+        for v in report.verdicts
     )
     resources = {v.requirement.resource for v in report.verdicts}
     report.emulator_gaps += facts.gaps_for(resources, pull_through=missing_repository)

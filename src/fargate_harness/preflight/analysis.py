@@ -61,6 +61,10 @@ ECS_ERRORS: dict[str, str] = {
     "this role.",
     "deployer": "User: {principal} is not authorized to perform: {action} on resource: {resource}",
 }
+#: What the execution role needs to pull through a cache rule, and where AWS says so (Amazon ECR User Guide, "IAM
+#: permissions required to sync an upstream registry with an Amazon ECR private registry").
+PULL_THROUGH_ACTIONS = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
+PULL_THROUGH_DOC = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-iam.html"
 #: What over-grant probes put in place of a resource's name: an ARN no requirement should ever need.
 PROBE_NAME = "harness-overgrant-probe"
 #: An identity policy allowing everything: used to isolate what a resource policy alone decides.
@@ -267,6 +271,10 @@ def _fix(
     place = POLICY_PLACES.get(requirement.kind, "")
     cross = requirement.resource_owner != role.account
     role_place = f"role {role.name}"
+    if requirement.covers and not cross:  # the grant AWS documents: every repository of the pull through cache rule
+        actions = list(PULL_THROUGH_ACTIONS) if requirement.kind == "ecr-pull-through" else requirement.action
+        grant = json.dumps({"Effect": "Allow", "Action": actions, "Resource": requirement.covers}, sort_keys=False)
+        return f"add to role {role.name}: {grant} ({PULL_THROUGH_DOC})", role_place
     if requirement.kind == "kms" and not resource_ok:
         return (
             f"add to the key policy of {requirement.resource}: "
@@ -594,7 +602,12 @@ def _pair_overgrants(
     needed_actions = {r.action.lower() for r in matched}
     if any(c in action for c in "*?") and action.lower() not in needed_actions:
         problems.append(f"{where}: action {action} is wider than the needed {sorted({r.action for r in matched})}")
-    probes = [probe for requirement in matched for probe in _probes(requirement.resource)]
+    probes = [
+        probe
+        for requirement in matched
+        for probe in _probes(requirement.resource)
+        if not (requirement.covers and wildcard_match(requirement.covers, probe))  # the rule's repositories
+    ]
     wider = next((probe for probe in probes if wildcard_match(resource, probe)), None)
     if wider:
         problems.append(f"{where}: resource {resource} also allows resources no requirement names (e.g. {wider})")

@@ -52,7 +52,7 @@ from a :class:`Facts` object (the AWS-backed one lives in :mod:`fargate_harness.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fargate_harness.preflight.requirements_agent import (
@@ -157,15 +157,18 @@ def derive(
     principal_account: str,
     region: str,
     images: str = "require",
+    pull_through_rules: Sequence[Mapping[str, Any]] = (),
 ) -> list[Requirement]:
     """Every requirement of the task definition's containers and volumes, in container order, without duplicates.
 
     ``images="assume-pushed"`` skips the check that each ECR image's tag or digest is in its repository
-    (for pipelines that push images after the infrastructure).
+    (for pipelines that push images after the infrastructure). ``pull_through_rules`` are the configuration's
+    own (:attr:`fargate_harness.preflight.places.Places.pull_through_rules`), used for a registry whose rules the
+    target cannot list.
     """
     if images not in ("require", "assume-pushed"):
         raise ValueError(f"images must be 'require' or 'assume-pushed', not {images!r}")
-    scope = Scope(facts, principal_account, region, task_partition(task_definition), images)
+    scope = Scope(facts, principal_account, region, task_partition(task_definition), images, tuple(pull_through_rules))
     found: list[Requirement] = []
     for container in task_definition.get("containerDefinitions", []):
         name = container.get("name", "?")

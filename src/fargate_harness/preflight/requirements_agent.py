@@ -83,18 +83,47 @@ def _image_requirements(image: str, *, source: str, scope: Scope) -> list[Requir
             for action in ECR_PULL_ACTIONS
         ]
     rule = ecr.pull_through_rule_for(parsed.repository_name, facts.pull_through_rules(parsed.account_id, parsed.region))
+    if rule is None:  # the target could not list it (an emulator cannot hold rules): the configuration's own
+        configured = [
+            dict(r) for r in scope.configured_rules if str(r.get("registryId") or "") in ("", parsed.account_id)
+        ]
+        rule = ecr.pull_through_rule_for(parsed.repository_name, configured)
     exists = facts.repository_exists(parsed.repository_name, parsed.account_id, parsed.region)
     if rule is not None:
-        where = f"{source} (pull through cache rule {rule.get('ecrRepositoryPrefix')})"
+        prefix = str(rule.get("ecrRepositoryPrefix"))
+        declared = f", {rule['terraformAddress']}" if rule.get("terraformAddress") else ""
+        where = f"{source} (pull through cache rule {prefix}{declared})"
+        covers = repository.rsplit(":repository/", 1)[0] + f":repository/{prefix}/*"
         found += [
-            Requirement("ecr-pull", action, repository, parsed.account_id, source, exists=True if exists else None)
+            Requirement(
+                "ecr-pull",
+                action,
+                repository,
+                parsed.account_id,
+                source,
+                exists=True if exists else None,
+                covers=covers,
+            )
             for action in ECR_PULL_ACTIONS
         ]
+        # Amazon ECR User Guide, "IAM permissions required to sync an upstream registry with an Amazon ECR private
+        # registry": BatchImportUpstreamImage to import, CreateRepository while the cache repository does not exist
         found.append(
-            Requirement("ecr-pull-through", "ecr:BatchImportUpstreamImage", repository, parsed.account_id, where)
+            Requirement(
+                "ecr-pull-through",
+                "ecr:BatchImportUpstreamImage",
+                repository,
+                parsed.account_id,
+                where,
+                covers=covers,
+            )
         )
         if not exists:  # the first pull creates the repository
-            found.append(Requirement("ecr-pull-through", "ecr:CreateRepository", repository, parsed.account_id, where))
+            found.append(
+                Requirement(
+                    "ecr-pull-through", "ecr:CreateRepository", repository, parsed.account_id, where, covers=covers
+                )
+            )
         return found
     missing = (
         "" if exists else f"repository {parsed.repository_name} does not exist in {parsed.account_id}/{parsed.region}"
@@ -357,7 +386,7 @@ AGENT_ACTIONS: Mapping[str, str] = {
         ("ecr:GetAuthorizationToken", *ECR_PULL_ACTIONS), f"pulling images from Amazon ECR ({_EXECUTION_ROLE_DOC})"
     ),
     **dict.fromkeys(
-        ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository"),
+        ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:TagResource"),
         f"pulling through an ECR pull through cache rule ({_PULL_THROUGH_DOC})",
     ),
     **dict.fromkeys(

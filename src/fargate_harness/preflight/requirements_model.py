@@ -78,6 +78,9 @@ class Requirement:
     fix_hint: str = ""  # the fix when the resource is missing or unusable (instead of "create it")
     aws_error: str = ""  # the error AWS reports for this requirement, when more precise than its kind's
     note: str = ""  # for NOBODY rows (and allowed rows that need a word): what was and was not checked
+    #: A resource pattern AWS documents granting this call on, wider than ``resource`` (the repositories of a pull
+    #: through cache rule: ``repository/<prefix>/*``): the fix names it, and a grant within it is no over-grant.
+    covers: str = ""
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -142,6 +145,9 @@ class Scope:
     region: str
     partition: str
     images: str = "require"
+    #: Pull through cache rules the configuration declares (``aws_ecr_pull_through_cache_rule``), in
+    #: DescribePullThroughCacheRules' shape: used when the target cannot hold or list them (an emulator).
+    configured_rules: tuple[Mapping[str, Any], ...] = ()
 
 
 def arn_parts(arn: str) -> tuple[str, str, str, str, str]:
