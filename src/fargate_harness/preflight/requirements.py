@@ -61,11 +61,11 @@ from fargate_harness.preflight.requirements_agent import (
     CREATE_GROUP_ERROR,
     CREATE_GROUP_SENTENCE,
     PUBLIC_REGISTRIES,
-    _environment_file_requirements,
-    _image_requirements,
-    _log_requirements,
     agent_purposes,
     checked_rows,
+    environment_file_requirements,
+    image_requirements,
+    log_requirements,
 )
 from fargate_harness.preflight.requirements_model import (
     AWS_MANAGED_KEY_ALIASES,
@@ -94,16 +94,16 @@ from fargate_harness.preflight.requirements_references import (
     REGISTRY_AUTH_ERROR,
     SECRETS_DOC,
     SSM_ERROR,
-    _secret_requirements,
-    _value_from_requirements,
     is_secrets_manager_arn,
     parameter_location,
     parameter_value_froms,
+    secret_requirements,
+    value_from_requirements,
 )
 from fargate_harness.preflight.requirements_task_role import (
     FIRELENS_OUTPUTS,
-    _efs_requirements,
-    _firelens_requirements,
+    efs_requirements,
+    firelens_requirements,
 )
 
 __all__ = [
@@ -172,23 +172,23 @@ def derive(
     found: list[Requirement] = []
     for container in task_definition.get("containerDefinitions", []):
         name = container.get("name", "?")
-        found += _image_requirements(container.get("image", ""), source=f"container {name} image", scope=scope)
+        found += image_requirements(container.get("image", ""), source=f"container {name} image", scope=scope)
         credentials = (container.get("repositoryCredentials") or {}).get("credentialsParameter")
         if credentials:
             where = f"container {name} repositoryCredentials"
-            found += _secret_requirements(credentials, kind="registry-credentials", source=where, scope=scope)
+            found += secret_requirements(credentials, kind="registry-credentials", source=where, scope=scope)
         for env_file in container.get("environmentFiles") or []:
             where = f"container {name} environmentFiles {env_file.get('value')}"
-            found += _environment_file_requirements(str(env_file.get("value", "")), source=where, scope=scope)
+            found += environment_file_requirements(str(env_file.get("value", "")), source=where, scope=scope)
         for secret in container.get("secrets", []):
             where = f"container {name} secret {secret.get('name')}"
-            found += _value_from_requirements(secret.get("valueFrom", ""), source=where, scope=scope)
+            found += value_from_requirements(secret.get("valueFrom", ""), source=where, scope=scope)
         for option in (container.get("logConfiguration") or {}).get("secretOptions") or []:
             where = f"container {name} logConfiguration secretOptions {option.get('name')}"
-            found += _value_from_requirements(option.get("valueFrom", ""), source=where, scope=scope)
-        found += _log_requirements(container, source=f"container {name} awslogs", scope=scope)
-        found += _firelens_requirements(container, source=f"container {name} awsfirelens", scope=scope)
-    found += _efs_requirements(task_definition, scope=scope)
+            found += value_from_requirements(option.get("valueFrom", ""), source=where, scope=scope)
+        found += log_requirements(container, source=f"container {name} awslogs", scope=scope)
+        found += firelens_requirements(container, source=f"container {name} awsfirelens", scope=scope)
+    found += efs_requirements(task_definition, scope=scope)
     # A reference (secret, parameter, registry credentials) is judged on its own: one row per container and
     # variable, since two references to one secret may differ in JSON key, stage or version id.
     unique: dict[tuple[str, ...], Requirement] = {}

@@ -21,7 +21,7 @@ from fargate_harness.preflight.requirements_model import (
     Scope,
     task_partition,
 )
-from fargate_harness.preflight.requirements_references import PRIVATE_AUTH_DOC, SECRETS_DOC, _kms_requirement
+from fargate_harness.preflight.requirements_references import PRIVATE_AUTH_DOC, SECRETS_DOC, kms_requirement
 
 
 def _registry_of(image: str) -> str:
@@ -64,7 +64,7 @@ def _unchecked_image(image: str, *, source: str, scope: Scope, credentials: str 
     return [Requirement("image-unchecked", NO_IAM, image, scope.principal_account, source, principal=NOBODY, note=note)]
 
 
-def _image_requirements(image: str, *, source: str, scope: Scope) -> list[Requirement]:
+def image_requirements(image: str, *, source: str, scope: Scope) -> list[Requirement]:
     """GetAuthorizationToken plus the pull actions on the repository (none for images outside ECR; what was checked
     for those is said by :func:`checked_rows`)."""
     facts, principal_account, partition = scope.facts, scope.principal_account, scope.partition
@@ -190,7 +190,7 @@ CREATE_GROUP_ERROR = (
 CREATE_GROUP_RESOURCE = ":log-stream:"
 
 
-def _log_requirements(container: Mapping[str, Any], *, source: str, scope: Scope) -> list[Requirement]:
+def log_requirements(container: Mapping[str, Any], *, source: str, scope: Scope) -> list[Requirement]:
     """Stream creation and writes for awslogs, and CreateLogGroup as the driver needs it.
 
     The driver (moby ``daemon/logger/awslogs``, which Fargate's shim-loggers-for-containerd runs) calls
@@ -302,7 +302,7 @@ def checked_rows(
     return list({(r.kind, r.resource, r.source): r for r in found}.values())
 
 
-def _environment_file_requirements(value: str, *, source: str, scope: Scope) -> list[Requirement]:
+def environment_file_requirements(value: str, *, source: str, scope: Scope) -> list[Requirement]:
     """GetObject on the object and GetBucketLocation on the bucket (plus kms:Decrypt for SSE-KMS)."""
     try:
         obj = s3.parse_object_arn(value)
@@ -358,7 +358,7 @@ def _environment_file_requirements(value: str, *, source: str, scope: Scope) -> 
     ]
     if metadata is not None and metadata.get("ServerSideEncryption") == "aws:kms":
         region = str(metadata.get("BucketRegion") or scope.region)
-        kms = _kms_requirement(
+        kms = kms_requirement(
             str(metadata.get("SSEKMSKeyId") or "alias/aws/s3"),
             facts=facts,
             service="s3",

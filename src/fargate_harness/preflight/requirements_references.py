@@ -20,7 +20,7 @@ from fargate_harness.preflight.requirements_model import (
 )
 
 
-def _kms_requirement(
+def kms_requirement(
     key_id: str | None,
     *,
     facts: Facts,
@@ -256,7 +256,7 @@ def _malformed_secret(value_from: str, reason: str, *, kind: str, source: str, s
     )
 
 
-def _secret_requirements(value_from: str, *, kind: str, source: str, scope: Scope) -> list[Requirement]:
+def secret_requirements(value_from: str, *, kind: str, source: str, scope: Scope) -> list[Requirement]:
     """GetSecretValue on the secret (plus kms:Decrypt for a customer key), and the reference judged on its own."""
     try:
         reference = secrets.parse_secret_reference(value_from)
@@ -317,7 +317,7 @@ def _secret_requirements(value_from: str, *, kind: str, source: str, scope: Scop
             )
         )
         return found
-    kms = _kms_requirement(
+    kms = kms_requirement(
         metadata.get("KmsKeyId"),
         facts=facts,
         service="secretsmanager",
@@ -387,7 +387,7 @@ def _parameter_requirements(value_from: str, *, source: str, scope: Scope) -> li
         # Parameter Store reads the secret for the caller: both permissions are the caller's.
         secret_name = name.removeprefix(SECRETS_MANAGER_REFERENCE)
         found = [Requirement("parameter", "ssm:GetParameters", arn, account, source, exists=True)]
-        return found + _secret_requirements(
+        return found + secret_requirements(
             secret_name, kind="secret", source=f"{source}{REFERENCE_SOURCE}", scope=scope
         )
     meta = facts.parameter(name, account, region)
@@ -430,7 +430,7 @@ def _parameter_requirements(value_from: str, *, source: str, scope: Scope) -> li
         ]
     found = [Requirement("parameter", "ssm:GetParameters", arn, account, source, exists=True)]
     if meta.get("Type") == "SecureString":
-        kms = _kms_requirement(
+        kms = kms_requirement(
             meta.get("KeyId") or "alias/aws/ssm",
             facts=facts,
             service="ssm",
@@ -445,8 +445,8 @@ def _parameter_requirements(value_from: str, *, source: str, scope: Scope) -> li
     return found
 
 
-def _value_from_requirements(value_from: str, *, source: str, scope: Scope) -> list[Requirement]:
+def value_from_requirements(value_from: str, *, source: str, scope: Scope) -> list[Requirement]:
     """A ``secrets`` or ``secretOptions`` entry: a Secrets Manager secret, or an SSM parameter."""
     if is_secrets_manager_arn(value_from):
-        return _secret_requirements(value_from, kind="secret", source=source, scope=scope)
+        return secret_requirements(value_from, kind="secret", source=source, scope=scope)
     return _parameter_requirements(value_from, source=source, scope=scope)

@@ -20,7 +20,7 @@ FIRELENS_OUTPUTS: Mapping[str, str] = {
 }
 
 
-def _firelens_requirements(container: Mapping[str, Any], *, source: str, scope: Scope) -> list[Requirement]:
+def firelens_requirements(container: Mapping[str, Any], *, source: str, scope: Scope) -> list[Requirement]:
     """What the log router's output for this container calls with the task role (not fatal for the start)."""
     config = container.get("logConfiguration") or {}
     if config.get("logDriver") != "awsfirelens":
@@ -66,7 +66,7 @@ def _firelens_requirements(container: Mapping[str, Any], *, source: str, scope: 
     return [need("s3:PutObject", f"arn:{partition}:s3:::{bucket}/{key}")]
 
 
-def _efs_requirements(task_definition: Mapping[str, Any], *, scope: Scope) -> list[Requirement]:
+def efs_requirements(task_definition: Mapping[str, Any], *, scope: Scope) -> list[Requirement]:
     """ClientMount (and ClientWrite unless every mount is read-only) for EFS volumes with IAM authorization."""
     found: list[Requirement] = []
     containers = task_definition.get("containerDefinitions", [])
