@@ -27,6 +27,7 @@ from fargate_harness.lifecycle import (
 )
 from fargate_harness.options import Options, destroy_on_sigterm, resolve_options, validate_arn_option
 from fargate_harness.runner import hcl, toolchain
+from fargate_harness.runner.diagnostics import reason_line
 from fargate_harness.runner.isolation import isolate_run
 from fargate_harness.runner.processes import INTERRUPTS
 from fargate_harness.targets import TARGETS, EmbeddedTarget, Target, kept, start_target, stop_target
@@ -341,6 +342,8 @@ def command_run(args: argparse.Namespace) -> int:
     for outcome in outcomes:
         if outcome.bad_input:
             print(f"fargate-harness: {outcome.error}", file=sys.stderr)
+        if outcome.destroy_error:  # the reason on stderr whatever the output format (--json too)
+            print(f"fargate-harness: teardown: {reason_line(outcome.destroy_error)}", file=sys.stderr)
     return code
 
 
@@ -440,7 +443,7 @@ def print_preflight(as_json: bool, answers: list[Outcome], direct: list[Prefligh
     for answer in answers:
         for problem in (answer.error, answer.nothing, answer.destroy_error):
             if problem:
-                print(f"fargate-harness: {problem.splitlines()[0]}", file=sys.stderr)
+                print(f"fargate-harness: {reason_line(problem)}", file=sys.stderr)
     if not answers:
         return EXIT_OK if verdict else EXIT_FAILED
     code = exit_code(answers)

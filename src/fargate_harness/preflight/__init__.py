@@ -30,6 +30,7 @@ from fargate_harness.preflight.requirements import (
     derive_roles,
     task_partition,
 )
+from fargate_harness.preflight.shared_roles import judge_shared_roles
 from fargate_harness.preflight.sidecars import find_sidecars
 from fargate_harness.targets.base import Target
 
@@ -148,7 +149,10 @@ def preflight(
         ) from exc
     account = facts._primary()
     facts.read_parameters(td, account, target.region, task_partition(td))
-    requirements = derive(td, facts, principal_account=account, region=target.region, images=images)
+    rules = places.pull_through_rules if places is not None else []  # the configuration's, which emulators lack
+    requirements = derive(
+        td, facts, principal_account=account, region=target.region, images=images, pull_through_rules=rules
+    )
     requirements += derive_roles(
         td, principal_account=account, region=target.region, cluster=cluster, deployer=deployer
     )
@@ -179,7 +183,8 @@ def preflight(
     # An emulator gap is shown only where it concerns this task: a resource it names, or a missing repository (where
     # a pull through cache rule could have decided). Never a note, never on every task.
     missing_repository = any(
-        v.requirement.kind == "ecr-pull" and v.requirement.exists is False for v in report.verdicts
+        (v.requirement.kind == "ecr-pull" and v.requirement.exists is False) or v.requirement.kind == "ecr-pull-through"
+        for v in report.verdicts
     )
     resources = {v.requirement.resource for v in report.verdicts}
     report.emulator_gaps += facts.gaps_for(resources, pull_through=missing_repository)
@@ -214,11 +219,23 @@ def preflight_many(
     """
     options = dict(options or {})
     if workers <= 1 or len(jobs) <= 1:
-        return [preflight(target, name, facts, **options) for target, name, facts in jobs]
-    with ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="preflight") as pool:
-        futures = [pool.submit(preflight, target, name, facts, **options) for target, name, facts in jobs]
-        wait(futures)
-    return [future.result() for future in futures]
+        reports = [preflight(target, name, facts, **options) for target, name, facts in jobs]
+    else:
+        with ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="preflight") as pool:
+            futures = [pool.submit(preflight, target, name, facts, **options) for target, name, facts in jobs]
+            wait(futures)
+        reports = [future.result() for future in futures]
+    judge_shared_roles(reports, lambda arn: _shared_role(jobs, reports, arn))  # judged against all their needs
+    return reports
+
+
+def _shared_role(
+    jobs: Sequence[tuple[Target, str, AwsFacts | None]], reports: Sequence[PreflightReport], arn: str
+) -> RolePolicies | None:
+    """The policies of execution role ``arn``, read where the first report naming it was made."""
+    index = next(i for i, report in enumerate(reports) if report.execution_role == arn)
+    target, _name, facts = jobs[index]
+    return _role_or_none(facts or AwsFacts(target), arn, reports[index])
 
 
 def simulate_identity(target: Target, role_arn: str, verdicts: list[Verdict]) -> list[str]:

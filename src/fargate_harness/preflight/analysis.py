@@ -20,6 +20,7 @@ from fargate_harness.preflight.requirements import (
     SAMPLE_TASK_ID,
     TASK,
     Requirement,
+    agent_purposes,
     arn_parts,
 )
 from fargate_harness.preflight.sidecars import Sidecar
@@ -60,9 +61,10 @@ ECS_ERRORS: dict[str, str] = {
     "this role.",
     "deployer": "User: {principal} is not authorized to perform: {action} on resource: {resource}",
 }
-#: Services whose actions the ECS agent uses with the execution role. Anything else belongs on the task role
-#: (unless a requirement of the task definition needs it, such as ``s3`` for ``environmentFiles``).
-EXECUTION_SERVICES = frozenset({"ecr", "logs", "secretsmanager", "ssm", "kms"})
+#: What the execution role needs to pull through a cache rule, and where AWS says so (Amazon ECR User Guide, "IAM
+#: permissions required to sync an upstream registry with an Amazon ECR private registry").
+PULL_THROUGH_ACTIONS = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
+PULL_THROUGH_DOC = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-iam.html"
 #: What over-grant probes put in place of a resource's name: an ARN no requirement should ever need.
 PROBE_NAME = "harness-overgrant-probe"
 #: An identity policy allowing everything: used to isolate what a resource policy alone decides.
@@ -269,6 +271,10 @@ def _fix(
     place = POLICY_PLACES.get(requirement.kind, "")
     cross = requirement.resource_owner != role.account
     role_place = f"role {role.name}"
+    if requirement.covers and not cross:  # the grant AWS documents: every repository of the pull through cache rule
+        actions = list(PULL_THROUGH_ACTIONS) if requirement.kind == "ecr-pull-through" else requirement.action
+        grant = json.dumps({"Effect": "Allow", "Action": actions, "Resource": requirement.covers}, sort_keys=False)
+        return f"add to role {role.name}: {grant} ({PULL_THROUGH_DOC})", role_place
     if requirement.kind == "kms" and not resource_ok:
         return (
             f"add to the key policy of {requirement.resource}: "
@@ -537,50 +543,71 @@ def _probes(resource: str) -> list[str]:
     return [f"arn:{partition}:{service}:{region}:{account}:{kind}{head}{PROBE_NAME}{tail}" for head in heads]
 
 
-def overgrants(role: RolePolicies, requirements: Iterable[Requirement]) -> tuple[list[str], list[str]]:
-    """(over-grants, misplaced) of the execution role's own policies (AWS managed policies excepted).
-
-    An Allow's action/resource pair is an over-grant when no requirement needs it, or when it also
-    allows a resource no requirement names (probed by swapping the resource name), or an action pattern
-    wider than the actions needed. Actions of services the agent never calls belong on the task role.
-    """
-    needs = [r for r in requirements if r.principal == EXECUTION]
-    used = EXECUTION_SERVICES | {r.action.split(":")[0].lower() for r in needs}
-    found: list[str] = []
-    misplaced: list[str] = []
+def own_allows(role: RolePolicies) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    """(``<policy> statement <Sid or #index>``, statement) of each Allow of the role's own policies (AWS managed
+    policies excepted)."""
     for label, document in role.policies.items():
         if label in role.aws_managed:
             continue
         for index, statement in enumerate(statements(document)):
-            if statement.get("Effect") != "Allow":
+            if statement.get("Effect") == "Allow":
+                yield f"{label} statement {statement.get('Sid') or '#' + str(index)}", statement
+
+
+def overgrants(
+    role: RolePolicies, requirements: Iterable[Requirement], *, subject: str = "the task definition"
+) -> tuple[list[str], list[str]]:
+    """(over-grants, misplaced) of the execution role's own policies (AWS managed policies excepted).
+
+    An Allow's action/resource pair is an over-grant when no requirement needs it, or when it also
+    allows a resource no requirement names (probed by swapping the resource name), or an action pattern
+    wider than the actions needed. An action the agent never performs with the execution role (none of
+    :data:`~fargate_harness.preflight.requirements.AGENT_ACTIONS`) is misplaced: it belongs on the task role; an
+    agent action no requirement needs is an unused grant (an over-grant). ``subject`` names whose requirements
+    they are (the task definitions sharing the role, :mod:`fargate_harness.preflight.shared_roles`).
+    """
+    needs = [r for r in requirements if r.principal == EXECUTION]
+    found: list[str] = []
+    misplaced: list[str] = []
+    for where, statement in own_allows(role):
+        for element in ("NotAction", "NotResource"):
+            if element in statement:
+                found.append(f"{where}: {element} allows everything it does not list")
+        for action in as_list(statement.get("Action")):
+            if action != "*" and not agent_purposes(action):
+                misplaced.append(
+                    f"{where}: {action} is never called by the ECS agent or Fargate with the execution role; "
+                    "if the application needs it, it belongs on the task role"
+                )
                 continue
-            where = f"{label} statement {statement.get('Sid') or '#' + str(index)}"
-            for element in ("NotAction", "NotResource"):
-                if element in statement:
-                    found.append(f"{where}: {element} allows everything it does not list")
-            for action in as_list(statement.get("Action")):
-                service = action.split(":")[0].lower()
-                if service != "*" and service not in used:
-                    misplaced.append(f"{where}: {action} is not used by the ECS agent; it belongs on the task role")
-                    continue
-                for resource in as_list(statement.get("Resource")):
-                    found += _pair_overgrants(where, action, resource, needs)
+            for resource in as_list(statement.get("Resource")):
+                found += _pair_overgrants(where, action, resource, needs, subject)
     return list(dict.fromkeys(found)), list(dict.fromkeys(misplaced))
 
 
-def _pair_overgrants(where: str, action: str, resource: str, needs: Sequence[Requirement]) -> list[str]:
+def _pair_overgrants(
+    where: str, action: str, resource: str, needs: Sequence[Requirement], subject: str = "the task definition"
+) -> list[str]:
     matched = [
         r
         for r in needs
         if wildcard_match(action, r.action, case_sensitive=False) and wildcard_match(resource, r.resource)
     ]
     if not matched:
-        return [f"{where}: {action} on {resource} is needed by no requirement of the task definition"]
+        unused = f"{where}: {action} on {resource} is needed by no requirement of {subject}"
+        if action != "*" and not any(wildcard_match(action, r.action, case_sensitive=False) for r in needs):
+            unused += f" (an unused grant: the agent calls it for {'; '.join(agent_purposes(action))})"
+        return [unused]
     problems = []
     needed_actions = {r.action.lower() for r in matched}
     if any(c in action for c in "*?") and action.lower() not in needed_actions:
         problems.append(f"{where}: action {action} is wider than the needed {sorted({r.action for r in matched})}")
-    probes = [probe for requirement in matched for probe in _probes(requirement.resource)]
+    probes = [
+        probe
+        for requirement in matched
+        for probe in _probes(requirement.resource)
+        if not (requirement.covers and wildcard_match(requirement.covers, probe))  # the rule's repositories
+    ]
     wider = next((probe for probe in probes if wildcard_match(resource, probe)), None)
     if wider:
         problems.append(f"{where}: resource {resource} also allows resources no requirement names (e.g. {wider})")

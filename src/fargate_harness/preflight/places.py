@@ -24,7 +24,7 @@ from typing import Any
 from fargate_harness.aws._policy import as_list, statements, wildcard_match
 from fargate_harness.errors import ConfigurationError
 from fargate_harness.model.inventory import Inventory, Resource
-from fargate_harness.preflight.analysis import Verdict
+from fargate_harness.preflight.analysis import PULL_THROUGH_ACTIONS, PULL_THROUGH_DOC, Verdict
 from fargate_harness.preflight.requirements import DEPLOYER, ECS_TASKS, EXECUTION, SAMPLE_TASK_ID, TASK
 from fargate_harness.runner import hcl
 
@@ -142,6 +142,9 @@ class Places:
     holders: dict[str, list[Holder]] = field(default_factory=dict)  # role ARN -> where its policies are written
     policies: dict[str, Place] = field(default_factory=dict)  # resource ARN -> its resource-policy resource
     calls: dict[tuple[str, ...], Call] = field(default_factory=dict)  # module names -> the call
+    #: The configuration's ``aws_ecr_pull_through_cache_rule`` resources, in DescribePullThroughCacheRules' shape plus
+    #: ``terraformAddress`` / ``terraformLocation`` (an emulator cannot hold the rules: the state still names them).
+    pull_through_rules: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def from_inventory(cls, inventory: Inventory, root: Path | None = None) -> Places:
@@ -171,6 +174,16 @@ class Places:
             held = places.by_arn.get(resource.arn or "")
             if resource.arn and (held is None or len(resource.type) < len(held.type)):
                 places.by_arn[resource.arn] = place
+            if resource.type == "aws_ecr_pull_through_cache_rule" and resource.values.get("ecr_repository_prefix"):
+                places.pull_through_rules.append(
+                    {
+                        "ecrRepositoryPrefix": str(resource.values["ecr_repository_prefix"]),
+                        "upstreamRegistryUrl": str(resource.values.get("upstream_registry_url") or ""),
+                        "registryId": str(resource.values.get("registry_id") or ""),
+                        "terraformAddress": resource.address,
+                        "terraformLocation": location,
+                    }
+                )
             url = resource.values.get("repository_url") if resource.type == "aws_ecr_repository" else None
             if url:  # an image is named by its repository's URL, which holds the account
                 places.by_arn.setdefault(str(url), replace(place, arn=str(url), attribute="repository_url"))
@@ -209,6 +222,25 @@ class Places:
         if module is not None and place.module != module:
             own = f"{place.address}.{place.attribute}"
         return own if not rest else f'"${{{own}}}{rest}"'
+
+    def rule_expression(self, covers: str, module: str | None = None) -> str:
+        """How a configuration names the repositories of its pull through cache rule ``covers`` names
+        (``arn:...:repository/<prefix>/*``): with the rule's ``registry_id`` and ``ecr_repository_prefix``, never the
+        target's account; ``covers`` itself when the state has no such rule."""
+        head, _, tail = covers.rpartition(":repository/")
+        prefix = tail.removesuffix("/*")
+        for rule in self.pull_through_rules:
+            if rule["ecrRepositoryPrefix"] != prefix:
+                continue
+            address = rule["terraformAddress"]
+            if module is not None and "." in address and address.rsplit(".", 2)[0] == module:
+                address = address[len(module) + 1 :]
+            partition, _service, region = head.split(":", 4)[1:4]
+            return (
+                f'"arn:{partition}:ecr:{region}:${{{address}.registry_id}}:repository/'
+                f'${{{address}.ecr_repository_prefix}}/*"'
+            )
+        return covers
 
     def substitute(self, text: str, module: str | None = None) -> str:
         """``text`` with every ARN (and repository URL) of the state replaced by its expression, longest first."""
@@ -292,11 +324,20 @@ class Places:
             return {}
         found = self.find(requirement.resource) if requirement.resource != "*" else None
         where = target.label + (f" (its inline_policy {holder.name!r})" if holder is not None and holder.name else "")
-        reference = self.expression(requirement.resource, target.module)
+        # a pull through cache rule's repositories: the grant AWS documents, on all of them (analysis._fix)
+        reference = (
+            self.rule_expression(requirement.covers, target.module)
+            if requirement.covers
+            else self.expression(requirement.resource, target.module)
+        )
+        if requirement.kind == "ecr-pull-through":
+            action, sid = " and ".join(PULL_THROUGH_ACTIONS), None
         if sid is not None:
             fix = f"add {reference} to the Resource of statement {sid} (which allows {action}) of {where}"
         else:
             fix = f"add a statement allowing {action} on {reference} to {where}"
+        if requirement.covers:
+            fix += f" ({PULL_THROUGH_DOC})"
         if found is not None:
             place, _rest = found
             call = self.call(target.module)

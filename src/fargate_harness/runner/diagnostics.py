@@ -37,6 +37,11 @@ RETRYABLE_ERRORS: dict[str, str] = {
     ),
 }
 
+#: HTTP 501 Not Implemented, or an endpoint's own words for an action it lacks.
+NOT_IMPLEMENTED = (
+    r"(?i)(status code: 501|StatusCode: 501|\bNotImplemented\b|not yet implemented|has not been implemented)"
+)
+
 #: Errors no retry can fix, looked for before the retry table: pattern -> what the user is told ({0}: group 1).
 FATAL_ERRORS: dict[str, str] = {
     r"lookup ([a-z0-9-]+)\.[a-z0-9.-]*amazonaws\.com[^\n]*no such host": (
@@ -52,7 +57,7 @@ FATAL_ERRORS: dict[str, str] = {
     ),
     # HTTP 501 Not Implemented: an action the endpoint does not serve (LocalStack: "not yet implemented or pro
     # feature"); waiting never changes it
-    r"(?i)(status code: 501|StatusCode: 501|\bNotImplemented\b|not yet implemented|has not been implemented)": (
+    NOT_IMPLEMENTED: (
         "the endpoint does not implement this action (HTTP 501 / NotImplemented); where the target is an emulator, "
         "that is an emulator gap, not a fault of the configuration"
     ),
@@ -76,7 +81,18 @@ EMULATOR_FATAL_ERRORS: dict[str, str] = {
         "the emulator returned no version where the provider reads one (moto gives ElastiCache no engine "
         "version): an emulator gap, not a fault of the configuration"
     ),
+    # moto 5.2.5 answers DeleteScalingPolicy / DeregisterScalableTarget for an object it no longer holds with
+    # ValidationException "No scaling policy found ..." / "No scalable target found ..."; AWS answers
+    # ObjectNotFoundException, which the provider takes as already deleted (Application Auto Scaling API Reference,
+    # DeleteScalingPolicy, Errors)
+    r"ValidationException: No (?:scaling policy|scalable target) found": (
+        "the emulator answered ValidationException for an Application Auto Scaling object it no longer holds, where "
+        "AWS answers ObjectNotFoundException and the provider takes the object as already deleted: an emulator gap, "
+        "not a fault of the configuration"
+    ),
 }
+#: The patterns of failures that are the emulator's, not the configuration's, on an emulator target.
+EMULATOR_GAPS = (NOT_IMPLEMENTED, *EMULATOR_FATAL_ERRORS)
 
 #: Errors of ``init`` that come from the configuration or the toolchain: pattern -> kind (see _init_problem).
 INIT_PROBLEMS = {
@@ -86,11 +102,6 @@ INIT_PROBLEMS = {
     r"(?i)Failed to download module|Module not installed|error downloading|Failed to fetch|"
     r"registry service is unreachable": "remote-module",
 }
-#: Terraform prints a diagnostic's location before its message; the gap may not cross into the next one.
-UNKNOWN_ARGUMENT_ERROR = re.compile(
-    r"on ([^\s]+) line (\d+)(?:(?!Error:)[\s\S])*?"
-    r'(?:An argument named "([^"]+)"|Blocks of type "([^"]+)") (?:is|are) not expected here'
-)
 #: Terraform's words for a root variable with no value (``No value for required variable``).
 UNSET_VARIABLE_ERROR = re.compile(r'The root module input variable "([^"]+)" is not set, and has no default value')
 #: ``Invalid value for variable``: the variable's name (from the "var.NAME is ..." line), its rule's error message
@@ -219,11 +230,195 @@ def empty_lookups(text: str) -> list[tuple[str, str, str]]:
     return list(dict.fromkeys(found))
 
 
-def unknown_argument(text: str) -> tuple[str, str] | None:
-    """(argument or block, "file line N") when Terraform refused a name the provider's schema lacks."""
-    match = UNKNOWN_ARGUMENT_ERROR.search(text)
-    if match:
-        return match.group(3) or match.group(4), f"{match.group(1)} line {match.group(2)}"
+# -- what a failed destroy says, in one line and without the emulator's error pages ---------------------------------
+
+#: A line of the hex dump aws-sdk-go prints of an answer it could not read (``00000000  3c 21 64 6f ...  |<!doc|``).
+HEX_DUMP_LINE = re.compile(r"^[ \t]*[0-9a-f]{8}((?:[ \t]+[0-9a-f]{2})+)[ \t]+\|.*\|[ \t]*$", re.MULTILINE)
+#: Consecutive such lines: one dump.
+HEX_DUMP = re.compile(rf"(?:{HEX_DUMP_LINE.pattern}\n?)+", re.MULTILINE)
+#: An HTML page quoted in an error (aws-sdk-go-v2 quotes the body it could not decode).
+HTML_PAGE = re.compile(r"(?:<!doctype html>|<html[\s>]).*?(?:</html>|(?=\n[ \t]*\n)|\Z)", re.IGNORECASE | re.DOTALL)
+#: The HTTP status of the answer (aws-sdk-go: ``status code: 500``; v2: ``StatusCode: 500``).
+HTTP_STATUS = re.compile(r"(?i)status ?code: ?(\d{3})")
+#: The operation aws-sdk-go-v2 names (``operation error ElastiCache: DeleteCacheSubnetGroup``).
+SDK_OPERATION = re.compile(r"operation error ([A-Za-z0-9 ]+): (\w+)")
+#: How the AWS provider names what it was doing (``error deleting ElastiCache Subnet Group (orders-cache)``).
+PROVIDER_OPERATION = re.compile(
+    r"(?:error |Failed to )?(?P<verb>deleting|destroying|removing|delete|updating|creating|reading) "
+    r"(?P<what>[A-Za-z0-9 ]+?)(?: \((?P<id>[^)\s]+)\)|:)"
+)
+#: Where an HTML page's title is.
+HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+#: The first line of :class:`~fargate_harness.errors.TerraformError`'s text: the command and its exit code.
+COMMAND_HEADER = re.compile(r"^`[^`\n]*` exited -?\d+:$")
+
+
+def _dump_bytes(dump: str) -> bytes:
+    """The bytes a hex dump shows."""
+    found = bytearray()
+    for match in HEX_DUMP_LINE.finditer(dump):
+        found += bytes(int(pair, 16) for pair in match.group(1).split())
+    return bytes(found)
+
+
+def _page_words(body: str) -> str:
+    title = HTML_TITLE.search(body)
+    return f"an HTML page titled {' '.join(title.group(1).split())!r}" if title else "a body that is not an AWS error"
+
+
+def answer_summary(text: str) -> str:
+    """``HTTP <status> to <operation>`` for the answer a provider error quotes, with what its body was when the SDK
+    could not read it (an HTML error page, never shown whole); "" when ``text`` names no HTTP status."""
+    status = HTTP_STATUS.search(text)
+    if status is None:
+        return ""
+    sdk = SDK_OPERATION.search(text)
+    provider = PROVIDER_OPERATION.search(text)
+    if sdk:
+        operation = f"{sdk.group(1).strip()} {sdk.group(2)}"
+    elif provider:
+        operation = f"{provider['verb']} {provider['what']}" + (f" {provider['id']}" if provider["id"] else "")
+    else:
+        operation = "the request"
+    summary = f"HTTP {status.group(1)} to {operation}"
+    dump = HEX_DUMP.search(text)
+    page = HTML_PAGE.search(text)
+    if dump:
+        body = _dump_bytes(dump.group(0))
+        summary += f", answered with {_page_words(body.decode('utf-8', 'replace'))} ({len(body)} bytes, left out)"
+    elif page:
+        summary += f", answered with {_page_words(page.group(0))} (left out)"
+    return summary
+
+
+def without_error_pages(text: str) -> str:
+    """``text`` with each hex dump (aws-sdk-go) and HTML page (aws-sdk-go-v2) of an unreadable answer replaced by
+    one line saying what it was: the emulator's error page is noise, its status and title are the news."""
+
+    def dump(match: re.Match[str]) -> str:
+        body = _dump_bytes(match.group(0))
+        return f"\t[{_page_words(body.decode('utf-8', 'replace'))}, {len(body)} bytes, left out]\n"
+
+    def page(match: re.Match[str]) -> str:
+        return f"[{_page_words(match.group(0))}, left out]"
+
+    return HTML_PAGE.sub(page, HEX_DUMP.sub(dump, text))
+
+
+def reason_line(text: str) -> str:
+    """The one line that says why a command failed, for standard error: the harness's own sentence when one leads
+    ``text`` (after the ``terraform ...` exited N:`` header), else Terraform's first ``Error:`` line with the answer
+    it quotes summarised (:func:`answer_summary`), else the first line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines and COMMAND_HEADER.match(lines[0]):
+        lines = lines[1:]
+    if not lines:
+        return text.strip()
+    if not lines[0].startswith("Error:"):
+        return lines[0]
+    summary = answer_summary(text)
+    first = without_error_pages(lines[0]).strip()
+    return f"{first} ({summary})" if summary and summary not in first else first
+
+
+def emulator_gap(text: str, emulator: bool) -> bool:
+    """Whether ``text`` is a failure of the emulator's (an action it lacks, an answer AWS would not give), not of the
+    configuration; never on real AWS."""
+    return emulator and any(re.search(pattern, text) for pattern in EMULATOR_GAPS)
+
+
+def explain_destroy(
+    name: str, stderr: str, stdout: str, *, emulator: bool, target: str, addresses: Mapping[str, str]
+) -> str:
+    """The standard error of a failed destroy as the harness reports it: first, for a fatal error, one line per
+    object the provider names (its Terraform address from ``addresses``, when the state holds it), what the failure
+    means, whether it is an emulator gap and the answer's HTTP status and operation; then Terraform's own text with
+    the emulator's error pages summarised, never dumped."""
+    text = stderr + stdout
+    body = without_error_pages(stderr)
+    why = fatal(text, emulator)
+    if why is None:
+        return body
+    named = [f"{addresses.get(i, '?')} ({kind} {i})" for kind, i in failed_objects(text)] or ["a resource of the state"]
+    label = f" ({target} emulator)" if emulator_gap(text, emulator) else ""
+    answer = answer_summary(text)
+    tail = f" [{answer}]" if answer else ""
+    lines = [f"{name}: {what}: cannot be deleted{label}, not retried: {why}{tail}" for what in named]
+    return "\n".join(lines) + "\n" + body
+
+
+# -- errors that come from the provider version in use: bad input, not a verdict -----------------------------------
+
+#: A diagnostic's location and the resource it belongs to, as Terraform prints them after the summary.
+DIAGNOSTIC_PLACE = re.compile(
+    r"(?:with (?P<address>[^\s,]+),\s*\n\s*)?on (?P<file>[^\s]+) line (?P<line>\d+)(?:, in (?P<block>[^:\n]+))?"
+)
+#: What the AWS provider's schema checks say about a value its version refuses (terraform-plugin-sdk's
+#: ``helper/validation`` messages and the provider's own validators): pattern -> kind. Terraform prints them as the
+#: diagnostic's summary (``Error: <message>``), the resource and the file and line below; they are matched at the
+#: summary's start, so an AWS API error (``error creating ...: ValidationError: ...``) never reads as one.
+PROVIDER_VALIDATIONS: dict[str, str] = {
+    r"^expected length of \S+ to be in the range \(\d+ - \d+\), got": "a length",  # StringLenBetween
+    r"^expected \S+ to be in the range \(-?\d+ - -?\d+\), got": "a range",  # IntBetween
+    r"^expected \S+ to be one of \[[^\]]*\], got": "a value",  # StringInSlice
+    r"^invalid value for \S+ \(": "a value",  # StringMatch
+    r'^"?[\w.]+"? cannot be longer than \d+ characters': "a length",  # the provider's own name validators
+}
+#: Names the provider's schema lacks: pattern -> (kind, the group naming it).
+PROVIDER_UNKNOWN_NAMES: dict[str, str] = {
+    r'An\s+argument\s+named\s+"(?P<name>[^"]+)"\s+is\s+not\s+expected\s+here': "argument",
+    r'Blocks\s+of\s+type\s+"(?P<name>[^"]+)"\s+are\s+not\s+expected\s+here': "block",
+    r'The provider\s+[^\s]*hashicorp/aws\s+does\s+not\s+support\s+resource\s+type\s+"(?P<name>[^"]+)"': "resource type",
+    r'The provider\s+[^\s]*hashicorp/aws\s+does\s+not\s+support\s+data\s+source\s+"(?P<name>[^"]+)"': "data source",
+}
+
+
+@dataclass(frozen=True)
+class ProviderRejection:
+    """A plan or apply error the AWS provider's version gave: a value its schema check refuses (``kind`` "a length",
+    "a range", "a value"), or a name its schema lacks ("argument", "block", "resource type", "data source")."""
+
+    kind: str
+    message: str  # Terraform's summary, or the name the schema lacks
+    where: str  # "main.tf line 18", "" when Terraform gave no location
+    address: str = ""  # the resource the diagnostic belongs to, when Terraform names it
+
+    @property
+    def unknown_name(self) -> bool:
+        """True for a name the schema lacks, False for a value it refuses."""
+        return self.kind in PROVIDER_UNKNOWN_NAMES.values()
+
+
+def _diagnostics(text: str) -> list[str]:
+    """Terraform's diagnostics in ``text``, each from its ``Error:`` line to the next."""
+    return [f"Error:{part}" for part in re.split(r"(?m)^\s*(?:│\s*)?Error:", text)[1:]]
+
+
+def _place(diagnostic: str) -> tuple[str, str]:
+    match = DIAGNOSTIC_PLACE.search(diagnostic)
+    if match is None:
+        return "", ""
+    address = match["address"] or ""
+    if not address and match["block"]:
+        block = match["block"].split()
+        if len(block) == 3 and block[0] in ("resource", "data"):
+            labels = [label.strip('"') for label in block[1:]]
+            address = ("data." if block[0] == "data" else "") + ".".join(labels)
+    return f"{match['file']} line {match['line']}", address
+
+
+def provider_rejection(text: str) -> ProviderRejection | None:
+    """The first error in ``text`` that the AWS provider's version gave (see :class:`ProviderRejection`), or None."""
+    for diagnostic in _diagnostics(text):
+        summary = diagnostic.splitlines()[0].removeprefix("Error:").strip()
+        where, address = _place(diagnostic)
+        for pattern, kind in PROVIDER_UNKNOWN_NAMES.items():
+            found = re.search(pattern, diagnostic)
+            if found:
+                return ProviderRejection(kind, found["name"], where, address)
+        for pattern, kind in PROVIDER_VALIDATIONS.items():
+            if re.search(pattern, summary):
+                return ProviderRejection(kind, summary, where, address)
     return None
 
 
@@ -238,7 +433,8 @@ class Diagnosis:
     target_name: str
     provider_version: str | None
     mirror_versions: Sequence[str]
-    mirrored: bool
+    #: Where the AWS provider comes from (``mirror``, ``registry``, ``auto``).
+    provider_source: str
     variables: Mapping[str, Any]
     user_variables: Mapping[str, Any]
     is_sensitive: Callable[[str], bool]
@@ -255,14 +451,17 @@ def explain(cmd: str, text: str, run: Diagnosis) -> None:
         problem = init_problem(text, run)
         if problem:
             raise ConfigurationError(f"{run.name}: {problem}\n{run.masker(text.strip()[-1500:])}")
-    unknown = unknown_argument(text)
-    if unknown:
-        what, where = unknown
+    rejection = provider_rejection(text)  # a value or a name the provider version in use refuses
+    if rejection:
         raise ConfigurationError(
-            f"{run.name}: {where}: `{what}` is not known to hashicorp/aws {run.provider_version or '?'} (the "
-            "version init selected); it needs a newer provider. Offline the mirror holds aws "
-            f"{', '.join(run.mirror_versions) or 'none'}: use --tf-provider-source registry online, "
-            "or remove the argument"
+            provider_rejection_message(
+                run.name,
+                rejection,
+                version=run.provider_version,
+                constraints=aws_constraints(run.modules),
+                mirror_versions=run.mirror_versions,
+                source=run.provider_source,
+            )
         )
     unset = list(dict.fromkeys(UNSET_VARIABLE_ERROR.findall(text)))
     if unset:
@@ -314,7 +513,7 @@ def init_problem(text: str, run: Diagnosis) -> str | None:
                 + (
                     f"; the offline mirror holds hashicorp/aws {held}. Online, use the registry: "
                     "--tf-provider-source registry (or HARNESS_PROVIDER_SOURCE=registry)"
-                    if run.mirrored
+                    if run.provider_source == "mirror"
                     else ""
                 )
             )
@@ -329,7 +528,7 @@ def init_problem(text: str, run: Diagnosis) -> str | None:
             )
             return f"init could not install a provider ({', '.join(names) or 'see below'})" + (
                 f"; the offline mirror holds only hashicorp/aws {held}. Online, use --tf-provider-source registry"
-                if run.mirrored
+                if run.provider_source == "mirror"
                 else ""
             )
         remote = hcl.remote_modules(list(run.modules))
@@ -339,3 +538,56 @@ def init_problem(text: str, run: Diagnosis) -> str | None:
             "repository and use a local source (./modules/...), or run where the source is reachable"
         )
     return None
+
+
+def aws_constraints(modules: Iterable[Any]) -> list[str]:
+    """The version constraints the configuration's modules put on ``hashicorp/aws`` (``required_providers``, under
+    any local name the module gives that source), each once."""
+    found: list[str] = []
+    for module in modules:
+        for name in module.aws_local_names():
+            version = module.required_providers.get(name, {}).get("version")
+            if version and version not in found:
+                found.append(version)
+    return found
+
+
+def provider_rejection_message(
+    name: str,
+    rejection: ProviderRejection,
+    *,
+    version: str | None,
+    constraints: Sequence[str],
+    mirror_versions: Sequence[str],
+    source: str,
+) -> str:
+    """What the user reads (exit 2): what the provider version refused, where, the configuration's own constraint,
+    and the ways out (a newer provider online, or the change)."""
+    provider = f"hashicorp/aws {version or '?'}"
+    asked = (
+        f"the configuration asks for {' and '.join(constraints)}"
+        if constraints
+        else "the configuration sets no version constraint"
+    )
+    where = rejection.where or "the configuration"
+    detail = "; ".join(
+        [*([f"in {rejection.address}"] if rejection.address else []), "the version init selected", asked]
+    )
+    if rejection.unknown_name:
+        what = f"`{rejection.message}` is not known to {provider}"
+        change = f"remove the {rejection.kind}, or require a provider version that has it"
+    else:
+        what = f"{provider} refuses {rejection.kind}: {rejection.message}"
+        change = "change the value to one this provider version accepts"
+    if source == "mirror" or (source == "auto" and mirror_versions and version in mirror_versions):
+        held = ", ".join(mirror_versions) or "none"
+        ways = (
+            f"the offline mirror holds hashicorp/aws {held}, older than many configurations are written for; online, "
+            f"use --tf-provider-source registry (or HARNESS_PROVIDER_SOURCE=registry) for a newer provider within "
+            f"your constraint, or {change}"
+        )
+    else:
+        ways = f"raise the provider version (the version constraint in required_providers), or {change}"
+    return (
+        f"{name}: {where}: {what} ({detail}). This is the provider version's check, not a verdict on the task: {ways}"
+    )

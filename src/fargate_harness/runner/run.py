@@ -34,6 +34,7 @@ from fargate_harness.runner.diagnostics import (
     check_resource_limit,
     empty_lookups,
     explain,
+    explain_destroy,
     failed_objects,
     fatal,
     not_idempotent,
@@ -514,7 +515,7 @@ def diagnosis(run: TerraformRun) -> Diagnosis:
         target_name=run.target.name,
         provider_version=run.provider_version,
         mirror_versions=run.toolchain.mirror_versions,
-        mirrored=run.toolchain.provider_source == "mirror",
+        provider_source=run.toolchain.provider_source,
         variables=run.variables,
         user_variables=run.user_variables,
         is_sensitive=run.is_sensitive,
@@ -594,18 +595,14 @@ def destroy(run: TerraformRun) -> None:
 
 def destroy_failure(run: TerraformRun, exc: TerraformError) -> TerraformError:
     """``exc`` with, first, what a fatal error means for each object the provider names in it (its Terraform
-    address when the state still holds it)."""
-    text = exc.stderr + exc.stdout
-    why = fatal(text, run.target.is_emulator)
-    if why is None:
-        return exc
-    objects = failed_objects(text)
+    address when the state still holds it), emulator error pages summarised (:func:`explain_destroy`)."""
+    text, emulator = exc.stderr + exc.stdout, run.target.is_emulator
+    objects = failed_objects(text) if fatal(text, emulator) else []
     addresses = addresses_of(run, [object_id for _kind, object_id in objects])
-    named = [f"{addresses.get(i, '?')} ({kind} {i})" for kind, i in objects] or ["a resource of the state"]
-    gap = run.target.is_emulator and why.rstrip().endswith("not a fault of the configuration")
-    emulator = f" ({run.target.name} emulator)" if gap else ""
-    lines = [f"{run.name}: {what}: cannot be deleted{emulator}, not retried: {why}" for what in named]
-    return TerraformError(exc.command, exc.exit_code, "\n".join(lines) + "\n" + exc.stderr, exc.stdout)
+    stderr = explain_destroy(
+        run.name, exc.stderr, exc.stdout, emulator=emulator, target=run.target.name, addresses=addresses
+    )
+    return TerraformError(exc.command, exc.exit_code, stderr, exc.stdout)
 
 
 def addresses_of(run: TerraformRun, object_ids: Iterable[str]) -> dict[str, str]:

@@ -248,7 +248,7 @@ class TerraformTest:
             target_name=target.name,
             provider_version=None,
             mirror_versions=self.toolchain.mirror_versions,
-            mirrored=self.toolchain.provider_source == "mirror",
+            provider_source=self.toolchain.provider_source,
             variables=self.variables,
             user_variables={},
             is_sensitive=lambda name: bool((v := self.modules[0].variables.get(name)) and v.sensitive),

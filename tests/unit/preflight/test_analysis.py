@@ -427,13 +427,40 @@ def test_unneeded_secret() -> None:
     ]
 
 
-def test_s3_on_execution_role_is_misplaced() -> None:
-    role = _role(_allow("s3:GetObject", "arn:aws:s3:::bucket/*", "ReadBucket"))
+def test_s3_write_on_execution_role_is_misplaced() -> None:
+    role = _role(_allow("s3:PutObject", "arn:aws:s3:::bucket/*", "WriteBucket"))
     found, misplaced = overgrants(role, _web_requirements())
     assert found == []
     assert misplaced == [
-        "web-exec/inline statement ReadBucket: s3:GetObject is not used by the ECS agent; it belongs on the task role"
+        "web-exec/inline statement WriteBucket: s3:PutObject is never called by the ECS agent or Fargate with the "
+        "execution role; if the application needs it, it belongs on the task role"
     ]
+
+
+#: Actions the agent or Fargate performs with the execution role for a feature the web task definition does not use:
+#: environment files in S3 (Amazon ECS Developer Guide, "Pass an individual environment variable to an Amazon ECS
+#: container", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/use-environment-file.html) and pull
+#: through cache (Amazon ECR User Guide, "IAM permissions required to sync an upstream registry",
+#: https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-iam.html).
+UNUSED_AGENT_GRANTS = [
+    ("s3:GetBucketLocation", "arn:aws:s3:::env-files"),
+    ("s3:GetObject", "arn:aws:s3:::env-files/web.env"),
+    ("ecr:BatchImportUpstreamImage", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/docker-hub/*"),
+    ("ecr:CreateRepository", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/docker-hub/*"),
+]
+
+
+@pytest.mark.parametrize(("action", "resource"), UNUSED_AGENT_GRANTS)
+def test_an_agent_action_no_task_definition_uses_is_an_unused_grant_not_misplaced(action: str, resource: str) -> None:
+    """The agent performs it with the execution role (so it is never "misplaced"), but nothing here needs it."""
+    role = _role(_allow(action, resource, "Unused"))
+    found, misplaced = overgrants(role, _web_requirements())
+    assert misplaced == [], f"{action} is an agent action, reported misplaced: {misplaced}"
+    assert len(found) == 1, found
+    assert found[0].startswith(
+        f"web-exec/inline statement Unused: {action} on {resource} is needed by no requirement of the task definition"
+    ), found[0]
+    assert "unused grant" in found[0], found[0]
 
 
 def test_not_action_is_an_overgrant() -> None:

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from fargate_harness.aws import secrets
+from fargate_harness.preflight.analysis import decide
+from fargate_harness.preflight.collect import RolePolicies
 from fargate_harness.preflight.requirements import ECR_PULL_ACTIONS, SAMPLE_TASK_ID, Requirement, derive
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "preflight"
@@ -23,6 +25,7 @@ ALIASED_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/2222bbbb-2222-4222-8222-22222
 PARAM_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/3333cccc-3333-4333-8333-333333333333"
 GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/app"
 WEB_REPO = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/app/web"
+EXEC = f"arn:aws:iam::{ACCOUNT}:role/exec"
 DIGEST = "sha256:" + "0f1e2d3c4b5a6978" * 4
 
 
@@ -406,9 +409,42 @@ def test_awslogs_create_group(flag: str) -> None:
     assert [r.action for r in found] == ["logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup"]
     create = found[-1]
     new_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/new"
-    assert (create.kind, create.resource) == ("logs-create-group", f"{new_group}:*")
+    assert (create.kind, create.resource) == ("logs-create-group", f"{new_group}:log-stream:")
     assert {r.exists for r in found[:2]} == {True}
     assert {r.missing for r in found} == {""}
+
+
+#: The role's grant of logs:CreateLogGroup, and whether AWS allows the driver's call with it (group missing).
+CREATE_GROUP_GRANTS = [
+    ("log-group:/ecs/new:log-stream:*", True),  # judged denied before: the driver's call is on ":log-stream:"
+    ("log-group:/ecs/new:*", True),
+    ("log-group:/ecs/new", False),  # the bare group ARN does not match the ARN AWS evaluates
+    ("log-group:/ecs/new:log-stream:ecs/*", False),
+]
+
+
+@pytest.mark.parametrize(("grant", "allowed"), CREATE_GROUP_GRANTS)
+def test_awslogs_create_group_is_authorized_on_the_arn_aws_names(grant: str, allowed: bool) -> None:
+    """``logs:CreateLogGroup`` from the awslogs driver is authorized on ``log-group:NAME:log-stream:`` (an empty stream
+    name): Fargate's AccessDenied names that resource ("... is not authorized to perform: logs:CreateLogGroup on
+    resource: arn:aws:logs:<region>:<account>:log-group:<name>:log-stream: because no identity-based policy
+    allows ..."). The service authorization reference lists CreateLogGroup under the ``log-group`` resource type
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html), and the
+    CloudWatch Logs user guide says IAM policies name a group's ARN with the trailing ``:*`` for all but a few
+    actions (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/iam-access-control-overview-cwl.html): a
+    ``:*`` or ``:log-stream:*`` grant matches the ARN AWS evaluates, a bare group ARN does not."""
+    config = _awslogs(**{"awslogs-group": "/ecs/new", "awslogs-create-group": "true"})
+    (create,) = [r for r in _derive(_container(logConfiguration=config)) if r.action == "logs:CreateLogGroup"]
+    statement = {
+        "Effect": "Allow",
+        "Action": "logs:CreateLogGroup",
+        "Resource": f"arn:aws:logs:{REGION}:{ACCOUNT}:{grant}",
+    }
+    role = RolePolicies(
+        EXEC, "exec", {"exec/inline": {"Version": "2012-10-17", "Statement": [statement]}}, frozenset(), None, {}
+    )
+    (verdict,) = decide([create], role, None, REGION)  # type: ignore[arg-type]  # logs have no resource policy
+    assert verdict.allowed is allowed, f"grant {grant} on {create.resource}: {verdict.reason}"
 
 
 def test_awslogs_missing_group_without_create_group() -> None:
