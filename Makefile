@@ -109,6 +109,7 @@ example: toolchain
 		print('fargate_harness', f.__version__, len(f.__all__), 'public names')"
 	$(EXAMPLE_DIR)/venv/bin/pip install --quiet mypy
 	cd $(EXAMPLE_DIR)/repo && ../venv/bin/mypy --strict tests
+	cd $(EXAMPLE_DIR)/repo && env -u HARNESS_SCENARIOS_DIR -u HARNESS_RESULTS_DIR ../venv/bin/fargate-harness test --dir infra/services/catalog
 	cd $(EXAMPLE_DIR)/repo && env -u HARNESS_SCENARIOS_DIR -u HARNESS_RESULTS_DIR ../venv/bin/python -m pytest -p no:cacheprovider
 
 ## soak: SIGKILL runs at seeded random points (every reference scenario and an ALB + EFS configuration),
