@@ -167,6 +167,36 @@ def preflight_throughput(tools: toolchain.Toolchain, target: Target, results: Pa
             print(f"preflight of {count} task definitions, {label}: {wall:.2f}s ({count / wall:.1f} per second)")
 
 
+#: A configuration of 7 resources with a terraform test file of one plan run and one apply run.
+TFTEST_CONFIG = Path(__file__).resolve().parents[1] / "tests" / "data" / "configs" / "tftest-service"
+TFTEST_FILE = "tests/service.tftest.hcl"
+
+
+def terraform_test_row(tools: toolchain.Toolchain, target: Target, results: Path) -> tuple[float, float]:
+    """Seconds of ``fargate-harness test`` (init, override, ``terraform test``, in a fresh account) and of bare
+    ``terraform init`` + ``terraform test`` of the same file against the same running emulator."""
+    started = time.perf_counter()
+    lifecycle = Lifecycle(target, tools, results, worker="bench")
+    (result,) = lifecycle.terraform_tests(configurations.from_path(TFTEST_CONFIG), [TFTEST_FILE])
+    harness = time.perf_counter() - started
+    if not result.passed:
+        raise RuntimeError(f"bench: {TFTEST_FILE} failed through the harness: {result}")
+    env = {**os.environ, **tools.env(tuned=False), **target.terraform_env()}
+    with tempfile.TemporaryDirectory(prefix="bench-tftest-") as tmp:
+        tfdir = copy_configuration(TFTEST_CONFIG, Path(tmp) / "config", with_tests=True)
+        started = time.perf_counter()
+        subprocess.run([str(tools.terraform), "init", "-input=false", "-no-color"], cwd=tfdir, env=env, check=True)
+        version = selected_provider_version(tfdir) or "3.39.0"
+        (tfdir / OVERRIDE_FILE).write_text(provider_override(target, version, []) or "")
+        answer = subprocess.run(
+            [str(tools.terraform), "test", f"-filter={TFTEST_FILE}", "-no-color"], cwd=tfdir, env=env, check=False
+        )
+        bare = time.perf_counter() - started
+    if answer.returncode != 0:
+        raise RuntimeError(f"bench: bare terraform test of {TFTEST_FILE} exited {answer.returncode}")
+    return harness, bare
+
+
 def localstack_side_by_side(tools: toolchain.Toolchain, embedded: Target, results: Path) -> None:
     """The scenarios both targets can run, on both, with the LocalStack/embedded ratio."""
     from fargate_harness.configurations import skip_reason
@@ -446,6 +476,12 @@ def main(argv: list[str] | None = None) -> int:
                 cells = " ".join(f"{timings.get(s, 0.0):>8.2f}" for s in STAGES)
                 total = sum(timings.get(s, 0.0) for s in STAGES)
                 print(f"{name if label == 'harness' else '':<20} {label:<8} {cells} {total:>8.2f} {ratio:>6}")
+        print()
+        harness_test, bare_test = terraform_test_row(tools, target, results)
+        print(
+            f"terraform test of {TFTEST_FILE} (a plan run and an apply run, 7 resources): fargate-harness test "
+            f"{harness_test:.2f}s, bare terraform test {bare_test:.2f}s, ratio {harness_test / bare_test:.2f}"
+        )
         print()
         preflight_throughput(tools, target, results)
         if not args.skip_localstack:
