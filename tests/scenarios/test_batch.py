@@ -15,7 +15,7 @@ import pytest
 
 from fargate_harness import configurations
 from fargate_harness.configurations import Configuration
-from fargate_harness.errors import TerraformError
+from fargate_harness.errors import ConfigurationError
 from fargate_harness.plugin import Together
 from fargate_harness.runner.session import logged_commands
 from fargate_harness.targets import Target
@@ -97,12 +97,13 @@ def test_a_failed_batch_runs_each_member_alone(harness_target: Target, tmp_path:
         "cases/bad-retention",
     )
     shown = answer.stdout + answer.stderr
-    assert answer.returncode == 1, f"expected exit 1, got {answer.returncode}:\n{shown}"
-    assert "batch failed (Error: expected retention_in_days" in answer.stderr, answer.stderr
+    # a value the provider version refuses is bad input (exit 2), named in the member's own addresses
+    assert answer.returncode == 2, f"expected exit 2, got {answer.returncode}:\n{shown}"
+    assert re.search(r"batch failed \(.*expected retention_in_days", answer.stderr), answer.stderr
     assert "running each alone" in answer.stderr
     assert " ok " in row(answer.stdout, "secrets"), f"secrets: expected ok when run alone, got:\n{shown}"
     assert " FAIL " in row(answer.stdout, "cases/bad-retention"), shown
-    assert "with aws_cloudwatch_log_group.this," in answer.stdout, f"expected the case's own address, got:\n{shown}"
+    assert "(in aws_cloudwatch_log_group.this;" in shown, f"expected the case's own address, got:\n{shown}"
     batches = list((tmp_path / "results").glob("*/batch-fh-cli-*"))
     assert batches, "expected the failed batch's folder kept for inspection"
 
@@ -120,6 +121,6 @@ def test_the_batch_fixture_applies_each_member_alone_when_the_batch_fails(
         f"secrets: expected a run of its own, got {secrets.prefix}"
     )
     assert secrets.inventory.task_definitions, f"secrets: expected its task definition, got {secrets.resources}"
-    with pytest.raises(TerraformError) as caught:
+    with pytest.raises(ConfigurationError) as caught:
         together.run("cases/bad-retention")
-    assert "with aws_cloudwatch_log_group.this," in str(caught.value), str(caught.value)
+    assert "(in aws_cloudwatch_log_group.this;" in str(caught.value), str(caught.value)
