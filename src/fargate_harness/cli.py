@@ -26,7 +26,7 @@ from fargate_harness.lifecycle import (
     run_preflight,
 )
 from fargate_harness.nightly.account_guard import allowed_from_env
-from fargate_harness.options import Options, destroy_on_sigterm, resolve_options, validate_arn_option
+from fargate_harness.options import RUN_MARKER, Options, destroy_on_sigterm, resolve_options, validate_arn_option
 from fargate_harness.runner import hcl, toolchain
 from fargate_harness.runner.isolation import isolate_run
 from fargate_harness.runner.processes import INTERRUPTS
@@ -486,8 +486,9 @@ def command_sweep(args: argparse.Namespace) -> int:
 
 
 def command_clean(args: argparse.Namespace) -> int:
-    """Remove the folders of finished runs under the results folder: every ``<run id>/`` folder none of whose runs
-    still runs or still holds resources (their state lists none). Folders with resources are named: ``sweep``
+    """Remove the folders of finished runs under the results folder: every ``<run id>/`` folder the harness created
+    (it holds :data:`~fargate_harness.options.RUN_MARKER`) none of whose runs still runs or still holds resources
+    (their state lists none); any other folder is left alone. Folders with resources are named: ``sweep``
     destroys them first."""
     from fargate_harness.nightly.leftovers import RUN_FILE, RunRecord, pid_alive, state_resources
 
@@ -495,8 +496,12 @@ def command_clean(args: argparse.Namespace) -> int:
     results = Path(args.results_dir) if args.results_dir else options.results_dir
     removed: list[str] = []
     staying: list[str] = []
+    others: list[str] = []
     for folder in sorted(p for p in results.iterdir() if p.is_dir()) if results.is_dir() else []:
         if folder.name == kept.FOLDER:  # kept emulators' records: sweep finishes them
+            continue
+        if not (folder / RUN_MARKER).is_file():  # not made by a run: a user's reports, a CI job's shards
+            others.append(str(folder))
             continue
         busy = []
         for manifest in folder.glob(f"*/{RUN_FILE}"):
@@ -511,15 +516,16 @@ def command_clean(args: argparse.Namespace) -> int:
                 busy.append(f"{manifest.parent}: its state still lists resources (fargate-harness sweep destroys them)")
         if busy:
             staying += busy
-        elif not args.dry_run:
-            shutil.rmtree(folder)
-            removed.append(str(folder))
         else:
-            removed.append(f"{folder} (dry run)")
+            if not args.dry_run:
+                shutil.rmtree(folder)
+            removed.append(str(folder))
     for line in removed:
-        print(f"removed {line}")
+        print(f"{'would remove' if args.dry_run else 'removed'} {line}")
     for line in staying:
         print(f"kept {line}")
+    if others:
+        print(f"left alone (not run folders of fargate-harness, no {RUN_MARKER} file): {', '.join(others)}")
     if not removed and not staying:
         print(f"nothing to clean under {results}")
     return 0

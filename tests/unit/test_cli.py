@@ -445,6 +445,7 @@ def test_clean_removes_finished_runs_and_names_those_with_resources(
         }
         (folder / "run.json").write_text(_json.dumps(record))
         (tfdir / "terraform.tfstate").write_text(_json.dumps({"resources": resources}))
+        config.mark_run_dir(folder.parent)
         return folder.parent
 
     finished = run("run-1", [])
@@ -453,3 +454,23 @@ def test_clean_removes_finished_runs_and_names_those_with_resources(
     out = capsys.readouterr().out
     assert not finished.exists() and holding.exists(), out
     assert "its state still lists resources (fargate-harness sweep destroys them)" in out, out
+
+
+def test_clean_leaves_folders_it_did_not_create(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``results/nightly/`` (a user's JUnit and report, where docs/nightly.md sends them) and ``results/shards/`` hold
+    no run of the harness and no marker: ``clean`` leaves them, and says so; ``--dry-run`` says "would remove"."""
+    nightly = tmp_path / "nightly"
+    nightly.mkdir()
+    (nightly / "junit.xml").write_text("<testsuite/>")
+    shards = tmp_path / "shards" / "shard-1"
+    shards.mkdir(parents=True)
+    ours = config.Options(results_dir=tmp_path).run_dir  # asked for by a run: created with its marker
+    (ours / "summaries").mkdir()
+    assert main(["clean", "--results-dir", str(tmp_path), "--dry-run"]) == 0
+    dry = capsys.readouterr().out
+    assert f"would remove {ours}" in dry and "removed" not in dry, dry
+    assert main(["clean", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert (nightly / "junit.xml").is_file() and shards.is_dir(), out
+    assert not ours.exists(), out
+    assert f"not run folders of fargate-harness, no {config.RUN_MARKER} file" in out, out
