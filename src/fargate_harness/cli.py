@@ -247,10 +247,32 @@ def junit_xml(outcomes: Sequence[Outcome], wall: float) -> str:
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
 
 
+def deployed_in(outcome: Outcome) -> str:
+    """Where an outcome's configuration was deployed: ``<region>, account <id>`` (the account once it is known)."""
+    if outcome.run is None:
+        return ""
+    where = outcome.run.target
+    return where.region + (f", account {where.known_account_id}" if where.known_account_id else "")
+
+
+def target_line(outcomes: Sequence[Outcome], target: Target) -> str:
+    """The report's first line: the target, then where the configurations were deployed (each configuration's own
+    region and account, which need not be the target's defaults)."""
+    line = f"target: {target.name}" + (f" at {target.endpoint_url}" if target.endpoint_url else "")
+    places = {o.name: deployed_in(o) for o in outcomes if deployed_in(o)}
+    if not places:
+        return f"{line} ({target.region})"
+    if len(set(places.values())) == 1:
+        return f"{line}; deployed in {next(iter(places.values()))}"
+    return f"{line}; deployed in " + "; ".join(f"{name}: {where}" for name, where in places.items())
+
+
 def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> str:
     """The table ``run`` prints: per scenario resources, checks passed, seconds per stage."""
-    header = f"{'scenario':<20} {'result':<7} {'resources':>9} {'checks':>7} " + " ".join(f"{s:>7}" for s in STAGES)
-    lines = [f"target: {target.name} ({target.endpoint_url or target.region})", header, "-" * len(header)]
+    header = f"{'configuration':<20} {'result':<7} {'resources':>9} {'checks':>7} " + " ".join(
+        f"{s:>7}" for s in STAGES
+    )
+    lines = [target_line(outcomes, target), header, "-" * len(header)]
     for outcome in outcomes:
         if outcome.skipped:
             lines.append(f"{outcome.name:<20} {'skip':<7} {outcome.skipped}")
@@ -273,10 +295,12 @@ def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> s
     for outcome in outcomes:
         if outcome.run and outcome.run.resources:
             lines.append(f"{outcome.name}: {', '.join(outcome.run.resources)}")
+        told: set[str] = set()
         for result in outcome.results:
             if not result.passed:
                 lines.append(f"  FAIL {result.name}: {result.message}")
-            lines += [f"  note {result.name}: {note}" for note in result.notes]
+            lines += [f"  note {result.name}: {note}" for note in dict.fromkeys(result.notes) if note not in told]
+            told.update(result.notes)
         if outcome.error:
             lines.append(f"  ERROR: {outcome.error}")
         if outcome.run and outcome.run.failed:
@@ -451,20 +475,29 @@ def print_preflight(as_json: bool, answers: list[Outcome], direct: list[Prefligh
 def command_sweep(args: argparse.Namespace) -> int:
     """Destroy and tidy what killed runs left in their folders, then remove (or list, with --dry-run) every
     harness-owned resource the target reaches."""
-    from fargate_harness.nightly.leftovers import clean_leftovers, run_folders
-    from fargate_harness.nightly.sweep import parse_duration, sweep
+    from fargate_harness.nightly.leftovers import LeftoversReport, clean_leftovers, run_folders
+    from fargate_harness.nightly.sweep import SweepReport, parse_duration, sweep
 
     options = options_from_args(args)
     older = parse_duration(args.older_than) if args.older_than else None
     results = Path(args.results_dir) if args.results_dir else options.results_dir
     tools = toolchain.prepare(options.tf_binary, options.provider_source) if run_folders(results) else None
     finished = []
+    totals = {"folders": 0, "destroyed": 0, "found": 0, "deleted": 0, "failed": 0}
+
+    def count(leftovers: LeftoversReport, swept: SweepReport) -> None:
+        totals["folders"] += len(leftovers.folders)
+        totals["destroyed"] += sum(1 for folder in leftovers.folders if folder.destroyed)
+        totals["found"] += len(swept.items)
+        totals["deleted"] += len(swept.deleted)
+        totals["failed"] += len(swept.errors) + sum(1 for folder in leftovers.folders if folder.failed)
+
     for emulator in kept.kept_emulators(results):
         # a kept emulator holds what its runs built: destroy it there, then stop it (a dead one held nothing)
         if emulator.alive and not args.dry_run:
             attached = EmbeddedTarget.attached(emulator.endpoint, emulator.region)
             done = clean_leftovers(results, attached, tools, run_id=args.run_id, kept=True)
-            sweep(attached, older_than=older, run_id=args.run_id)
+            count(done, sweep(attached, older_than=older, run_id=args.run_id))
             finished.append(f"kept emulator {emulator.endpoint} (pid {emulator.pid}): {done.summary()}; stopped")
         elif not emulator.alive:
             finished.append(f"kept emulator {emulator.endpoint} (pid {emulator.pid}): no longer running")
@@ -476,7 +509,13 @@ def command_sweep(args: argparse.Namespace) -> int:
         report = sweep(target, older_than=older, dry_run=args.dry_run, run_id=args.run_id)
     finally:
         target.stop()
-    text = "\n".join([*finished, f"{leftovers.table()}\n\n{report.table()}"])
+    count(leftovers, report)
+    total = (
+        f"in all: {totals['folders']} run folder(s), {totals['destroyed']} destroyed; {totals['found']} resource(s) "
+        f"found, {totals['deleted']} deleted, {totals['failed']} failed"
+        + (" (dry run: nothing was removed)" if args.dry_run else "")
+    )
+    text = "\n".join([*finished, f"on target {target.name}:", f"{leftovers.table()}\n\n{report.table()}", total])
     print(text)
     if args.report:
         title = "Leaked resources (final sweep, dry run)" if args.dry_run else "Leaked resources (final sweep)"
@@ -485,13 +524,29 @@ def command_sweep(args: argparse.Namespace) -> int:
     return 1 if report.errors or leftovers.failed else 0
 
 
+def _busy_runs(folder: Path) -> list[str]:
+    """Why the runs of a run folder keep it: a run still running, a state that still lists resources."""
+    from fargate_harness.nightly.leftovers import RUN_FILE, RunRecord, pid_alive, state_resources
+
+    busy = []
+    for manifest in folder.glob(f"*/{RUN_FILE}"):
+        try:
+            record = RunRecord.load(manifest.parent)
+        except ConfigurationError as exc:
+            busy.append(f"{manifest.parent}: {exc}")
+            continue
+        if pid_alive(record.pid, record.started):
+            busy.append(f"{manifest.parent}: its process {record.pid} still runs")
+        elif state_resources(record.tfdir / "terraform.tfstate"):
+            busy.append(f"{manifest.parent}: its state still lists resources (fargate-harness sweep destroys them)")
+    return busy
+
+
 def command_clean(args: argparse.Namespace) -> int:
     """Remove the folders of finished runs under the results folder: every ``<run id>/`` folder the harness created
     (it holds :data:`~fargate_harness.options.RUN_MARKER`) none of whose runs still runs or still holds resources
     (their state lists none); any other folder is left alone. Folders with resources are named: ``sweep``
     destroys them first."""
-    from fargate_harness.nightly.leftovers import RUN_FILE, RunRecord, pid_alive, state_resources
-
     options = options_from_args(args)
     results = Path(args.results_dir) if args.results_dir else options.results_dir
     removed: list[str] = []
@@ -503,17 +558,7 @@ def command_clean(args: argparse.Namespace) -> int:
         if not (folder / RUN_MARKER).is_file():  # not made by a run: a user's reports, a CI job's shards
             others.append(str(folder))
             continue
-        busy = []
-        for manifest in folder.glob(f"*/{RUN_FILE}"):
-            try:
-                record = RunRecord.load(manifest.parent)
-            except ConfigurationError as exc:
-                busy.append(f"{manifest.parent}: {exc}")
-                continue
-            if pid_alive(record.pid, record.started):
-                busy.append(f"{manifest.parent}: its process {record.pid} still runs")
-            elif state_resources(record.tfdir / "terraform.tfstate"):
-                busy.append(f"{manifest.parent}: its state still lists resources (fargate-harness sweep destroys them)")
+        busy = _busy_runs(folder)
         if busy:
             staying += busy
         else:
