@@ -42,7 +42,7 @@ REGISTRY_HINT = " (--registry-role-arn)"
 #: The file beside the scenarios that holds their reference checks (:class:`fargate_harness.checks.Reference`).
 REFERENCE_FILE = "reference_checks.py"
 #: The version of ``preflight --json``'s document (docs/json.md); raised when a field changes meaning or goes.
-PREFLIGHT_SCHEMA_VERSION = 1
+PREFLIGHT_SCHEMA_VERSION = 2
 #: How ``run``'s report names the configurations applied as one root (their Terraform seconds are the batch's).
 BATCH_LINE = "batch: "
 
