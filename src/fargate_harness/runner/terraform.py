@@ -44,6 +44,7 @@ from fargate_harness.runner.diagnostics import (
     empty_lookups,
     failed_objects,
     fatal,
+    locked_version_missing,
     not_idempotent,
     unknown_argument,
 )
@@ -430,7 +431,9 @@ class ScenarioRun:
             objects = "".join(f"{kind} {object_id}: " for kind, object_id in failed_objects(text))
             raise ConfigurationError(f"{self.name}: `terraform {cmd}` failed at once, not retried: {objects}{why}")
         if cmd == "init":
-            problem = self._init_problem(text)
+            source = self.toolchain.provider_source
+            problem = locked_version_missing(text, self.source, source, self.toolchain.mirror_versions)
+            problem = problem or self._init_problem(text)
             if problem:
                 raise ConfigurationError(f"{self.name}: {problem}\n{self.masker(text.strip()[-1500:])}")
         unknown = unknown_argument(text)
