@@ -747,7 +747,8 @@ def _add_upgrade_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     up.add_argument(
         "--allow-widening",
         action="append",
-        help="accept an added permission: ACTION or ACTION=RESOURCE, wildcards allowed (repeatable)",
+        help="accept an added permission: ACTION, or ACTION=RESOURCE with the resource's Terraform address or ARN "
+        "(kms:Decrypt=aws_kms_key.logs), wildcards allowed (repeatable)",
     )
     up.add_argument(
         "--keep",
