@@ -10,8 +10,8 @@ parser (:mod:`fargate_harness.runner.hcl`) and Terraform's own rules:
   (https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence);
 - the region of the default ``provider "aws"`` block: a literal, or a variable's value;
 - the account a configuration names by ID: ``allowed_account_ids``, a 12-digit variable value, or the account
-  of the ARNs it writes, literally or through a variable (outside its provider blocks: a provider that assumes a role reaches that account
-  itself, from whichever account it starts);
+  of the ARNs it writes, literally or through a variable (outside its provider blocks: a provider that assumes
+  a role reaches that account itself, from whichever account it starts);
 - ``default_tags { tags = ... }`` of each ``provider "aws"`` block: a literal map or an expression.
 
 Nothing here runs Terraform or calls AWS.
@@ -175,9 +175,9 @@ def named_account(modules: Sequence[hcl.ModuleConfig], values: Mapping[str, Valu
        ``terraform`` blocks, and its variable values) whose resource part names an object the configuration
        itself creates under that literal name (``arn:aws:iam::111122223333:role/ecs-task-execution-role`` beside
        an ``aws_iam_role`` named ``ecs-task-execution-role``), the account written as a literal or as a variable
-       with a 12-digit value (``arn:aws:iam::${var.ecs_account_id}:role/...``, the cross-account pattern). An ARN of an object it does not create (another
-       account's root in a repository policy, a load balancer's log-delivery account in a bucket policy) names
-       an account it talks to, not its own.
+       with a 12-digit value (``arn:aws:iam::${var.ecs_account_id}:role/...``, the cross-account pattern). An
+       ARN of an object it does not create (another account's root in a repository policy, a load balancer's
+       log-delivery account in a bucket policy) names an account it talks to, not its own.
 
     When that source names several accounts, the answer says so (``account`` None, ``candidates``) and no
     account is chosen. None when the configuration names none."""
