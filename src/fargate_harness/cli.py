@@ -230,8 +230,11 @@ def junit_xml(outcomes: Sequence[Outcome], wall: float) -> str:
             cases.insert(0, ("apply", "ERROR", outcome.error))
         if outcome.destroy_error:
             cases.append(("destroy", "ERROR", outcome.destroy_error))
+        notes = {r.name: r.notes for r in outcome.results}
         for name, verdict, message in cases:
             case = ET.SubElement(suite, "testcase", classname=outcome.name, name=name)
+            if notes.get(name):  # warnings and notes apart from the failure's text
+                ET.SubElement(case, "system-out").text = "\n".join(dict.fromkeys(notes[name]))
             counts["tests"] += 1
             if verdict == "FAIL":
                 ET.SubElement(case, "failure", message=message.splitlines()[0] if message else "").text = message
@@ -283,7 +286,7 @@ def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> s
         timings = run.timings if run else {}
         cells = " ".join(f"{timings[s]:>7.1f}" if s in timings else f"{'-':>7}" for s in STAGES)
         resources = len(run.resources) if run else 0
-        verdict = "ok" if outcome.ok else "FAIL"
+        verdict = "ok" if outcome.ok else "interrupted" if outcome.interrupted else "FAIL"
         lines.append(f"{outcome.name:<20} {verdict:<7} {resources:>9} {f'{passed}/{applicable}':>7} {cells}")
     together = [o.name for o in outcomes if o.batched]
     if together:
@@ -306,9 +309,14 @@ def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> s
         if outcome.run and outcome.run.failed:
             lines.append(f"  kept for inspection: {outcome.run.workdir}")
     ok = sum(1 for o in outcomes if o.ok and not o.skipped)
-    failed = sum(1 for o in outcomes if not o.ok)
+    failed = sum(1 for o in outcomes if not o.ok and not o.interrupted)
     skipped = sum(1 for o in outcomes if o.skipped)
-    lines.append(f"{ok} passed, {failed} failed, {skipped} skipped in {wall:.1f}s")
+    interrupted = sum(1 for o in outcomes if o.interrupted)
+    lines.append(
+        f"{ok} passed, {failed} failed, {skipped} skipped"
+        + (f", {interrupted} interrupted" if interrupted else "")
+        + f" in {wall:.1f}s"
+    )
     return "\n".join(lines)
 
 

@@ -440,6 +440,29 @@ def test_run_json_and_junit_carry_each_check_and_the_teardown_apart() -> None:
     assert [(c.get("classname"), c.get("name")) for c in failed] == [("web", "tasks_start")]
 
 
+def test_an_interrupted_configuration_says_interrupted_and_junit_keeps_notes_apart() -> None:
+    """Ctrl-C: the table says interrupted (not FAIL) and counts it apart; a check's notes (the preflight's warnings)
+    go to the JUnit case's system-out, never into its failure message."""
+    from xml.etree import ElementTree as ET
+
+    from fargate_harness.cli import junit_xml
+
+    warning = "warning: aws_ecs_task_definition.app: expected secret x to exist, got no value yet"
+    outcomes = [
+        Outcome("web", interrupted=True, error="interrupted: destroyed without running the checks"),
+        Outcome("db", results=[CheckResult("tasks_start", False, 0, "db: denied", notes=(warning,))]),
+    ]
+    report = format_report(outcomes, _target(), 2.0)
+    (row,) = [line for line in report.splitlines() if line.startswith("web ")]
+    assert row.split()[1] == "interrupted", report
+    assert report.splitlines()[-1] == "0 passed, 1 failed, 0 skipped, 1 interrupted in 2.0s", report
+    suite = ET.fromstring(junit_xml(outcomes, 1.0).split("\n", 1)[1])
+    (case,) = [c for c in suite if c.get("classname") == "db"]
+    failure = case.find("failure")
+    assert failure is not None and warning not in (failure.text or "") + (failure.get("message") or "")
+    assert case.findtext("system-out") == warning, ET.tostring(case, encoding="unicode")
+
+
 def test_clean_removes_finished_runs_and_names_those_with_resources(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
