@@ -17,6 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from fargate_harness.options import RUN_MARKER
 from fargate_harness.targets.kept import listening
 from tests.safety.conftest import ROOT, cli
 from tools.soak import processes_under
@@ -77,8 +78,9 @@ def test_without_keep_nothing_outlives_the_run(tmp_path: Path) -> None:
     answer = cli("run", "--dir", str(BASIC), env={**_env(results), "HARNESS_EMBEDDED_ENDPOINT": ""})
     assert answer.returncode == 0, answer.stdout + answer.stderr
     assert list(results.glob("*/summaries/*.json")), "a passing run leaves its summary"
-    left = sorted(str(p.relative_to(results)) for p in results.glob("*/*") if p.name != "summaries")
-    assert left == [], f"a passing run leaves nothing but its summaries under results/, got {left}"
+    kept = ("summaries", RUN_MARKER)  # the marker says `clean` may remove the folder
+    left = sorted(str(p.relative_to(results)) for p in results.glob("*/*") if p.name not in kept)
+    assert left == [], f"a passing run leaves nothing but its summaries (and marker) under results/, got {left}"
     assert _processes_writing_under(results) == [], "a process of the run outlived it"
     assert "emulator kept" not in answer.stderr
     assert not list(results.glob("emulators/*.json")), "no emulator record without --keep"
