@@ -130,11 +130,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if getattr(config, "workerinput", None) is not None:
         return
+    if _setting(config, "target") != "aws":
+        return  # other targets start per worker, in the fixtures
     try:
-        options = options_from_config(config)
-        if options.target != "aws":
-            return
-        check_sandbox(options)
+        check_sandbox(options_from_config(config))
     except (ConfigurationError, TargetError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         config.stash[_STOPPED_KEY] = message
