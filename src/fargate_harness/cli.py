@@ -271,7 +271,7 @@ def target_line(outcomes: Sequence[Outcome], target: Target) -> str:
 
 
 def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> str:
-    """The table ``run`` prints: per scenario resources, checks passed, seconds per stage."""
+    """The table ``run`` prints: per configuration resources, checks passed, seconds per stage."""
     header = f"{'configuration':<20} {'result':<7} {'resources':>9} {'checks':>7} " + " ".join(
         f"{s:>7}" for s in STAGES
     )

@@ -414,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     junit = result.junit or "no JUnit XML found"
     print(
         f"merged {len(args.shard_dirs)} shard(s): {result.tests} tests, {result.failures} failed or errored, "
-        f"{result.summaries} scenario runs -> {junit}, {result.report}"
+        f"{result.summaries} configuration runs -> {junit}, {result.report}"
     )
     return 0
 
