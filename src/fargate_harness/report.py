@@ -202,9 +202,13 @@ def render(
     warnings = [(r["scenario"], r["prefix"], w) for r in runs for w in r.get("warnings") or []]
     if warnings:
         lines += ["", "## Warnings", "", "Do not stop the tasks from starting; told apart from the failures.", ""]
-        lines += [f"- {name} run {prefix}: {text}" for name, prefix, text in warnings]
+        for name, prefix, text in warnings:
+            what, fixes = split_fix(text)
+            lines.append(f"- {name} run {prefix}: {what}")
+            lines += [f"  - fix: {fix}" for fix in fixes]
     tallies = {name: asdict(tally) for name, tally in sorted(collector.tallies.items())}
-    lines += ["", f"<!-- {TALLIES_MARK} {json.dumps(tallies, sort_keys=True)} -->"]
+    carried = json.dumps(tallies, sort_keys=True).replace("-->", "--\\u003e")  # a message must not end the comment
+    lines += ["", f"<!-- {TALLIES_MARK} {carried} -->"]
     return "\n".join(lines) + "\n"
 
 

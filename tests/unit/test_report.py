@@ -165,7 +165,8 @@ def test_the_report_carries_each_failure_s_message_its_fixes_and_the_warnings_ap
     assert "    - fix: add aws_secretsmanager_secret.token.arn to the Resource" in failures, text
     assert "no value yet" not in failures, text
     warnings = text.split("## Warnings", 1)[1]
-    assert f"- prod run fh-a: {WARNING}" in warnings, text
+    what, fix = WARNING.split("; fix: ")
+    assert f"- prod run fh-a: {what}\n  - fix: {fix}" in warnings, text
     rows = [line for line in text.splitlines() if line.startswith("| prod |")]
     assert rows and all("| FAIL |" in row and "| -" not in row for row in rows), rows  # one vocabulary, both tables
 
@@ -187,3 +188,12 @@ def test_parse_report_reads_the_messages_back() -> None:
     collector.add("prod", "t.py::test_x", "failed", "call", FINDING)
     parsed = report.parse_report(report.render("run-1", "aws", collector, []))
     assert parsed.tallies["prod"].messages == {"t.py::test_x": FINDING}
+
+
+def test_a_message_that_holds_the_comment_end_still_reads_back() -> None:
+    collector = Collector()
+    collector.add("prod", "t.py::test_x", "failed", "call", "expected a --> b")
+    text = report.render("run-1", "aws", collector, [])
+    comment = text.rsplit("<!--", 1)[1]
+    assert comment.count("-->") == 1, f"the message ends the HTML comment early: {comment}"
+    assert report.parse_report(text).tallies["prod"].messages == {"t.py::test_x": "expected a --> b"}
