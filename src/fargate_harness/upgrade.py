@@ -35,6 +35,7 @@ from fargate_harness.aws import iam
 from fargate_harness.aws._policy import as_list, statements, wildcard_match
 from fargate_harness.errors import ConfigurationError, HarnessError, TeardownError
 from fargate_harness.iam.actions import canonical_action
+from fargate_harness.model.inventory import address_in
 from fargate_harness.runner import hcl
 from fargate_harness.runner.terraform import Progress as StageProgress
 from fargate_harness.runner.terraform import ScenarioRun
@@ -74,7 +75,7 @@ class RoleDiff:
     added: set[tuple[str, str]] = field(default_factory=set)
     removed: set[tuple[str, str]] = field(default_factory=set)
     held: set[tuple[str, str]] = field(default_factory=set, repr=False)
-    #: ARN -> Terraform address of the resources the new side's state holds (:func:`places_of`)
+    #: ARN -> Terraform address of the resources the new side's state holds (``Inventory.addresses``)
     places: dict[str, str] = field(default_factory=dict, repr=False)
 
     def widened(self, allowed: Iterable[str]) -> list[tuple[str, str]]:
@@ -88,22 +89,8 @@ class RoleDiff:
         """``kms:Decrypt on aws_kms_key.logs (arn:aws:kms:...)``: the action in AWS's case, the resource by its
         Terraform address when the state made it, with the ARN beside it."""
         action, resource = pair
-        address = place_of(resource, self.places)
+        address = address_in(resource, self.places)
         return f"{canonical_action(action)} on {f'{address} ({resource})' if address else resource}"
-
-
-def places_of(run: ScenarioRun) -> dict[str, str]:
-    """ARN -> Terraform address of every resource in the run's state that has an ARN."""
-    return {resource.arn: resource.address for resource in run.inventory.resources if resource.arn}
-
-
-def place_of(resource: str, places: Mapping[str, str]) -> str | None:
-    """The Terraform address of the resource a policy's ``Resource`` names: its ARN, or the ARN with a trailing
-    ``:*`` / ``/*`` / ``*`` (a log group's streams, a bucket's objects, a repository's images); None otherwise."""
-    for candidate in (resource, resource.removesuffix(":*"), resource.removesuffix("/*"), resource.removesuffix("*")):
-        if candidate in places:
-            return places[candidate]
-    return None
 
 
 @dataclass
@@ -185,9 +172,7 @@ class UpgradeReport:
                     "added": [[canonical_action(a), resource] for a, resource in sorted(r.added)],
                     "removed": [[canonical_action(a), resource] for a, resource in sorted(r.removed)],
                     "addresses": {
-                        arn: address
-                        for _action, arn in sorted(r.added | r.removed)
-                        if (address := place_of(arn, r.places))
+                        arn: a for _x, arn in sorted(r.added | r.removed) if (a := address_in(arn, r.places))
                     },
                 }
                 for r in self.roles
@@ -295,13 +280,11 @@ def _accepted(pair: tuple[str, str], allowed: Iterable[str], places: Mapping[str
     """True when ``ACTION`` or ``ACTION=RESOURCE`` (wildcards allowed) in ``allowed`` names the pair; RESOURCE is
     the ARN, or the Terraform address of the resource (``kms:Decrypt=aws_kms_key.logs``) when the state made it."""
     action, resource = pair
-    address = place_of(resource, places or {})
+    address = address_in(resource, places or {})
     for item in allowed:
         want_action, _, want_resource = item.partition("=")
         if wildcard_match(want_action.lower(), action, case_sensitive=False) and (
-            not want_resource
-            or wildcard_match(want_resource, resource)
-            or (address is not None and wildcard_match(want_resource, address))
+            not want_resource or any(wildcard_match(want_resource, r) for r in (resource, address) if r is not None)
         ):
             return True
     return False
@@ -383,7 +366,7 @@ def upgrade(
     for address in sorted(set(before) | set(after)):
         old_name, old = before.get(address, ("-", set()))
         new_name, new = after.get(address, ("-", set()))
-        report.roles.append(RoleDiff(address, (old_name, new_name), new - old, old - new, old, places_of(run)))
+        report.roles.append(RoleDiff(address, (old_name, new_name), new - old, old - new, old, run.inventory.addresses))
     return report.accepting(allowed)
 
 
@@ -396,7 +379,7 @@ def _widening_failures(roles: Iterable[RoleDiff], allowed: Iterable[str]) -> lis
         if widened:
             listed = ", ".join(role.line(pair) for pair in widened)
             action, resource = widened[0]
-            example = f"{canonical_action(action)}={place_of(resource, role.places) or resource}"
+            example = f"{canonical_action(action)}={address_in(resource, role.places) or resource}"
             failures.append(
                 f"{role.address}: permissions widen: {listed} (accept with --allow-widening ACTION[=ADDRESS or ARN], "
                 f"e.g. --allow-widening {example})"
@@ -762,7 +745,9 @@ def upgrade_sides(
         for address in sorted(set(before) | set(after)):
             old_name, held = before.get(address, ("-", set()))
             new_name, now = after.get(address, ("-", set()))
-            report.roles.append(RoleDiff(address, (old_name, new_name), now - held, held - now, held, places_of(new)))
+            report.roles.append(
+                RoleDiff(address, (old_name, new_name), now - held, held - now, held, new.inventory.addresses)
+            )
         failed = False
         return report.accepting(allow_widening)
     finally:

@@ -474,6 +474,11 @@ class Inventory:
         """Task roles the task definitions name (state or not), in first-seen order."""
         return list(dict.fromkeys(td.task_role_arn for td in self.task_definitions if td.task_role_arn))
 
+    @property
+    def addresses(self) -> dict[str, str]:
+        """ARN -> Terraform address of every resource of the state that has an ARN."""
+        return {resource.arn: resource.address for resource in self.resources if resource.arn}
+
     def log_group(self, name: str) -> LogGroup | None:
         """The state's log group of this name, or None."""
         return next((group for group in self.log_groups if group.name == name), None)
@@ -483,6 +488,16 @@ class Inventory:
         return (
             f"{len(self.resources)} resources, {len(self.task_definitions)} task definitions, {len(self.roles)} roles"
         )
+
+
+def address_in(resource: str, addresses: Mapping[str, str]) -> str | None:
+    """The Terraform address of the resource a policy's ``Resource`` names, from ``addresses`` (ARN -> address,
+    :attr:`Inventory.addresses`): its ARN, or the ARN with a trailing ``:*`` / ``/*`` / ``*`` (a log group's
+    streams, a bucket's objects, a repository's images); None otherwise."""
+    for candidate in (resource, resource.removesuffix(":*"), resource.removesuffix("/*"), resource.removesuffix("*")):
+        if candidate in addresses:
+            return addresses[candidate]
+    return None
 
 
 def managed_resources(state: Mapping[str, Any]) -> list[Resource]:
