@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fargate_harness import __version__, checks, configurations
+from fargate_harness import cli_maintenance as maintenance
 from fargate_harness.errors import ConfigurationError, HarnessError, TargetError
 from fargate_harness.lifecycle import (
     EXIT_FAILED,
@@ -30,7 +31,7 @@ from fargate_harness.runner import hcl, toolchain
 from fargate_harness.runner.diagnostics import reason_line
 from fargate_harness.runner.isolation import isolate_run
 from fargate_harness.runner.processes import INTERRUPTS
-from fargate_harness.targets import TARGETS, EmbeddedTarget, Target, kept, start_target, stop_target
+from fargate_harness.targets import TARGETS, Target, start_target, stop_target
 from fargate_harness.targets.account_guard import allowed_from_env
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ REGISTRY_HINT = " (--registry-role-arn)"
 #: The file beside the scenarios that holds their reference checks (:class:`fargate_harness.checks.Reference`).
 REFERENCE_FILE = "reference_checks.py"
 #: The version of ``preflight --json``'s document (docs/json.md); raised when a field changes meaning or goes.
-PREFLIGHT_SCHEMA_VERSION = 1
+PREFLIGHT_SCHEMA_VERSION = 2
 #: How ``run``'s report names the configurations applied as one root (their Terraform seconds are the batch's).
 BATCH_LINE = "batch: "
 
@@ -232,8 +233,11 @@ def junit_xml(outcomes: Sequence[Outcome], wall: float) -> str:
             cases.insert(0, ("apply", "ERROR", outcome.error))
         if outcome.destroy_error:
             cases.append(("destroy", "ERROR", outcome.destroy_error))
+        notes = {r.name: r.notes for r in outcome.results}
         for name, verdict, message in cases:
             case = ET.SubElement(suite, "testcase", classname=outcome.name, name=name)
+            if notes.get(name):  # warnings and notes apart from the failure's text
+                ET.SubElement(case, "system-out").text = "\n".join(dict.fromkeys(notes[name]))
             counts["tests"] += 1
             if verdict == "FAIL":
                 ET.SubElement(case, "failure", message=message.splitlines()[0] if message else "").text = message
@@ -249,10 +253,32 @@ def junit_xml(outcomes: Sequence[Outcome], wall: float) -> str:
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
 
 
+def deployed_in(outcome: Outcome) -> str:
+    """Where an outcome's configuration was deployed: ``<region>, account <id>`` (the account once it is known)."""
+    if outcome.run is None:
+        return ""
+    where = outcome.run.target
+    return where.region + (f", account {where.known_account_id}" if where.known_account_id else "")
+
+
+def target_line(outcomes: Sequence[Outcome], target: Target) -> str:
+    """The report's first line: the target, then where the configurations were deployed (each configuration's own
+    region and account, which need not be the target's defaults)."""
+    line = f"target: {target.name}" + (f" at {target.endpoint_url}" if target.endpoint_url else "")
+    places = {o.name: deployed_in(o) for o in outcomes if deployed_in(o)}
+    if not places:
+        return f"{line} ({target.region})"
+    if len(set(places.values())) == 1:
+        return f"{line}; deployed in {next(iter(places.values()))}"
+    return f"{line}; deployed in " + "; ".join(f"{name}: {where}" for name, where in places.items())
+
+
 def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> str:
-    """The table ``run`` prints: per scenario resources, checks passed, seconds per stage."""
-    header = f"{'scenario':<20} {'result':<7} {'resources':>9} {'checks':>7} " + " ".join(f"{s:>7}" for s in STAGES)
-    lines = [f"target: {target.name} ({target.endpoint_url or target.region})", header, "-" * len(header)]
+    """The table ``run`` prints: per configuration resources, checks passed, seconds per stage."""
+    header = f"{'configuration':<20} {'result':<7} {'resources':>9} {'checks':>7} " + " ".join(
+        f"{s:>7}" for s in STAGES
+    )
+    lines = [target_line(outcomes, target), header, "-" * len(header)]
     for outcome in outcomes:
         if outcome.skipped:
             lines.append(f"{outcome.name:<20} {'skip':<7} {outcome.skipped}")
@@ -263,7 +289,7 @@ def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> s
         timings = run.timings if run else {}
         cells = " ".join(f"{timings[s]:>7.1f}" if s in timings else f"{'-':>7}" for s in STAGES)
         resources = len(run.resources) if run else 0
-        verdict = "ok" if outcome.ok else "FAIL"
+        verdict = "ok" if outcome.ok else "interrupted" if outcome.interrupted else "FAIL"
         lines.append(f"{outcome.name:<20} {verdict:<7} {resources:>9} {f'{passed}/{applicable}':>7} {cells}")
     together = [o.name for o in outcomes if o.batched]
     if together:
@@ -275,18 +301,25 @@ def format_report(outcomes: Sequence[Outcome], target: Target, wall: float) -> s
     for outcome in outcomes:
         if outcome.run and outcome.run.resources:
             lines.append(f"{outcome.name}: {', '.join(outcome.run.resources)}")
+        told: set[str] = set()
         for result in outcome.results:
             if not result.passed:
                 lines.append(f"  FAIL {result.name}: {result.message}")
-            lines += [f"  note {result.name}: {note}" for note in result.notes]
+            lines += [f"  note {result.name}: {note}" for note in dict.fromkeys(result.notes) if note not in told]
+            told.update(result.notes)
         if outcome.error:
             lines.append(f"  ERROR: {outcome.error}")
         if outcome.run and outcome.run.failed:
             lines.append(f"  kept for inspection: {outcome.run.workdir}")
     ok = sum(1 for o in outcomes if o.ok and not o.skipped)
-    failed = sum(1 for o in outcomes if not o.ok)
+    failed = sum(1 for o in outcomes if not o.ok and not o.interrupted)
     skipped = sum(1 for o in outcomes if o.skipped)
-    lines.append(f"{ok} passed, {failed} failed, {skipped} skipped in {wall:.1f}s")
+    interrupted = sum(1 for o in outcomes if o.interrupted)
+    lines.append(
+        f"{ok} passed, {failed} failed, {skipped} skipped"
+        + (f", {interrupted} interrupted" if interrupted else "")
+        + f" in {wall:.1f}s"
+    )
     return "\n".join(lines)
 
 
@@ -452,96 +485,6 @@ def print_preflight(as_json: bool, answers: list[Outcome], direct: list[Prefligh
     return code
 
 
-def command_sweep(args: argparse.Namespace) -> int:
-    """Destroy and tidy what killed runs left in their folders, then remove (or list, with --dry-run) every
-    harness-owned resource the target reaches."""
-    from fargate_harness.cleanup.leftovers import clean_leftovers, run_folders
-    from fargate_harness.cleanup.sweep import parse_duration, sweep
-
-    options = options_from_args(args)
-    older = parse_duration(args.older_than) if args.older_than else None
-    results = Path(args.results_dir) if args.results_dir else options.results_dir
-    tools = toolchain.prepare(options.tf_binary, options.provider_source) if run_folders(results) else None
-    finished = []
-    for emulator in kept.kept_emulators(results):
-        # a kept emulator holds what its runs built: destroy it there, then stop it (a dead one held nothing)
-        if emulator.alive and not args.dry_run:
-            attached = EmbeddedTarget.attached(emulator.endpoint, emulator.region)
-            done = clean_leftovers(results, attached, tools, run_id=args.run_id, kept=True)
-            sweep(attached, older_than=older, run_id=args.run_id)
-            finished.append(f"kept emulator {emulator.endpoint} (pid {emulator.pid}): {done.summary()}; stopped")
-        elif not emulator.alive:
-            finished.append(f"kept emulator {emulator.endpoint} (pid {emulator.pid}): no longer running")
-        if not args.dry_run:
-            emulator.stop()
-    target = start_target(options, options.run_dir / "emulator-sweep")
-    try:
-        leftovers = clean_leftovers(results, target, tools, dry_run=args.dry_run, run_id=args.run_id)
-        report = sweep(target, older_than=older, dry_run=args.dry_run, run_id=args.run_id)
-    finally:
-        target.stop()
-    text = "\n".join([*finished, f"{leftovers.table()}\n\n{report.table()}"])
-    print(text)
-    if args.report:
-        title = "Leaked resources (final sweep, dry run)" if args.dry_run else "Leaked resources (final sweep)"
-        with open(args.report, "a", encoding="utf-8") as handle:
-            handle.write(f"\n## {title}\n\n```\n{text}\n```\n")
-    return 1 if report.errors or leftovers.failed else 0
-
-
-def command_clean(args: argparse.Namespace) -> int:
-    """Remove the folders of finished runs under the results folder: every ``<run id>/`` folder none of whose runs
-    still runs or still holds resources (their state lists none). Folders with resources are named: ``sweep``
-    destroys them first."""
-    from fargate_harness.cleanup.leftovers import RUN_FILE, RunRecord, pid_alive, state_resources
-
-    options = options_from_args(args)
-    results = Path(args.results_dir) if args.results_dir else options.results_dir
-    removed: list[str] = []
-    staying: list[str] = []
-    for folder in sorted(p for p in results.iterdir() if p.is_dir()) if results.is_dir() else []:
-        if folder.name == kept.FOLDER:  # kept emulators' records: sweep finishes them
-            continue
-        busy = []
-        for manifest in folder.glob(f"*/{RUN_FILE}"):
-            try:
-                record = RunRecord.load(manifest.parent)
-            except ConfigurationError as exc:
-                busy.append(f"{manifest.parent}: {exc}")
-                continue
-            if pid_alive(record.pid, record.started):
-                busy.append(f"{manifest.parent}: its process {record.pid} still runs")
-            elif state_resources(record.tfdir / "terraform.tfstate"):
-                busy.append(f"{manifest.parent}: its state still lists resources (fargate-harness sweep destroys them)")
-        if busy:
-            staying += busy
-        elif not args.dry_run:
-            shutil.rmtree(folder)
-            removed.append(str(folder))
-        else:
-            removed.append(f"{folder} (dry run)")
-    for line in removed:
-        print(f"removed {line}")
-    for line in staying:
-        print(f"kept {line}")
-    if not removed and not staying:
-        print(f"nothing to clean under {results}")
-    return 0
-
-
-def command_emulators(args: argparse.Namespace) -> int:
-    """List the emulators kept with --keep (and whether each still runs)."""
-    options = options_from_args(args)
-    results = Path(args.results_dir) if args.results_dir else options.results_dir
-    found = kept.kept_emulators(results)
-    for emulator in found:
-        state = "running" if emulator.alive else "gone"
-        print(f"{emulator.endpoint}  pid {emulator.pid}  {state}  since {emulator.started}  log {emulator.log or '-'}")
-    if not found:
-        print(f"no kept emulator under {results}")
-    return 0
-
-
 def command_upgrade(args: argparse.Namespace) -> int:
     """Check that switching to a new version of a configuration (``--dir``: any root configuration between two
     git revisions or folders) or of a scenario's modules (``--scenario``) replaces nothing protected, changes no
@@ -703,16 +646,16 @@ def _add_maintenance_commands(sub: argparse._SubParsersAction[argparse.ArgumentP
         help="destroy and tidy the run folders kept here first (default: where runs write them, "
         "--tf-results-dir, HARNESS_RESULTS_DIR or ./results)",
     )
-    sw.set_defaults(func=command_sweep)
+    sw.set_defaults(func=lambda args: maintenance.command_sweep(args, options_from_args(args)))
     cl = sub.add_parser("clean", help="remove the folders of finished runs (nothing running, no resources left)")
     _add_target_options(cl)
     cl.add_argument("--results-dir", default=None, help="where runs write (default: --tf-results-dir or ./results)")
     cl.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
-    cl.set_defaults(func=command_clean)
+    cl.set_defaults(func=lambda args: maintenance.command_clean(args, options_from_args(args)))
     em = sub.add_parser("emulators", help="list the embedded emulators kept with --keep")
     _add_target_options(em)
     em.add_argument("--results-dir", default=None, help="where runs write (default: --tf-results-dir or ./results)")
-    em.set_defaults(func=command_emulators)
+    em.set_defaults(func=lambda args: maintenance.command_emulators(args, options_from_args(args)))
     _add_upgrade_parser(sub)
 
 
@@ -744,7 +687,8 @@ def _add_upgrade_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     up.add_argument(
         "--allow-widening",
         action="append",
-        help="accept an added permission: ACTION or ACTION=RESOURCE, wildcards allowed (repeatable)",
+        help="accept an added permission: ACTION, or ACTION=RESOURCE with the resource's Terraform address or ARN "
+        "(kms:Decrypt=aws_kms_key.logs), wildcards allowed (repeatable)",
     )
     up.add_argument(
         "--keep",

@@ -58,6 +58,20 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in TRUE
 
 
+#: The file the harness writes in every run folder it creates: ``clean`` removes only folders that hold it, never a
+#: folder a user put under the results folder (``results/nightly/``, a CI job's ``results/shards/``).
+RUN_MARKER = ".fargate-harness-run"
+
+
+def mark_run_dir(folder: Path) -> Path:
+    """Create ``folder`` (a run's folder) with its marker, when it has none; return it."""
+    marker = folder / RUN_MARKER
+    if not marker.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        marker.write_text("a run folder of fargate-harness: `fargate-harness clean` may remove it\n")
+    return folder
+
+
 def run_id() -> str:
     """``HARNESS_RUN_ID``, set once per run (the pytest controller sets it for its xdist workers)."""
     value = os.environ.get("HARNESS_RUN_ID")
@@ -84,8 +98,10 @@ class Options:
 
     @property
     def run_dir(self) -> Path:
-        """This run's folder under the results folder."""
-        return self.results_dir.resolve() / run_id()
+        """This run's folder under the results folder, created with its marker (:data:`RUN_MARKER`) when first
+        asked for: whatever asks is about to write there, and ``fargate-harness clean`` removes only the folders
+        that carry the marker."""
+        return mark_run_dir(self.results_dir.resolve() / run_id())
 
     def validate(self, needs_scenarios: bool = True) -> Options:
         """Fail early, with the fix, on settings that cannot work (the scenarios folder only when the run

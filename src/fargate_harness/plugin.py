@@ -18,10 +18,10 @@ import pytest
 from fargate_harness import configurations
 from fargate_harness.checks import AppliedRun, run_of
 from fargate_harness.configurations import skip_reason, unavailable
-from fargate_harness.errors import ConfigurationError, TeardownError
+from fargate_harness.errors import ConfigurationError, TargetError, TeardownError
 from fargate_harness.lifecycle import Lifecycle
 from fargate_harness.options import SETTINGS, Options, destroy_on_sigterm, env_flag, resolve_options, run_id, setting
-from fargate_harness.report import Collector, load_summaries, render
+from fargate_harness.report import Collector, failure_message, load_summaries, render
 from fargate_harness.runner import batch, toolchain
 from fargate_harness.runner.isolation import isolate_network, isolate_run
 from fargate_harness.runner.run import Progress
@@ -50,6 +50,8 @@ REGISTRY_HINT = "; set --registry-role-arn / HARNESS_REGISTRY_ROLE_ARN"
 _COLLECTOR_KEY = pytest.StashKey[Collector]()
 _DURATIONS_KEY = pytest.StashKey["dict[str, float] | None"]()
 _ISOLATION_KEY = pytest.StashKey[str]()
+#: Why the session stopped before its tests ran (a sandbox target it could not use), for the report.
+_STOPPED_KEY = pytest.StashKey[str]()
 #: The session's config, for hooks that do not receive it (pytest_runtest_logreport).
 _CONFIG: dict[str, pytest.Config] = {}
 
@@ -118,6 +120,37 @@ def pytest_configure(config: pytest.Config) -> None:
         # the work units come ordered by stored seconds (pytest_collection_modifyitems); xdist's own reorder, by
         # number of tests, would put a unit of a few long tests (an ALB's 90 s apply) last again
         config.option.loadscopereorder = False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On ``--target aws``, reach the sandbox account once, before collection and before any xdist worker starts:
+    no usable credentials, or an account the allow-list refuses, stops the session with exit 2 and one message
+    (also in the Markdown report), instead of one setup error per test module."""
+    config = session.config
+    if getattr(config, "workerinput", None) is not None:
+        return
+    if _setting(config, "target") != "aws":
+        return  # other targets start per worker, in the fixtures
+    try:
+        check_sandbox(options_from_config(config))
+    except (ConfigurationError, TargetError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        config.stash[_STOPPED_KEY] = message
+        _write_report(config, EXIT_BAD_INPUT)  # pytest calls no sessionfinish for a session that did not start
+        sys.stderr.write(f"fargate-harness: {message}\n")  # once: pytest repeats an exit's reason twice
+        pytest.exit("fargate-harness: the sandbox target cannot be used (above); no test ran", EXIT_BAD_INPUT)
+
+
+#: The exit code of a session stopped on a sandbox target it cannot use (bad input, as the CLI's).
+EXIT_BAD_INPUT = 2
+
+
+def check_sandbox(options: Options) -> None:
+    """Reach the sandbox account (credentials, the allow-list: what ``fargate-harness check-target`` checks) and
+    let it go; ConfigurationError or TargetError when it cannot be used."""
+    target = start_target(options, options.results_dir / "check-target")
+    target.stop()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -314,23 +347,33 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     scenario = dict(report.user_properties).get("scenario")
     if scenario:
+        message = failure_message(report.longrepr) if report.outcome == "failed" else ""
         config.stash.setdefault(_COLLECTOR_KEY, Collector()).add(
-            str(scenario), report.nodeid, report.outcome, report.when
+            str(scenario), report.nodeid, report.outcome, report.when, message
         )
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Write the Markdown report (controller only)."""
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the Markdown report (controller only): an interrupted session says so, and a session stopped before
+    its tests (:func:`pytest_sessionstart`) says why."""
     config = session.config
     if getattr(config, "workerinput", None) is not None:
         return
+    _write_report(config, exitstatus)
+
+
+def _write_report(config: pytest.Config, exitstatus: int) -> None:
     path = _setting(config, "tf_report")
     if not path:
         return
     options = options_from_config(config)
     collector = config.stash.get(_COLLECTOR_KEY, Collector())
+    stopped = config.stash.get(_STOPPED_KEY, "")
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED and not stopped
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(render(run_id(), options.target, collector, load_summaries(options.run_dir)))
+    summaries = load_summaries(options.run_dir) if not stopped else []
+    text = render(run_id(), options.target, collector, summaries, interrupted=interrupted, stopped=stopped)
+    Path(path).write_text(text)
 
 
 def _to_terminal(config: pytest.Config, text: str) -> None:

@@ -79,17 +79,51 @@ def write_summary(
         "kept": str(run.workdir) if run.failed or run.keep else "",
         "error": run.masker(error),
         "preflight": preflight_verdict(reports),
+        "warnings": [run.masker(line) for line in preflight_warnings(reports)],
     }
     path.write_text(json.dumps(summary, indent=2, sort_keys=True))
     return path
 
 
+#: The words of the report's verdict column (both tables), and of its preflight column.
+VERDICTS = ("pass", "FAIL", "skip", "interrupted")
+PREFLIGHT_VERDICTS = ("pass", "FAIL", "-")
+
+
 def preflight_verdict(reports: Sequence[Judged]) -> str:
-    """``pass`` when every task definition the run's checks preflighted would start, ``fail`` when one would not,
+    """``pass`` when every task definition the run's checks preflighted would start, ``FAIL`` when one would not,
     "" when none was preflighted."""
     if not reports:
         return ""
-    return "pass" if all(r.will_start for r in reports) else "fail"
+    return "pass" if all(r.will_start for r in reports) else "FAIL"
+
+
+def preflight_warnings(reports: Sequence[Any]) -> list[str]:
+    """The preflight's warnings (rows of severity ``warning``: the task starts, something it needs later fails), one
+    line each in the words of a failure's finding, whichever way the run's tests went."""
+    from fargate_harness.checks import warning_findings
+
+    lines: list[str] = []
+    for found in reports:
+        lines += [line for line in warning_findings(found) if line not in lines]
+    return lines
+
+
+def failure_message(longrepr: Any) -> str:
+    """What a failed test said, without its traceback: the exception's message (an assertion's whole text, a
+    fixture's error), or the text pytest gave (``pytest.fail(..., pytrace=False)``, a collection error)."""
+    crash = getattr(longrepr, "reprcrash", None)
+    text = str(getattr(crash, "message", "") or "") if crash is not None else str(longrepr or "")
+    for prefix in ("AssertionError: ", "Failed: ", "fargate_harness.errors.TeardownError: "):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    return text.strip()
+
+
+def split_fix(line: str) -> tuple[str, list[str]]:
+    """A finding line ``<what>; fix: <a>; fix: <b>`` as (``<what>``, [``<a>``, ``<b>``])."""
+    what, *fixes = line.split("; fix: ")
+    return what, [fix.strip() for fix in fixes]
 
 
 @dataclass
@@ -101,6 +135,8 @@ class Tally:
     skipped: int = 0
     preflight: str = ""
     failures: list[str] = field(default_factory=list)
+    #: nodeid -> what the failed test said (its message, fix lines included), for the report's Failures section.
+    messages: dict[str, str] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -116,18 +152,20 @@ class Collector:
 
     tallies: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
 
-    def add(self, scenario: str, nodeid: str, outcome: str, when: str) -> None:
-        """Count one test report (setup failures and errors count as failures)."""
+    def add(self, scenario: str, nodeid: str, outcome: str, when: str, message: str = "") -> None:
+        """Count one test report (setup failures and errors count as failures), keeping a failure's message."""
         tally = self.tallies[scenario]
         if outcome == "failed":
             tally.failed += 1
             tally.failures.append(nodeid)
+            if message:
+                tally.messages[nodeid] = message
         elif outcome == "skipped" and when != "teardown":
             tally.skipped += 1
         elif outcome == "passed" and when == "call":
             tally.passed += 1
         if "preflight" in nodeid and when == "call" and outcome in ("passed", "failed"):
-            tally.preflight = "fail" if outcome == "failed" or tally.preflight == "fail" else "pass"
+            tally.preflight = "FAIL" if outcome == "failed" or tally.preflight == "FAIL" else "pass"
 
 
 def load_summaries(run_dir: Path) -> list[dict[str, Any]]:
@@ -136,18 +174,32 @@ def load_summaries(run_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
 
 
-def render(run_id: str, target: str, collector: Collector, summaries: Iterable[dict[str, Any]]) -> str:
-    """The Markdown report."""
+def render(
+    run_id: str,
+    target: str,
+    collector: Collector,
+    summaries: Iterable[dict[str, Any]],
+    *,
+    interrupted: bool = False,
+    stopped: str = "",
+) -> str:
+    """The Markdown report: a row per configuration, a row per applied run, then each failure's message with its
+    ``fix:`` lines apart, each run's problem, and the preflight's warnings apart from the failures.
+
+    One vocabulary in both tables (:data:`VERDICTS`, :data:`PREFLIGHT_VERDICTS`). ``interrupted``: the session
+    was stopped (Ctrl-C) and says so at the top and in every row it cut short. ``stopped``: why the session
+    stopped before its tests ran (a target it could not use), said at the top."""
     by_scenario: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for summary in summaries:
         by_scenario[summary["scenario"]].append(summary)
     names = sorted(set(by_scenario) | set(collector.tallies))
-    lines = [
-        f"# fargate-harness run {run_id}",
-        "",
-        f"Target: `{target}`",
-        "",
-        "| scenario | verdict | tests passed/failed/skipped | preflight | resources | "
+    lines = [f"# fargate-harness run {run_id}", "", f"Target: `{target}`", ""]
+    if stopped:
+        lines += [f"**Stopped before the tests ran**: {stopped}", ""]
+    if interrupted:
+        lines += ["**Interrupted**: the session was stopped before it finished; the counts are what ran before.", ""]
+    lines += [
+        "| configuration | verdict | tests passed/failed/skipped | preflight | resources | "
         + " | ".join(f"{s} s" for s in STAGES)
         + " |",
         "|---|---|---|---|---|" + "---|" * len(STAGES),
@@ -157,11 +209,10 @@ def render(run_id: str, target: str, collector: Collector, summaries: Iterable[d
         runs = by_scenario.get(name, [])
         timings = {s: sum(r["timings"].get(s, 0.0) for r in runs) for s in STAGES}
         resources = sum(r["resources"] for r in runs)
-        verdict = "FAIL" if any(r["failed"] for r in runs) else tally.verdict
         cells = " | ".join(f"{timings[s]:.1f}" for s in STAGES)
         lines.append(
-            f"| {name} | {verdict} | {tally.passed}/{tally.failed}/{tally.skipped} | {tally.preflight or '-'} | "
-            f"{resources} | {cells} |"
+            f"| {name} | {_verdict(tally, runs, interrupted)} | {tally.passed}/{tally.failed}/{tally.skipped} | "
+            f"{_preflight(tally, runs)} | {resources} | {cells} |"
         )
     runs = sorted((s for found in by_scenario.values() for s in found), key=lambda s: (s["scenario"], s["prefix"]))
     if runs:
@@ -176,20 +227,68 @@ def render(run_id: str, target: str, collector: Collector, summaries: Iterable[d
             verdict = "interrupted" if run.get("interrupted") else "FAIL" if run["failed"] else "pass"
             cells = " | ".join(f"{run['timings'].get(s, 0.0):.1f}" for s in STAGES)
             lines.append(
-                f"| {run['scenario']} | {run['prefix']} | {verdict} | {run.get('preflight') or '-'} | "
+                f"| {run['scenario']} | {run['prefix']} | {verdict} | {_preflight_word(run.get('preflight'))} | "
                 f"{run['resources']} | {cells} |"
             )
-    problems = [(name, r) for name in names for r in by_scenario.get(name, []) if r["failed"] or r.get("error")]
+    lines += _failures(names, collector, by_scenario)
+    warnings = [(r["scenario"], r["prefix"], w) for r in runs for w in r.get("warnings") or []]
+    if warnings:
+        lines += ["", "## Warnings", "", "Do not stop the tasks from starting; told apart from the failures.", ""]
+        for name, prefix, text in warnings:
+            what, fixes = split_fix(text)
+            lines.append(f"- {name} run {prefix}: {what}")
+            lines += [f"  - fix: {fix}" for fix in fixes]
     tallies = {name: asdict(tally) for name, tally in sorted(collector.tallies.items())}
-    failures = [(name, nodeid) for name in names for nodeid in collector.tallies.get(name, Tally()).failures]
-    if failures or problems:
-        lines += ["", "## Failures", ""]
-        lines += [f"- `{nodeid}`" for _name, nodeid in failures]
-        for name, summary in problems:
-            kept = f" (kept in `{summary['kept']}`)" if summary.get("kept") else ""
-            lines.append(f"- {name} run {summary['prefix']}{kept}: {summary.get('error') or 'tests failed'}")
-    lines += ["", f"<!-- {TALLIES_MARK} {json.dumps(tallies, sort_keys=True)} -->"]
+    carried = json.dumps(tallies, sort_keys=True).replace("-->", "--\\u003e")  # a message must not end the comment
+    lines += ["", f"<!-- {TALLIES_MARK} {carried} -->"]
     return "\n".join(lines) + "\n"
+
+
+def _verdict(tally: Tally, runs: list[dict[str, Any]], interrupted: bool) -> str:
+    if tally.failed:
+        return "FAIL"
+    if any(r.get("interrupted") for r in runs) or (interrupted and not tally.passed and not tally.skipped):
+        return "interrupted"
+    return "FAIL" if any(r["failed"] for r in runs) else tally.verdict
+
+
+def _preflight_word(value: object) -> str:
+    """A preflight verdict in the report's words (older summaries and reports wrote ``fail``)."""
+    text = str(value or "")
+    return "FAIL" if text.lower() == "fail" else text or "-"
+
+
+def _preflight(tally: Tally, runs: list[dict[str, Any]]) -> str:
+    """One preflight verdict for a configuration: its runs' (what the checks decided), else its tests'."""
+    words = {_preflight_word(r.get("preflight")) for r in runs} - {"-"}
+    if words:
+        return "FAIL" if "FAIL" in words else "pass"
+    return _preflight_word(tally.preflight)
+
+
+def _failures(names: list[str], collector: Collector, by_scenario: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The Failures section: each failed test with its message, one finding per item and its fixes under it; then
+    each run's own problem (an apply error; an interruption)."""
+    failures = [(name, nodeid) for name in names for nodeid in collector.tallies.get(name, Tally()).failures]
+    problems = [(name, r) for name in names for r in by_scenario.get(name, []) if r["failed"] or r.get("error")]
+    if not failures and not problems:
+        return []
+    lines = ["", "## Failures", ""]
+    for name, nodeid in failures:
+        lines.append(f"- `{nodeid}`")
+        for text in collector.tallies[name].messages.get(nodeid, "").splitlines():
+            if not text.strip():
+                continue
+            what, fixes = split_fix(text.strip())
+            lines.append(f"  - {what}")
+            lines += [f"    - fix: {fix}" for fix in fixes]
+    for name, summary in problems:
+        kept = f" (kept in `{summary['kept']}`)" if summary.get("kept") else ""
+        default = "interrupted" if summary.get("interrupted") else "its tests failed (above)"
+        what, fixes = split_fix(str(summary.get("error") or default))
+        lines.append(f"- {name} run {summary['prefix']}{kept}: {what}")
+        lines += [f"  - fix: {fix}" for fix in fixes]
+    return lines
 
 
 # -- merging the shards of a split suite -----------------------------------------------------------------
@@ -199,7 +298,7 @@ _TALLIES = re.compile(r"^<!-- " + re.escape(TALLIES_MARK) + r" (\{.*\}) -->$", r
 _HEADER = re.compile(r"^# fargate-harness run (.+)$", re.MULTILINE)
 _TARGET = re.compile(r"^Target: `([^`]*)`$", re.MULTILINE)
 _ROW = re.compile(
-    r"^\| (?P<name>[^|]+?) \| (?:pass|FAIL|skip) \| (?P<p>\d+)/(?P<f>\d+)/(?P<s>\d+) \| (?P<pre>[^|]+?) \|"
+    r"^\| (?P<name>[^|]+?) \| (?:pass|FAIL|skip|interrupted) \| (?P<p>\d+)/(?P<f>\d+)/(?P<s>\d+) \| (?P<pre>[^|]+?) \|"
 )
 _FAILED_TEST = re.compile(r"^- `(?P<nodeid>[^`]+)`$")
 
@@ -227,13 +326,14 @@ def parse_report(text: str) -> ShardReport:
         extra = text[match.end() :]
         for name, values in json.loads(match.group(1)).items():
             found.tallies[name] = Tally(**values)
+            found.tallies[name].preflight = _preflight_word(values.get("preflight")).strip("-")
     else:
         failures = [m.group("nodeid") for line in text.splitlines() if (m := _FAILED_TEST.match(line))]
         for line in text.splitlines():
             if row := _ROW.match(line):
                 pre = row.group("pre").strip()
                 found.tallies[row.group("name")] = Tally(
-                    int(row.group("p")), int(row.group("f")), int(row.group("s")), "" if pre == "-" else pre
+                    int(row.group("p")), int(row.group("f")), int(row.group("s")), _preflight_word(pre).strip("-")
                 )
         failing = [t for t in found.tallies.values() if t.failed]
         if failing:
@@ -252,8 +352,9 @@ def merge_tallies(shards: Iterable[ShardReport]) -> Collector:
             merged.failed += tally.failed
             merged.skipped += tally.skipped
             merged.failures += tally.failures
+            merged.messages.update(tally.messages)
             if tally.preflight:
-                merged.preflight = "fail" if "fail" in (tally.preflight, merged.preflight) else "pass"
+                merged.preflight = "FAIL" if "FAIL" in (tally.preflight, merged.preflight) else "pass"
     return collector
 
 
@@ -328,7 +429,7 @@ def merge(out_dir: Path, shard_dirs: Sequence[Path]) -> MergeResult:
         ", ".join(run_ids) or "(merged)", ", ".join(targets) or "?", merge_tallies(r for _l, r in reports), summaries
     )
     shards_line = f"Merged from {len(shard_dirs)} shard(s): " + ", ".join(f"`{s}`" for s in shard_dirs)
-    text = text.replace("\n\n| scenario |", f"\n\n{shards_line}\n\n| scenario |", 1)
+    text = text.replace("\n\n| configuration |", f"\n\n{shards_line}\n\n| configuration |", 1)
     for label, report in reports:
         if report.extra:
             text += f"\n## From shard {label}\n\n{report.extra}\n"
@@ -349,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     junit = result.junit or "no JUnit XML found"
     print(
         f"merged {len(args.shard_dirs)} shard(s): {result.tests} tests, {result.failures} failed or errored, "
-        f"{result.summaries} scenario runs -> {junit}, {result.report}"
+        f"{result.summaries} configuration runs -> {junit}, {result.report}"
     )
     return 0
 

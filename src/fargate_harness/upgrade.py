@@ -34,7 +34,9 @@ from fargate_harness import configurations
 from fargate_harness.aws import iam
 from fargate_harness.aws._policy import as_list, statements, wildcard_match
 from fargate_harness.errors import ConfigurationError, HarnessError, TeardownError
+from fargate_harness.iam.actions import canonical_action
 from fargate_harness.lifecycle import Lifecycle
+from fargate_harness.model.inventory import address_in
 from fargate_harness.runner import hcl
 from fargate_harness.runner.run import TerraformRun
 
@@ -73,11 +75,22 @@ class RoleDiff:
     added: set[tuple[str, str]] = field(default_factory=set)
     removed: set[tuple[str, str]] = field(default_factory=set)
     held: set[tuple[str, str]] = field(default_factory=set, repr=False)
+    #: ARN -> Terraform address of the resources the new side's state holds (``Inventory.addresses``)
+    places: dict[str, str] = field(default_factory=dict, repr=False)
 
     def widened(self, allowed: Iterable[str]) -> list[tuple[str, str]]:
         """Additions that no permission held before covers and no ``--allow-widening`` item accepts."""
         accepted = list(allowed)
-        return sorted(pair for pair in self.added if not _covered(pair, self.held) and not _accepted(pair, accepted))
+        return sorted(
+            pair for pair in self.added if not _covered(pair, self.held) and not _accepted(pair, accepted, self.places)
+        )
+
+    def line(self, pair: tuple[str, str]) -> str:
+        """``kms:Decrypt on aws_kms_key.logs (arn:aws:kms:...)``: the action in AWS's case, the resource by its
+        Terraform address when the state made it, with the ARN beside it."""
+        action, resource = pair
+        address = address_in(resource, self.places)
+        return f"{canonical_action(action)} on {f'{address} ({resource})' if address else resource}"
 
 
 @dataclass
@@ -131,8 +144,8 @@ class UpgradeReport:
             before, after = role.names
             name = before if before == after else f"{before} -> {after}"
             lines.append(f"permissions of {role.address} ({name}): +{len(role.added)} -{len(role.removed)}")
-            lines += [f"  + {action} on {resource}" for action, resource in sorted(role.added)]
-            lines += [f"  - {action} on {resource}" for action, resource in sorted(role.removed)]
+            lines += [f"  + {role.line(pair)}" for pair in sorted(role.added)]
+            lines += [f"  - {role.line(pair)}" for pair in sorted(role.removed)]
         lines.append("verdict: " + ("ok" if self.ok else "FAIL"))
         lines += [f"  {failure}" for failure in self.failures]
         return "\n".join(lines)
@@ -156,8 +169,11 @@ class UpgradeReport:
                     "address": r.address,
                     "before": r.names[0],
                     "after": r.names[1],
-                    "added": sorted(r.added),
-                    "removed": sorted(r.removed),
+                    "added": [[canonical_action(a), resource] for a, resource in sorted(r.added)],
+                    "removed": [[canonical_action(a), resource] for a, resource in sorted(r.removed)],
+                    "addresses": {
+                        arn: a for _x, arn in sorted(r.added | r.removed) if (a := address_in(arn, r.places))
+                    },
                 }
                 for r in self.roles
             ],
@@ -249,13 +265,15 @@ def _covered(pair: tuple[str, str], before: Iterable[tuple[str, str]]) -> bool:
     )
 
 
-def _accepted(pair: tuple[str, str], allowed: Iterable[str]) -> bool:
-    """True when ``ACTION`` or ``ACTION=RESOURCE`` (wildcards allowed) in ``allowed`` names the pair."""
+def _accepted(pair: tuple[str, str], allowed: Iterable[str], places: Mapping[str, str] | None = None) -> bool:
+    """True when ``ACTION`` or ``ACTION=RESOURCE`` (wildcards allowed) in ``allowed`` names the pair; RESOURCE is
+    the ARN, or the Terraform address of the resource (``kms:Decrypt=aws_kms_key.logs``) when the state made it."""
     action, resource = pair
+    address = address_in(resource, places or {})
     for item in allowed:
         want_action, _, want_resource = item.partition("=")
         if wildcard_match(want_action.lower(), action, case_sensitive=False) and (
-            not want_resource or wildcard_match(want_resource, resource)
+            not want_resource or any(wildcard_match(want_resource, r) for r in (resource, address) if r is not None)
         ):
             return True
     return False
@@ -311,9 +329,12 @@ def _widening_failures(roles: Iterable[RoleDiff], allowed: Iterable[str]) -> lis
     for role in roles:
         widened = role.widened(accepted)
         if widened:
-            listed = ", ".join(f"{a} on {r}" for a, r in widened)
+            listed = ", ".join(role.line(pair) for pair in widened)
+            action, resource = widened[0]
+            example = f"{canonical_action(action)}={address_in(resource, role.places) or resource}"
             failures.append(
-                f"{role.address}: permissions widen: {listed} (accept with --allow-widening ACTION[=RESOURCE])"
+                f"{role.address}: permissions widen: {listed} (accept with --allow-widening ACTION[=ADDRESS or ARN], "
+                f"e.g. --allow-widening {example})"
             )
     return failures
 
@@ -614,7 +635,9 @@ def upgrade_sides(
         for address in sorted(set(before) | set(after)):
             old_name, held = before.get(address, ("-", set()))
             new_name, now = after.get(address, ("-", set()))
-            report.roles.append(RoleDiff(address, (old_name, new_name), now - held, held - now, held=held))
+            report.roles.append(
+                RoleDiff(address, (old_name, new_name), now - held, held - now, held, new.inventory.addresses)
+            )
         failed = False
         return report.accepting(allow_widening)
     finally:

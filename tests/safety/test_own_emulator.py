@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from fargate_harness.options import RUN_MARKER
 from fargate_harness.targets.kept import listening
 from tests.safety.conftest import ROOT, cli
 from tools.soak import processes_under
@@ -76,8 +78,9 @@ def test_without_keep_nothing_outlives_the_run(tmp_path: Path) -> None:
     answer = cli("run", "--dir", str(BASIC), env={**_env(results), "HARNESS_EMBEDDED_ENDPOINT": ""})
     assert answer.returncode == 0, answer.stdout + answer.stderr
     assert list(results.glob("*/summaries/*.json")), "a passing run leaves its summary"
-    left = sorted(str(p.relative_to(results)) for p in results.glob("*/*") if p.name != "summaries")
-    assert left == [], f"a passing run leaves nothing but its summaries under results/, got {left}"
+    kept = ("summaries", RUN_MARKER)  # the marker says `clean` may remove the folder
+    left = sorted(str(p.relative_to(results)) for p in results.glob("*/*") if p.name not in kept)
+    assert left == [], f"a passing run leaves nothing but its summaries (and marker) under results/, got {left}"
     assert _processes_writing_under(results) == [], "a process of the run outlived it"
     assert "emulator kept" not in answer.stderr
     assert not list(results.glob("emulators/*.json")), "no emulator record without --keep"
@@ -146,3 +149,35 @@ def test_kill_9_takes_the_emulator_with_it_and_sweep_exits_0(tmp_path: Path, con
     assert "is gone, and what it held with it" in swept.stdout, swept.stdout
     assert not list(results.glob("*/*/config/**/terraform.tfstate")), "the dead emulator's state must not stay live"
     assert list(results.glob("*/*/config/**/terraform.tfstate.emulator-gone")), "the state is kept aside, not lost"
+
+
+KEPT_EU = ROOT / "tests" / "data" / "configs" / "kept-eu-service"
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
+def test_the_printed_inspect_command_lists_the_kept_run_s_task_definitions(tmp_path: Path) -> None:
+    """``--keep`` on a configuration in eu-west-1 with ``allowed_account_ids``: the inspect command printed for its
+    region and account, run as printed with none of the user's AWS settings, lists its task definition (the
+    session's us-east-1 and moto's default account hold none)."""
+    results = tmp_path / "results"
+    answer = cli("run", "--dir", str(KEPT_EU), "--keep", env={**_env(results), "HARNESS_EMBEDDED_ENDPOINT": ""})
+    kept = re.search(r"emulator kept at (http://127\.0\.0\.1:\d+) \(pid (\d+)\)", answer.stderr)
+    assert kept, f"expected the kept emulator's address, got: {answer.stdout}{answer.stderr}"
+    endpoint, pid = kept.group(1), int(kept.group(2))
+    try:
+        assert answer.returncode == 0, answer.stdout + answer.stderr
+        assert "took them with it" not in answer.stderr, answer.stderr
+        line = re.search(r"inspect 271828182845 in eu-west-1: (.+)", answer.stderr)
+        assert line, f"expected an inspect command for 271828182845 in eu-west-1, got: {answer.stderr}"
+        env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AWS_EC2_METADATA_DISABLED": "true"}
+        shell = ["bash", "-c", line.group(1)]
+        done = subprocess.run(shell, check=False, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{line.group(1)}\n{done.stderr}"
+        assert ":task-definition/kept-eu-web:" in done.stdout and "eu-west-1:271828182845" in done.stdout, (
+            f"kept-eu-service: expected the kept task definition kept-eu-web, got {done.stdout}"
+        )
+        swept = cli("sweep", "--results-dir", str(results), env={"HARNESS_EMBEDDED_ENDPOINT": ""})
+        assert swept.returncode == 0, swept.stdout + swept.stderr
+    finally:
+        if listening(endpoint):
+            os.kill(pid, signal.SIGKILL)

@@ -130,7 +130,7 @@ class TestTutorialTaskRole:
 
     def test_role_assertions(self, applied_class: AppliedRun) -> None:
         need(applied_class, {"iam", "dynamodb"}, "role assertions")
-        table = next(t["arn"] for t in applied_class.inventory.tables())
+        table = next(t.arn for t in applied_class.inventory.tables)
         task = applied_class.role("uploader-task")
         task.assert_trusts_only("ecs-tasks.amazonaws.com")
         task.assert_allows("dynamodb:PutItem", table)
@@ -208,7 +208,7 @@ class TestAlbPlatform:
         inventory = applied_class.inventory
         assert sorted(td.family for td in inventory.task_definitions) == ["staging-api", "staging-worker"]
         assert len(inventory.roles) == 4
-        assert len(inventory.file_systems()) == 1 and len(inventory.access_points()) == 1
+        assert len(inventory.file_systems) == 1 and len(inventory.access_points) == 1
         assert {"aws_lb", "aws_lb_target_group", "aws_appautoscaling_target", "aws_security_group"} <= set(
             inventory.counts
         )

@@ -191,3 +191,20 @@ def test_remote_state_on_an_emulator_is_refused_naming_the_data_source(tmp_path:
     assert "the network guard refused it" in answer.stdout, shown
     assert f"data.terraform_remote_state.network in {CONFIGS / 'remote-state'} reads another" in answer.stdout, shown
     assert "give the values that state supplies as variables instead" in answer.stdout, shown
+
+
+def test_a_lock_file_pinning_a_provider_the_mirror_lacks_exits_2_naming_it(
+    tmp_path: Path, harness_target: Target
+) -> None:
+    """A committed ``.terraform.lock.hcl`` pins hashicorp/aws 5.31.0; offline, the mirror holds 2.70.0 and 3.39.0:
+    exit 2 naming the lock file's path and both ways out (the registry online; another locked version)."""
+    folder = CONFIGS / "locked-provider-5"
+    answer = harness(
+        "run", "--dir", str(folder), "--tf-provider-source", "mirror", tmp_path=tmp_path, emulator=harness_target
+    )
+    assert answer.returncode == 2, f"expected exit 2, got {answer.returncode}: {answer.stdout} {answer.stderr}"
+    text = answer.stdout + answer.stderr
+    assert (
+        f"{folder / '.terraform.lock.hcl'} pins hashicorp/aws 5.31.0, which the offline provider mirror lacks" in text
+    ), text
+    assert "--tf-provider-source registry" in text and "terraform init -upgrade" in text, text

@@ -6,6 +6,8 @@ and default_tags, and the run lists what the harness changed.
   its own has ``default_tags`` that are an expression.
 - ``fixed-account-registry``: fixed names, and a repository policy that grants pull to the execution role by its
   ARN in account 111122223333, the account the image is in.
+- ``cross-account-ecr-variable``: the same grant with the account written as a variable
+  (``arn:aws:iam::${var.ecs_account_id}:role/orders-task-execution``, default 314159265358), in eu-west-1.
 
 AWS docs: tags_all and default_tags (https://registry.terraform.io/providers/hashicorp/aws/latest/docs/guides/resource-tagging),
 Terraform override files replace nested blocks whole (https://developer.hashicorp.com/terraform/language/files/override),
@@ -132,6 +134,30 @@ class TestFixedAccountRegistry:
         )
 
     def test_its_image_is_pulled_within_its_own_account(self, applied_class: AppliedRun) -> None:
+        need(applied_class, {"ecs", "ecr"}, "preflight")
+        assert applied_class.assert_tasks_start() == 1
+
+
+VARIABLE_ACCOUNT = "314159265358"  # var.ecs_account_id's default in cross-account-ecr-variable/variables.tf
+
+
+@pytest.mark.terraform(str(CONFIGS / "cross-account-ecr-variable"), preflight={"images": "assume-pushed"})
+class TestAccountNamedThroughAVariable:
+    """Deployed in a random account, the repository policy's principal (the role in 314159265358) is not the task's
+    execution role, and the preflight reports a CannotPullContainerError that the configuration, deployed where it
+    says, never meets."""
+
+    def test_runs_in_the_account_its_policy_names(self, applied_class: AppliedRun) -> None:
+        if not applied_class.target.is_emulator:
+            pytest.skip("on real AWS the credentials decide the account")
+        role = applied_class.inventory.role("orders-task-execution")
+        assert role.account == VARIABLE_ACCOUNT, (
+            f"cross-account-ecr-variable: aws_iam_role.task_execution: expected account {VARIABLE_ACCOUNT} "
+            f"(var.ecs_account_id in the repository policy's principal), got {role.account}"
+        )
+        assert any("var.ecs_account_id = 314159265358" in c for c in applied_class.changes), applied_class.changes
+
+    def test_no_false_cannot_pull(self, applied_class: AppliedRun) -> None:
         need(applied_class, {"ecs", "ecr"}, "preflight")
         assert applied_class.assert_tasks_start() == 1
 

@@ -37,7 +37,8 @@ def test_assertion_names_the_secrets_and_the_fix_in_terraform_terms(applied: App
     header, *lines = message.splitlines()
     (definition,) = applied.inventory.task_definitions
     assert header == (
-        f"{applied.name}: expected every task to start, got task definition {definition.label} not starting (2 found)"
+        f"{applied.name}: expected every task to start, got task definition {definition.label} not starting "
+        "(2 findings below, one per line)"
     ), message
     for address, line in zip(SECRETS, sorted(lines, key=lambda text: "db_credentials" in text), strict=True):
         head = f"{applied.name}: {definition.address}: expected secretsmanager:GetSecretValue on {address} ("

@@ -254,8 +254,8 @@ def test_format_report_summarises_passed_failed_and_skipped() -> None:
     ]
     report = format_report(outcomes, _target(), 12.34)
     lines = report.splitlines()
-    assert lines[0] == "target: embedded (http://127.0.0.1:4599)"
-    assert lines[1].split()[:4] == ["scenario", "result", "resources", "checks"]
+    assert lines[0] == "target: embedded at http://127.0.0.1:4599 (us-east-1)"
+    assert lines[1].split()[:4] == ["configuration", "result", "resources", "checks"]
     rows = {line.split()[0]: line.split() for line in lines[3:6]}
     assert rows["basic"][1:4] == ["ok", "0", "1/1"]
     assert rows["secrets"][1:4] == ["FAIL", "0", "1/2"]
@@ -271,6 +271,27 @@ def test_format_report_shows_errors_and_uses_the_region_for_real_aws() -> None:
     assert report.splitlines()[0] == "target: embedded (eu-west-1)"
     assert "  ERROR: apply exited 1" in report
     assert report.endswith("0 passed, 1 failed, 0 skipped in 1.0s")
+
+
+def test_the_header_names_where_the_configuration_was_deployed_and_notes_print_once() -> None:
+    """A configuration deployed in eu-west-1 in its own account (``allowed_account_ids``) on a target started in
+    us-east-1: the header names eu-west-1 and the account, not the target's default region; a note two checks (or
+    two containers) share prints once; the column says "configuration" (a user's folder is not a scenario)."""
+    from types import SimpleNamespace
+
+    deployed = _target(region="eu-west-1", _account="111122223333")
+    run = SimpleNamespace(target=deployed, resources=["aws_ecs_task_definition.app"], timings={}, failed=False)
+    note = "log group /ecs/web: retention 30 days"
+    outcome = Outcome(
+        "platform",
+        run=run,  # type: ignore[arg-type]
+        results=[CheckResult("awslogs_groups_exist", True, 2, notes=(note, note)), CheckResult("kms", True, 1)],
+    )
+    report = format_report([outcome], _target(), 1.0)
+    lines = report.splitlines()
+    assert lines[0] == "target: embedded at http://127.0.0.1:4599; deployed in eu-west-1, account 111122223333", report
+    assert report.count(note) == 1, report
+    assert lines[1].startswith("configuration "), report
 
 
 def test_outcome_ok() -> None:
@@ -419,6 +440,29 @@ def test_run_json_and_junit_carry_each_check_and_the_teardown_apart() -> None:
     assert [(c.get("classname"), c.get("name")) for c in failed] == [("web", "tasks_start")]
 
 
+def test_an_interrupted_configuration_says_interrupted_and_junit_keeps_notes_apart() -> None:
+    """Ctrl-C: the table says interrupted (not FAIL) and counts it apart; a check's notes (the preflight's warnings)
+    go to the JUnit case's system-out, never into its failure message."""
+    from xml.etree import ElementTree as ET
+
+    from fargate_harness.cli import junit_xml
+
+    warning = "warning: aws_ecs_task_definition.app: expected secret x to exist, got no value yet"
+    outcomes = [
+        Outcome("web", interrupted=True, error="interrupted: destroyed without running the checks"),
+        Outcome("db", results=[CheckResult("tasks_start", False, 0, "db: denied", notes=(warning,))]),
+    ]
+    report = format_report(outcomes, _target(), 2.0)
+    (row,) = [line for line in report.splitlines() if line.startswith("web ")]
+    assert row.split()[1] == "interrupted", report
+    assert report.splitlines()[-1] == "0 passed, 1 failed, 0 skipped, 1 interrupted in 2.0s", report
+    suite = ET.fromstring(junit_xml(outcomes, 1.0).split("\n", 1)[1])
+    (case,) = [c for c in suite if c.get("classname") == "db"]
+    failure = case.find("failure")
+    assert failure is not None and warning not in (failure.text or "") + (failure.get("message") or "")
+    assert case.findtext("system-out") == warning, ET.tostring(case, encoding="unicode")
+
+
 def test_clean_removes_finished_runs_and_names_those_with_resources(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -445,6 +489,7 @@ def test_clean_removes_finished_runs_and_names_those_with_resources(
         }
         (folder / "run.json").write_text(_json.dumps(record))
         (tfdir / "terraform.tfstate").write_text(_json.dumps({"resources": resources}))
+        config.mark_run_dir(folder.parent)
         return folder.parent
 
     finished = run("run-1", [])
@@ -453,3 +498,38 @@ def test_clean_removes_finished_runs_and_names_those_with_resources(
     out = capsys.readouterr().out
     assert not finished.exists() and holding.exists(), out
     assert "its state still lists resources (fargate-harness sweep destroys them)" in out, out
+
+
+def test_clean_leaves_folders_it_did_not_create(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``results/nightly/`` (a user's JUnit and report, where docs/nightly.md sends them) and ``results/shards/`` hold
+    no run of the harness and no marker: ``clean`` leaves them, and says so; ``--dry-run`` says "would remove"."""
+    nightly = tmp_path / "nightly"
+    nightly.mkdir()
+    (nightly / "junit.xml").write_text("<testsuite/>")
+    shards = tmp_path / "shards" / "shard-1"
+    shards.mkdir(parents=True)
+    ours = config.Options(results_dir=tmp_path).run_dir  # asked for by a run: created with its marker
+    (ours / "summaries").mkdir()
+    assert main(["clean", "--results-dir", str(tmp_path), "--dry-run"]) == 0
+    dry = capsys.readouterr().out
+    assert f"would remove {ours}" in dry and "removed" not in dry, dry
+    assert main(["clean", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert (nightly / "junit.xml").is_file() and shards.is_dir(), out
+    assert not ours.exists(), out
+    assert f"not run folders of fargate-harness, no {config.RUN_MARKER} file" in out, out
+
+
+def test_sweep_ends_with_the_total_of_what_it_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The last line of ``sweep`` is the whole run's count (kept emulators and the target together), and a dry run
+    says nothing was removed: it never contradicts the lines above it."""
+    monkeypatch.delenv("HARNESS_EMBEDDED_ENDPOINT", raising=False)
+    code = main(["sweep", "--dry-run", "--results-dir", str(tmp_path), "--tf-results-dir", str(tmp_path)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert code == 0, lines
+    assert lines[0] == "on target embedded:", lines
+    assert lines[-1] == (
+        "in all: 0 run folder(s), 0 destroyed; 0 resource(s) found, 0 deleted, 0 failed (dry run: nothing was removed)"
+    ), lines

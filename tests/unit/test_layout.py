@@ -25,7 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"preflight", "checks", "report"}),
     frozenset({"configurations", "lifecycle"}),
     frozenset({"upgrade", "cleanup"}),
-    frozenset({"plugin", "pytest_tftest", "cli", "__init__"}),
+    frozenset({"plugin", "pytest_tftest", "cli", "cli_maintenance", "__init__"}),
 )
 
 #: Upward imports that are known and owned by work in progress, as (file under the package, imported layer unit).

@@ -54,7 +54,7 @@ def test_parse_report_reads_back_what_render_wrote() -> None:
     assert parsed.run_id == "run-7"
     assert parsed.target == "embedded"
     assert parsed.tallies == {
-        "basic": Tally(1, 1, 0, "fail", ["tests/scenarios/test_basic.py::test_preflight"]),
+        "basic": Tally(1, 1, 0, "FAIL", ["tests/scenarios/test_basic.py::test_preflight"]),
     }
     assert parsed.extra.startswith("## Leaked resources (final sweep)")
 
@@ -122,7 +122,7 @@ def test_merge_writes_one_junit_one_report_and_every_summary(tmp_path: Path) -> 
         "| basic | fh-c | pass | - | 6 | 1.0 | 3.0 | 1.5 | 2.0 |",
         "| secrets | fh-b | pass | - | 6 | 1.0 | 3.0 | 1.5 | 2.0 |",
     ], "one row per applied run, with its own verdict"
-    assert rows["basic"].startswith("| basic | FAIL | 2/1/0 | fail | 12 | 2.0 | 6.0 | 3.0 | 4.0 |")
+    assert rows["basic"].startswith("| basic | FAIL | 2/1/0 | FAIL | 12 | 2.0 | 6.0 | 3.0 | 4.0 |")
     assert rows["secrets"].startswith("| secrets | pass | 1/0/1 | - | 6 |")
     assert "- `tests/scenarios/test_basic.py::test_preflight`" in text
     assert "apply failed" in text
@@ -136,3 +136,64 @@ def test_merge_command_line(tmp_path: Path, capsys: object) -> None:
     assert report.main(["merge", str(tmp_path / "out"), str(first), str(second)]) == 0
     assert (tmp_path / "out" / "junit.xml").is_file()
     assert (tmp_path / "out" / "report.md").is_file()
+
+
+FINDING = (
+    "prod: aws_ecs_task_definition.app: expected secretsmanager:GetSecretValue on aws_secretsmanager_secret.token "
+    "to be allowed for container app secret TOKEN, got Denied implicitly (ResourceInitializationError: unable to "
+    "pull secrets or registry auth); fix: add aws_secretsmanager_secret.token.arn to the Resource of statement "
+    "'Secrets' in aws_iam_role_policy.execution (modules/ecs-service/iam.tf:12)"
+)
+WARNING = (
+    "aws_ecs_task_definition.app: expected ... to exist, got no value yet (ResourceNotFoundException); fix: put a "
+    "value in the secret"
+)
+
+
+def test_the_report_carries_each_failure_s_message_its_fixes_and_the_warnings_apart() -> None:
+    """A reviewer reads the reason in the report: the failed test's finding, its fix on a line of its own, and the
+    preflight's warnings in their own section (never inside the failure)."""
+    collector = Collector()
+    nodeid = "tests/infra/test_prod.py::test_tasks_start"
+    message = f"prod: expected every task to start, got task definition app:1 not starting (1 finding below)\n{FINDING}"
+    collector.add("prod", nodeid, "failed", "call", message)
+    run = {**summary("prod", "fh-a", failed=True), "preflight": "fail", "warnings": [WARNING]}
+    text = report.render("run-8", "embedded", collector, [run])
+    failures = text.split("## Failures", 1)[1].split("## Warnings", 1)[0]
+    assert f"- `{nodeid}`" in failures, text
+    assert "  - " + FINDING.split("; fix: ", maxsplit=1)[0] in failures, text
+    assert "    - fix: add aws_secretsmanager_secret.token.arn to the Resource" in failures, text
+    assert "no value yet" not in failures, text
+    warnings = text.split("## Warnings", 1)[1]
+    what, fix = WARNING.split("; fix: ")
+    assert f"- prod run fh-a: {what}\n  - fix: {fix}" in warnings, text
+    rows = [line for line in text.splitlines() if line.startswith("| prod |")]
+    assert rows and all("| FAIL |" in row and "| -" not in row for row in rows), rows  # one vocabulary, both tables
+
+
+def test_an_interrupted_run_says_interrupted_everywhere() -> None:
+    """Ctrl-C before any test finished: no ``FAIL 0/0/0``, no "tests failed"."""
+    run = {**summary("prod", "fh-a", failed=True), "interrupted": True}
+    text = report.render("run-9", "embedded", Collector(), [run], interrupted=True)
+    assert "**Interrupted**" in text, text
+    (top, applied) = [line for line in text.splitlines() if line.startswith("| prod |")]
+    assert top.startswith("| prod | interrupted | 0/0/0 |"), top
+    assert "| interrupted |" in applied, applied
+    assert "FAIL" not in text and "tests failed" not in text, text
+    assert "- prod run fh-a (kept in `/results/kept`): interrupted" in text, text
+
+
+def test_parse_report_reads_the_messages_back() -> None:
+    collector = Collector()
+    collector.add("prod", "t.py::test_x", "failed", "call", FINDING)
+    parsed = report.parse_report(report.render("run-1", "aws", collector, []))
+    assert parsed.tallies["prod"].messages == {"t.py::test_x": FINDING}
+
+
+def test_a_message_that_holds_the_comment_end_still_reads_back() -> None:
+    collector = Collector()
+    collector.add("prod", "t.py::test_x", "failed", "call", "expected a --> b")
+    text = report.render("run-1", "aws", collector, [])
+    comment = text.rsplit("<!--", 1)[1]
+    assert comment.count("-->") == 1, f"the message ends the HTML comment early: {comment}"
+    assert report.parse_report(text).tallies["prod"].messages == {"t.py::test_x": "expected a --> b"}

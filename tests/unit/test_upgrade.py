@@ -28,7 +28,7 @@ def _report(allowed: tuple[str, ...] = ()) -> UpgradeReport:
 
 def test_accepting_the_addition_clears_only_the_widening_failure() -> None:
     report = _report()
-    assert any("permissions widen: secretsmanager:getsecretvalue on *" in f for f in report.failures), report.text()
+    assert any("permissions widen: secretsmanager:GetSecretValue on *" in f for f in report.failures), report.text()
     accepted = report.accepting(["secretsmanager:GetSecretValue=*"])
     assert accepted.failures == ["output services would change (update)"], accepted.text()
     assert accepted.accepted == ("secretsmanager:GetSecretValue=*",)
@@ -175,3 +175,50 @@ def test_the_report_lists_provider_changes() -> None:
     report = UpgradeReport("infra", "HEAD", "working tree", providers=["hashicorp/aws: 2.70.0 -> 3.39.0 (selected)"])
     assert "provider changes: 1\n  hashicorp/aws: 2.70.0 -> 3.39.0 (selected)" in report.text()
     assert report.to_dict()["providers"] == ["hashicorp/aws: 2.70.0 -> 3.39.0 (selected)"]
+
+
+KEY = "arn:aws:kms:eu-west-1:222222222222:key/155720dc-8a3b-4d5e-9f10-2b3c4d5e6f70"
+
+
+def _decrypt_added(allowed: tuple[str, ...] = ()) -> UpgradeReport:
+    role = RoleDiff(
+        "aws_iam_role.execution",
+        ("web-exec", "web-exec"),
+        added={("kms:decrypt", KEY)},
+        places={KEY: "module.logs.aws_kms_key.this"},
+    )
+    return UpgradeReport("web", "v1", "v2", roles=[role]).accepting(allowed)
+
+
+def test_a_widening_reads_in_terraform_terms() -> None:
+    """The resource by its Terraform address with the ARN beside it, the action in AWS's case (the Service
+    Authorization Reference writes kms:Decrypt: https://docs.aws.amazon.com/service-authorization/latest/reference/
+    list_awskeymanagementservice.html), and the --allow-widening item to paste."""
+    report = _decrypt_added()
+    expected = f"+ kms:Decrypt on module.logs.aws_kms_key.this ({KEY})"
+    assert expected in report.text(), report.text()
+    (failure,) = report.failures
+    assert "kms:decrypt" not in failure and "--allow-widening kms:Decrypt=module.logs.aws_kms_key.this" in failure
+    added = report.to_dict()["roles"][0]
+    assert added["added"] == [["kms:Decrypt", KEY]] and added["addresses"] == {KEY: "module.logs.aws_kms_key.this"}
+
+
+def test_allow_widening_takes_a_terraform_address() -> None:
+    assert _decrypt_added(("kms:Decrypt=module.logs.aws_kms_key.this",)).ok
+    assert _decrypt_added(("kms:Decrypt=module.logs.*",)).ok
+    assert not _decrypt_added(("kms:Decrypt=module.other.aws_kms_key.this",)).ok
+
+
+def test_actions_are_named_in_aws_case() -> None:
+    from fargate_harness.iam.actions import canonical_action
+
+    cases = {
+        "kms:decrypt": "kms:Decrypt",
+        "ECR:batchgetimage": "ecr:BatchGetImage",
+        "iam:passrole": "iam:PassRole",
+        "kms:generatedatakey*": "kms:GenerateDataKey*",
+        "elasticfilesystem:clientmount": "elasticfilesystem:ClientMount",
+        "logs:*": "logs:*",
+        "*": "*",
+    }
+    assert {action: canonical_action(action) for action in cases} == cases

@@ -32,6 +32,7 @@ from fargate_harness.targets.base import Target
 
 if TYPE_CHECKING:
     from fargate_harness.preflight import AwsFacts, PreflightReport
+    from fargate_harness.preflight.analysis import Verdict
     from fargate_harness.preflight.places import Places
 
 #: A check: takes an applied run, returns how many subjects it checked, raises AssertionError on a failure.
@@ -154,12 +155,24 @@ def denied_findings(report: PreflightReport) -> list[str]:
         f"{subject}: expected task definition {report.task_definition} to register, got {error}"
         for error in report.registration
     ]
-    for verdict in report.failures:
+    return found + _findings(subject, [v for v in report.failures if v.severity == "fatal"])
+
+
+def warning_findings(report: PreflightReport) -> list[str]:
+    """The denied rows that do not stop the task (severity ``warning``), in the words of :func:`denied_findings`:
+    never part of a failure's text, told apart (a note of the check, a warning of the report)."""
+    subject = report.terraform_address or f"task definition {report.task_definition}"
+    return _findings(subject, [v for v in report.failures if v.severity == "warning"])
+
+
+def _findings(subject: str, verdicts: list[Verdict]) -> list[str]:
+    found = []
+    for verdict in verdicts:
         requirement = verdict.requirement
         resource = requirement.resource
         if verdict.resource_address:
             resource = f"{verdict.resource_address} ({resource})"
-        outcome = verdict.error if requirement.fatal else f"a warning: {verdict.error}"
+        outcome = verdict.error
         expected = (
             f"{resource} to exist for {requirement.source}"
             if requirement.exists is False
@@ -192,7 +205,9 @@ def _fail_each(run: AppliedRun, findings: list[str]) -> None:
 
 
 def _note(run: AppliedRun, text: str) -> None:
-    reads_of(run).notes.append(text)
+    notes = reads_of(run).notes
+    if text not in notes:  # two containers logging to one group: one note
+        notes.append(text)
 
 
 @check("ecs")
@@ -214,8 +229,12 @@ def tasks_start(run: AppliedRun, **options: Any) -> int:
         if not report.failures and not report.registration:
             subject = report.terraform_address or f"task definition {report.task_definition}"
             findings.append(f"{subject}: expected the task to start, got {report.error}")
+    for report in reports:
+        for line in warning_findings(report):
+            _note(run, f"warning: {line}")
     if stopped:
-        header = f"expected every task to start, got {', '.join(stopped)} not starting ({len(findings)} found)"
+        count = f"{len(findings)} finding{'s' if len(findings) != 1 else ''} below, one per line"
+        header = f"expected every task to start, got {', '.join(stopped)} not starting ({count})"
         _fail_each(run, [header, *findings])
     return len(reports)
 
@@ -476,7 +495,8 @@ def run_all(run: AppliedRun, reference: Reference | None = None) -> list[CheckRe
             notes = tuple(run.masker(n) for n in reads_of(run).notes)
             results.append(CheckResult(one.__name__, True, subjects, notes=notes))
         except (AssertionError, HarnessError) as exc:
-            results.append(CheckResult(one.__name__, False, 0, run.masker(str(exc))))
+            notes = tuple(run.masker(n) for n in reads_of(run).notes)  # warnings stay apart from the failure
+            results.append(CheckResult(one.__name__, False, 0, run.masker(str(exc)), notes=notes))
         except Exception as exc:  # a defect in a check must not hide the other verdicts or skip the destroy
             message = f"{run.name}: check {one.__name__} crashed: {type(exc).__name__}: {exc}"
             results.append(CheckResult(one.__name__, False, 0, run.masker(message)))

@@ -17,7 +17,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Self, TypeVar
 
 from fargate_harness.errors import ConfigurationError
 from fargate_harness.model.arn import Arn, account_of, region_of
@@ -189,6 +189,207 @@ class Role:
         return account_of(self.arn)
 
 
+@dataclass(frozen=True)
+class Record:
+    """One resource of a kind the inventory gathers: its Terraform address, name and ARN (the account and region
+    come from the ARN), and its values with secret attributes left out (:data:`SECRET_ATTRIBUTES`)."""
+
+    #: The resource type this record is read from, and the attribute that names it.
+    TYPE: ClassVar[str] = ""
+    NAME: ClassVar[str] = "name"
+
+    address: str
+    name: str
+    arn: str | None
+    values: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def account(self) -> str | None:
+        """The account it lives in, from its ARN (None for ARNs without one: S3)."""
+        return account_of(self.arn)
+
+    @property
+    def region(self) -> str | None:
+        """The region it lives in, from its ARN."""
+        return region_of(self.arn)
+
+    @classmethod
+    def parse(cls, resource: Resource) -> Self:
+        """The record of one state resource of :attr:`TYPE`."""
+        values = {k: v for k, v in resource.values.items() if k not in SECRET_ATTRIBUTES}
+        extra = cls.fields_of(values)
+        return cls(resource.address, str(values.get(cls.NAME) or ""), resource.arn, values, **extra)
+
+    @classmethod
+    def fields_of(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields a subclass adds, read from the values."""
+        return {}
+
+
+_R = TypeVar("_R", bound=Record)
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+@dataclass(frozen=True)
+class LogGroup(Record):
+    """A CloudWatch Logs log group."""
+
+    TYPE = "aws_cloudwatch_log_group"
+    retention_days: int | None = None  # None: never expires
+    kms_key_id: str | None = None
+
+    @classmethod
+    def fields_of(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        days = values.get("retention_in_days")
+        return {"retention_days": int(days) if days else None, "kms_key_id": _text(values.get("kms_key_id"))}
+
+
+@dataclass(frozen=True)
+class Secret(Record):
+    """A Secrets Manager secret (metadata only: a version's value is never read)."""
+
+    TYPE = "aws_secretsmanager_secret"
+    kms_key_id: str | None = None
+
+    @classmethod
+    def fields_of(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {"kms_key_id": _text(values.get("kms_key_id"))}
+
+
+@dataclass(frozen=True)
+class Parameter(Record):
+    """An SSM parameter, without its value."""
+
+    TYPE = "aws_ssm_parameter"
+    type: str = ""
+    key_id: str | None = None
+
+    @classmethod
+    def fields_of(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {"type": str(values.get("type") or ""), "key_id": _text(values.get("key_id"))}
+
+
+@dataclass(frozen=True)
+class KmsKey(Record):
+    """A customer managed KMS key, with its key policy."""
+
+    TYPE = "aws_kms_key"
+    NAME = "key_id"
+    policy: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def fields_of(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {"policy": _document(values.get("policy"))}
+
+
+@dataclass(frozen=True)
+class KmsAlias(Record):
+    """A KMS alias and the key it points to."""
+
+    TYPE = "aws_kms_alias"
+    target_key_id: str = ""
+
+    @classmethod
+    def fields_of(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {"target_key_id": str(values.get("target_key_id") or "")}
+
+
+@dataclass(frozen=True)
+class Repository(Record):
+    """An ECR repository."""
+
+    TYPE = "aws_ecr_repository"
+    url: str = ""
+
+    @classmethod
+    def fields_of(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {"url": str(values.get("repository_url") or "")}
+
+
+@dataclass(frozen=True)
+class RepositoryPolicy(Record):
+    """An ECR repository policy (``name`` is the repository's)."""
+
+    TYPE = "aws_ecr_repository_policy"
+    NAME = "repository"
+    policy: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def fields_of(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {"policy": _document(values.get("policy"))}
+
+
+@dataclass(frozen=True)
+class Bucket(Record):
+    """An S3 bucket."""
+
+    TYPE = "aws_s3_bucket"
+    NAME = "bucket"
+
+
+@dataclass(frozen=True)
+class Table(Record):
+    """A DynamoDB table."""
+
+    TYPE = "aws_dynamodb_table"
+
+
+@dataclass(frozen=True)
+class FileSystem(Record):
+    """An EFS file system (``name`` is its id)."""
+
+    TYPE = "aws_efs_file_system"
+    NAME = "id"
+    encrypted: bool = False
+
+    @classmethod
+    def fields_of(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {"encrypted": bool(values.get("encrypted"))}
+
+
+@dataclass(frozen=True)
+class AccessPoint(Record):
+    """An EFS access point (``name`` is its id)."""
+
+    TYPE = "aws_efs_access_point"
+    NAME = "id"
+    file_system_id: str = ""
+
+    @classmethod
+    def fields_of(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {"file_system_id": str(values.get("file_system_id") or "")}
+
+
+@dataclass(frozen=True)
+class Cluster(Record):
+    """An ECS cluster."""
+
+    TYPE = "aws_ecs_cluster"
+
+
+@dataclass(frozen=True)
+class Service(Record):
+    """An ECS service: its cluster and the task definition it runs."""
+
+    TYPE = "aws_ecs_service"
+    cluster: str = ""
+    task_definition: str = ""
+
+    @classmethod
+    def fields_of(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "cluster": str(values.get("cluster") or ""),
+            "task_definition": str(values.get("task_definition") or ""),
+        }
+
+
+def _records(kind: type[_R], inventory: Inventory) -> list[_R]:
+    return [kind.parse(resource) for resource in inventory.of_type(kind.TYPE)]
+
+
 @dataclass
 class Inventory:
     """Typed records of everything in one configuration's state."""
@@ -197,6 +398,19 @@ class Inventory:
     resources: list[Resource] = field(default_factory=list)
     task_definitions: list[TaskDefinition] = field(default_factory=list)
     roles: list[Role] = field(default_factory=list)
+    log_groups: list[LogGroup] = field(default_factory=list)
+    secrets: list[Secret] = field(default_factory=list)
+    parameters: list[Parameter] = field(default_factory=list)
+    kms_keys: list[KmsKey] = field(default_factory=list)
+    kms_aliases: list[KmsAlias] = field(default_factory=list)
+    repositories: list[Repository] = field(default_factory=list)
+    repository_policies: list[RepositoryPolicy] = field(default_factory=list)
+    buckets: list[Bucket] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    file_systems: list[FileSystem] = field(default_factory=list)
+    access_points: list[AccessPoint] = field(default_factory=list)
+    clusters: list[Cluster] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any], source: str = "the configuration") -> Inventory:
@@ -205,6 +419,19 @@ class Inventory:
         inventory.resources = managed_resources(state)
         inventory.task_definitions = [TaskDefinition.parse(r) for r in inventory.of_type("aws_ecs_task_definition")]
         inventory.roles = _roles(inventory)
+        inventory.log_groups = _records(LogGroup, inventory)
+        inventory.secrets = _records(Secret, inventory)
+        inventory.parameters = _records(Parameter, inventory)
+        inventory.kms_keys = _records(KmsKey, inventory)
+        inventory.kms_aliases = _records(KmsAlias, inventory)
+        inventory.repositories = _records(Repository, inventory)
+        inventory.repository_policies = _records(RepositoryPolicy, inventory)
+        inventory.buckets = _records(Bucket, inventory)
+        inventory.tables = _records(Table, inventory)
+        inventory.file_systems = _records(FileSystem, inventory)
+        inventory.access_points = _records(AccessPoint, inventory)
+        inventory.clusters = _records(Cluster, inventory)
+        inventory.services = _records(Service, inventory)
         return inventory
 
     def of_type(self, *types: str) -> list[Resource]:
@@ -247,59 +474,30 @@ class Inventory:
         """Task roles the task definitions name (state or not), in first-seen order."""
         return list(dict.fromkeys(td.task_role_arn for td in self.task_definitions if td.task_role_arn))
 
-    def log_groups(self) -> dict[str, Mapping[str, Any]]:
-        """Log group name -> values."""
-        return {str(v["name"]): v for v in self.values_of("aws_cloudwatch_log_group") if v.get("name")}
+    @property
+    def addresses(self) -> dict[str, str]:
+        """ARN -> Terraform address of every resource of the state that has an ARN."""
+        return {resource.arn: resource.address for resource in self.resources if resource.arn}
 
-    def secrets(self) -> list[Mapping[str, Any]]:
-        """Secrets Manager secrets (metadata only)."""
-        return self.values_of("aws_secretsmanager_secret")
-
-    def parameters(self) -> list[dict[str, Any]]:
-        """SSM parameters, without their values."""
-        return [{k: v for k, v in p.items() if k not in SECRET_ATTRIBUTES} for p in self.values_of("aws_ssm_parameter")]
-
-    def kms_keys(self) -> list[Mapping[str, Any]]:
-        """Customer managed KMS keys."""
-        return self.values_of("aws_kms_key")
-
-    def kms_aliases(self) -> list[Mapping[str, Any]]:
-        """KMS aliases."""
-        return self.values_of("aws_kms_alias")
-
-    def repositories(self) -> list[Mapping[str, Any]]:
-        """ECR repositories."""
-        return self.values_of("aws_ecr_repository")
-
-    def repository_policies(self) -> list[Mapping[str, Any]]:
-        """ECR repository policies."""
-        return self.values_of("aws_ecr_repository_policy")
-
-    def buckets(self) -> list[Mapping[str, Any]]:
-        """S3 buckets."""
-        return self.values_of("aws_s3_bucket")
-
-    def tables(self) -> list[Mapping[str, Any]]:
-        """DynamoDB tables."""
-        return self.values_of("aws_dynamodb_table")
-
-    def file_systems(self) -> list[Mapping[str, Any]]:
-        """EFS file systems."""
-        return self.values_of("aws_efs_file_system")
-
-    def access_points(self) -> list[Mapping[str, Any]]:
-        """EFS access points."""
-        return self.values_of("aws_efs_access_point")
-
-    def services(self) -> list[Mapping[str, Any]]:
-        """ECS services."""
-        return self.values_of("aws_ecs_service")
+    def log_group(self, name: str) -> LogGroup | None:
+        """The state's log group of this name, or None."""
+        return next((group for group in self.log_groups if group.name == name), None)
 
     def summary(self) -> str:
         """One line for people: how many of each kind the harness checks."""
         return (
             f"{len(self.resources)} resources, {len(self.task_definitions)} task definitions, {len(self.roles)} roles"
         )
+
+
+def address_in(resource: str, addresses: Mapping[str, str]) -> str | None:
+    """The Terraform address of the resource a policy's ``Resource`` names, from ``addresses`` (ARN -> address,
+    :attr:`Inventory.addresses`): its ARN, or the ARN with a trailing ``:*`` / ``/*`` / ``*`` (a log group's
+    streams, a bucket's objects, a repository's images); None otherwise."""
+    for candidate in (resource, resource.removesuffix(":*"), resource.removesuffix("/*"), resource.removesuffix("*")):
+        if candidate in addresses:
+            return addresses[candidate]
+    return None
 
 
 def managed_resources(state: Mapping[str, Any]) -> list[Resource]:

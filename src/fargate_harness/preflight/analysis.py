@@ -120,6 +120,28 @@ class Verdict:
         """The fix in Terraform terms when known, else as preflight words it with ARNs."""
         return self.terraform_fix or self.fix
 
+    @property
+    def severity(self) -> str:
+        """What a denial of this row means, one of :data:`SEVERITIES`: ``fatal`` (the task does not start),
+        ``warning`` (it starts, and something it needs later fails: a secret with no value yet, a FireLens output
+        that cannot deliver) or ``info`` (nobody makes the call; what was and was not checked)."""
+        if self.requirement.principal == NOBODY:
+            return "info"
+        return "fatal" if self.requirement.fatal else "warning"
+
+    @property
+    def mark(self) -> str:
+        """The row's mark in :meth:`PreflightReport.table`: ``allow``, ``DENY`` (fatal only), ``warn`` or ``info``."""
+        if self.severity == "info":
+            return "info"
+        if self.allowed:
+            return "allow"
+        return "DENY" if self.severity == "fatal" else "warn"
+
+
+#: Every severity a requirement row has (``severity`` in ``preflight --json``, docs/json.md).
+SEVERITIES = ("fatal", "warning", "info")
+
 
 @dataclass
 class PreflightReport:
@@ -192,6 +214,7 @@ class PreflightReport:
                 {
                     **{k: v for k, v in asdict(item.requirement).items() if k != "context"},
                     "allowed": item.allowed,
+                    "severity": item.severity,
                     "reason": item.reason,
                     "error": item.error,
                     "fix": item.fix,
@@ -224,8 +247,7 @@ class PreflightReport:
             lines.append(f"task role       {self.task_role}")
         width = max([len(v.requirement.action) for v in self.verdicts] + [6])
         for item in self.verdicts:
-            mark = "info " if item.requirement.principal == NOBODY else "allow" if item.allowed else "DENY "
-            lines.append(f"  {mark}  {item.requirement.action:<{width}}  {item.requirement.resource}")
+            lines.append(f"  {item.mark:<5}  {item.requirement.action:<{width}}  {item.requirement.resource}")
             lines.append(f"         {item.requirement.source}: {item.reason}")
             if item.resource_address:
                 lines.append(f"         resource: {item.resource_address}")

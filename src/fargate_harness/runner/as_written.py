@@ -10,8 +10,8 @@ parser (:mod:`fargate_harness.runner.hcl`) and Terraform's own rules:
   (https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence);
 - the region of the default ``provider "aws"`` block: a literal, or a variable's value;
 - the account a configuration names by ID: ``allowed_account_ids``, a 12-digit variable value, or the account
-  of the ARNs it writes (outside its provider blocks: a provider that assumes a role reaches that account
-  itself, from whichever account it starts);
+  of the ARNs it writes, literally or through a variable (outside its provider blocks: a provider that assumes
+  a role reaches that account itself, from whichever account it starts);
 - ``default_tags { tags = ... }`` of each ``provider "aws"`` block: a literal map or an expression.
 
 Nothing here runs Terraform or calls AWS.
@@ -174,9 +174,10 @@ def named_account(modules: Sequence[hcl.ModuleConfig], values: Mapping[str, Valu
     3. the account field of an ARN written in the configuration (its modules' files, outside ``provider`` and
        ``terraform`` blocks, and its variable values) whose resource part names an object the configuration
        itself creates under that literal name (``arn:aws:iam::111122223333:role/ecs-task-execution-role`` beside
-       an ``aws_iam_role`` named ``ecs-task-execution-role``). An ARN of an object it does not create (another
-       account's root in a repository policy, a load balancer's log-delivery account in a bucket policy) names
-       an account it talks to, not its own.
+       an ``aws_iam_role`` named ``ecs-task-execution-role``), the account written as a literal or as a variable
+       with a 12-digit value (``arn:aws:iam::${var.ecs_account_id}:role/...``, the cross-account pattern). An
+       ARN of an object it does not create (another account's root in a repository policy, a load balancer's
+       log-delivery account in a bucket policy) names an account it talks to, not its own.
 
     When that source names several accounts, the answer says so (``account`` None, ``candidates``) and no
     account is chosen. None when the configuration names none."""
@@ -256,10 +257,34 @@ def _arn_accounts(modules: Sequence[hcl.ModuleConfig], values: Mapping[str, Valu
         texts += [(text, f"an ARN in variable {name} ({found.origin})") for text in _strings(found.value)]
     arns: dict[str, str] = {}
     for text, origin in texts:
-        for match in _ARN.finditer(text):
-            if _names_created(match.group(0), created):
-                arns.setdefault(match.group(1), origin)
+        for written, where in _with_account_variables(text, origin, values):
+            for match in _ARN.finditer(written):
+                if _names_created(match.group(0), created):
+                    arns.setdefault(match.group(1), where)
     return arns
+
+
+#: An ARN's account field written as a variable: ``arn:aws:iam::${var.ecs_account_id}:role/...``.
+_ACCOUNT_VARIABLE = re.compile(r"(arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:)\$\{\s*var\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}:")
+
+
+def _with_account_variables(text: str, origin: str, values: Mapping[str, Value]) -> Iterator[tuple[str, str]]:
+    """``text`` as written, then, when an ARN in it takes its account from a variable with a 12-digit value (the
+    cross-account pattern: ``arn:aws:iam::${var.ecs_account_id}:role/<a role this configuration creates>``), the
+    text with that value in place, and where the value comes from."""
+    yield text, origin
+    used: list[str] = []
+
+    def value_of(match: re.Match[str]) -> str:
+        found = values.get(match.group(2))
+        if found is None or not isinstance(found.value, str) or not ACCOUNT.fullmatch(found.value):
+            return match.group(0)
+        used.append(f"var.{match.group(2)} = {found.value}, {found.origin}")
+        return f"{match.group(1)}{found.value}:"
+
+    substituted = _ACCOUNT_VARIABLE.sub(value_of, text)
+    if used:
+        yield substituted, f"{origin} ({'; '.join(dict.fromkeys(used))})"
 
 
 #: A provider block's own ``default_tags``: a literal map (values as written: strings, which may be templates)

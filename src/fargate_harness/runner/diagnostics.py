@@ -448,7 +448,8 @@ def explain(cmd: str, text: str, run: Diagnosis) -> None:
         objects = "".join(f"{kind} {object_id}: " for kind, object_id in failed_objects(text))
         raise ConfigurationError(f"{run.name}: `terraform {cmd}` failed at once, not retried: {objects}{why}")
     if cmd == "init":
-        problem = init_problem(text, run)
+        problem = locked_version_missing(text, run.source, run.provider_source, run.mirror_versions)
+        problem = problem or init_problem(text, run)
         if problem:
             raise ConfigurationError(f"{run.name}: {problem}\n{run.masker(text.strip()[-1500:])}")
     rejection = provider_rejection(text)  # a value or a name the provider version in use refuses
@@ -590,4 +591,39 @@ def provider_rejection_message(
         ways = f"raise the provider version (the version constraint in required_providers), or {change}"
     return (
         f"{name}: {where}: {what} ({detail}). This is the provider version's check, not a verdict on the task: {ways}"
+    )
+
+
+# -- a lock file that pins a provider the source lacks ----------------------------------------------------------
+#: Terraform's words when ``.terraform.lock.hcl`` selects a provider version the provider source does not hold
+#: (``Could not retrieve the list of available versions for provider hashicorp/aws: the previously-selected version
+#: 5.31.0 is no longer available``); the provider's address and the locked version.
+LOCKED_VERSION_MISSING = re.compile(
+    r"available versions for provider (?P<provider>[\w./-]+):\s*the previously-selected version "
+    r"(?P<version>[^\s]+) is no longer available"
+)
+#: The lock file Terraform reads in a root module.
+LOCK_FILE = ".terraform.lock.hcl"
+
+
+def locked_version_missing(text: str, root: Path, source: str, held: Iterable[str]) -> str | None:
+    """What to say when ``init`` failed because the lock file of the root module ``root`` (the user's folder, not
+    the work copy) pins a provider version the provider source (``source``: ``mirror`` or ``registry``) lacks: the
+    lock file's path, the version, what the source holds, and both ways out. None for any other failure."""
+    match = LOCKED_VERSION_MISSING.search(text)
+    if match is None:
+        return None
+    lock = root / LOCK_FILE
+    provider, version = match["provider"], match["version"]
+    versions = ", ".join(held) or "none"
+    if source != "mirror":
+        return (
+            f"{lock} pins {provider} {version}, which the provider registry did not offer; fix: check the lock "
+            f"file's version, or run `terraform init -upgrade` in {root} to choose another"
+        )
+    return (
+        f"{lock} pins {provider} {version}, which the offline provider mirror lacks (it holds {provider} "
+        f"{versions}). Either use the registry online: --tf-provider-source registry (or "
+        "HARNESS_PROVIDER_SOURCE=registry); or lock a version the mirror holds: `terraform init -upgrade` in "
+        f"{root} with a version constraint the mirror meets, or remove {lock} (Terraform writes a new one on init)"
     )

@@ -96,6 +96,7 @@ class EmbeddedTarget(Target):
         #: ``--keep``: the server outlives the harness (no parent-death signal, left running by :meth:`stop`) so
         #: that what a run kept can be inspected and destroyed later (:mod:`fargate_harness.targets.kept`).
         self.detached = detached
+        self.outlives_run = detached  # what a run keeps there stays: its clean-up hint names the destroy command
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._external = False

@@ -42,13 +42,6 @@ class KeptEmulator:
         """The recorded process still answers on its endpoint."""
         return listening(self.endpoint)
 
-    def inspect_hint(self) -> str:
-        """An AWS CLI command line that reads from it."""
-        return (
-            f"AWS_ENDPOINT_URL={self.endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
-            f"AWS_DEFAULT_REGION={self.region} aws ecs list-task-definitions"
-        )
-
     def stop(self, grace: float = 10.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL) and remove the record."""
         if self.alive:
@@ -60,6 +53,7 @@ class KeptEmulator:
                 if self.alive:
                     os.kill(self.pid, signal.SIGKILL)
         self.path.unlink(missing_ok=True)
+        self.path.with_suffix(".aws-config").unlink(missing_ok=True)
 
 
 def listening(endpoint: str | None) -> bool:
@@ -112,32 +106,84 @@ def kept_emulators(results_dir: Path) -> list[KeptEmulator]:
     return found
 
 
-def run_accounts(results_dir: Path, endpoint: str) -> list[str]:
-    """The accounts the runs recorded under ``results_dir`` on ``endpoint`` built in."""
-    found: list[str] = []
-    for manifest in results_dir.glob("*/*/run.json"):
+def run_places(results_dir: Path, endpoint: str) -> list[tuple[str, str]]:
+    """The (region, account) pairs the runs recorded under ``results_dir`` on ``endpoint`` deployed in, in the order
+    they were recorded (each run's ``run.json``: its region and the accounts it built in)."""
+    found: list[tuple[str, str]] = []
+    for manifest in sorted(results_dir.glob("*/*/run.json")):
         with contextlib.suppress(OSError, ValueError):
             data = json.loads(manifest.read_text())
-            if str(data.get("endpoint") or "").rstrip("/") == endpoint.rstrip("/"):
-                found += [str(a) for a in data.get("accounts") or [] if a not in found]
+            if str(data.get("endpoint") or "").rstrip("/") != endpoint.rstrip("/"):
+                continue
+            region = str(data.get("region") or "")
+            for account in data.get("accounts") or []:
+                if region and (region, str(account)) not in found:
+                    found.append((region, str(account)))
     return found
 
 
-def kept_message(kept: KeptEmulator, results_dir: Path) -> str:
-    """What a user is told when a run ends with its emulator kept."""
-    results_dir = results_dir.resolve()
-    accounts = run_accounts(results_dir, kept.endpoint)
-    other = [a for a in accounts if a != DEFAULT_ACCOUNT]
-    roles = (
-        f"\n  the runs also used account(s) {', '.join(other)}: read one through a role session there, e.g. "
-        f"aws sts assume-role --role-arn arn:aws:iam::{other[0]}:role/inspect --role-session-name inspect "
-        "(the emulator accepts any role)"
-        if other
-        else ""
-    )
+def run_accounts(results_dir: Path, endpoint: str) -> list[str]:
+    """The accounts the runs recorded under ``results_dir`` on ``endpoint`` built in."""
+    return list(dict.fromkeys(account for _region, account in run_places(results_dir, endpoint)))
+
+
+#: The role a kept emulator's inspect profiles assume in a run's account (the emulator honours any role).
+INSPECT_ROLE = "fargate-harness-inspect"
+
+
+def profile_name(region: str, account: str) -> str:
+    """The AWS CLI profile that reads ``account`` in ``region`` on a kept emulator."""
+    return f"fh-{account}-{region}"
+
+
+def inspect_profiles(endpoint: str, places: list[tuple[str, str]]) -> str:
+    """An AWS config file (``AWS_CONFIG_FILE``) with one profile per (region, account): the emulator's endpoint, the
+    region, and, for an account other than the one moto answers for its placeholder keys, a role session there
+    (``role_arn`` with ``source_profile``: the AWS CLI assumes the role through the same endpoint). The keys are
+    moto's placeholders, never AWS credentials."""
+    lines = [
+        "# written by fargate-harness for a kept emulator: moto's placeholder keys, never AWS credentials",
+        "[profile fh-emulator]",
+        f"endpoint_url = {endpoint}",
+        "aws_access_key_id = testing",
+        "aws_secret_access_key = testing",
+        "region = us-east-1",
+    ]
+    for region, account in places:
+        lines += ["", f"[profile {profile_name(region, account)}]", f"endpoint_url = {endpoint}", f"region = {region}"]
+        if account == DEFAULT_ACCOUNT:
+            lines += ["aws_access_key_id = testing", "aws_secret_access_key = testing"]
+        else:
+            lines += [
+                f"role_arn = arn:aws:iam::{account}:role/{INSPECT_ROLE}",
+                "role_session_name = inspect",
+                "source_profile = fh-emulator",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def inspect_command(config_file: Path, region: str, account: str, command: str = "ecs list-task-definitions") -> str:
+    """The AWS CLI command line that reads ``account`` in ``region`` on a kept emulator, as printed: the profile
+    file of :func:`inspect_profiles` and nothing from the user's own AWS configuration."""
     return (
-        f"emulator kept at {kept.endpoint} (pid {kept.pid}); what the kept runs built is still there.\n"
-        f"  inspect: {kept.inspect_hint()}{roles}\n"
-        f"  destroy and stop it: fargate-harness sweep --results-dir {results_dir}\n"
-        f"  list kept emulators: fargate-harness emulators --results-dir {results_dir}"
+        f"AWS_CONFIG_FILE={config_file} AWS_SHARED_CREDENTIALS_FILE=/dev/null "
+        f"aws --profile {profile_name(region, account)} {command}"
+    )
+
+
+def kept_message(kept: KeptEmulator, results_dir: Path) -> str:
+    """What a user is told when a run ends with its emulator kept: per region and account the runs deployed in, the
+    command that reads it (through a profile file written beside the emulator's record), then how to destroy."""
+    results_dir = results_dir.resolve()
+    places = run_places(results_dir, kept.endpoint) or [(kept.region, DEFAULT_ACCOUNT)]
+    config_file = kept.path.with_suffix(".aws-config")
+    config_file.write_text(inspect_profiles(kept.endpoint, places))
+    inspect = [f"  inspect {acct} in {region}: {inspect_command(config_file, region, acct)}" for region, acct in places]
+    return "\n".join(
+        [
+            f"emulator kept at {kept.endpoint} (pid {kept.pid}); what the kept runs built is still there.",
+            *inspect,
+            f"  destroy and stop it: fargate-harness sweep --results-dir {results_dir}",
+            f"  list kept emulators: fargate-harness emulators --results-dir {results_dir}",
+        ]
     )

@@ -69,8 +69,8 @@ def test_an_unknown_role_lists_the_known_ones(inventory: Inventory) -> None:
 
 
 def test_secret_values_never_reach_a_record(inventory: Inventory) -> None:
-    assert "PLANTED-SECRET-VALUE" not in repr(inventory.parameters())
-    assert all("value" not in p for p in inventory.parameters())
+    assert "PLANTED-SECRET-VALUE" not in repr(inventory.parameters)
+    assert all("value" not in p.values for p in inventory.parameters)
     assert "PLANTED-SECRET-VALUE" not in repr(inventory.task_definitions) + repr(inventory.roles)
 
 
@@ -85,3 +85,39 @@ def test_container_definitions_that_are_not_json_name_the_resource() -> None:
     broken["values"]["root_module"]["resources"][0]["values"]["container_definitions"] = "[{"
     with pytest.raises(ConfigurationError, match=r"aws_ecs_task_definition\.app: container_definitions is not JSON"):
         Inventory.from_state(broken)
+
+
+def test_every_collection_is_a_field_of_typed_records(inventory: Inventory) -> None:
+    """As the README says: ``inventory.secrets`` (like ``task_definitions``) is a list of records with the Terraform
+    address, name, ARN, account and region, not a method returning plain mappings."""
+    from fargate_harness.model import inventory as model
+
+    collections = {
+        "log_groups": model.LogGroup,
+        "secrets": model.Secret,
+        "parameters": model.Parameter,
+        "kms_keys": model.KmsKey,
+        "kms_aliases": model.KmsAlias,
+        "repositories": model.Repository,
+        "repository_policies": model.RepositoryPolicy,
+        "buckets": model.Bucket,
+        "tables": model.Table,
+        "file_systems": model.FileSystem,
+        "access_points": model.AccessPoint,
+        "clusters": model.Cluster,
+        "services": model.Service,
+    }
+    for name, kind in collections.items():
+        found = getattr(inventory, name)
+        assert isinstance(found, list), f"inventory.{name}: expected a list of {kind.__name__}, got {type(found)}"
+        assert all(isinstance(r, kind) for r in found), f"inventory.{name}: {found}"
+        assert len(found) == inventory.counts.get(kind.TYPE, 0), f"inventory.{name}: {found}"
+    (parameter,) = inventory.parameters
+    assert (parameter.address, parameter.name) == ("aws_ssm_parameter.token", "/web/token"), parameter
+    assert (parameter.account, parameter.region) == ("111122223333", "eu-west-1"), parameter
+    (repository,) = inventory.repositories
+    assert (repository.name, repository.account) == ("web", "210987654321"), repository
+    assert repository.address == "module.roles.module.registry.aws_ecr_repository.web", repository
+    (bucket,) = inventory.buckets
+    assert (bucket.name, bucket.arn, bucket.account) == ("cfg", "arn:aws:s3:::cfg", None), bucket
+    assert inventory.secrets == [], "a secret version is no secret record (its value is never read)"

@@ -325,6 +325,26 @@ def test_a_secret_without_a_value_is_a_warning_and_its_permission_is_still_judge
     assert permission.allowed and permission.statements, "the GetSecretValue permission was not evaluated"
 
 
+def test_a_secret_without_a_value_is_a_warning_everywhere() -> None:
+    """The row's severity is data (``warning`` in the JSON); the table never marks it DENY; the failure lines of a
+    task that does not start never carry it, :func:`checks.warning_findings` gives it apart."""
+    from fargate_harness import checks
+
+    facts = ReferenceFacts()
+    del facts.secrets[FERNET]["VersionIdsToStages"]
+    report = _report(_with_secret(f"{FERNET}:key::"), facts)
+    rows = {row["kind"]: row for row in report.to_dict()["requirements"]}
+    assert rows["secret-value"]["severity"] == "warning", rows["secret-value"]
+    assert rows["secret"]["severity"] == "fatal", rows["secret"]
+    assert {row["severity"] for row in rows.values()} <= {"fatal", "warning", "info"}
+    value_rows = [line for line in report.table().splitlines() if "GetSecretValue" in line and FERNET in line]
+    assert value_rows and not any("DENY" in line for line in value_rows), report.table()
+    assert any(line.strip().startswith("warn ") for line in value_rows), report.table()
+    assert not any("has no value yet" in line or "can't find" in line for line in checks.denied_findings(report))
+    (warning,) = checks.warning_findings(report)
+    assert "can't find the specified secret value" in warning, warning
+
+
 def test_a_value_problem_behind_parameter_store_reads_as_ssm() -> None:
     """/aws/reference/secretsmanager/<name>: the agent calls Parameter Store, which reads the secret: an SSM error."""
     facts = ReferenceFacts()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +228,25 @@ def test_two_accounts_naming_created_objects_choose_none(tmp_path: Path) -> None
     named = _named(root)
     assert named is not None and named.account is None, named
     assert named.candidates == ("111122223333", "444455556666"), named
+
+
+def test_an_account_named_through_a_variable_in_a_policy_is_the_configurations(tmp_path: Path) -> None:
+    """The cross-account pattern (tests/data/configs/cross-account-ecr-variable): a repository policy's principal
+    ``arn:aws:iam::${var.ecs_account_id}:role/orders-task-execution`` names, in the variable's account, the role the
+    configuration creates: that account is its own. The answer says which variable and where its value is from; a
+    value the user gives wins; an ARN of a role it does not create says nothing."""
+    configs = Path(__file__).resolve().parents[2] / "data" / "configs"
+    root = tmp_path / "cross"
+    shutil.copytree(configs / "cross-account-ecr-variable", root)
+    named = _named(root)
+    assert named is not None and named.account == "314159265358", named
+    assert "var.ecs_account_id = 314159265358" in named.origin and "variables.tf" in named.origin, named
+    _write(root / "terraform.tfvars", 'ecs_account_id = "271828182845"\n')
+    named = _named(root)
+    assert named is not None and named.account == "271828182845", named
+    text = (root / "main.tf").read_text().replace(":role/orders-task-execution", ":role/another-teams-role")
+    _write(root / "main.tf", text)
+    assert _named(root) is None
 
 
 def test_an_account_id_must_be_twelve_digits(tmp_path: Path) -> None:
