@@ -199,6 +199,10 @@ class LiveReader:
             return "registry"
         return None
 
+    def reaches(self, account: str) -> bool:
+        """True when the target can read ``account`` (its primary or registry account; any on an emulator)."""
+        return self._account(account) is not None or (self.target.is_emulator and account.isdigit())
+
     def _primary(self) -> str:
         key = ("primary-account",)
         if key not in self._cache:
@@ -285,6 +289,14 @@ class AwsFacts(LiveReader):
         result = RolePolicies(arn, name, policies, managed, boundary, tags)
         self._roles[arn] = result
         return result
+
+    def policy_document(self, policy_arn: str) -> dict[str, Any]:
+        """A managed policy's default version document, by ARN (see :meth:`managed_policy`)."""
+        client = self.client("iam", arn_parts(policy_arn)[3]) if arn_parts(policy_arn)[3] != "aws" else None
+        client = client or self.client("iam", self._primary())
+        if client is None:
+            raise ResourceNotFoundError(f"policy {policy_arn} is in an account the target cannot read")
+        return self.managed_policy(client, policy_arn)
 
     def managed_policy(self, client: Any, policy_arn: str) -> dict[str, Any]:
         """A managed policy's default version document (cached: AWS managed ones are shared by every role, and

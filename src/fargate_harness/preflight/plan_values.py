@@ -1,0 +1,187 @@
+"""What a Terraform plan says the resources will be: ``terraform show -json PLANFILE`` read once.
+
+Terraform's plan format (`JSON Output Format`, https://developer.hashicorp.com/terraform/internals/json-format):
+``resource_changes[].change.after`` holds each resource's planned values and ``after_unknown`` marks those known
+only after apply; ``prior_state`` holds what exists today. A resource the plan deletes is gone; one it leaves alone
+keeps its prior values (Terraform lists it as ``no-op`` with ``after`` equal to its state; a resource the plan
+does not list at all, with ``-target``, is read from ``prior_state``).
+
+Unknown is never empty: :meth:`PlannedResource.known` answers :data:`UNKNOWN` for a value known only after apply,
+and the caller decides what that makes undecided. Resource shapes differ by provider major (see
+:mod:`fargate_harness.preflight.plan_facts`); this module knows only Terraform's format.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fargate_harness.errors import ConfigurationError
+
+
+class _Unknown:
+    """A value Terraform knows only after apply."""
+
+    def __repr__(self) -> str:
+        return "(known after apply)"
+
+
+#: What :meth:`PlannedResource.known` answers for a value known only after apply.
+UNKNOWN: Any = _Unknown()
+
+
+def any_unknown(marks: Any) -> bool:
+    """True when an ``after_unknown`` element (``true``, or a list/object holding ``true``) marks anything."""
+    if marks is True:
+        return True
+    if isinstance(marks, Mapping):
+        return any(any_unknown(value) for value in marks.values())
+    if isinstance(marks, list):
+        return any(any_unknown(value) for value in marks)
+    return False
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    """One managed resource as it will be after apply: its values, and which of them are known only then."""
+
+    address: str
+    type: str
+    values: Mapping[str, Any]
+    unknown: Mapping[str, Any] = field(default_factory=dict)
+    action: str = "no-op"  # create | update | replace | no-op | prior (not in resource_changes)
+
+    def is_unknown(self, attribute: str) -> bool:
+        """True when ``attribute`` (or anything inside it) is known only after apply."""
+        return any_unknown(self.unknown.get(attribute))
+
+    def known(self, attribute: str) -> Any:
+        """The attribute's planned value, :data:`UNKNOWN` when known only after apply (None when unset)."""
+        if self.is_unknown(attribute):
+            return UNKNOWN
+        return self.values.get(attribute)
+
+    def where(self, attribute: str) -> str:
+        """``address.attribute``: how reports name an unknown."""
+        return f"{self.address}.{attribute}"
+
+
+def _module_resources(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    yield from module.get("resources") or []
+    for child in module.get("child_modules") or []:
+        yield from _module_resources(child)
+
+
+def _action(actions: list[str]) -> str:
+    if actions in (["delete", "create"], ["create", "delete"]):
+        return "replace"
+    return actions[0] if len(actions) == 1 else "/".join(actions)
+
+
+@dataclass
+class PlanValues:
+    """The managed resources of a plan as they will be after apply, by address."""
+
+    resources: dict[str, PlannedResource]
+    deleted: dict[str, PlannedResource]
+    terraform_version: str = ""
+    provider_region: str | None = None
+    #: The account of data.aws_caller_identity, when the plan read it.
+    caller_account: str | None = None
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any], source: str = "the plan") -> PlanValues:
+        """Read a ``terraform show -json PLANFILE`` document; ConfigurationError when it is not one."""
+        if not isinstance(document, Mapping) or "format_version" not in document:
+            raise ConfigurationError(
+                f"{source} is not a Terraform plan in JSON: expected the output of `terraform show -json PLANFILE` "
+                "(an object with format_version and resource_changes)"
+            )
+        if "resource_changes" not in document and "planned_values" not in document:
+            raise ConfigurationError(
+                f"{source} is a Terraform state, not a plan: give `terraform show -json PLANFILE` of "
+                "`terraform plan -out PLANFILE`"
+            )
+        prior: dict[str, PlannedResource] = {}
+        caller = None
+        state = (document.get("prior_state") or {}).get("values") or {}
+        for item in _module_resources(state.get("root_module") or {}):
+            values = item.get("values") or {}
+            if item.get("mode") == "data" and item.get("type") == "aws_caller_identity":
+                caller = str(values.get("account_id") or "") or None
+            if item.get("mode", "managed") == "managed":
+                address = str(item["address"])
+                prior[address] = PlannedResource(address, str(item["type"]), values, {}, "prior")
+        resources = dict(prior)
+        deleted: dict[str, PlannedResource] = {}
+        for change in document.get("resource_changes") or []:
+            address = str(change.get("address"))
+            body = change.get("change") or {}
+            actions = list(body.get("actions") or ["no-op"])
+            if change.get("mode", "managed") != "managed":
+                continue
+            if actions == ["delete"] or body.get("after") is None:
+                gone = resources.pop(address, None)
+                if gone is not None:
+                    deleted[address] = gone
+                continue
+            unknown = body.get("after_unknown") or {}
+            resources[address] = PlannedResource(
+                address, str(change.get("type")), body.get("after") or {}, unknown, _action(actions)
+            )
+        return cls(resources, deleted, str(document.get("terraform_version") or ""), _region(document), caller)
+
+    @classmethod
+    def read(cls, path: Path) -> PlanValues:
+        """Read a plan JSON file (see :meth:`from_document`)."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(f"cannot read the plan {path}: {exc}") from exc
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(
+                f"{path} is not JSON ({exc.msg} at line {exc.lineno}): give the output of `terraform show -json "
+                "PLANFILE`, or the binary plan file with --dir FOLDER (the folder it was planned in)"
+            ) from exc
+        return cls.from_document(document, str(path))
+
+    def of_type(self, *types: str) -> list[PlannedResource]:
+        """The resources of these types, in address order."""
+        return [self.resources[a] for a in sorted(self.resources) if self.resources[a].type in types]
+
+
+def _region(document: Mapping[str, Any]) -> str | None:
+    """The default ``aws`` provider's region when the configuration writes it as a constant."""
+    providers = (document.get("configuration") or {}).get("provider_config") or {}
+    for key, provider in providers.items():
+        if key != "aws" and not str(provider.get("full_name", "")).endswith("hashicorp/aws"):
+            continue
+        if provider.get("alias"):
+            continue
+        expression = (provider.get("expressions") or {}).get("region") or {}
+        region = expression.get("constant_value")
+        references = [r for r in expression.get("references") or [] if str(r).startswith("var.")]
+        if region is None and references:  # region = var.region: the plan holds the variable's value
+            variable = (document.get("variables") or {}).get(str(references[0])[4:]) or {}
+            region = variable.get("value")
+        if isinstance(region, str) and region:
+            return region
+    return None
+
+
+def document_json(text: Any) -> dict[str, Any] | None:
+    """A policy document attribute (a JSON string) as a dict; None when empty or not a JSON object."""
+    if isinstance(text, Mapping):
+        return dict(text)
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
