@@ -1,0 +1,242 @@
+"""The preflight decided from a plan: recorded ``terraform show -json`` plans of the ``secrets`` scenario (aws 3.39.0,
+made on the embedded emulator) and plan documents for aws 5.x/6.x written from the provider's documentation
+(tests/data/plans/README.md).
+
+Terraform's plan format: https://developer.hashicorp.com/terraform/internals/json-format (``after_unknown``: values
+known only after apply). ECS: "Pass Secrets Manager secrets through Amazon ECS environment variables",
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html (the execution role
+needs secretsmanager:GetSecretValue on each secret).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fargate_harness import cli
+from fargate_harness.errors import ConfigurationError
+from fargate_harness.preflight.analysis import ECS_ERRORS
+from fargate_harness.preflight.plan import (
+    EXIT_UNDECIDED,
+    UNDECIDED,
+    WILL_NOT_START,
+    WILL_START,
+    PlanPreflight,
+    preflight_plan,
+)
+from fargate_harness.preflight.plan_facts import PlanFacts
+from fargate_harness.preflight.plan_roles import aws_managed_document
+from fargate_harness.preflight.plan_values import PlanValues
+
+PLANS = Path(__file__).resolve().parents[2] / "data" / "plans"
+RECORDED = PLANS / "aws-3.39"
+TASK = "aws_ecs_task_definition.this[0]"
+POLICY = "module.execution_role.aws_iam_role_policy.this[0]"
+ECS_MANAGED = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+def load(name: str) -> dict[str, Any]:
+    return dict(json.loads((PLANS / name).read_text()))
+
+
+def decide(tmp_path: Path, document: dict[str, Any], **options: Any) -> PlanPreflight:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document))
+    return preflight_plan(path, **options)
+
+
+def edited(name: str, edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    document = copy.deepcopy(load(name))
+    edit(document)
+    return document
+
+
+def change(document: dict[str, Any], address: str) -> dict[str, Any]:
+    (found,) = [c for c in document["resource_changes"] if c["address"] == address]
+    return found["change"]  # type: ignore[no-any-return]
+
+
+def test_unchanged_stack_will_start() -> None:
+    result = preflight_plan(RECORDED / "secrets-unchanged.json")
+    assert [r.verdict for r in result.reports] == [WILL_START], result.table()
+    assert result.exit_code() == 0
+    (report,) = result.reports
+    assert report.report is not None and report.report.terraform_address == TASK
+    assert result.account == "123456789012" and result.region == "us-east-1"
+    result.assert_tasks_start()
+
+
+def test_changed_image_tag_is_decided_on_planned_values() -> None:
+    """The task definition is replaced (a new revision); its planned container definitions are known."""
+    result = preflight_plan(RECORDED / "secrets-image-tag-changed.json")
+    (report,) = result.reports
+    assert report.verdict == WILL_START, report.table()
+    images = [v.requirement.resource for v in report.report.verdicts] if report.report else []
+    assert "public.ecr.aws/docker/library/nginx:1.27" in images, f"{TASK}: expected the planned image, got {images}"
+
+
+def test_removed_secret_statement_will_not_start_with_the_ecs_error() -> None:
+    result = preflight_plan(RECORDED / "secrets-secret-not-granted.json")
+    (report,) = result.reports
+    assert report.verdict == WILL_NOT_START, report.table()
+    assert report.errors == [ECS_ERRORS["secret"]], f"{TASK}: expected the asm error, got {report.errors}"
+    denied = sorted(v.requirement.source for v in report.decided if not v.allowed)
+    assert denied == ["container app secret API_KEY", "container app secret DB_PASSWORD"], report.table()
+    assert result.exit_code() == 1 and result.exit_code("pass") == 1
+    with pytest.raises(AssertionError, match=r"aws_ecs_task_definition\.this\[0\]: would not start"):
+        result.assert_tasks_start()
+
+
+def test_new_stack_is_undecided_never_empty() -> None:
+    """The trap: container_definitions is unknown on a new stack; reading it as no containers would pass."""
+    result = preflight_plan(RECORDED / "secrets-new-stack.json")
+    (report,) = result.reports
+    assert report.verdict == UNDECIDED, report.table()
+    assert [u.where for u in report.unknowns] == [f"{TASK}.container_definitions"]
+    assert result.verdict == UNDECIDED
+    assert result.exit_code() == EXIT_UNDECIDED
+    assert result.exit_code("pass") == 0 and result.exit_code("fail") == 1
+    assert "fargate-harness preflight --dir" in report.table()
+    body = report.to_dict()
+    assert body["will_start"] is False and body["verdict"] == UNDECIDED and body["decided_from"] == "plan"
+    with pytest.raises(AssertionError, match=r"container_definitions: known after apply"):
+        result.assert_tasks_start()
+
+
+def test_region_from_the_variable_the_provider_reads() -> None:
+    values = PlanValues.from_document(load("aws-3.39/secrets-new-stack.json"))
+    assert values.provider_region == "us-east-1"
+
+
+def test_policy_known_after_apply_makes_its_rows_undecided(tmp_path: Path) -> None:
+    def unknown_policy(document: dict[str, Any]) -> None:
+        body = change(document, POLICY)
+        body["actions"] = ["update"]
+        body["after_unknown"] = {"policy": True}
+        body["after"].pop("policy")
+
+    result = decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", unknown_policy))
+    (report,) = result.reports
+    assert report.verdict == UNDECIDED, report.table()
+    assert report.report is not None
+    undecided = {report.report.verdicts[i].requirement.action for i in report.rows}
+    assert "secretsmanager:GetSecretValue" in undecided and "logs:CreateLogStream" in undecided, report.table()
+    assert {u.where for u in report.unknowns} == {f"{POLICY}.policy"}, report.table()
+    assert "UNDEC" in report.table()
+    rows = report.to_dict()["requirements"]
+    assert any(row["undecided"] for row in rows) and not all(row["undecided"] for row in rows)
+
+
+def test_secret_outside_the_plan_is_unknown_with_its_arn(tmp_path: Path) -> None:
+    """A secret passed in as a variable: not in the plan, so not read; never "does not exist"."""
+
+    def drop_secrets(document: dict[str, Any]) -> None:
+        def keep(item: dict[str, Any]) -> bool:
+            return not str(item["type"]).startswith("aws_secretsmanager_")
+
+        document["resource_changes"] = [c for c in document["resource_changes"] if keep(c)]
+        root = document["prior_state"]["values"]["root_module"]
+        root["resources"] = [r for r in root["resources"] if keep(r)]
+
+    result = decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", drop_secrets))
+    (report,) = result.reports
+    assert report.verdict == UNDECIDED, report.table()
+    wheres = sorted({u.where for u in report.unknowns})
+    assert len(wheres) == 2 and all(":secretsmanager:" in w and ":secret:" in w for w in wheres), wheres
+    assert all("not in the plan" in u.why for u in report.unknowns)
+
+
+def test_execution_role_known_after_apply_is_undecided(tmp_path: Path) -> None:
+    def unknown_role(document: dict[str, Any]) -> None:
+        body = change(document, TASK)
+        body["actions"] = ["delete", "create"]
+        body["after_unknown"] = {"execution_role_arn": True, "arn": True, "revision": True}
+        body["after"].pop("execution_role_arn")
+
+    result = decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", unknown_role))
+    (report,) = result.reports
+    assert report.verdict == UNDECIDED, report.table()
+    assert f"{TASK}.execution_role_arn" in {u.where for u in report.unknowns}
+    assert report.report is not None and not report.report.registration, "an unknown role is not a missing role"
+
+
+def test_deleted_attachment_leaves_the_computed_managed_policy_arns(tmp_path: Path) -> None:
+    attachment = "module.execution_role.aws_iam_role_policy_attachment.execution[0]"
+
+    def delete_attachment(document: dict[str, Any]) -> None:
+        body = change(document, attachment)
+        body["actions"], body["after"] = ["delete"], None
+
+    values = PlanValues.from_document(edited("aws-3.39/secrets-unchanged.json", delete_attachment))
+    role_arn = next(r.values["arn"] for r in values.of_type("aws_iam_role"))
+    facts = PlanFacts(values, account="123456789012", region="us-east-1")
+    assert ECS_MANAGED not in facts.role(role_arn).policies
+    unchanged = PlanFacts(PlanValues.from_document(load("aws-3.39/secrets-unchanged.json")), account="1", region="r")
+    assert ECS_MANAGED in unchanged.role(role_arn).policies
+
+
+def test_aws_5_exclusive_resources_keep_only_what_they_list() -> None:
+    result = preflight_plan(PLANS / "aws-5.x-exclusive.json")
+    (report,) = result.reports
+    assert report.verdict == WILL_START, report.table()
+    facts = PlanFacts(PlanValues.read(PLANS / "aws-5.x-exclusive.json"), account="111122223333", region="eu-west-1")
+    policies = sorted(facts.role("arn:aws:iam::111122223333:role/orders-execution").policies)
+    assert policies == [
+        "arn:aws:iam::111122223333:policy/orders-logs",
+        ECS_MANAGED,
+        "orders-execution/read-secret",
+    ], f"aws_iam_role.execution: expected the exclusive lists, got {policies}"
+
+
+def test_aws_6_exclusive_inline_list_removes_the_secret_grant() -> None:
+    result = preflight_plan(PLANS / "aws-6.x-exclusive.json")
+    (report,) = result.reports
+    assert report.verdict == WILL_NOT_START, report.table()
+    assert report.errors == [ECS_ERRORS["secret"]], report.errors
+
+
+def test_aws_managed_policies_come_from_the_offline_copy() -> None:
+    document = aws_managed_document(ECS_MANAGED) or {}
+    actions = {a for s in document.get("Statement", []) for a in s.get("Action", [])}
+    assert "logs:CreateLogStream" in actions and "ecr:GetAuthorizationToken" in actions, actions
+    assert aws_managed_document("arn:aws-us-gov:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+    assert aws_managed_document("arn:aws:iam::aws:policy/NoSuchPolicyAnywhere") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not json", "is not JSON"),
+        ('{"format_version": "1.0", "values": {}}', "is a Terraform state, not a plan"),
+        ("[1, 2]", "is not a Terraform plan in JSON"),
+    ],
+)
+def test_bad_plan_is_bad_input(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(text)
+    with pytest.raises(ConfigurationError, match=message):
+        preflight_plan(path)
+
+
+def test_cli_json_schema_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["preflight", "--plan", str(RECORDED / "secrets-new-stack.json"), "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == EXIT_UNDECIDED == document["exit_code"]
+    assert document["schema_version"] == cli.PREFLIGHT_SCHEMA_VERSION == 2
+    assert document["decided_from"] == "plan" and document["verdict"] == UNDECIDED and document["will_start"] is False
+    (entry,) = document["task_definitions"]
+    assert entry["undecided"][0]["where"] == f"{TASK}.container_definitions"
+    assert cli.main(["preflight", "--plan", str(RECORDED / "secrets-new-stack.json"), "--undecided", "pass"]) == 0
+    assert cli.main(["preflight", "--plan", str(RECORDED / "secrets-secret-not-granted.json")]) == 1
+    assert cli.main(["preflight", "--plan", str(RECORDED / "secrets-unchanged.json")]) == 0
+
+
+def test_cli_bad_plan_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["preflight", "--plan", str(tmp_path / "missing.json")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert cli.main(["preflight", "--plan", str(RECORDED / "secrets-unchanged.json"), "--scenario", "secrets"]) == 2
