@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fargate_harness.errors import ConfigurationError, TerraformError
+from fargate_harness.errors import ConfigurationError
 from fargate_harness.preflight import decide_task_definition
 from fargate_harness.preflight.analysis import PreflightReport, Verdict
 from fargate_harness.preflight.collect import PreflightFacts
@@ -202,11 +202,10 @@ def show_plan(plan_file: Path, directory: Path, terraform: Path | str = "terrafo
     cli = TerraformCli(directory, Path(terraform), dict(os.environ))
     result = cli.execute_command("show", "-json", "-no-color", str(plan_file.resolve()))
     if result.retcode != 0:
-        error = TerraformError(["terraform", "show", "-json", str(plan_file)], result.retcode, result.err, "")
         raise ConfigurationError(
             f"`terraform show -json {plan_file}` in {directory} failed (exit {result.retcode}): "
             f"{result.err.strip()[-400:]}; give --dir the folder the plan was made in (after `terraform init`)"
-        ) from error
+        )
     try:
         return dict(json.loads(result.out))
     except json.JSONDecodeError as exc:

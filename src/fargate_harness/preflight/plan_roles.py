@@ -219,8 +219,9 @@ class PlanRoles(PlanReader):
             why = "the role is not in the plan: its policies and trust policy were not read"
             unknowns += [Unknown(role_arn, IDENTITY, role_arn, why), Unknown(role_arn, TRUST, role_arn, why)]
             return RolePolicies(role_arn, name, {}, frozenset(), None, {}, None)
+        asked = len(self.asked)
         parts = self._role_parts(resource, name, role_arn)
-        unknowns += parts.unknown
+        unknowns += parts.unknown + self.asked[asked:]  # kept with the role: asked again for every task definition
         policies: dict[str, dict[str, Any]] = {}
         for policy_name, (document, where) in sorted(parts.inline.items()):
             if document is UNKNOWN or document is None:

@@ -240,3 +240,21 @@ def test_cli_bad_plan_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert cli.main(["preflight", "--plan", str(tmp_path / "missing.json")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert cli.main(["preflight", "--plan", str(RECORDED / "secrets-unchanged.json"), "--scenario", "secrets"]) == 2
+
+
+def test_every_task_definition_of_a_role_with_an_unknown_is_undecided(tmp_path: Path) -> None:
+    """The role is built once and cached: its unknowns must reach every task definition that uses it."""
+
+    def two_tasks_unknown_role_of_policy(document: dict[str, Any]) -> None:
+        body = change(document, POLICY)
+        body["actions"], body["after_unknown"] = ["update"], {"role": True}
+        body["after"].pop("role")
+        (task,) = [c for c in document["resource_changes"] if c["address"] == TASK]
+        second = copy.deepcopy(task)
+        second["address"] = "aws_ecs_task_definition.second"
+        document["resource_changes"].append(second)
+
+    result = decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", two_tasks_unknown_role_of_policy))
+    assert [r.verdict for r in result.reports] == [UNDECIDED, UNDECIDED], result.table()
+    for report in result.reports:
+        assert f"{POLICY}.role" in {u.where for u in report.unknowns}, report.table()
