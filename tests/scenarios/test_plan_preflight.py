@@ -77,6 +77,8 @@ def test_unchanged_plan_decides_as_the_emulator(applied: ScenarioRun, unchanged:
     decided = sorted((v.requirement.action, v.requirement.resource, v.allowed) for v in report.report.verdicts)
     emulator = sorted((v.requirement.action, v.requirement.resource, v.allowed) for v in live.verdicts)
     assert decided == emulator, f"secrets: {TASK}: the plan decided {decided}, the emulator {emulator}"
+    # the CLI shows the binary plan itself (--plan PLANFILE --dir FOLDER)
+    assert cli.main(["preflight", "--plan", str(unchanged), "--dir", str(applied.tfdir)]) == 0
 
 
 def test_removed_permission_will_not_start(applied: ScenarioRun, terraform: Path) -> None:
@@ -110,7 +112,7 @@ def test_new_resources_are_undecided(applied: ScenarioRun, terraform: Path, tmp_
 
 
 def test_secrets_outside_the_plan_read_with_read_account(
-    applied: ScenarioRun, unchanged: Path, terraform: Path, tmp_path: Path
+    applied: ScenarioRun, unchanged: Path, terraform: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The secrets dropped from the plan (as if passed in as variables): unknown with their ARN; read on the
     emulator with read-only calls when asked."""
@@ -131,3 +133,9 @@ def test_secrets_outside_the_plan_read_with_read_account(
     read = preflight_plan(path, live=AwsFacts(applied.target))
     (decided,) = read.reports
     assert decided.verdict == WILL_START, decided.table()
+    # the CLI's --read-account starts a target of its own (a fresh emulator: the secrets are not there), and
+    # decides: not undecided (4), but will not start (1)
+    capsys.readouterr()
+    assert cli.main(["preflight", "--plan", str(path), "--read-account", "--target", "embedded"]) == 1
+    printed = capsys.readouterr().out
+    assert "does not exist" in printed and "plan verdict: will not start" in printed, printed[-3000:]
