@@ -107,6 +107,8 @@ class PlanFacts(PlanRoles):
         found = self._find(("aws_secretsmanager_secret",), "arn", secret_id) or self._find(
             ("aws_secretsmanager_secret",), "name", secret_id
         )
+        if found is None and any(self.deleted(("aws_secretsmanager_secret",), k, secret_id) for k in ("arn", "name")):
+            return None
         if found is None:
             arn = secret_id if secret_id.startswith("arn:") else self._arn("secretsmanager", f"secret:{secret_id}")
             if self._reaches(arn) and self.live is not None:
@@ -176,6 +178,8 @@ class PlanFacts(PlanRoles):
         """DescribeParameters' shape of an aws_ssm_parameter; live or unknown outside the plan."""
         found = self._find(("aws_ssm_parameter",), "name", name)
         arn = self._arn("ssm", f"parameter/{name.lstrip('/')}", region, account)
+        if found is None and account == self.account and self.deleted(("aws_ssm_parameter",), "name", name):
+            return None
         if found is None or account != self.account:
             if self._reaches(account) and self.live is not None:
                 return self.live.parameter(name, account, region)
@@ -201,6 +205,8 @@ class PlanFacts(PlanRoles):
                     return key_id if key_id.startswith("arn:") else self._arn("kms", key_id, region, account)
                 return str(target)
         found = self._find(("aws_kms_key",), "arn", key_id) or self._find(("aws_kms_key",), "key_id", key_id)
+        if found is None and any(self.deleted(("aws_kms_key",), k, key_id) for k in ("arn", "key_id")):
+            return None
         if found is not None:
             arn = found.known("arn")
             if arn is UNKNOWN:
@@ -219,6 +225,8 @@ class PlanFacts(PlanRoles):
 
     def _log_group(self, name: str, account: str, region: str) -> PlannedResource | None:
         found = self._find(("aws_cloudwatch_log_group",), "name", name)
+        if found is None and account == self.account and self.deleted(("aws_cloudwatch_log_group",), "name", name):
+            return None  # deleted by the plan: missing, not unknown
         if found is None or account != self.account or region != self.region:
             subject = self._arn("logs", f"log-group:{name}", region, account)
             if not (self._reaches(account) and self.live is not None):
@@ -227,6 +235,8 @@ class PlanFacts(PlanRoles):
 
     def log_group_exists(self, name: str, account: str, region: str) -> bool:
         """True for a log group of the plan; live or unknown (and assumed present) outside it."""
+        if account == self.account and self.deleted(("aws_cloudwatch_log_group",), "name", name):
+            return False
         found = self._log_group(name, account, region)
         if found is None and self._reaches(account) and self.live is not None:
             return self.live.log_group_exists(name, account, region)
@@ -252,6 +262,8 @@ class PlanFacts(PlanRoles):
         """True for a repository of the plan; live or unknown (assumed present) outside it."""
         if self._repository(name, account) is not None:
             return True
+        if self.deleted(("aws_ecr_repository",), "name", name):
+            return False
         subject = self._arn("ecr", f"repository/{name}", region, account)
         if self._reaches(account) and self.live is not None:
             return self.live.repository_exists(name, account, region)
@@ -322,6 +334,8 @@ class PlanFacts(PlanRoles):
     def file_system(self, file_system_id: str, account: str, region: str) -> Mapping[str, Any] | None:
         """DescribeFileSystems' shape of an aws_efs_file_system of the plan; live or unknown outside."""
         found = self._find(("aws_efs_file_system",), "id", file_system_id)
+        if found is None and self.deleted(("aws_efs_file_system",), "id", file_system_id):
+            return None
         if found is not None:
             return {"FileSystemId": file_system_id, "FileSystemArn": found.values.get("arn")}
         if self._reaches(account) and self.live is not None:

@@ -148,6 +148,12 @@ class PlanReader:
                 return resource
         return None
 
+    def deleted(self, types: tuple[str, ...], attribute: str, value: str) -> bool:
+        """True when the plan deletes a resource of ``types`` whose ``attribute`` is ``value`` (and keeps none):
+        after apply it does not exist."""
+        gone = any(r.type in types and r.values.get(attribute) == value for r in self.plan.deleted.values())
+        return gone and self._find(types, attribute, value) is None
+
     def primary_account(self) -> str:
         """The account the plan deploys into."""
         return self.account
@@ -210,15 +216,10 @@ class PlanRoles(PlanReader):
         name = role_name(role_arn)
         unknowns: list[Unknown] = []
         self._role_unknowns[role_arn] = unknowns
+        if resource is None and self.deleted(("aws_iam_role",), "arn", role_arn):
+            raise ResourceNotFoundError(f"role {role_arn} is deleted by the plan")
         if resource is None:
-            if self._reaches(role_arn) and self.live is not None:
-                try:
-                    return self.live.role(role_arn)
-                except ResourceNotFoundError:
-                    pass
-            why = "the role is not in the plan: its policies and trust policy were not read"
-            unknowns += [Unknown(role_arn, IDENTITY, role_arn, why), Unknown(role_arn, TRUST, role_arn, why)]
-            return RolePolicies(role_arn, name, {}, frozenset(), None, {}, None)
+            return self._role_outside(role_arn, name, unknowns)
         asked = len(self.asked)
         parts = self._role_parts(resource, name, role_arn)
         unknowns += parts.unknown + self.asked[asked:]  # kept with the role: asked again for every task definition
@@ -252,6 +253,17 @@ class PlanRoles(PlanReader):
         return RolePolicies(
             role_arn, name, policies, frozenset(managed), boundary, dict(tags), document_json(trust) if trust else None
         )
+
+    def _role_outside(self, role_arn: str, name: str, unknowns: list[Unknown]) -> RolePolicies:
+        """A role the plan does not manage: read live when allowed, else unknown (identity and trust)."""
+        if self._reaches(role_arn) and self.live is not None:
+            try:
+                return self.live.role(role_arn)
+            except ResourceNotFoundError:
+                pass
+        why = "the role is not in the plan: its policies and trust policy were not read"
+        unknowns += [Unknown(role_arn, IDENTITY, role_arn, why), Unknown(role_arn, TRUST, role_arn, why)]
+        return RolePolicies(role_arn, name, {}, frozenset(), None, {}, None)
 
     def _managed_document(
         self, policy_arn: str, where: str, role_arn: str, unknowns: list[Unknown]

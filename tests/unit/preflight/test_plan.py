@@ -258,3 +258,18 @@ def test_every_task_definition_of_a_role_with_an_unknown_is_undecided(tmp_path: 
     assert [r.verdict for r in result.reports] == [UNDECIDED, UNDECIDED], result.table()
     for report in result.reports:
         assert f"{POLICY}.role" in {u.where for u in report.unknowns}, report.table()
+
+
+def test_log_group_the_plan_deletes_is_missing_not_unknown(tmp_path: Path) -> None:
+    """A resource the plan deletes does not exist after apply: decided missing, never "outside the plan"."""
+
+    def delete_group(document: dict[str, Any]) -> None:
+        body = change(document, "aws_cloudwatch_log_group.this")
+        body["actions"], body["after"] = ["delete"], None
+
+    result = decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", delete_group))
+    (report,) = result.reports
+    assert report.verdict == WILL_NOT_START, report.table()
+    assert report.unknowns == [], report.table()
+    missing = [v for v in report.decided if v.requirement.exists is False]
+    assert {v.requirement.kind for v in missing} == {"logs"}, report.table()
