@@ -256,6 +256,9 @@ def task_definition(
         "networkMode": resource.values.get("network_mode"),
         "volumes": _volumes(resource.values.get("volume") or []),
     }
+    if resource.is_unknown("volume"):  # a file system or access point created by the plan: its id is not known
+        why = "known after apply: the EFS file system or access point of a volume cannot be told"
+        unknowns.append(Unknown(resource.address, TASK_DEFINITION, resource.where("volume"), why))
     compatibilities = resource.known("requires_compatibilities")
     if compatibilities is UNKNOWN:
         unknowns.append(

@@ -273,3 +273,47 @@ def test_log_group_the_plan_deletes_is_missing_not_unknown(tmp_path: Path) -> No
     assert report.unknowns == [], report.table()
     missing = [v for v in report.decided if v.requirement.exists is False]
     assert {v.requirement.kind for v in missing} == {"logs"}, report.table()
+
+
+BROKEN = RECORDED / "broken"
+#: Cases a plan cannot decide, and the unknown it names: what lies outside any plan (which image tags a repository
+#: holds, a log group or role the configuration names but does not manage) or is created by the plan itself (a new
+#: role's policies and ARN, a new file system's id). Never "will start".
+UNDECIDED_FROM_A_PLAN = {
+    "image-not-pushed": ":repository/",
+    "create-group-denied": ":log-group:",
+    "log-group-missing": ":log-group:",
+    "execution-role-missing": ":role/",
+    "deployer-cannot-pass-role": "aws_iam_role.extra[0]",
+    "trust-ec2-service": ".task_role_arn",
+    "efs-mount-denied": ".volume",
+}
+
+
+def broken_cases() -> list[str]:
+    return sorted(p.name.removesuffix(".expected.json") for p in BROKEN.glob("*.expected.json"))
+
+
+@pytest.mark.parametrize("case", broken_cases())
+def test_broken_case_plan_decides_as_the_emulator_apply(case: str) -> None:
+    """Each case of scenarios/broken planned against its applied base (real plans, aws 3.39.0), decided from the plan
+    as the emulator's preflight decided it after applying the case (recorded beside it: will_start, the fatal kinds
+    denied, the errors), or undecided naming what the plan cannot give. The emulator run pushed a placeholder
+    ``latest`` to the case's own ECR repositories, so plans are decided with images assumed pushed, except where the
+    case turns on the pushed tags."""
+    expected = json.loads((BROKEN / f"{case}.expected.json").read_text())
+    plan = BROKEN / f"{case}.json"
+    images = "require" if case == "image-not-pushed" else "assume-pushed"
+    result = preflight_plan(plan, images=images, deployer=expected["deployer"])
+    reports = [r for r in result.reports if expected["service"] in r.address]
+    if case in UNDECIDED_FROM_A_PLAN:
+        assert [r.verdict for r in reports if r.verdict != WILL_START] == [UNDECIDED], result.table()
+        wheres = [u.where for r in reports for u in r.unknowns]
+        assert any(UNDECIDED_FROM_A_PLAN[case] in where for where in wheres), f"{case}: unknowns {wheres}"
+        return
+    verdict = WILL_START if expected["will_start"] else WILL_NOT_START
+    (report,) = [r for r in reports if r.verdict == verdict] if verdict == WILL_NOT_START else reports[:1]
+    assert report.verdict == verdict, report.table()
+    denied = sorted({v.requirement.kind for v in report.decided if not v.allowed and v.requirement.fatal})
+    assert denied == expected["denied"], f"{case}: {report.address}: denied {denied}, the emulator {expected['denied']}"
+    assert report.errors == expected["errors"], f"{case}: {report.address}: {report.errors} != {expected['errors']}"
