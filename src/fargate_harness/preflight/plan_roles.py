@@ -304,12 +304,10 @@ class PlanRoles(PlanReader):
         inline = role.known("inline_policy")
         if inline is UNKNOWN:
             parts.unknown.append(Unknown(role_arn, IDENTITY, role.where("inline_policy"), "known after apply"))
-        for index, block in enumerate(inline if isinstance(inline, list) else []):
+        for block in inline if isinstance(inline, list) else []:  # known() answered UNKNOWN if any part is
             policy_name = str(block.get("name") or "")
             if policy_name and policy_name not in separate_inline:
-                marks = (role.unknown.get("inline_policy") or [{}] * (index + 1))[index:] or [{}]
-                policy = UNKNOWN if isinstance(marks[0], Mapping) and marks[0].get("policy") else block.get("policy")
-                parts.inline[policy_name] = (document_json(policy) or UNKNOWN, role.where("inline_policy"))
+                parts.inline[policy_name] = (document_json(block.get("policy")) or UNKNOWN, role.where("inline_policy"))
         arns = role.known("managed_policy_arns")
         if arns is UNKNOWN and not self._exclusive_attachments(role, name):
             parts.unknown.append(Unknown(role_arn, IDENTITY, role.where("managed_policy_arns"), "known after apply"))
