@@ -22,11 +22,10 @@ from typing import Any
 
 import pytest
 
-from fargate_harness import cli
+from fargate_harness import AppliedRun, cli
 from fargate_harness.preflight import AwsFacts, preflight
 from fargate_harness.preflight.plan import EXIT_UNDECIDED, UNDECIDED, WILL_NOT_START, WILL_START, preflight_plan
 from fargate_harness.runner import toolchain
-from fargate_harness.runner.terraform import ScenarioRun
 from tests.scenarios._support import need, reference
 
 pytestmark = pytest.mark.scenario("secrets")
@@ -35,20 +34,21 @@ BROKEN = Path(__file__).resolve().parents[2] / "scenarios" / "broken" / "secret-
 TASK = "aws_ecs_task_definition.this[0]"
 
 
-def plan_file(applied: ScenarioRun, name: str, override: Path | None = None) -> Path:
+def plan_file(applied: AppliedRun, name: str, override: Path | None = None) -> Path:
     """``terraform plan -out NAME`` in the applied run's copy (through the run's command path), with ``override``
     copied beside the configuration for this plan only."""
     placed = Path(applied.tfdir) / f"zz_{name}_override.tf"
     if override is not None:
         shutil.copy(override, placed)
+    run = getattr(applied, "_run", applied)  # once the applied run is a read-only value, the run behind it plans
     try:
-        applied.plan(f"{name}.tfplan")
+        run.plan(f"{name}.tfplan")
     finally:
         placed.unlink(missing_ok=True)
     return Path(applied.tfdir) / f"{name}.tfplan"
 
 
-def shown(applied: ScenarioRun, plan: Path, terraform: Path) -> dict[str, Any]:
+def shown(applied: AppliedRun, plan: Path, terraform: Path) -> dict[str, Any]:
     from fargate_harness.preflight.plan import show_plan
 
     return show_plan(plan, Path(applied.tfdir), terraform)
@@ -60,13 +60,13 @@ def terraform(harness_toolchain: toolchain.Toolchain) -> Path:
 
 
 @pytest.fixture(scope="module")
-def unchanged(applied: ScenarioRun) -> Path:
+def unchanged(applied: AppliedRun) -> Path:
     """The binary plan of the applied stack, unchanged (made once for the module)."""
     need(applied, {"ecs"}, "task definition preflight")
     return plan_file(applied, "unchanged")
 
 
-def test_unchanged_plan_decides_as_the_emulator(applied: ScenarioRun, unchanged: Path, terraform: Path) -> None:
+def test_unchanged_plan_decides_as_the_emulator(applied: AppliedRun, unchanged: Path, terraform: Path) -> None:
     result = preflight_plan(unchanged, directory=applied.tfdir, terraform=terraform)
     (report,) = result.reports
     assert report.verdict == WILL_START, report.table()
@@ -81,7 +81,7 @@ def test_unchanged_plan_decides_as_the_emulator(applied: ScenarioRun, unchanged:
     assert cli.main(["preflight", "--plan", str(unchanged), "--dir", str(applied.tfdir)]) == 0
 
 
-def test_removed_permission_will_not_start(applied: ScenarioRun, terraform: Path) -> None:
+def test_removed_permission_will_not_start(applied: AppliedRun, terraform: Path) -> None:
     need(applied, {"ecs"}, "task definition preflight")
     plan = plan_file(applied, "removed", BROKEN / "execution_role_override.tf")
     result = preflight_plan(plan, directory=applied.tfdir, terraform=terraform)
@@ -95,7 +95,7 @@ def test_removed_permission_will_not_start(applied: ScenarioRun, terraform: Path
     assert '"Action": "secretsmanager:GetSecretValue"' in fixes, fixes
 
 
-def test_new_resources_are_undecided(applied: ScenarioRun, terraform: Path, tmp_path: Path) -> None:
+def test_new_resources_are_undecided(applied: AppliedRun, terraform: Path, tmp_path: Path) -> None:
     """Every resource renamed, so the plan creates each anew (as for a new stack; the recorded
     tests/data/plans/aws-3.39/secrets-new-stack.json is planned on an empty state): the containers are unknown."""
     need(applied, {"ecs"}, "task definition preflight")
@@ -112,7 +112,7 @@ def test_new_resources_are_undecided(applied: ScenarioRun, terraform: Path, tmp_
 
 
 def test_secrets_outside_the_plan_read_with_read_account(
-    applied: ScenarioRun, unchanged: Path, terraform: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    applied: AppliedRun, unchanged: Path, terraform: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The secrets dropped from the plan (as if passed in as variables): unknown with their ARN; read on the
     emulator with read-only calls when asked."""
