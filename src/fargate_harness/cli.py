@@ -27,6 +27,7 @@ from fargate_harness.lifecycle import (
 )
 from fargate_harness.nightly.account_guard import allowed_from_env
 from fargate_harness.options import Options, destroy_on_sigterm, resolve_options, validate_arn_option
+from fargate_harness.preflight import plan_command
 from fargate_harness.runner import hcl, toolchain
 from fargate_harness.runner.isolation import isolate_run
 from fargate_harness.runner.processes import INTERRUPTS
@@ -348,8 +349,8 @@ def command_preflight(args: argparse.Namespace) -> int:
     was found to check, or an apply failed)."""
     from fargate_harness.preflight import AwsFacts, preflight_many
 
-    if args.plan:
-        return command_preflight_plan(args)
+    if args.plan:  # decide from a plan, nothing applied (docs/plan.md)
+        return plan_command.run(args, options_from_args(args), preflight_options(args), PREFLIGHT_SCHEMA_VERSION)
     options = options_from_args(args)
     if not args.task_definition and not args.scenario and not args.dir:
         raise ConfigurationError(
@@ -398,57 +399,6 @@ def command_preflight(args: argparse.Namespace) -> int:
     finally:
         target.stop()
     return print_preflight(args.json, answers, direct)
-
-
-def command_preflight_plan(args: argparse.Namespace) -> int:
-    """``preflight --plan PLAN``: decide from ``terraform show -json`` (or a binary plan with ``--dir``); exit 0, 1,
-    2 or :data:`~fargate_harness.preflight.plan.EXIT_UNDECIDED` (see docs/plan.md)."""
-    from fargate_harness.preflight import AwsFacts
-    from fargate_harness.preflight.plan import preflight_plan
-
-    if args.scenario or args.task_definition or len(args.dir or []) > 1:
-        raise ConfigurationError(
-            "--plan decides one plan: give --plan PLAN.json alone, or --plan PLANFILE --dir FOLDER (the folder it was "
-            "planned in); --scenario and --task-definition do not go with it"
-        )
-    plan = Path(args.plan)
-    if not plan.is_file():
-        raise ConfigurationError(f"--plan {plan}: no such file (give `terraform show -json PLANFILE` output)")
-    options = options_from_args(args)
-    directory = Path(args.dir[0]) if args.dir else None
-    terraform = toolchain.prepare(options.tf_binary, options.provider_source).terraform if directory else "terraform"
-    target = start_target(options, options.run_dir / "emulator-preflight") if args.read_account else None
-    try:
-        result = preflight_plan(
-            plan,
-            directory=directory,
-            terraform=terraform,
-            account=args.account_id,
-            region=args.aws_region,
-            live=AwsFacts(target) if target is not None else None,
-            **preflight_options(args),
-        )
-    finally:
-        if target is not None:
-            target.stop()
-    code = result.exit_code(args.undecided)
-    entry = result.to_dict()
-    del entry["task_definitions"]  # at the top level, as for the other sources
-    if args.json:
-        document = {
-            "schema_version": PREFLIGHT_SCHEMA_VERSION,
-            "decided_from": "plan",
-            "will_start": result.verdict == "will start",
-            "verdict": result.verdict,
-            "exit_code": code,
-            "plan": entry,
-            "configurations": [],
-            "task_definitions": [r.to_dict() for r in result.reports],
-        }
-        print(json.dumps(document, indent=2, sort_keys=True))
-    else:
-        print(result.table())
-    return code
 
 
 def _answer(outcome: Outcome) -> dict[str, object]:
@@ -801,24 +751,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenario", action="append", help="apply this scenario first, preflight its task definitions, then destroy it"
     )
     _add_configuration_options(pf)
-    pf.add_argument(
-        "--plan",
-        metavar="PLAN",
-        help="decide from a plan, nothing applied: `terraform show -json PLANFILE` output, or the binary PLANFILE "
-        "with --dir FOLDER (docs/plan.md)",
-    )
-    pf.add_argument(
-        "--undecided",
-        choices=("undecided", "pass", "fail"),
-        default="undecided",
-        help="with --plan: exit code of an undecided verdict (default: 4; pass: 0; fail: 1)",
-    )
-    pf.add_argument(
-        "--read-account",
-        action="store_true",
-        help="with --plan: read what lies outside the plan (secrets, keys, repositories, images) with read-only "
-        "calls on --target (standard credential chain, --allowed-accounts)",
-    )
+    plan_command.add_arguments(pf)
     pf.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pf.set_defaults(func=command_preflight)
     _add_maintenance_commands(sub)
