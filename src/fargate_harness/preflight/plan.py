@@ -234,7 +234,7 @@ def _placeholder_role(partition: str, account: str, resource: PlannedResource, a
 
 
 def task_definition(
-    resource: PlannedResource, *, partition: str, account: str
+    resource: PlannedResource, values: PlanValues, *, partition: str, account: str
 ) -> tuple[dict[str, Any] | None, list[Unknown]]:
     """The task definition in ``DescribeTaskDefinition``'s shape, and the unknowns it carries (roles known only
     after apply get a placeholder ARN whose policies and trust are undecided); None when its containers are
@@ -267,6 +267,11 @@ def task_definition(
     td["requiresCompatibilities"] = list(compatibilities) if isinstance(compatibilities, list) else []
     for attribute, key in (("execution_role_arn", "executionRoleArn"), ("task_role_arn", "taskRoleArn")):
         value = resource.known(attribute)
+        role = values.referenced(resource.address, attribute, "aws_iam_role") if value is UNKNOWN else None
+        if role is not None and isinstance(role.known("name"), str) and isinstance(role.known("path"), str | None):
+            # set by a direct reference to a role of the plan whose name is known: its ARN is exact
+            path = str(role.values.get("path") or "/")
+            value = f"arn:{partition}:iam::{account}:role{path}{role.values['name']}"
         if value is UNKNOWN:
             td[key] = _placeholder_role(partition, account, resource, attribute)
             why = "known after apply: the role's policies and trust policy cannot be told"
@@ -319,7 +324,7 @@ def decide_plan_definition(
 ) -> PlanReport:
     """Decide one planned ``aws_ecs_task_definition`` with ``facts``."""
     facts.begin()
-    td, unknowns = task_definition(resource, partition=facts.partition, account=facts.account)
+    td, unknowns = task_definition(resource, facts.plan, partition=facts.partition, account=facts.account)
     if td is None:
         return PlanReport(resource.address, None, unknowns, decide_with=decide_with)
     report = decide_task_definition(td, facts, region=facts.region, images=images, deployer=deployer, cluster=cluster)

@@ -299,22 +299,8 @@ class PlanRoles(PlanReader):
             str(r.values.get("policy_arn"))
             for r in self._separate("aws_iam_role_policy_attachment", "role", name, role_arn)
         }
-        # The role's own attributes: its inline_policy blocks and managed_policy_arns (exclusive when written,
-        # else computed from what AWS had); policies managed by separate resources are taken from those.
-        inline = role.known("inline_policy")
-        if inline is UNKNOWN:
-            parts.unknown.append(Unknown(role_arn, IDENTITY, role.where("inline_policy"), "known after apply"))
-        for block in inline if isinstance(inline, list) else []:  # known() answered UNKNOWN if any part is
-            policy_name = str(block.get("name") or "")
-            if policy_name and policy_name not in separate_inline:
-                parts.inline[policy_name] = (document_json(block.get("policy")) or UNKNOWN, role.where("inline_policy"))
-        arns = role.known("managed_policy_arns")
-        if arns is UNKNOWN and not self._exclusive_attachments(role, name):
-            parts.unknown.append(Unknown(role_arn, IDENTITY, role.where("managed_policy_arns"), "known after apply"))
-        for policy_arn in string_list(arns):
-            if policy_arn not in separate_arns:
-                parts.attached[policy_arn] = role.where("managed_policy_arns")
-        for resource in self._separate("aws_iam_role_policy", "role", name, role_arn, planned=True):
+        self._own_attributes(parts, role, name, role_arn, separate_inline=separate_inline, separate_arns=separate_arns)
+        for resource in self._separate("aws_iam_role_policy", "role", name, role_arn, planned=role):
             policy_name = resource.known("name")
             if policy_name is UNKNOWN:
                 parts.unknown.append(Unknown(role_arn, IDENTITY, resource.where("name"), "known after apply"))
@@ -323,7 +309,7 @@ class PlanRoles(PlanReader):
                 UNKNOWN if resource.is_unknown("policy") else document_json(resource.values.get("policy")),
                 resource.where("policy"),
             )
-        for resource in self._separate("aws_iam_role_policy_attachment", "role", name, role_arn, planned=True):
+        for resource in self._separate("aws_iam_role_policy_attachment", "role", name, role_arn, planned=role):
             self._attach(parts, resource, "policy_arn", role_arn)
         for resource in self._of("aws_iam_policy_attachment"):
             roles = resource.known("roles")
@@ -334,6 +320,36 @@ class PlanRoles(PlanReader):
         self._apply_exclusive(parts, role, name, role_arn)
         return parts
 
+    def _own_attributes(
+        self,
+        parts: _RoleParts,
+        role: PlannedResource,
+        name: str,
+        role_arn: str,
+        *,
+        separate_inline: set[str],
+        separate_arns: set[str],
+    ) -> None:
+        """The role's own attributes: its inline_policy blocks and managed_policy_arns (exclusive when written,
+        else computed from what AWS had); policies managed by separate resources are taken from those."""
+        inline = role.known("inline_policy")
+        if inline is UNKNOWN and self._only_computed(role, "inline_policy"):
+            inline = []
+        if inline is UNKNOWN:
+            parts.unknown.append(Unknown(role_arn, IDENTITY, role.where("inline_policy"), "known after apply"))
+        for block in inline if isinstance(inline, list) else []:  # known() answered UNKNOWN if any part is
+            policy_name = str(block.get("name") or "")
+            if policy_name and policy_name not in separate_inline:
+                parts.inline[policy_name] = (document_json(block.get("policy")) or UNKNOWN, role.where("inline_policy"))
+        arns = role.known("managed_policy_arns")
+        if arns is UNKNOWN and self._only_computed(role, "managed_policy_arns"):
+            arns = []
+        if arns is UNKNOWN and not self._exclusive_attachments(role, name):
+            parts.unknown.append(Unknown(role_arn, IDENTITY, role.where("managed_policy_arns"), "known after apply"))
+        for policy_arn in string_list(arns):
+            if policy_arn not in separate_arns:
+                parts.attached[policy_arn] = role.where("managed_policy_arns")
+
     def _attach(self, parts: _RoleParts, resource: PlannedResource, attribute: str, role_arn: str) -> None:
         value = resource.known(attribute)
         if value is UNKNOWN:
@@ -342,20 +358,30 @@ class PlanRoles(PlanReader):
             parts.attached[str(value)] = resource.where(attribute)
 
     def _separate(
-        self, kind: str, attribute: str, name: str, role_arn: str, *, planned: bool = False
+        self, kind: str, attribute: str, name: str, role_arn: str, *, planned: PlannedResource | None = None
     ) -> list[PlannedResource]:
-        """Resources of ``kind`` whose ``attribute`` names the role (by name, id or ARN); with ``planned`` those
-        the plan keeps, else also those it deletes (their policies leave the role's computed attributes)."""
-        pool = list(self._of(kind)) + ([] if planned else [r for r in self.plan.deleted.values() if r.type == kind])
+        """Resources of ``kind`` whose ``attribute`` names the role (by name, id or ARN); with ``planned`` (the
+        role's resource) those the plan keeps, else also those it deletes (their policies leave the role's computed
+        attributes). A value known only after apply (a new role's id) names the role when the configuration sets it
+        by a direct reference to the role's resource (``role = aws_iam_role.app.id``); else it is unknown."""
+        deleted = [r for r in self.plan.deleted.values() if r.type == kind]
         found = []
-        for resource in pool:
+        for resource in list(self._of(kind)) + ([] if planned else deleted):
             value = resource.values.get(attribute)
             if value in (name, role_arn):
                 found.append(resource)
-            elif resource.is_unknown(attribute) and planned:
-                # a new role's name is known, its id is not: the resource may belong to any role of the plan
-                self._unknown(role_arn, IDENTITY, resource.where(attribute), "known after apply")
+            elif planned is not None and resource.is_unknown(attribute):
+                referenced = self.plan.referenced(resource.address, attribute, "aws_iam_role")
+                if referenced is planned:
+                    found.append(resource)
+                elif referenced is None:  # it may belong to any role of the plan
+                    self._unknown(role_arn, IDENTITY, resource.where(attribute), "known after apply")
         return found
+
+    def _only_computed(self, role: PlannedResource, attribute: str) -> bool:
+        """True when ``attribute`` of a role the plan creates is computed only (the configuration does not set it):
+        a new role holds only what this plan attaches through separate resources."""
+        return role.action == "create" and self.plan.sets(role.address, attribute) is False
 
     def _exclusive_attachments(self, role: PlannedResource, name: str) -> bool:
         return any(r.values.get("role_name") == name for r in self._of("aws_iam_role_policy_attachments_exclusive"))

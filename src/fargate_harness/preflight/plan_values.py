@@ -14,12 +14,20 @@ and the caller decides what that makes undecided. Resource shapes differ by prov
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fargate_harness.errors import ConfigurationError
+
+#: A resource address: its module path (``module.a.module.b[0].``) and the resource (``aws_x.name``, key dropped).
+_RESOURCE_ADDRESS = re.compile(
+    r"(?P<modules>(?:module\.[^.\[]+(?:\[[^\]]*\])?\.)*)(?P<resource>[a-z0-9_]+\.[^.\[]+)(?:\[[^\]]*\])?"
+)
+#: A reference to a managed resource, its instance or an attribute of it: ``aws_x.name``, ``aws_x.name[0].arn``.
+_REFERENCE = re.compile(r"(?P<target>[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+(?:\[[^\]]*\])?)(?:\.[A-Za-z0-9_]+)?")
 
 
 class _Unknown:
@@ -91,6 +99,8 @@ class PlanValues:
     provider_region: str | None = None
     #: The account of data.aws_caller_identity, when the plan read it.
     caller_account: str | None = None
+    #: The plan's ``configuration`` section (expressions and their references), when it has one.
+    configuration: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any], source: str = "the plan") -> PlanValues:
@@ -132,7 +142,14 @@ class PlanValues:
             resources[address] = PlannedResource(
                 address, str(change.get("type")), body.get("after") or {}, unknown, _action(actions)
             )
-        return cls(resources, deleted, str(document.get("terraform_version") or ""), _region(document), caller)
+        return cls(
+            resources,
+            deleted,
+            str(document.get("terraform_version") or ""),
+            _region(document),
+            caller,
+            dict(document.get("configuration") or {}),
+        )
 
     @classmethod
     def read(cls, path: Path) -> PlanValues:
@@ -149,6 +166,46 @@ class PlanValues:
                 "PLANFILE`, or the binary plan file with --dir FOLDER (the folder it was planned in)"
             ) from exc
         return cls.from_document(document, str(path))
+
+    def _block(self, address: str) -> Mapping[str, Any] | None:
+        """The configuration's block of the resource at ``address`` (its module's, the instance key dropped)."""
+        module: Mapping[str, Any] = self.configuration.get("root_module") or {}
+        parts = _RESOURCE_ADDRESS.fullmatch(address)
+        if parts is None:
+            return None
+        for name in re.findall(r"module\.([^.\[]+)(?:\[[^\]]*\])?\.", parts["modules"] or ""):
+            module = ((module.get("module_calls") or {}).get(name) or {}).get("module") or {}
+        for block in module.get("resources") or []:
+            if block.get("address") == parts["resource"] and block.get("mode", "managed") == "managed":
+                return dict(block)
+        return None
+
+    def sets(self, address: str, attribute: str) -> bool | None:
+        """Whether the configuration sets ``attribute`` of the resource at ``address``; None when the plan has no
+        configuration for it."""
+        block = self._block(address)
+        return None if block is None else attribute in (block.get("expressions") or {})
+
+    def references(self, address: str, attribute: str) -> list[str]:
+        """The references of the expression that sets ``attribute`` of the resource at ``address`` in the
+        configuration; empty when it is not set by an expression or the plan has no configuration."""
+        expression = ((self._block(address) or {}).get("expressions") or {}).get(attribute) or {}
+        return [str(r) for r in expression.get("references") or []] if isinstance(expression, Mapping) else []
+
+    def referenced(self, address: str, attribute: str, kind: str) -> PlannedResource | None:
+        """The resource of type ``kind`` that ``attribute`` of ``address`` is set to by a direct reference
+        (``aws_iam_role.app.arn``, ``aws_iam_role.app[0].arn``) in the same module; None for anything else (a
+        variable, a module output, a conditional between two resources, a function of several values)."""
+        references = self.references(address, attribute)
+        targets = {m["target"] for m in map(_REFERENCE.fullmatch, references) if m is not None}
+        direct = [r for r in references if _REFERENCE.fullmatch(r)]
+        fullest = max(targets, key=len, default="")
+        if not references or len(direct) != len(references) or not fullest.startswith(f"{kind}."):
+            return None
+        if any(not fullest.startswith(target) for target in targets):
+            return None  # two different resources
+        modules = (_RESOURCE_ADDRESS.fullmatch(address) or {"modules": ""})["modules"] or ""
+        return self.resources.get(f"{modules}{fullest}")
 
     def of_type(self, *types: str) -> list[PlannedResource]:
         """The resources of these types, in address order."""

@@ -254,10 +254,24 @@ def test_every_task_definition_of_a_role_with_an_unknown_is_undecided(tmp_path: 
         second["address"] = "aws_ecs_task_definition.second"
         document["resource_changes"].append(second)
 
-    result = decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", two_tasks_unknown_role_of_policy))
+    document = edited("aws-3.39/secrets-unchanged.json", two_tasks_unknown_role_of_policy)
+    # the configuration sets the policy's role by a direct reference (role = aws_iam_role.this.id): decided
+    assert [r.verdict for r in decide(tmp_path, document).reports] == [WILL_START, WILL_START]
+    document["configuration"] = {}  # without it, whose policy it is cannot be told
+    result = decide(tmp_path, document)
     assert [r.verdict for r in result.reports] == [UNDECIDED, UNDECIDED], result.table()
     for report in result.reports:
         assert f"{POLICY}.role" in {u.where for u in report.unknowns}, report.table()
+
+
+def test_role_created_by_the_plan_is_found_by_its_reference() -> None:
+    """trust-ec2-service: task_role_arn = aws_iam_role.extra[0].arn, a role the plan creates (ARN unknown, name
+    known): the role is that resource, its trust policy is planned, so ECS's AssumeRole is decided (denied)."""
+    values = PlanValues.read(BROKEN / "trust-ec2-service.json")
+    role = values.referenced("aws_ecs_task_definition.this[0]", "task_role_arn", "aws_iam_role")
+    assert role is not None and role.address == "aws_iam_role.extra[0]" and role.is_unknown("arn")
+    assert values.referenced("aws_ecs_task_definition.this[0]", "execution_role_arn", "aws_iam_role") is None
+    assert values.referenced("aws_ecs_task_definition.this[0]", "container_definitions", "aws_iam_role") is None
 
 
 def test_log_group_the_plan_deletes_is_missing_not_unknown(tmp_path: Path) -> None:
@@ -277,15 +291,14 @@ def test_log_group_the_plan_deletes_is_missing_not_unknown(tmp_path: Path) -> No
 
 BROKEN = RECORDED / "broken"
 #: Cases a plan cannot decide, and the unknown it names: what lies outside any plan (which image tags a repository
-#: holds, a log group or role the configuration names but does not manage) or is created by the plan itself (a new
-#: role's policies and ARN, a new file system's id). Never "will start".
+#: holds, a log group or role the configuration names but does not manage) or is known only after apply (the id of
+#: a file system the plan creates, set in a nested block). Never "will start". A role the plan creates is decided
+#: (trust-ec2-service, deployer-cannot-pass-role): the task definition names it by a direct reference.
 UNDECIDED_FROM_A_PLAN = {
     "image-not-pushed": ":repository/",
     "create-group-denied": ":log-group:",
     "log-group-missing": ":log-group:",
     "execution-role-missing": ":role/",
-    "deployer-cannot-pass-role": "aws_iam_role.extra[0]",
-    "trust-ec2-service": ".task_role_arn",
     "efs-mount-denied": ".volume",
 }
 
