@@ -330,3 +330,13 @@ def test_broken_case_plan_decides_as_the_emulator_apply(case: str) -> None:
     denied = sorted({v.requirement.kind for v in report.decided if not v.allowed and v.requirement.fatal})
     assert denied == expected["denied"], f"{case}: {report.address}: denied {denied}, the emulator {expected['denied']}"
     assert report.errors == expected["errors"], f"{case}: {report.address}: {report.errors} != {expected['errors']}"
+
+
+@pytest.mark.parametrize(("name", "verdict"), [("unchanged", WILL_START), ("secret-not-granted", WILL_NOT_START)])
+def test_aws_2_70_role_without_inline_policy_attributes(name: str, verdict: str) -> None:
+    """Provider 2.x has no inline_policy/managed_policy_arns on aws_iam_role: the policy comes from
+    aws_iam_role_policy alone (real plans, tests/data/plans/aws-2.70/config)."""
+    (report,) = preflight_plan(PLANS / "aws-2.70" / f"{name}.json").reports
+    assert report.verdict == verdict, report.table()
+    if verdict == WILL_NOT_START:
+        assert report.errors == [ECS_ERRORS["secret"]], report.errors
