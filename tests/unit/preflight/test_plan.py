@@ -340,3 +340,19 @@ def test_aws_2_70_role_without_inline_policy_attributes(name: str, verdict: str)
     assert report.verdict == verdict, report.table()
     if verdict == WILL_NOT_START:
         assert report.errors == [ECS_ERRORS["secret"]], report.errors
+
+
+UNCHANGED = RECORDED / "unchanged"
+
+
+@pytest.mark.parametrize(
+    "base", sorted(p.name.removesuffix(".expected.json") for p in UNCHANGED.glob("*.expected.json"))
+)
+def test_unchanged_reference_scenario_plan_will_start(base: str) -> None:
+    """Each reference scenario (secrets apart: secrets-unchanged.json) planned unchanged against its applied stack:
+    every task definition will start, as the emulator's preflight decided after the apply (recorded beside it).
+    Images assumed pushed, as the emulator run pushed a placeholder ``latest``."""
+    expected = json.loads((UNCHANGED / f"{base}.expected.json").read_text())
+    assert expected["will_start"] is True
+    result = preflight_plan(UNCHANGED / f"{base}.json", images="assume-pushed")
+    assert result.reports and {r.verdict for r in result.reports} == {WILL_START}, result.table()
