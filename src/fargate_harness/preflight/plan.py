@@ -15,6 +15,7 @@ the emulator: ``fargate-harness preflight --dir FOLDER``. Exit codes (docs/plan.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -23,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from fargate_harness.errors import ConfigurationError
+from fargate_harness.model.inventory import Inventory
 from fargate_harness.preflight import decide_task_definition
 from fargate_harness.preflight.analysis import PreflightReport, Verdict
 from fargate_harness.preflight.collect import PreflightFacts
+from fargate_harness.preflight.places import Places
 from fargate_harness.preflight.plan_facts import PlanFacts
 from fargate_harness.preflight.plan_roles import IDENTITY, RESOURCE, TRUST, Unknown
 from fargate_harness.preflight.plan_values import UNKNOWN, PlannedResource, PlanValues
@@ -212,6 +215,29 @@ def show_plan(plan_file: Path, directory: Path, terraform: Path | str = "terrafo
         raise ConfigurationError(f"`terraform show -json {plan_file}` printed no JSON: {exc.msg}") from exc
 
 
+def plan_places(values: PlanValues, root: Path | None) -> Places | None:
+    """Where each ARN of the plan comes from (Terraform addresses; ``file:line`` with ``root``, the configuration's
+    folder), read from the planned values as from a state: fixes in the configuration's own terms. None when the
+    plan has no planned values. Names only, no verdict depends on it: an unknown container_definitions reads as no
+    containers there, which is why the task definitions are read from the plan itself."""
+    if not values.planned_values:
+        return None
+    planned = copy.deepcopy(dict(values.planned_values))
+    modules = [planned.get("root_module") or {}]
+    while modules:
+        module = modules.pop()
+        modules += module.get("child_modules") or []
+        for resource in module.get("resources") or []:
+            if resource.get("type") != "aws_iam_role":
+                continue
+            for attribute in ("inline_policy", "managed_policy_arns"):
+                # computed (not set in the configuration): what AWS had at refresh, not what the plan leaves
+                if values.sets(str(resource.get("address")), attribute) is not True:
+                    (resource.get("values") or {}).pop(attribute, None)
+    inventory = Inventory.from_state({"values": planned}, source=str(root or "the plan"))
+    return Places.from_inventory(inventory, root)
+
+
 def _account_region(values: PlanValues) -> tuple[str | None, str | None]:
     account, region = values.caller_account, values.provider_region
     for resource in values.resources.values():
@@ -321,13 +347,16 @@ def decide_plan_definition(
     images: str = "require",
     deployer: str | None = None,
     cluster: str | None = None,
+    places: Places | None = None,
 ) -> PlanReport:
-    """Decide one planned ``aws_ecs_task_definition`` with ``facts``."""
+    """Decide one planned ``aws_ecs_task_definition`` with ``facts`` (fixes in Terraform terms with ``places``)."""
     facts.begin()
     td, unknowns = task_definition(resource, facts.plan, partition=facts.partition, account=facts.account)
     if td is None:
         return PlanReport(resource.address, None, unknowns, decide_with=decide_with)
-    report = decide_task_definition(td, facts, region=facts.region, images=images, deployer=deployer, cluster=cluster)
+    report = decide_task_definition(
+        td, facts, region=facts.region, images=images, deployer=deployer, cluster=cluster, places=places
+    )
     report.terraform_address = resource.address
     unknowns = list(dict.fromkeys([*unknowns, *facts.asked]))
     principals = {EXECUTION: report.execution_role, TASK: report.task_role, DEPLOYER: deployer}
@@ -376,8 +405,11 @@ def preflight_plan(
         notes.append("the plan names no region (no known ARN, no constant provider region): give --aws-region")
     facts = PlanFacts(values, account=account, region=region, live=live)
     decide_with = f"fargate-harness preflight --dir {directory or '<the configuration folder>'}"
+    places = plan_places(values, Path(directory) if directory is not None else None)
     reports = [
-        decide_plan_definition(r, facts, decide_with=decide_with, images=images, deployer=deployer, cluster=cluster)
+        decide_plan_definition(
+            r, facts, decide_with=decide_with, images=images, deployer=deployer, cluster=cluster, places=places
+        )
         for r in values.of_type("aws_ecs_task_definition")
     ]
     return PlanPreflight(str(path), reports, account, region, notes + facts.unreadable)

@@ -101,6 +101,8 @@ class PlanValues:
     caller_account: str | None = None
     #: The plan's ``configuration`` section (expressions and their references), when it has one.
     configuration: Mapping[str, Any] = field(default_factory=dict)
+    #: The plan's ``planned_values`` (the state after apply, values known only then left out).
+    planned_values: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any], source: str = "the plan") -> PlanValues:
@@ -149,6 +151,7 @@ class PlanValues:
             _region(document),
             caller,
             dict(document.get("configuration") or {}),
+            dict(document.get("planned_values") or {}),
         )
 
     @classmethod

@@ -356,3 +356,12 @@ def test_unchanged_reference_scenario_plan_will_start(base: str) -> None:
     assert expected["will_start"] is True
     result = preflight_plan(UNCHANGED / f"{base}.json", images="assume-pushed")
     assert result.reports and {r.verdict for r in result.reports} == {WILL_START}, result.table()
+
+
+def test_fix_is_in_the_configuration_s_terms() -> None:
+    """The places come from the planned values, the role's computed inline_policy left out (it is what AWS had at
+    refresh, with the statement the plan removes): the fix names the policy resource the plan changes."""
+    (report,) = preflight_plan(RECORDED / "secrets-secret-not-granted.json").reports
+    fixes = [v.terraform_fix for v in report.decided if not v.allowed]
+    assert fixes and all(f"to {POLICY}" in fix for fix in fixes), fixes
+    assert any("aws_secretsmanager_secret.api_key.arn" in fix for fix in fixes), fixes
