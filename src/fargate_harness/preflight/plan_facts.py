@@ -28,6 +28,23 @@ def _shape(text: str) -> secrets.SecretValueShape:
     return secrets.SecretValueShape(True, keys, frozenset(str(k) for k, v in decoded.items() if v in (None, "")))
 
 
+def default_key_policy(partition: str, account: str) -> dict[str, Any]:
+    """The key policy AWS gives a key created without one: the account decides through IAM (AWS KMS Developer Guide,
+    "Default key policy", https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+
+
 class PlanFacts(PlanRoles):
     """:class:`~fargate_harness.preflight.collect.PreflightFacts` from a plan (and ``live`` facts for what lies
     outside it, when given)."""
@@ -52,14 +69,16 @@ class PlanFacts(PlanRoles):
         return self._policy_of(repository_arn, self._find(("aws_ecr_repository_policy",), "repository", name), "policy")
 
     def key_policy(self, key_arn: str) -> dict[str, Any] | None:
-        """The key policy of an aws_kms_key of the plan (None: AWS's default policy applies... not modelled:
-        unknown), or live/unknown outside the plan."""
+        """The key policy of an aws_kms_key of the plan (aws_kms_key_policy, else its ``policy``; for a key the plan
+        creates without one, the default key policy AWS gives it); live or unknown outside the plan."""
         key = self._find(("aws_kms_key",), "arn", key_arn)
         if key is None:
             return self._live_or_outside(key_arn, "KMS key", lambda live: live.key_policy(key_arn))
         found = self._policy_of(
             key_arn, self._find(("aws_kms_key_policy",), "key_id", str(key.values.get("key_id"))), "policy"
         )
+        if found is None and key.is_unknown("policy") and self.plan.sets(key.address, "policy") is False:
+            return default_key_policy(self.partition, arn_parts(key_arn)[3])
         return found if found is not None else self._policy_of(key_arn, key, "policy")
 
     def secret_policy(self, secret_arn: str) -> dict[str, Any] | None:
@@ -70,7 +89,9 @@ class PlanFacts(PlanRoles):
         separate = self._find(("aws_secretsmanager_secret_policy",), "secret_arn", secret_arn)
         if separate is not None:
             return self._policy_of(secret_arn, separate, "policy")
-        return self._policy_of(secret_arn, secret, "policy") if secret.values.get("policy") else None
+        if secret.is_unknown("policy") and self.plan.sets(secret.address, "policy") is False:
+            return None  # computed, not written: the secret has no resource policy of this configuration's
+        return self._policy_of(secret_arn, secret, "policy") if secret.values.get("policy") != "" else None
 
     def bucket_policy(self, bucket_arn: str) -> dict[str, Any] | None:
         """aws_s3_bucket_policy of the bucket, or live/unknown outside the plan."""

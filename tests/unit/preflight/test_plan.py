@@ -365,3 +365,44 @@ def test_fix_is_in_the_configuration_s_terms() -> None:
     fixes = [v.terraform_fix for v in report.decided if not v.allowed]
     assert fixes and all(f"to {POLICY}" in fix for fix in fixes), fixes
     assert any("aws_secretsmanager_secret.api_key.arn" in fix for fix in fixes), fixes
+
+
+def _set_in_configuration(document: dict[str, Any], address: str, attribute: str, written: bool) -> None:
+    (block,) = [b for b in document["configuration"]["root_module"]["resources"] if b["address"] == address]
+    if written:
+        block["expressions"][attribute] = {"references": ["data.aws_iam_policy_document.extra.json"]}
+    else:
+        block["expressions"].pop(attribute, None)
+
+
+@pytest.mark.parametrize("written", [True, False])
+def test_key_policy_known_after_apply(tmp_path: Path, written: bool) -> None:
+    """A key the plan creates: its policy, when written, is known only after apply (undecided); when not written,
+    AWS gives it the default key policy, which lets IAM decide (AWS KMS Developer Guide, "Default key policy",
+    https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html)."""
+
+    def new_key_policy(document: dict[str, Any]) -> None:
+        body = change(document, "aws_kms_key.this")
+        body["actions"], body["after_unknown"] = ["update"], {"policy": True}
+        body["after"].pop("policy")
+        _set_in_configuration(document, "aws_kms_key.this", "policy", written)
+
+    document = edited("aws-3.39/unchanged/ssm-kms.json", new_key_policy)
+    (report,) = decide(tmp_path, document, images="assume-pushed").reports
+    if written:
+        assert report.verdict == UNDECIDED, report.table()
+        assert "aws_kms_key.this.policy" in {u.where for u in report.unknowns}, report.table()
+    else:
+        assert report.verdict == WILL_START, report.table()
+
+
+def test_secret_policy_written_but_unknown_is_undecided(tmp_path: Path) -> None:
+    def unknown_secret_policy(document: dict[str, Any]) -> None:
+        body = change(document, "aws_secretsmanager_secret.api_key")
+        body["actions"], body["after_unknown"] = ["update"], {"policy": True}
+        body["after"].pop("policy", None)
+        _set_in_configuration(document, "aws_secretsmanager_secret.api_key", "policy", True)
+
+    (report,) = decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", unknown_secret_policy)).reports
+    assert report.verdict == UNDECIDED, report.table()
+    assert {u.where for u in report.unknowns} == {"aws_secretsmanager_secret.api_key.policy"}, report.table()
