@@ -59,6 +59,16 @@ class PlanFacts(PlanRoles):
             return None
         return document_json(value)
 
+    def _policy_resource(self, kind: str, attribute: str, value: str, subject: str) -> PlannedResource | None:
+        """The resource-policy resource of ``kind`` whose ``attribute`` names ``value``. One whose ``attribute`` is
+        known only after apply may be this resource's: recorded unknown about ``subject``."""
+        found = self._find((kind,), attribute, value)
+        if found is None:
+            for resource in self._of(kind):
+                if resource.is_unknown(attribute):
+                    self._unknown(subject, RESOURCE, resource.where(attribute), "known after apply: whose policy it is")
+        return found
+
     def repository_policy(self, repository_arn: str) -> dict[str, Any] | None:
         """The repository policy the plan gives (aws_ecr_repository_policy), or live/unknown outside the plan."""
         name = arn_parts(repository_arn)[4].removeprefix("repository/")
@@ -66,7 +76,11 @@ class PlanFacts(PlanRoles):
             return self._live_or_outside(
                 repository_arn, "repository", lambda live: live.repository_policy(repository_arn)
             )
-        return self._policy_of(repository_arn, self._find(("aws_ecr_repository_policy",), "repository", name), "policy")
+        return self._policy_of(
+            repository_arn,
+            self._policy_resource("aws_ecr_repository_policy", "repository", name, repository_arn),
+            "policy",
+        )
 
     def key_policy(self, key_arn: str) -> dict[str, Any] | None:
         """The key policy of an aws_kms_key of the plan (aws_kms_key_policy, else its ``policy``; for a key the plan
@@ -75,7 +89,9 @@ class PlanFacts(PlanRoles):
         if key is None:
             return self._live_or_outside(key_arn, "KMS key", lambda live: live.key_policy(key_arn))
         found = self._policy_of(
-            key_arn, self._find(("aws_kms_key_policy",), "key_id", str(key.values.get("key_id"))), "policy"
+            key_arn,
+            self._policy_resource("aws_kms_key_policy", "key_id", str(key.values.get("key_id")), key_arn),
+            "policy",
         )
         if found is None and key.is_unknown("policy") and self.plan.sets(key.address, "policy") is False:
             return default_key_policy(self.partition, arn_parts(key_arn)[3])
@@ -86,7 +102,7 @@ class PlanFacts(PlanRoles):
         secret = self._find(("aws_secretsmanager_secret",), "arn", secret_arn)
         if secret is None:
             return self._live_or_outside(secret_arn, "secret", lambda live: live.secret_policy(secret_arn))
-        separate = self._find(("aws_secretsmanager_secret_policy",), "secret_arn", secret_arn)
+        separate = self._policy_resource("aws_secretsmanager_secret_policy", "secret_arn", secret_arn, secret_arn)
         if separate is not None:
             return self._policy_of(secret_arn, separate, "policy")
         if secret.is_unknown("policy") and self.plan.sets(secret.address, "policy") is False:
@@ -100,7 +116,9 @@ class PlanFacts(PlanRoles):
             return self._live_or_outside(
                 f"arn:{self.partition}:s3:::{bucket}", "bucket", lambda live: live.bucket_policy(bucket_arn)
             )
-        return self._policy_of(bucket_arn, self._find(("aws_s3_bucket_policy",), "bucket", bucket), "policy")
+        return self._policy_of(
+            bucket_arn, self._policy_resource("aws_s3_bucket_policy", "bucket", bucket, bucket_arn), "policy"
+        )
 
     def file_system_policy(self, file_system_arn: str) -> dict[str, Any] | None:
         """aws_efs_file_system_policy, else EFS's default policy; live/unknown outside the plan."""
@@ -110,7 +128,9 @@ class PlanFacts(PlanRoles):
                 file_system_arn, "file system", lambda live: live.file_system_policy(file_system_arn)
             )
         found = self._policy_of(
-            file_system_arn, self._find(("aws_efs_file_system_policy",), "file_system_id", fs_id), "policy"
+            file_system_arn,
+            self._policy_resource("aws_efs_file_system_policy", "file_system_id", fs_id, file_system_arn),
+            "policy",
         )
         return found if found is not None else efs.DEFAULT_FILE_SYSTEM_POLICY
 
