@@ -406,3 +406,20 @@ def test_secret_policy_written_but_unknown_is_undecided(tmp_path: Path) -> None:
     (report,) = decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", unknown_secret_policy)).reports
     assert report.verdict == UNDECIDED, report.table()
     assert {u.where for u in report.unknowns} == {"aws_secretsmanager_secret.api_key.policy"}, report.table()
+
+
+def test_policy_resource_whose_target_is_unknown_may_apply(tmp_path: Path) -> None:
+    def new_secret_policy(document: dict[str, Any]) -> None:
+        document["resource_changes"].append(
+            {
+                "address": "aws_secretsmanager_secret_policy.new",
+                "mode": "managed",
+                "type": "aws_secretsmanager_secret_policy",
+                "name": "new",
+                "change": {"actions": ["create"], "after": {"policy": "{}"}, "after_unknown": {"secret_arn": True}},
+            }
+        )
+
+    (report,) = decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", new_secret_policy)).reports
+    assert report.verdict == UNDECIDED, report.table()
+    assert {u.where for u in report.unknowns} == {"aws_secretsmanager_secret_policy.new.secret_arn"}, report.table()
