@@ -234,7 +234,10 @@ def plan_places(values: PlanValues, root: Path | None) -> Places | None:
                 # computed (not set in the configuration): what AWS had at refresh, not what the plan leaves
                 if values.sets(str(resource.get("address")), attribute) is not True:
                     (resource.get("values") or {}).pop(attribute, None)
-    inventory = Inventory.from_state({"values": planned}, source=str(root or "the plan"))
+    try:
+        inventory = Inventory.from_state({"values": planned}, source=str(root or "the plan"))
+    except (ConfigurationError, AttributeError, TypeError, ValueError):
+        return None  # names only: a planned_values of another shape gives fixes with ARNs
     return Places.from_inventory(inventory, root)
 
 
@@ -272,13 +275,18 @@ def task_definition(
         return None, [Unknown(resource.address, TASK_DEFINITION, resource.where("container_definitions"), why)]
     try:
         parsed = json.loads(containers or "[]")
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"{resource.address}: container_definitions is not JSON ({exc.msg})") from exc
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ConfigurationError(f"{resource.address}: container_definitions is not JSON ({exc})") from exc
+    if not isinstance(parsed, list) or not all(isinstance(c, dict) for c in parsed):
+        raise ConfigurationError(
+            f"{resource.address}: container_definitions is not a JSON list of container objects, as "
+            "RegisterTaskDefinition takes it"
+        )
     td: dict[str, Any] = {
         "family": resource.values.get("family"),
         "revision": resource.values.get("revision") if not resource.is_unknown("revision") else "(planned)",
         "taskDefinitionArn": "" if resource.is_unknown("arn") else str(resource.values.get("arn") or ""),
-        "containerDefinitions": parsed if isinstance(parsed, list) else [],
+        "containerDefinitions": parsed,
         "networkMode": resource.values.get("network_mode"),
         "volumes": _volumes(resource.values.get("volume") or []),
     }

@@ -107,6 +107,16 @@ class PlanValues:
     @classmethod
     def from_document(cls, document: Mapping[str, Any], source: str = "the plan") -> PlanValues:
         """Read a ``terraform show -json PLANFILE`` document; ConfigurationError when it is not one."""
+        try:
+            return cls._from_document(document, source)
+        except (AttributeError, TypeError, KeyError, ValueError) as exc:  # a document of another shape
+            raise ConfigurationError(
+                f"{source} is not a well-formed Terraform plan ({type(exc).__name__}: {exc}): give the unedited "
+                "output of `terraform show -json PLANFILE`"
+            ) from exc
+
+    @classmethod
+    def _from_document(cls, document: Mapping[str, Any], source: str) -> PlanValues:
         if not isinstance(document, Mapping) or "format_version" not in document:
             raise ConfigurationError(
                 f"{source} is not a Terraform plan in JSON: expected the output of `terraform show -json PLANFILE` "
@@ -121,7 +131,7 @@ class PlanValues:
         caller = None
         state = (document.get("prior_state") or {}).get("values") or {}
         for item in _module_resources(state.get("root_module") or {}):
-            values = item.get("values") or {}
+            values = _object(item.get("values") or {}, f"{item.get('address')}: values")
             if item.get("mode") == "data" and item.get("type") == "aws_caller_identity":
                 caller = str(values.get("account_id") or "") or None
             if item.get("mode", "managed") == "managed":
@@ -140,7 +150,8 @@ class PlanValues:
                 if gone is not None:
                     deleted[address] = gone
                 continue
-            unknown = body.get("after_unknown") or {}
+            unknown = _object(body.get("after_unknown") or {}, f"{address}: after_unknown")
+            _object(body.get("after"), f"{address}: after")
             resources[address] = PlannedResource(
                 address, str(change.get("type")), body.get("after") or {}, unknown, _action(actions)
             )
@@ -213,6 +224,13 @@ class PlanValues:
     def of_type(self, *types: str) -> list[PlannedResource]:
         """The resources of these types, in address order."""
         return [self.resources[a] for a in sorted(self.resources) if self.resources[a].type in types]
+
+
+def _object(value: Any, what: str) -> Mapping[str, Any]:
+    """``value`` when it is a JSON object; ValueError naming ``what`` otherwise."""
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{what} is a {type(value).__name__}, not an object")
+    return value
 
 
 def _region(document: Mapping[str, Any]) -> str | None:

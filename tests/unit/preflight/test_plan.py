@@ -423,3 +423,37 @@ def test_policy_resource_whose_target_is_unknown_may_apply(tmp_path: Path) -> No
     (report,) = decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", new_secret_policy)).reports
     assert report.verdict == UNDECIDED, report.table()
     assert {u.where for u in report.unknowns} == {"aws_secretsmanager_secret_policy.new.secret_arn"}, report.table()
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"format_version": "1.2", "resource_changes": "not a list"},
+        {"format_version": "1.2", "resource_changes": [{"address": "x", "change": "oops"}]},
+        {
+            "format_version": "1.2",
+            "resource_changes": [],
+            "prior_state": {"values": {"root_module": {"resources": [1]}}},
+        },
+    ],
+    ids=["changes-not-a-list", "change-not-an-object", "state-resource-not-an-object"],
+)
+def test_malformed_plan_is_bad_input_never_a_traceback(tmp_path: Path, document: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match="not a well-formed Terraform plan"):
+        decide(tmp_path, document)
+
+
+def test_container_definitions_of_another_shape_is_bad_input(tmp_path: Path) -> None:
+    def odd_containers(document: dict[str, Any]) -> None:
+        change(document, TASK)["after"]["container_definitions"] = '["app"]'
+
+    with pytest.raises(ConfigurationError, match=r"aws_ecs_task_definition\.this\[0\]: container_definitions is not"):
+        decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", odd_containers))
+
+
+def test_planned_values_of_another_type_is_bad_input(tmp_path: Path) -> None:
+    def after_is_a_string(document: dict[str, Any]) -> None:
+        change(document, TASK)["after"] = "oops"
+
+    with pytest.raises(ConfigurationError, match=r"aws_ecs_task_definition\.this\[0\]: after is a str"):
+        decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", after_is_a_string))
