@@ -288,11 +288,13 @@ def task_definition(
         "taskDefinitionArn": "" if resource.is_unknown("arn") else str(resource.values.get("arn") or ""),
         "containerDefinitions": parsed,
         "networkMode": resource.values.get("network_mode"),
-        "volumes": _volumes(resource.values.get("volume") or []),
+        "volumes": [],
     }
     if resource.is_unknown("volume"):  # a file system or access point created by the plan: its id is not known
         why = "known after apply: the EFS file system or access point of a volume cannot be told"
         unknowns.append(Unknown(resource.address, TASK_DEFINITION, resource.where("volume"), why))
+    else:  # partial volumes would read a missing transitEncryption as DISABLED: only whole ones are judged
+        td["volumes"] = _volumes(resource.values.get("volume") or [])
     compatibilities = resource.known("requires_compatibilities")
     if compatibilities is UNKNOWN:
         unknowns.append(

@@ -457,3 +457,15 @@ def test_planned_values_of_another_type_is_bad_input(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigurationError, match=r"aws_ecs_task_definition\.this\[0\]: after is a str"):
         decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", after_is_a_string))
+
+
+def test_partly_unknown_volume_is_not_judged_by_its_known_part(tmp_path: Path) -> None:
+    """A volume whose file system id and transit encryption are known only after apply: a missing
+    transitEncryption must not read as DISABLED (a registration error AWS would not give)."""
+    document = json.loads((BROKEN / "efs-mount-denied.json").read_text())
+    body = change(document, TASK)
+    body["after"]["volume"][0]["efs_volume_configuration"][0].pop("transit_encryption")
+    body["after_unknown"]["volume"][0]["efs_volume_configuration"][0]["transit_encryption"] = True
+    (report,) = decide(tmp_path, document, images="assume-pushed").reports
+    assert report.verdict == UNDECIDED, report.table()
+    assert report.report is not None and not report.report.registration, report.report.registration
