@@ -249,6 +249,8 @@ class PlanRoles(PlanReader):
             unknowns.append(Unknown(role_arn, TRUST, resource.where("assume_role_policy"), "known after apply"))
             trust = None
         tags = resource.known("tags_all")
+        if tags is UNKNOWN and resource.is_unknown("tags"):  # aws:PrincipalTag conditions cannot be judged
+            unknowns.append(Unknown(role_arn, IDENTITY, resource.where("tags_all"), "known after apply"))
         tags = tags if isinstance(tags, Mapping) else resource.values.get("tags") or {}
         return RolePolicies(
             role_arn, name, policies, frozenset(managed), boundary, dict(tags), document_json(trust) if trust else None
