@@ -469,3 +469,16 @@ def test_partly_unknown_volume_is_not_judged_by_its_known_part(tmp_path: Path) -
     (report,) = decide(tmp_path, document, images="assume-pushed").reports
     assert report.verdict == UNDECIDED, report.table()
     assert report.report is not None and not report.report.registration, report.report.registration
+
+
+def test_role_tags_known_after_apply_leave_its_rows_undecided(tmp_path: Path) -> None:
+    role = "module.execution_role.aws_iam_role.this"
+
+    def unknown_tags(document: dict[str, Any]) -> None:
+        body = change(document, role)
+        body["actions"], body["after_unknown"] = ["update"], {"tags": True, "tags_all": True}
+        body["after"].pop("tags"), body["after"].pop("tags_all")
+
+    (report,) = decide(tmp_path, edited("aws-3.39/secrets-unchanged.json", unknown_tags)).reports
+    assert report.verdict == UNDECIDED, report.table()
+    assert {u.where for u in report.unknowns} == {f"{role}.tags_all"}, report.table()
