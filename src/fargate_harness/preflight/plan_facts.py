@@ -191,12 +191,13 @@ class PlanFacts(PlanRoles):
     def secret_value_shape(
         self, secret_arn: str, version_id: str | None, version_stage: str | None
     ) -> secrets.SecretValueShape | None:
-        """The shape of the planned secret string (its keys, never the value); unknown when not planned."""
+        """The shape of the planned secret string (its keys, never the value). A secret outside the plan is never
+        read for it, not even with ``--read-account`` (read-only calls only: describe, get-policy, list-images):
+        a JSON key or registry credentials in a reference to it stay undecided."""
         found = self._find(("aws_secretsmanager_secret",), "arn", secret_arn)
         if found is None:
-            if self._reaches(secret_arn) and self.live is not None:
-                return self.live.secret_value_shape(secret_arn, version_id, version_stage)
-            self._outside(secret_arn, f"the value of secret {secret_arn}")
+            why = "its value is not in the plan and never read: the JSON key (or credentials) cannot be checked"
+            self._unknown(secret_arn, RESOURCE, secret_arn, why)
             return None
         for version in self._versions(found):
             stages = version.known("version_stages")
