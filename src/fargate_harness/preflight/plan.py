@@ -31,7 +31,7 @@ from fargate_harness.preflight.collect import PreflightFacts
 from fargate_harness.preflight.places import Places
 from fargate_harness.preflight.plan_facts import PlanFacts
 from fargate_harness.preflight.plan_roles import IDENTITY, RESOURCE, TRUST, Unknown
-from fargate_harness.preflight.plan_values import UNKNOWN, PlannedResource, PlanValues
+from fargate_harness.preflight.plan_values import UNKNOWN, PlannedResource, PlanValues, any_unknown
 from fargate_harness.preflight.requirements import DEPLOYER, ECS_TASKS, EXECUTION, TASK, arn_parts
 from fargate_harness.runner.command import TerraformCli
 
@@ -263,7 +263,12 @@ def _placeholder_role(partition: str, account: str, resource: PlannedResource, a
 
 
 def task_definition(
-    resource: PlannedResource, values: PlanValues, *, partition: str, account: str
+    resource: PlannedResource,
+    values: PlanValues,
+    *,
+    partition: str,
+    account: str,
+    placeholders: dict[str, PlannedResource] | None = None,
 ) -> tuple[dict[str, Any] | None, list[Unknown]]:
     """The task definition in ``DescribeTaskDefinition``'s shape, and the unknowns it carries (roles known only
     after apply get a placeholder ARN whose policies and trust are undecided); None when its containers are
@@ -290,11 +295,14 @@ def task_definition(
         "networkMode": resource.values.get("network_mode"),
         "volumes": [],
     }
-    if resource.is_unknown("volume"):  # a file system or access point created by the plan: its id is not known
+    volumes = resource.values.get("volume") or []
+    if resource.is_unknown("volume"):  # a file system the plan creates: resolved by its address, else unknown
+        volumes = _resolve_volumes(resource, values, placeholders if placeholders is not None else {})
+    if volumes is None:  # partial volumes would read a missing transitEncryption as DISABLED: never judged
         why = "known after apply: the EFS file system or access point of a volume cannot be told"
         unknowns.append(Unknown(resource.address, TASK_DEFINITION, resource.where("volume"), why))
-    else:  # partial volumes would read a missing transitEncryption as DISABLED: only whole ones are judged
-        td["volumes"] = _volumes(resource.values.get("volume") or [])
+    else:
+        td["volumes"] = _volumes(volumes)
     compatibilities = resource.known("requires_compatibilities")
     if compatibilities is UNKNOWN:
         unknowns.append(
@@ -315,6 +323,44 @@ def task_definition(
         elif value:
             td[key] = str(value)
     return td, unknowns
+
+
+def _resolve_volumes(
+    resource: PlannedResource, values: PlanValues, placeholders: dict[str, PlannedResource]
+) -> list[dict[str, Any]] | None:
+    """The planned volumes when the only value known after apply is an EFS ``file_system_id`` the configuration
+    sets by a direct reference to a file system of the plan (a stand-in id names it, in ``placeholders``); else None."""
+    planned = copy.deepcopy(list(resource.values.get("volume") or []))
+    marks = resource.unknown.get("volume")
+    if not isinstance(marks, list) or len(marks) != len(planned):
+        return None
+    written = values.expressions(resource.address).get("volume") or []
+    for volume, mark in zip(planned, marks, strict=True):
+        if not any_unknown(mark):
+            continue
+        configs, config_marks = (
+            volume.get("efs_volume_configuration") or [],
+            (mark or {}).get("efs_volume_configuration"),
+        )
+        if len(configs) != 1 or not isinstance(config_marks, list) or len(config_marks) != 1:
+            return None
+        rest = {k: v for k, v in dict(config_marks[0]).items() if k != "file_system_id"}
+        if any_unknown(rest) or any_unknown({k: v for k, v in dict(mark).items() if k != "efs_volume_configuration"}):
+            return None
+        blocks = [b for b in written if (b.get("name") or {}).get("constant_value") == volume.get("name")]
+        references = [
+            str(r)
+            for b in blocks
+            for c in b.get("efs_volume_configuration") or []
+            for r in (c.get("file_system_id") or {}).get("references") or []
+        ]
+        system = values.resolve(resource.address, references, "aws_efs_file_system") if len(blocks) == 1 else None
+        if system is None:
+            return None
+        stand_in = f"{system.address} (id known after apply)"
+        placeholders[stand_in] = system
+        configs[0]["file_system_id"] = stand_in
+    return planned
 
 
 def _volumes(blocks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -361,7 +407,9 @@ def decide_plan_definition(
 ) -> PlanReport:
     """Decide one planned ``aws_ecs_task_definition`` with ``facts`` (fixes in Terraform terms with ``places``)."""
     facts.begin()
-    td, unknowns = task_definition(resource, facts.plan, partition=facts.partition, account=facts.account)
+    td, unknowns = task_definition(
+        resource, facts.plan, partition=facts.partition, account=facts.account, placeholders=facts.placeholders
+    )
     if td is None:
         return PlanReport(resource.address, None, unknowns, decide_with=decide_with)
     report = decide_task_definition(

@@ -59,15 +59,25 @@ class PlanFacts(PlanRoles):
             return None
         return document_json(value)
 
-    def _policy_resource(self, kind: str, attribute: str, value: str, subject: str) -> PlannedResource | None:
+    def _policy_resource(
+        self, kind: str, attribute: str, value: str, subject: str, target: PlannedResource | None = None
+    ) -> PlannedResource | None:
         """The resource-policy resource of ``kind`` whose ``attribute`` names ``value``. One whose ``attribute`` is
-        known only after apply may be this resource's: recorded unknown about ``subject``."""
+        known only after apply belongs to ``target`` (the resource of the plan it would apply to) when the
+        configuration sets it by a direct reference to it, to another when it references another; else it may be
+        this resource's: recorded unknown about ``subject``."""
         found = self._find((kind,), attribute, value)
-        if found is None:
-            for resource in self._of(kind):
-                if resource.is_unknown(attribute):
-                    self._unknown(subject, RESOURCE, resource.where(attribute), "known after apply: whose policy it is")
-        return found
+        if found is not None:
+            return found
+        for resource in self._of(kind):
+            if not resource.is_unknown(attribute):
+                continue
+            referenced = self.plan.referenced(resource.address, attribute, target.type) if target else None
+            if referenced is not None and referenced is target:
+                return resource
+            if referenced is None:
+                self._unknown(subject, RESOURCE, resource.where(attribute), "known after apply: whose policy it is")
+        return None
 
     def repository_policy(self, repository_arn: str) -> dict[str, Any] | None:
         """The repository policy the plan gives (aws_ecr_repository_policy), or live/unknown outside the plan."""
@@ -78,7 +88,13 @@ class PlanFacts(PlanRoles):
             )
         return self._policy_of(
             repository_arn,
-            self._policy_resource("aws_ecr_repository_policy", "repository", name, repository_arn),
+            self._policy_resource(
+                "aws_ecr_repository_policy",
+                "repository",
+                name,
+                repository_arn,
+                self._repository(name, arn_parts(repository_arn)[3]),
+            ),
             "policy",
         )
 
@@ -90,7 +106,7 @@ class PlanFacts(PlanRoles):
             return self._live_or_outside(key_arn, "KMS key", lambda live: live.key_policy(key_arn))
         found = self._policy_of(
             key_arn,
-            self._policy_resource("aws_kms_key_policy", "key_id", str(key.values.get("key_id")), key_arn),
+            self._policy_resource("aws_kms_key_policy", "key_id", str(key.values.get("key_id")), key_arn, key),
             "policy",
         )
         if found is None and key.is_unknown("policy") and self.plan.sets(key.address, "policy") is False:
@@ -102,7 +118,9 @@ class PlanFacts(PlanRoles):
         secret = self._find(("aws_secretsmanager_secret",), "arn", secret_arn)
         if secret is None:
             return self._live_or_outside(secret_arn, "secret", lambda live: live.secret_policy(secret_arn))
-        separate = self._policy_resource("aws_secretsmanager_secret_policy", "secret_arn", secret_arn, secret_arn)
+        separate = self._policy_resource(
+            "aws_secretsmanager_secret_policy", "secret_arn", secret_arn, secret_arn, secret
+        )
         if separate is not None:
             return self._policy_of(secret_arn, separate, "policy")
         if secret.is_unknown("policy") and self.plan.sets(secret.address, "policy") is False:
@@ -117,19 +135,24 @@ class PlanFacts(PlanRoles):
                 f"arn:{self.partition}:s3:::{bucket}", "bucket", lambda live: live.bucket_policy(bucket_arn)
             )
         return self._policy_of(
-            bucket_arn, self._policy_resource("aws_s3_bucket_policy", "bucket", bucket, bucket_arn), "policy"
+            bucket_arn,
+            self._policy_resource(
+                "aws_s3_bucket_policy", "bucket", bucket, bucket_arn, self._find(("aws_s3_bucket",), "bucket", bucket)
+            ),
+            "policy",
         )
 
     def file_system_policy(self, file_system_arn: str) -> dict[str, Any] | None:
         """aws_efs_file_system_policy, else EFS's default policy; live/unknown outside the plan."""
         fs_id = arn_parts(file_system_arn)[4].removeprefix("file-system/")
-        if self._find(("aws_efs_file_system",), "id", fs_id) is None:
+        system = self.placeholders.get(fs_id) or self._find(("aws_efs_file_system",), "id", fs_id)
+        if system is None:
             return self._live_or_outside(
                 file_system_arn, "file system", lambda live: live.file_system_policy(file_system_arn)
             )
         found = self._policy_of(
             file_system_arn,
-            self._policy_resource("aws_efs_file_system_policy", "file_system_id", fs_id, file_system_arn),
+            self._policy_resource("aws_efs_file_system_policy", "file_system_id", fs_id, file_system_arn, system),
             "policy",
         )
         return found if found is not None else efs.DEFAULT_FILE_SYSTEM_POLICY
@@ -375,7 +398,7 @@ class PlanFacts(PlanRoles):
 
     def file_system(self, file_system_id: str, account: str, region: str) -> Mapping[str, Any] | None:
         """DescribeFileSystems' shape of an aws_efs_file_system of the plan; live or unknown outside."""
-        found = self._find(("aws_efs_file_system",), "id", file_system_id)
+        found = self.placeholders.get(file_system_id) or self._find(("aws_efs_file_system",), "id", file_system_id)
         if found is None and self.deleted(("aws_efs_file_system",), "id", file_system_id):
             return None
         if found is not None:

@@ -108,6 +108,8 @@ class PlanReader:
         self.unreadable: list[str] = []
         self.emulator_gaps: list[str] = []
         self.asked: list[Unknown] = []
+        #: Stand-in ids of resources the plan creates, named by a task definition through a direct reference.
+        self.placeholders: dict[str, PlannedResource] = {}
         self._roles: dict[str, RolePolicies] = {}
         self._role_unknowns: dict[str, list[Unknown]] = {}
         self._by_type: dict[str, list[PlannedResource]] = {}

@@ -194,6 +194,10 @@ class PlanValues:
                 return dict(block)
         return None
 
+    def expressions(self, address: str) -> Mapping[str, Any]:
+        """The configuration's expressions of the resource at ``address`` (empty when the plan has none)."""
+        return dict((self._block(address) or {}).get("expressions") or {})
+
     def sets(self, address: str, attribute: str) -> bool | None:
         """Whether the configuration sets ``attribute`` of the resource at ``address``; None when the plan has no
         configuration for it."""
@@ -210,7 +214,11 @@ class PlanValues:
         """The resource of type ``kind`` that ``attribute`` of ``address`` is set to by a direct reference
         (``aws_iam_role.app.arn``, ``aws_iam_role.app[0].arn``) in the same module; None for anything else (a
         variable, a module output, a conditional between two resources, a function of several values)."""
-        references = self.references(address, attribute)
+        return self.resolve(address, self.references(address, attribute), kind)
+
+    def resolve(self, address: str, references: list[str], kind: str) -> PlannedResource | None:
+        """The resource of type ``kind`` that ``references`` (of an expression in the module of ``address``) name
+        when they are one direct reference to it; None otherwise (see :meth:`referenced`)."""
         targets = {m["target"] for m in map(_REFERENCE.fullmatch, references) if m is not None}
         direct = [r for r in references if _REFERENCE.fullmatch(r)]
         fullest = max(targets, key=len, default="")

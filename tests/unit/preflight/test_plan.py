@@ -291,15 +291,14 @@ def test_log_group_the_plan_deletes_is_missing_not_unknown(tmp_path: Path) -> No
 
 BROKEN = RECORDED / "broken"
 #: Cases a plan cannot decide, and the unknown it names: what lies outside any plan (which image tags a repository
-#: holds, a log group or role the configuration names but does not manage) or is known only after apply (the id of
-#: a file system the plan creates, set in a nested block). Never "will start". A role the plan creates is decided
-#: (trust-ec2-service, deployer-cannot-pass-role): the task definition names it by a direct reference.
+#: holds, a log group or role the configuration names but does not manage). Never "will start". A role or EFS file
+#: system the plan creates is decided (trust-ec2-service, deployer-cannot-pass-role, efs-mount-denied): the task
+#: definition names it by a direct reference.
 UNDECIDED_FROM_A_PLAN = {
     "image-not-pushed": ":repository/",
     "create-group-denied": ":log-group:",
     "log-group-missing": ":log-group:",
     "execution-role-missing": ":role/",
-    "efs-mount-denied": ".volume",
 }
 
 
