@@ -426,6 +426,46 @@ def warmed_emulator(results: Path) -> tuple[EmbeddedTarget, float]:
     return target, time.perf_counter() - started
 
 
+#: A real plan (aws 3.39.0) of the secrets scenario against its applied stack (tests/data/plans/README.md).
+PLAN_SOURCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "plans" / "aws-3.39" / "secrets-unchanged.json"
+
+
+def plan_with_task_definitions(document: Mapping[str, Any], count: int) -> dict[str, Any]:
+    """``document`` (a ``terraform show -json`` plan) with its first task definition planned ``count`` times, as
+    ``aws_ecs_task_definition.bench[0..count-1]`` (each a new revision of its own family)."""
+    plan = json.loads(json.dumps(document))
+    changes = plan["resource_changes"]
+    template = next(c for c in changes if c["type"] == "aws_ecs_task_definition")
+    plan["resource_changes"] = [c for c in changes if c["type"] != "aws_ecs_task_definition"]
+    root = plan["prior_state"]["values"]["root_module"]
+    root["resources"] = [r for r in root.get("resources", []) if r["type"] != "aws_ecs_task_definition"]
+    for index in range(count):
+        copied = json.loads(json.dumps(template))
+        copied["address"], copied["name"], copied["index"] = f"aws_ecs_task_definition.bench[{index}]", "bench", index
+        after = copied["change"]["after"]
+        after["family"] = f"{after['family']}-{index}"
+        after["arn"] = str(after["arn"]).replace(":task-definition/", ":task-definition/bench-").rsplit(":", 1)[0]
+        after["arn"] = f"{after['arn']}-{index}:1"
+        plan["resource_changes"].append(copied)
+    return dict(plan)
+
+
+def plan_preflight_throughput(results: Path, count: int = 100) -> float:
+    """``preflight --plan`` of one plan JSON holding ``count`` task definitions (no emulator): the seconds, the
+    first plan of the process (the AWS managed policy documents are parsed in it)."""
+    from fargate_harness.preflight.plan import WILL_START, preflight_plan
+
+    path = results / "bench-plan.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(plan_with_task_definitions(json.loads(PLAN_SOURCE.read_text()), count)))
+    started = time.perf_counter()
+    result = preflight_plan(path)
+    wall = time.perf_counter() - started
+    assert len(result.reports) == count and all(r.verdict == WILL_START for r in result.reports), result.table()
+    print(f"plan preflight of {count} task definitions from one plan JSON: {wall:.2f}s ({count / wall:.0f} per second)")
+    return wall
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__)
     parser.add_argument("--scenario", action="append", help="limit to these scenarios")
@@ -484,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print()
         preflight_throughput(tools, target, results)
+        plan_preflight_throughput(results)
         if not args.skip_localstack:
             print()
             localstack_side_by_side(tools, target, results)

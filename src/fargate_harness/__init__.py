@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from fargate_harness.model.inventory import Container, Inventory, Resource, Role, TaskDefinition
     from fargate_harness.plugin import TerraformApply
     from fargate_harness.preflight import AwsFacts, PreflightReport, preflight
+    from fargate_harness.preflight.plan import PlanPreflight, PlanReport, preflight_plan
 
 #: public name -> the module that defines it
 _PUBLIC = {
@@ -57,6 +58,9 @@ _PUBLIC = {
     "AwsFacts": "fargate_harness.preflight",
     "PreflightReport": "fargate_harness.preflight",
     "preflight": "fargate_harness.preflight",
+    "PlanPreflight": "fargate_harness.preflight.plan",
+    "PlanReport": "fargate_harness.preflight.plan",
+    "preflight_plan": "fargate_harness.preflight.plan",
 }
 
 __all__ = [
@@ -71,6 +75,8 @@ __all__ = [
     "Lifecycle",
     "NotIdempotentError",
     "Outcome",
+    "PlanPreflight",
+    "PlanReport",
     "PreflightReport",
     "Resource",
     "ResourceNotFoundError",
@@ -83,6 +89,7 @@ __all__ = [
     "ToolchainError",
     "__version__",
     "preflight",
+    "preflight_plan",
 ]
 
 

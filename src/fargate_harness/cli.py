@@ -27,6 +27,7 @@ from fargate_harness.lifecycle import (
     run_preflight,
 )
 from fargate_harness.options import Options, destroy_on_sigterm, resolve_options, validate_arn_option
+from fargate_harness.preflight import plan_command
 from fargate_harness.runner import hcl, toolchain
 from fargate_harness.runner.diagnostics import reason_line
 from fargate_harness.runner.isolation import isolate_run
@@ -385,6 +386,8 @@ def command_preflight(args: argparse.Namespace) -> int:
     was found to check, or an apply failed)."""
     from fargate_harness.preflight import AwsFacts, preflight_many
 
+    if args.plan:  # decide from a plan, nothing applied (docs/plan.md)
+        return plan_command.run(args, options_from_args(args), preflight_options(args), PREFLIGHT_SCHEMA_VERSION)
     options = options_from_args(args)
     if not args.task_definition and not args.scenario and not args.dir:
         raise ConfigurationError(
@@ -457,6 +460,7 @@ def print_preflight(as_json: bool, answers: list[Outcome], direct: list[Prefligh
     if as_json:
         document = {
             "schema_version": PREFLIGHT_SCHEMA_VERSION,
+            "decided_from": "apply" if answers else "target",
             "will_start": verdict,
             "configurations": [_answer(a) for a in answers],
             "task_definitions": [r.to_dict() for r in direct],
@@ -739,6 +743,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenario", action="append", help="apply this scenario first, preflight its task definitions, then destroy it"
     )
     _add_configuration_options(pf)
+    plan_command.add_arguments(pf)
     pf.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pf.set_defaults(func=command_preflight)
     _add_maintenance_commands(sub)

@@ -20,7 +20,7 @@ from fargate_harness.preflight.analysis import (
     overgrants,
     review_task_role,
 )
-from fargate_harness.preflight.collect import AwsFacts, RolePolicies
+from fargate_harness.preflight.collect import AwsFacts, PreflightFacts, RolePolicies
 from fargate_harness.preflight.places import Places, principals
 from fargate_harness.preflight.requirements import (
     EXECUTION,
@@ -38,9 +38,11 @@ __all__ = [
     "ECS_ERRORS",
     "AwsFacts",
     "Places",
+    "PreflightFacts",
     "PreflightReport",
     "Requirement",
     "Verdict",
+    "decide_task_definition",
     "derive",
     "derive_roles",
     "preflight",
@@ -111,7 +113,7 @@ def registration_errors(td: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def _role_or_none(facts: AwsFacts, arn: str | None, report: PreflightReport) -> RolePolicies | None:
+def _role_or_none(facts: PreflightFacts, arn: str | None, report: PreflightReport) -> RolePolicies | None:
     if not arn:
         return None
     try:
@@ -147,16 +149,34 @@ def preflight(
             f"task definition {task_definition!r} not found on target {target.name}: give FAMILY, FAMILY:REVISION "
             "or its ARN"
         ) from exc
-    account = facts._primary()
-    facts.read_parameters(td, account, target.region, task_partition(td))
+    report = decide_task_definition(
+        td, facts, region=target.region, images=images, deployer=deployer, cluster=cluster, places=places
+    )
+    if report.execution_role is not None and target.name == "aws":
+        role = _role_or_none(facts, report.execution_role, report)
+        if role is not None:
+            report.disagreements = simulate_identity(target, role.arn, report.verdicts)
+    return report
+
+
+def decide_task_definition(
+    td: Mapping[str, Any],
+    facts: PreflightFacts,
+    *,
+    region: str,
+    images: str = "require",
+    deployer: str | None = None,
+    cluster: str | None = None,
+    places: Places | None = None,
+) -> PreflightReport:
+    """Decide one task definition (``DescribeTaskDefinition``'s shape) with ``facts``: live reads, a plan's
+    values, or both. :func:`preflight` reads the task definition from a target and calls this."""
+    account = facts.primary_account()
+    facts.read_parameters(td, account, region, task_partition(td))
     rules = places.pull_through_rules if places is not None else []  # the configuration's, which emulators lack
-    requirements = derive(
-        td, facts, principal_account=account, region=target.region, images=images, pull_through_rules=rules
-    )
-    requirements += derive_roles(
-        td, principal_account=account, region=target.region, cluster=cluster, deployer=deployer
-    )
-    requirements += checked_rows(td, facts, principal_account=account, region=target.region)
+    requirements = derive(td, facts, principal_account=account, region=region, images=images, pull_through_rules=rules)
+    requirements += derive_roles(td, principal_account=account, region=region, cluster=cluster, deployer=deployer)
+    requirements += checked_rows(td, facts, principal_account=account, region=region)
     report = PreflightReport(ecs.task_definition_label(td), td.get("executionRoleArn"), td.get("taskRoleArn"))
     report.deployer = deployer
     report.registration_errors = registration_errors(td)
@@ -165,12 +185,10 @@ def preflight(
     task_role = _role_or_none(facts, report.task_role, report)
     deployer_policies = facts.principal(deployer) if deployer else None
     report.verdicts = decide(
-        requirements, role, facts, target.region, task_role=task_role, deployer=deployer_policies, cluster=cluster
+        requirements, role, facts, region, task_role=task_role, deployer=deployer_policies, cluster=cluster
     )
     if role is not None:
         report.overgrants, report.misplaced = overgrants(role, requirements)
-        if target.name == "aws":
-            report.disagreements = simulate_identity(target, role.arn, report.verdicts)
     sidecars = find_sidecars(td)
     if task_role is not None and task_role.arn != (role.arn if role else None):
         misplaced, expected = review_task_role(task_role, requirements, sidecars)

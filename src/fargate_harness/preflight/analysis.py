@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from fargate_harness.aws._policy import as_list, statements, wildcard_match
 from fargate_harness.iam import Decision, Evaluator
-from fargate_harness.preflight.collect import AwsFacts, RolePolicies
+from fargate_harness.preflight.collect import PreflightFacts, RolePolicies
 from fargate_harness.preflight.requirements import (
     DEPLOYER,
     ECS_TASKS,
@@ -338,7 +338,7 @@ PUBLIC_PULL_POLICY = {
 }
 
 
-def resource_policy_for(facts: AwsFacts, requirement: Requirement) -> dict[str, Any] | None:
+def resource_policy_for(facts: PreflightFacts, requirement: Requirement) -> dict[str, Any] | None:
     """The resource-based policy AWS consults for this requirement (None when the service has none)."""
     if requirement.resource_policy_kind == "public":
         return PUBLIC_PULL_POLICY
@@ -474,7 +474,7 @@ def _decide_trust(requirement: Requirement, role: RolePolicies | None, cluster: 
 def decide(
     requirements: Sequence[Requirement],
     role: RolePolicies | None,
-    facts: AwsFacts,
+    facts: PreflightFacts,
     region: str,
     *,
     task_role: RolePolicies | None = None,
@@ -508,7 +508,7 @@ def decide(
     return verdicts
 
 
-def _decide_one(requirement: Requirement, role: RolePolicies, facts: AwsFacts, region: str) -> Verdict:
+def _decide_one(requirement: Requirement, role: RolePolicies, facts: PreflightFacts, region: str) -> Verdict:
     context = _context(role, requirement, region)
     resource_policy = resource_policy_for(facts, requirement)
     kind: Literal["default", "kms"] = "kms" if requirement.resource_policy_kind == "kms" else "default"

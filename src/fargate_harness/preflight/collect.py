@@ -14,13 +14,14 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from fargate_harness.aws import ecr, efs, iam, kms, logs, s3, secrets, ssm
 from fargate_harness.aws._policy import decode_document, raise_if_not_found
 from fargate_harness.errors import ResourceNotFoundError
 from fargate_harness.preflight.requirements import (
     SECRETS_MANAGER_REFERENCE,
+    Facts,
     arn_parts,
     parameter_location,
     parameter_value_froms,
@@ -50,6 +51,49 @@ class RolePolicies:
     def account(self) -> str:
         """The role's account id."""
         return arn_parts(self.arn)[3]
+
+
+class PreflightFacts(Facts, Protocol):
+    """What the analysis consumes, wherever the facts come from: live reads on a target (:class:`AwsFacts`), a
+    Terraform plan (:class:`~fargate_harness.preflight.plan_facts.PlanFacts`), or both. Roles and their policies
+    (managed policy documents included), resource policies (repositories, keys, secrets, buckets, file systems) and
+    the facts of :class:`~fargate_harness.preflight.requirements.Facts` (secrets, parameters, keys, log groups,
+    repositories and images, objects, file systems)."""
+
+    #: What could not be read, in words (a note of every report).
+    unreadable: list[str]
+    #: What the emulator could not answer (never a finding about the configuration).
+    emulator_gaps: list[str]
+
+    def primary_account(self) -> str:
+        """The account the task definitions run in."""
+
+    def role(self, role_arn: str) -> RolePolicies:
+        """A role's inline, attached managed and boundary policies, tags and trust policy."""
+
+    def principal(self, arn: str) -> RolePolicies:
+        """The identity policies of a role, an assumed-role session or a user."""
+
+    def repository_policy(self, repository_arn: str) -> dict[str, Any] | None:
+        """The ECR repository policy (None: none)."""
+
+    def key_policy(self, key_arn: str) -> dict[str, Any] | None:
+        """The KMS key policy (None: cannot be read)."""
+
+    def secret_policy(self, secret_arn: str) -> dict[str, Any] | None:
+        """The secret's resource policy (None: none)."""
+
+    def bucket_policy(self, bucket_arn: str) -> dict[str, Any] | None:
+        """The S3 bucket policy (None: none)."""
+
+    def file_system_policy(self, file_system_arn: str) -> dict[str, Any] | None:
+        """The EFS file system policy, or EFS's default one."""
+
+    def read_parameters(self, task_definition: Mapping[str, Any], account: str, region: str, partition: str) -> None:
+        """Read ahead every SSM parameter the task definition names (may do nothing)."""
+
+    def gaps_for(self, resources: set[str], *, pull_through: bool) -> list[str]:
+        """The emulator gaps that concern ``resources``."""
 
 
 #: Documents of AWS managed policies read so far, per AWS endpoint (a target and the targets derived from it
@@ -116,8 +160,9 @@ def _client_error_code(error: Exception) -> str:
 
 
 @dataclass
-class AwsFacts:
-    """Facts and policies read from a target; the primary account, and the registry account when it has one."""
+class LiveReader:
+    """The plumbing of live reads on a target: clients per account, one cache, and what could not be read (emulator
+    gaps apart). :class:`AwsFacts` reads the facts through it."""
 
     target: Target
     _managed: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -154,6 +199,10 @@ class AwsFacts:
             return "registry"
         return None
 
+    def reaches(self, account: str) -> bool:
+        """True when the target can read ``account`` (its primary or registry account; any on an emulator)."""
+        return self._account(account) is not None or (self.target.is_emulator and account.isdigit())
+
     def _primary(self) -> str:
         key = ("primary-account",)
         if key not in self._cache:
@@ -177,6 +226,15 @@ class AwsFacts:
         if key not in self._cache:
             self._cache[key] = read()
         return self._cache[key]
+
+
+@dataclass
+class AwsFacts(LiveReader):
+    """Facts and policies read from a target; the primary account, and the registry account when it has one."""
+
+    def primary_account(self) -> str:
+        """The account the task definitions run in (the target's primary account)."""
+        return self._primary()
 
     # -- identity side --------------------------------------------------------------------------
     def role(self, role_arn: str) -> RolePolicies:
@@ -231,6 +289,14 @@ class AwsFacts:
         result = RolePolicies(arn, name, policies, managed, boundary, tags)
         self._roles[arn] = result
         return result
+
+    def policy_document(self, policy_arn: str) -> dict[str, Any]:
+        """A managed policy's default version document, by ARN (see :meth:`managed_policy`)."""
+        client = self.client("iam", arn_parts(policy_arn)[3]) if arn_parts(policy_arn)[3] != "aws" else None
+        client = client or self.client("iam", self._primary())
+        if client is None:
+            raise ResourceNotFoundError(f"policy {policy_arn} is in an account the target cannot read")
+        return self.managed_policy(client, policy_arn)
 
     def managed_policy(self, client: Any, policy_arn: str) -> dict[str, Any]:
         """A managed policy's default version document (cached: AWS managed ones are shared by every role, and

@@ -130,3 +130,27 @@ def test_workers_default_to_two_per_core_and_refuse_zero(capsys: pytest.CaptureF
         bench._arguments(["--workers", "0"])
     assert exited.value.code == 2
     assert "--workers 0: give at least 1" in capsys.readouterr().err
+
+
+def test_plan_with_task_definitions_plans_each_once() -> None:
+    import json
+
+    document = json.loads(bench.PLAN_SOURCE.read_text())
+    before = json.dumps(document, sort_keys=True)
+    plan = bench.plan_with_task_definitions(document, 3)
+    addresses = [c["address"] for c in plan["resource_changes"] if c["type"] == "aws_ecs_task_definition"]
+    assert addresses == [f"aws_ecs_task_definition.bench[{i}]" for i in range(3)]
+    families = {c["change"]["after"]["family"] for c in plan["resource_changes"] if c["address"] in addresses}
+    assert len(families) == 3, families
+    assert not [
+        r for r in plan["prior_state"]["values"]["root_module"]["resources"] if r["type"].endswith("definition")
+    ]
+    assert json.dumps(document, sort_keys=True) == before, "the source document must not change"
+
+
+def test_plan_preflight_throughput_decides_every_task_definition(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seconds = bench.plan_preflight_throughput(tmp_path, count=5)
+    assert seconds > 0
+    assert "plan preflight of 5 task definitions from one plan JSON" in capsys.readouterr().out
