@@ -112,7 +112,7 @@ def test_a_sensitive_value_from_auto_tfvars_echoed_by_the_provider_is_masked_eve
     from the configuration's own ``secrets.auto.tfvars``. SSM PutParameter types:
     https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html"""
     result = probe("secret-tfvars")
-    assert result.code == 1, result.shown()
+    assert result.code == 2, result.shown()  # a value the provider version refuses is bad input
     assert "expected type to be one of [String StringList SecureString], got ***" in result.output, result.shown()[
         -3000:
     ]
@@ -144,7 +144,7 @@ def test_a_sensitive_value_from_auto_tfvars_echoed_by_the_provider_is_masked_eve
         check=False,
     )
     result.output += preflight.stdout + preflight.stderr + plugin.stdout + plugin.stderr
-    assert preflight.returncode == 1 and '"apply_error"' in preflight.stdout, result.shown()
+    assert preflight.returncode == 2 and '"apply_error"' in preflight.stdout, result.shown()  # bad input: exit 2
     assert "got ***" in preflight.stdout and "got ***" in junit.read_text(), result.shown()
     assert plugin.returncode == 1, result.shown()
     copied = list(result.results.rglob("secrets.auto.tfvars"))

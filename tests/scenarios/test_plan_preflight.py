@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from fargate_harness import AppliedRun, cli
+from fargate_harness.checks import run_of
 from fargate_harness.preflight import AwsFacts, preflight
 from fargate_harness.preflight.plan import EXIT_UNDECIDED, UNDECIDED, WILL_NOT_START, WILL_START, preflight_plan
 from fargate_harness.runner import toolchain
@@ -40,7 +41,7 @@ def plan_file(applied: AppliedRun, name: str, override: Path | None = None) -> P
     placed = Path(applied.tfdir) / f"zz_{name}_override.tf"
     if override is not None:
         shutil.copy(override, placed)
-    run = getattr(applied, "_run", applied)  # once the applied run is a read-only value, the run behind it plans
+    run = run_of(applied)  # the applied value cannot plan; the run behind it can
     try:
         run.plan(f"{name}.tfplan")
     finally:

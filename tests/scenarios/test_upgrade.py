@@ -65,7 +65,7 @@ class TestWidenedPermissions:
         (role,) = report.roles
         assert role.added == {("secretsmanager:getsecretvalue", "*")}, _explain(report)
         assert len(role.removed) == 2, _explain(report)
-        assert any("permissions widen: secretsmanager:getsecretvalue on *" in f for f in report.failures), _explain(
+        assert any("permissions widen: secretsmanager:GetSecretValue on *" in f for f in report.failures), _explain(
             report
         )
         assert not report.replaced, _explain(report)
@@ -78,7 +78,7 @@ class TestWidenedPermissions:
     def test_another_addition_accepted_leaves_the_star_failing(self, upgrade_check: Upgrade) -> None:
         report = _secrets_to_star(upgrade_check, "ssm:GetParameters=*")
         assert not report.ok, _explain(report)
-        assert any("permissions widen: secretsmanager:getsecretvalue on *" in f for f in report.failures), _explain(
+        assert any("permissions widen: secretsmanager:GetSecretValue on *" in f for f in report.failures), _explain(
             report
         )
 
@@ -167,6 +167,6 @@ class TestRootConfigurationUpgrade:
         assert "permissions widen: s3:* on arn:aws:s3:::" in answer.stdout, answer.stdout
         # --var reached both sides: the permission removed (old side) names the same bucket as the one added
         assert re.search(r"\+ s3:\* on arn:aws:s3:::fh-\S+-ledger/\*", answer.stdout), answer.stdout
-        assert re.search(r"- s3:getobject on arn:aws:s3:::fh-\S+-ledger/\*", answer.stdout), answer.stdout
+        assert re.search(r"- s3:GetObject on arn:aws:s3:::fh-\S+-ledger/\*", answer.stdout), answer.stdout
         assert "upgrade: reading infra at HEAD" in answer.stderr, answer.stderr
         assert "infra.to: plan" in answer.stderr, "expected a progress line per stage on stderr"

@@ -476,8 +476,14 @@ class Inventory:
 
     @property
     def addresses(self) -> dict[str, str]:
-        """ARN -> Terraform address of every resource of the state that has an ARN."""
-        return {resource.arn: resource.address for resource in self.resources if resource.arn}
+        """ARN -> Terraform address of every resource of the state that has an ARN. Where several carry one ARN (a
+        secret and its ``aws_secretsmanager_secret_version``, whose ``arn`` is the secret's), the resource the ARN
+        identifies (its ``id`` is the ARN) wins, else the first in the state."""
+        found: dict[str, str] = {}
+        for resource in self.resources:
+            if resource.arn and (resource.arn not in found or (resource.values or {}).get("id") == resource.arn):
+                found[resource.arn] = resource.address
+        return found
 
     def log_group(self, name: str) -> LogGroup | None:
         """The state's log group of this name, or None."""

@@ -198,7 +198,8 @@ class Session:
                 )
                 time.sleep(self.retry.pause_seconds)
                 continue
-            self.diagnose(cmd, err + out)
+            # diagnosed on the masked text: its message, and the arguments a traceback shows, never hold a secret
+            self.diagnose(cmd, self.masker(err + out))
             raise TerraformError(argv, code, self.masker(err), self.masker(out))
         raise AssertionError("unreachable")
 

@@ -121,3 +121,33 @@ def test_every_collection_is_a_field_of_typed_records(inventory: Inventory) -> N
     (bucket,) = inventory.buckets
     assert (bucket.name, bucket.arn, bucket.account) == ("cfg", "arn:aws:s3:::cfg", None), bucket
     assert inventory.secrets == [], "a secret version is no secret record (its value is never read)"
+
+
+def test_an_arn_two_resources_carry_names_the_resource_it_identifies() -> None:
+    """A secret version's ``arn`` is its secret's: the ARN's address is the secret's (upgrade diffs name it)."""
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-key-AbCdEf"
+    state = {
+        "values": {
+            "root_module": {
+                "resources": [
+                    {
+                        "address": "aws_secretsmanager_secret.key",
+                        "mode": "managed",
+                        "type": "aws_secretsmanager_secret",
+                        "name": "key",
+                        "values": {"arn": arn, "id": arn},
+                    },
+                    {
+                        "address": "aws_secretsmanager_secret_version.key",
+                        "mode": "managed",
+                        "type": "aws_secretsmanager_secret_version",
+                        "name": "key",
+                        "values": {"arn": arn, "id": f"{arn}|v1"},
+                    },
+                ]
+            }
+        }
+    }
+    assert Inventory.from_state(state).addresses[arn] == "aws_secretsmanager_secret.key"
+    state["values"]["root_module"]["resources"].reverse()
+    assert Inventory.from_state(state).addresses[arn] == "aws_secretsmanager_secret.key", "whatever the order"
