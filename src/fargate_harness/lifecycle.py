@@ -23,7 +23,7 @@ import contextlib
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -466,6 +466,7 @@ class Lifecycle:
             for name in SENSITIVE_VARIABLES:
                 if name in variables:
                     masker.add(*secret_forms(variables[name]))
+            judge = judge if judge is not None else state_judge(configuration)
             test = tftest.TerraformTest(
                 configuration.path,
                 file,
@@ -488,6 +489,29 @@ class Lifecycle:
     def _say(self, text: str) -> None:
         if self.say is not None:
             self.say(text)
+
+
+def state_judge(configuration: configurations.Configuration) -> tftest.Judge:
+    """What a ``terraform test`` apply run's state is judged by: the preflight, decided offline from that state (the
+    plan preflight's facts, :func:`fargate_harness.preflight.plan.preflight_state`), images assumed pushed (a test
+    file applies the infrastructure; CI pushes images after it). A task definition that would not start is a
+    finding, with the preflight's reasons and fixes; one the state cannot decide is not."""
+    from fargate_harness.preflight.plan import WILL_NOT_START, preflight_state
+
+    def judge(file: str, run: str, state: Mapping[str, Any]) -> list[str]:
+        decided = preflight_state(
+            state, source=f"{file}, run {run!r}", directory=configuration.path, images="assume-pushed"
+        )
+        found: list[str] = []
+        for report in decided.reports:
+            if report.verdict != WILL_NOT_START or report.report is None:
+                continue
+            subject = report.address
+            found += [f"{subject}: would not start: {error}" for error in report.errors]
+            found += checks.fatal_findings(subject, report.decided)
+        return found
+
+    return judge
 
 
 def wait_through_interrupts(future: Any) -> Any:

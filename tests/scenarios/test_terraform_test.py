@@ -53,6 +53,8 @@ def test_each_test_file_runs_in_its_own_account_with_terraforms_verdict(tmp_path
         "tests/service.tftest.hcl",
         "--filter",
         "tests/wrong_family.tftest.hcl",
+        "--filter",
+        "tests/grant_typo.tftest.hcl",
         "--json",
         env={"HARNESS_RESULTS_DIR": str(results), "HARNESS_EMBEDDED_ENDPOINT": ""},
     )
@@ -67,6 +69,13 @@ def test_each_test_file_runs_in_its_own_account_with_terraforms_verdict(tmp_path
     assert not wrong["passed"] and wrong["runs"][0]["status"] == "fail"
     assert "Test assertion failed: the family output is not payments" in wrong["runs"][0]["diagnostics"][0]
     assert service["account"] != wrong["account"], "two test files share fixed names: each needs its own account"
+    # Terraform's asserts pass, but the task definition the run applied would not start: the preflight's reason
+    # (ECS task execution IAM role, secrets: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
+    # task_execution_IAM_role.html#task-execution-secrets) and fix fail the run
+    (typo,) = files["tests/grant_typo.tftest.hcl"]["runs"]
+    assert typo["status"] == "pass" and not typo["passed"], typo
+    assert any("unable to retrieve secret from asm" in f for f in typo["findings"]), typo["findings"]
+    assert any("fix: " in f and "secretsmanager:GetSecretValue" in f for f in typo["findings"]), typo["findings"]
     assert wrong["kept"] and Path(wrong["kept"], "terraform.log").is_file(), "a failed file keeps its folder"
     assert processes_under(results) == [], "a process of the run outlived it"
 

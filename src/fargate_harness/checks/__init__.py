@@ -158,6 +158,12 @@ def denied_findings(report: PreflightReport) -> list[str]:
     return found + _findings(subject, [v for v in report.failures if v.severity == "fatal"])
 
 
+def fatal_findings(subject: str, verdicts: list[Verdict]) -> list[str]:
+    """The fatal ones of ``verdicts`` (rows a caller already chose, such as the rows a plan decides), in the words of
+    :func:`denied_findings`."""
+    return _findings(subject, [v for v in verdicts if not v.allowed and v.severity == "fatal"])
+
+
 def warning_findings(report: PreflightReport) -> list[str]:
     """The denied rows that do not stop the task (severity ``warning``), in the words of :func:`denied_findings`:
     never part of a failure's text, told apart (a note of the check, a warning of the report)."""

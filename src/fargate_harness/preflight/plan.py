@@ -451,6 +451,33 @@ def preflight_plan(
         values = PlanValues.from_document(show_plan(path, Path(directory), terraform), str(path))
     else:
         values = PlanValues.read(path)
+    return preflight_values(
+        values,
+        source=str(path),
+        directory=Path(directory) if directory is not None else None,
+        account=account,
+        region=region,
+        images=images,
+        deployer=deployer,
+        cluster=cluster,
+        live=live,
+    )
+
+
+def preflight_values(
+    values: PlanValues,
+    *,
+    source: str,
+    directory: Path | None = None,
+    account: str | None = None,
+    region: str | None = None,
+    images: str = "require",
+    deployer: str | None = None,
+    cluster: str | None = None,
+    live: PreflightFacts | None = None,
+) -> PlanPreflight:
+    """Decide every task definition of ``values`` (a plan's, or a state's: :func:`preflight_state`); ``source``
+    names them in the report, ``directory`` is the configuration's folder (fixes name its files and lines)."""
     found_account, found_region = _account_region(values)
     notes = []
     account = account or found_account
@@ -463,11 +490,22 @@ def preflight_plan(
         notes.append("the plan names no region (no known ARN, no constant provider region): give --aws-region")
     facts = PlanFacts(values, account=account, region=region, live=live)
     decide_with = f"fargate-harness preflight --dir {directory or '<the configuration folder>'}"
-    places = plan_places(values, Path(directory) if directory is not None else None)
+    places = plan_places(values, directory)
     reports = [
         decide_plan_definition(
             r, facts, decide_with=decide_with, images=images, deployer=deployer, cluster=cluster, places=places
         )
         for r in values.of_type("aws_ecs_task_definition")
     ]
-    return PlanPreflight(str(path), reports, account, region, notes + facts.unreadable)
+    return PlanPreflight(source, reports, account, region, notes + facts.unreadable)
+
+
+def preflight_state(
+    state: Mapping[str, Any], *, source: str, directory: Path | None = None, images: str = "require"
+) -> PlanPreflight:
+    """Decide every task definition of an applied state (``terraform show -json`` of a state, or the state a
+    ``terraform test`` apply run printed) offline: the state is a plan that changes nothing, every value known."""
+    document = {"format_version": "1.2", "prior_state": {"values": state.get("values") or {}}, "resource_changes": []}
+    return preflight_values(
+        PlanValues.from_document(document, source), source=source, directory=directory, images=images
+    )
