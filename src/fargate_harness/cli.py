@@ -27,9 +27,9 @@ from fargate_harness.lifecycle import (
 )
 from fargate_harness.nightly.account_guard import allowed_from_env
 from fargate_harness.options import Options, destroy_on_sigterm, resolve_options, validate_arn_option
+from fargate_harness.processes import INTERRUPTS
 from fargate_harness.runner import hcl, toolchain
 from fargate_harness.runner.isolation import isolate_run
-from fargate_harness.runner.processes import INTERRUPTS
 from fargate_harness.targets import TARGETS, EmbeddedTarget, Target, kept, start_target, stop_target
 
 if TYPE_CHECKING:

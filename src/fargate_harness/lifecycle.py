@@ -12,7 +12,7 @@ batch fails before its checks it is destroyed and each member runs alone, so eve
 configuration gives by itself.
 
 Interrupts (SIGINT, and SIGTERM turned into one by :func:`fargate_harness.options.destroy_on_sigterm`): the first
-lets every running Terraform command write its state (:data:`~fargate_harness.runner.processes.INTERRUPTS`),
+lets every running Terraform command write its state (:data:`~fargate_harness.processes.INTERRUPTS`),
 skips what has not started and the checks of what has, and destroys what was applied; the second stops at once
 and names the folders whose state is kept, for ``fargate-harness sweep``.
 """
@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 from fargate_harness import checks, configurations
 from fargate_harness.checks import AppliedRun, CheckResult
 from fargate_harness.errors import ConfigurationError, HarnessError, InterruptedRun, TeardownError
+from fargate_harness.processes import INTERRUPTS
 from fargate_harness.report import write_summary
 from fargate_harness.runner import batch
-from fargate_harness.runner.processes import INTERRUPTS
 from fargate_harness.runner.terraform import Progress, ScenarioRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target

@@ -8,7 +8,7 @@ import pytest
 
 from fargate_harness import checks
 from fargate_harness.aws import ecr, ecs
-from fargate_harness.runner.processes import stat_fields
+from fargate_harness.processes import stat_fields
 from fargate_harness.runner.terraform import ScenarioRun
 from tests.scenarios._support import need, reference, run_check
 

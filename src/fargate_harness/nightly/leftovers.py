@@ -33,10 +33,10 @@ from typing import Any
 
 from fargate_harness.errors import ConfigurationError, HarnessError, TerraformError
 from fargate_harness.nightly.sweep import SweepReport, SweepTarget, sweep
+from fargate_harness.processes import stat_fields
 from fargate_harness.runner.command import TerraformCli
 from fargate_harness.runner.diagnostics import RetryPolicy
 from fargate_harness.runner.masking import redact_kept_run
-from fargate_harness.runner.processes import stat_fields
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.kept import listening
 

@@ -5,7 +5,7 @@ tftest reads standard output to its end before standard error (a full error pipe
 Terraform running when the caller is interrupted, and starts it in the caller's process group, where a
 terminal's Ctrl-C kills it in the middle of an apply with the state lock held. Here each command runs in a
 session of its own, stops with the harness (PR_SET_PDEATHSIG, SIGTERM), and receives the interrupt the harness received,
-forwarded by :data:`~fargate_harness.runner.processes.INTERRUPTS`, so that it can write its state first.
+forwarded by :data:`~fargate_harness.processes.INTERRUPTS`, so that it can write its state first.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fargate_harness.errors import InterruptedRun, ToolchainError
-from fargate_harness.runner.processes import INTERRUPTS, kill_group, stop_with_parent
+from fargate_harness.processes import INTERRUPTS, kill_group, stop_with_parent
 
 #: On Linux, Terraform runs under this small POSIX shell, the leader of a process group of its own that holds
 #: Terraform and the provider plugins Terraform starts. It passes a SIGINT on to Terraform (which then writes its

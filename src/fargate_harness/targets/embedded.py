@@ -20,7 +20,7 @@ from botocore.config import Config
 
 from fargate_harness.errors import TargetError
 from fargate_harness.nightly.faults import FaultProfile, FaultProxy
-from fargate_harness.runner.processes import die_with_parent, terminate
+from fargate_harness.processes import die_with_parent, terminate
 from fargate_harness.targets.aws import check_profile
 from fargate_harness.targets.base import Target, fresh_account_id, session_client, shared_session
 

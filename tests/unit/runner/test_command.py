@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from fargate_harness.errors import InterruptedRun
+from fargate_harness.processes import INTERRUPTS
 from fargate_harness.runner.command import TerraformCli
-from fargate_harness.runner.processes import INTERRUPTS
 
 FAKE = """#!/bin/sh
 echo "started $1" >&2
@@ -177,7 +177,7 @@ def test_the_second_interrupt_kills_the_plugins_too(tmp_path: Path) -> None:
 def test_an_interrupt_that_comes_while_a_command_starts_reaches_it() -> None:
     """Under load the interrupt can come after the process exists and before it is tracked: tracking then passes
     on what it missed (and only that: a command started after the interrupt, the destroy, is left alone)."""
-    from fargate_harness.runner.processes import Interrupts
+    from fargate_harness.processes import Interrupts
 
     interrupts = Interrupts()
     since = interrupts.count
