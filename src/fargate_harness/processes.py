@@ -1,5 +1,8 @@
 """Processes: the children the harness owns (Terraform, the provider, the embedded emulator), how they die with
-it, how an interrupt reaches them, and Linux's record of any process."""
+it, how an interrupt reaches them, and Linux's record of any process.
+
+Each Terraform command runs under :mod:`fargate_harness.supervisor`, given this process's :func:`lifeline`.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +16,50 @@ from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 
+#: ``by``: the pid of the process that forked this one, as this process knew it; ``self``: this one's (refreshed
+#: at every fork Python makes, subprocess's with a ``preexec_fn`` included).
+_FORK = {"by": os.getppid(), "self": os.getpid()}
+
+
+def _forked() -> None:  # pragma: no cover - runs in a child right after fork
+    _FORK["by"], _FORK["self"] = _FORK["self"], os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
+def _prctl(option: int, value: int) -> bool:
+    try:
+        return int(ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
 
 def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     """Ask Linux to SIGKILL this child when the thread that started it ends, so that a SIGKILL-ed harness leaves
-    no provider or emulator behind (prctl(2), PR_SET_PDEATHSIG). Elsewhere it does nothing."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    no provider or emulator behind (prctl(2), PR_SET_PDEATHSIG). A parent that died between the fork and the
+    prctl (the signal is then never sent) is seen at once: this child is no longer its parent's, and ends.
+    Elsewhere it does nothing."""
+    if _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) and os.getppid() != _FORK["by"]:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
-def stop_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Like :func:`die_with_parent`, with SIGTERM: for Terraform, which then stops as on an interrupt and ends
-    the provider plugins it started itself. A SIGKILL would leave those plugins running, orphaned (seen: a
-    killed run of a configuration with two provider configurations left two plugin processes)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+#: This process's lifeline: pid -> (read end, write end), made on first use (again in a forked child).
+_LIFELINE: dict[int, tuple[int, int]] = {}
+_LIFELINE_LOCK = threading.Lock()
+
+
+def lifeline() -> int:
+    """The read end of this process's lifeline: a pipe whose only write end this process holds (never inherited:
+    every descriptor Python opens is close-on-exec). A supervisor given the read end sees end-of-file the moment
+    this process ends, however it ends (SIGKILL included) and whichever thread started it: unlike
+    PR_SET_PDEATHSIG, the pipe has no window between fork and exec and does not depend on the starting thread."""
+    with _LIFELINE_LOCK:
+        if os.getpid() not in _LIFELINE:
+            _LIFELINE.clear()
+            _LIFELINE[os.getpid()] = os.pipe()
+        return _LIFELINE[os.getpid()][0]
 
 
 class Interrupts:
@@ -92,7 +125,8 @@ class Interrupts:
 
 
 def kill_group(process: subprocess.Popen[str]) -> None:
-    """SIGKILL the process group ``process`` leads (a Terraform command's: Terraform and its provider plugins)."""
+    """SIGKILL the process group ``process`` leads (a Terraform command's: its supervisor, Terraform, the provider
+    plugins and provisioners Terraform started, and any orphan of theirs the supervisor adopted)."""
     with contextlib.suppress(OSError):
         os.killpg(process.pid, signal.SIGKILL)
 
