@@ -26,7 +26,7 @@ from fargate_harness.lifecycle import (
     run_preflight,
 )
 from fargate_harness.nightly.account_guard import allowed_from_env
-from fargate_harness.options import Options, destroy_on_sigterm, resolve_options, validate_arn_option
+from fargate_harness.options import TIMEOUT_HELP, Options, destroy_on_sigterm, resolve_options, validate_arn_option
 from fargate_harness.processes import INTERRUPTS
 from fargate_harness.runner import hcl, toolchain
 from fargate_harness.runner.isolation import isolate_run
@@ -59,6 +59,7 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allowed-accounts", default=None, help="account ids the run may touch (env HARNESS_ALLOWED_ACCOUNTS)"
     )
+    parser.add_argument("--tf-timeout", default=None, help="deadline per Terraform stage: " + TIMEOUT_HELP)
 
 
 def _add_configuration_options(parser: argparse.ArgumentParser) -> None:

@@ -34,6 +34,7 @@ from fargate_harness.errors import ConfigurationError, HarnessError, Interrupted
 from fargate_harness.processes import INTERRUPTS
 from fargate_harness.report import write_summary
 from fargate_harness.runner import batch
+from fargate_harness.runner.command import REACHED as DEADLINES_REACHED
 from fargate_harness.runner.terraform import Progress, ScenarioRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 
 #: Exit codes every command shares (the README's table).
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TEARDOWN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: A stage reached its ``--tf-timeout`` deadline (as timeout(1) exits).
+EXIT_TIMEOUT = 124
 
 
 @dataclass
@@ -75,9 +78,12 @@ class Outcome:
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:
-    """The command's exit code: 130 interrupted, 2 bad input, 1 a verdict failed, 3 only a teardown failed."""
+    """The command's exit code: 130 interrupted, 124 a deadline reached, 2 bad input, 1 a verdict failed, 3 only a
+    teardown failed."""
     if any(o.interrupted for o in outcomes) or INTERRUPTS.requested.is_set():
         return EXIT_INTERRUPTED
+    if DEADLINES_REACHED:  # a stage past its --tf-timeout: stopped, destroyed, named in the outcome's error
+        return EXIT_TIMEOUT
     if any(o.bad_input for o in outcomes):
         return EXIT_BAD_INPUT
     if not all(o.ok for o in outcomes if not o.skipped):

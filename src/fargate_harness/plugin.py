@@ -42,6 +42,7 @@ _INI: dict[str, str] = {
     "aws_region": "harness_aws_region",
     "allowed_accounts": "harness_allowed_accounts",
     "tf_report": "harness_report",
+    "tf_timeout": "harness_tf_timeout",
 }
 
 
@@ -77,6 +78,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--allowed-accounts",
         help="comma-separated account ids the run may touch (env HARNESS_ALLOWED_ACCOUNTS; required on --target aws)",
+    )
+    group.addoption(
+        "--tf-timeout", help="deadline per Terraform stage, e.g. apply=20m,destroy=15m (env HARNESS_TF_TIMEOUT)"
     )
     for dest, ini in _INI.items():
         parser.addini(ini, f"default for --{dest.replace('_', '-')}", default=SETTINGS[dest][1])

@@ -147,3 +147,34 @@ def test_a_provisioners_child_does_not_outlive_a_forwarded_ctrl_c(tmp_path: Path
     assert processes_under(results) == [], "processes of the run outlived it"
     left = [name for name in parameters(emulator, results) if name.endswith("/slow")]
     assert left == [], f"the interrupted run left {left} behind:\n{err[-3000:]}"
+
+
+def test_an_apply_past_its_deadline_is_stopped_destroyed_and_named(tmp_path: Path, emulator: EmbeddedTarget) -> None:
+    """``--tf-timeout apply=10s`` on an apply whose provisioner sleeps 120 s: Terraform is stopped as on a first
+    Ctrl-C (state written), the run destroys, the stage is named, the exit code is 124, and nothing is left."""
+    results = tmp_path / "results"
+    config = slow_configuration(tmp_path / "slow")
+    started = time.monotonic()
+    run = _start_cli(config, results, emulator, "--tf-timeout", "apply=10s,grace=30s")
+    out, err = _ended(run, 240)
+    took = time.monotonic() - started
+    assert run.returncode == 124, f"expected exit 124 (a deadline reached), got {run.returncode}:\n{err[-3000:]}"
+    assert "`terraform apply` reached its deadline (apply=10s" in out + err, (out + err)[-3000:]
+    assert took < 100, f"the run took {took:.0f} s: the deadline did not stop the 120 s provisioner"
+    time.sleep(1)
+    assert processes_under(results) == [], "processes of the run outlived it"
+    left = [name for name in parameters(emulator, results) if name.endswith("/slow")]
+    assert left == [], f"the run that timed out left {left} behind:\n{err[-3000:]}"
+
+
+def test_a_bad_timeout_is_refused_with_exit_2(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "fargate_harness.cli", "run", "--dir", str(tmp_path), "--tf-timeout", "apply=soon"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "'apply=soon' is not stage=duration" in run.stderr and "Traceback" not in run.stderr, run.stderr

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from fargate_harness.errors import ConfigurationError, HarnessError, InterruptedRun, TerraformError
+from fargate_harness.errors import ConfigurationError, HarnessError, InterruptedRun, StageTimeout, TerraformError
 from fargate_harness.model.inventory import Inventory, managed_resources
-from fargate_harness.options import run_id, validate_arn_option
+from fargate_harness.options import deadline_for, run_id, validate_arn_option
 from fargate_harness.runner import as_written, hcl, provider_schema, workspace
 from fargate_harness.runner.command import CommandOutput, TerraformCli
 from fargate_harness.runner.diagnostics import (
@@ -399,12 +399,19 @@ class ScenarioRun:
         self._env_for(cmd)
         for attempt in range(1, attempts + 1):
             self._log(f"\n$ {' '.join(argv)}  (attempt {attempt})\n")
+            deadline, grace = deadline_for(cmd)
             with private_files():
-                result = self._tf.execute_command(cmd, *args)
+                result = self._tf.execute_command(cmd, *args, deadline=deadline, grace=grace)
             code, out, err = result.retcode, result.out or "", result.err or ""
             shown = f"[{len(out)} characters of state or plan values, not logged]\n" if holds_values and out else out
             self._log(shown + err + f"\n[exit {code}]\n")
             self._guard_check(cmd)
+            if result.timed_out:
+                raise StageTimeout(
+                    f"{self.name}: `terraform {cmd}` reached its deadline ({cmd}={deadline:g}s, --tf-timeout) and was "
+                    f"stopped as on Ctrl-C; {self.masker(err.strip()[-500:])}",
+                    cmd,
+                )
             if code in ok:
                 return result
             if getattr(result, "interrupted", False):
