@@ -316,18 +316,24 @@ def next_window(latest: float, finished_after: float | None) -> float:
 
 
 def processes_under(folder: Path) -> list[str]:
-    """Processes whose working folder or standard output is under ``folder``: what a killed run left running."""
+    """Processes whose working folder, standard output or error, or any argument lies under ``folder``: what a run
+    left running (Terraform and its plugins work in the run's copy, the emulator logs there, a provisioner runs
+    there). Zombies are not counted: they have ended, and wait only for their parent to read their status."""
     found = []
+    prefix = str(folder)
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
-        for link in ("cwd", "fd/1"):
-            try:
-                if os.readlink(proc / link).startswith(str(folder)):
-                    found.append(f"process {proc.name} ({(proc / 'comm').read_text().strip()})")
-                    break
-            except OSError:
+        try:
+            if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
                 continue
+            places = [os.readlink(proc / link) for link in ("cwd", "fd/1", "fd/2") if os.path.lexists(proc / link)]
+            places += (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            name = (proc / "comm").read_text().strip()
+        except OSError:
+            continue
+        if any(place.startswith(prefix) or f"={prefix}" in place for place in places):
+            found.append(f"process {proc.name} ({name})")
     return found
 
 

@@ -20,6 +20,7 @@ from fargate_harness.checks import AppliedRun
 from fargate_harness.errors import ConfigurationError, TeardownError
 from fargate_harness.lifecycle import Lifecycle
 from fargate_harness.options import SETTINGS, Options, destroy_on_sigterm, env_flag, resolve_options, run_id, setting
+from fargate_harness.processes import second_interrupt_stops_at_once
 from fargate_harness.report import Collector, load_summaries, render
 from fargate_harness.runner import batch, toolchain
 from fargate_harness.runner.isolation import isolate_network, isolate_run
@@ -116,12 +117,24 @@ def pytest_configure(config: pytest.Config) -> None:
         except ConfigurationError as exc:
             status = isolate_network(skip=f"the harness's settings are not usable yet ({exc})")
         config.stash[_ISOLATION_KEY] = status.describe()
+        second_interrupt_stops_at_once(lambda: stopped_at_once(config))
     destroy_on_sigterm()
     _CONFIG["config"] = config
     if _stored_durations(config) is not None:
         # the work units come ordered by stored seconds (pytest_collection_modifyitems); xdist's own reorder, by
         # number of tests, would put a unit of a few long tests (an ALB's 90 s apply) last again
         config.option.loadscopereorder = False
+
+
+def stopped_at_once(config: pytest.Config) -> str:
+    """The line after a second Ctrl-C: the session stopped at once, and the run folders whose state is kept."""
+    run_dir = options_from_config(config).run_dir
+    folders = sorted(str(manifest.parent) for manifest in run_dir.glob("*/run.json"))
+    kept = "; the state of what was applied is kept in " + ", ".join(folders) if folders else ""
+    return (
+        f"stopped at once (second interrupt){kept}: resources may remain; run `fargate-harness sweep --results-dir "
+        f"{run_dir}` to destroy them"
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

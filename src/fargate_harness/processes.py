@@ -11,7 +11,10 @@ import ctypes
 import os
 import signal
 import subprocess
+import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
@@ -152,3 +155,91 @@ def stat_fields(pid: int) -> list[str]:
     index 0 is the state, 11 and 12 user and system time, 19 the start time, in clock ticks (proc(5)).
     OSError when there is no such process or no /proc."""
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def descendants(root: int) -> list[int]:
+    """Every living process descended from ``root`` (children first), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = stat_fields(int(entry))
+            except OSError:
+                continue
+            if fields[0] not in ("Z", "X"):
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    found: list[int] = []
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def end_descendants(grace: float = 2.0) -> list[int]:
+    """SIGKILL every process descended from this one and the process group each one leads (a Terraform command's
+    supervisor leads its own: plugins, provisioners and their children die with it). They are stopped (SIGSTOP)
+    first until no new one appears, so nothing forks past the kill. Waits up to ``grace`` seconds for them to be
+    gone; returns those still there."""
+    me, stopped = os.getpid(), set[int]()
+    for _ in range(20):
+        new = [pid for pid in descendants(me) if pid not in stopped]
+        if not new:
+            break
+        for pid in new:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
+        stopped.update(new)
+    for pid in stopped:
+        with contextlib.suppress(OSError):
+            if os.getpgid(pid) == pid and pid != os.getpgrp():
+                os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    ends = time.monotonic() + grace
+    while True:
+        left = [pid for pid in stopped if _running(pid)]
+        if not left or time.monotonic() > ends:
+            return left
+        time.sleep(0.02)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return stat_fields(pid)[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def second_interrupt_stops_at_once(kept: Callable[[], str]) -> None:
+    """Make the second SIGINT of this process stop everything at once: every descendant (xdist workers, their
+    emulators, Terraform and everything it started) is killed (:func:`end_descendants`), the line ``kept()`` returns
+    (what is kept, for ``sweep``) is printed, and the process exits 130 without unwinding: no teardown, no traceback.
+    The first SIGINT raises KeyboardInterrupt, as Python's own handler does. Only in the main thread, and not when
+    SIGINT is ignored (a harness started in the background keeps that)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
+        return
+    seen: list[int] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        seen.append(signum)
+        if len(seen) == 1:
+            raise KeyboardInterrupt
+        for _ in range(2):
+            with contextlib.suppress(Exception):
+                INTERRUPTS.interrupt()  # no command starts; those running are killed
+        left = end_descendants()
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        line = kept()
+        if left:
+            line += f" ({len(left)} processes did not end: {', '.join(map(str, left))})"
+        with contextlib.suppress(Exception):
+            sys.stderr.write(f"\nfargate-harness: {line}\n")
+            sys.stderr.flush()
+        os._exit(130)
+
+    signal.signal(signal.SIGINT, handler)

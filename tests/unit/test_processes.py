@@ -31,3 +31,24 @@ def test_a_forked_child_knows_who_forked_it() -> None:
     _pid, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0, "the child's record of who forked it is wrong"
     assert processes._FORK["self"] == parent
+
+
+ENDS_ITS_TREE = """
+import subprocess, sys, time
+from fargate_harness.processes import end_descendants
+# a child, a grandchild in a session of its own (as a Terraform command's supervisor), and its own child
+subprocess.Popen(["sleep", "300"])
+subprocess.Popen(["sh", "-c", "sleep 301 & sleep 302"], start_new_session=True)
+time.sleep(0.3)
+print(end_descendants(grace=3))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+def test_end_descendants_leaves_nothing_of_the_tree() -> None:
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    argv = [sys.executable, "-c", ENDS_ITS_TREE]
+    run = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=30, check=False)
+    assert run.stdout.strip() == "[]", run.stdout + run.stderr
