@@ -19,43 +19,11 @@ from pathlib import Path
 
 from fargate_harness.targets import EmbeddedTarget
 from tests.safety.conftest import ROOT
-from tools.soak import processes_under
-
-#: The parameter is created first; its provisioner then sleeps for ``sleep`` seconds.
-SLOW_APPLY = """\
-terraform {
-  required_providers {
-    aws = {
-      source = "hashicorp/aws"
-    }
-  }
-}
-
-variable "name_prefix" {
-  type        = string
-  description = "Prefix of every name (the harness sets it)."
-}
-
-variable "sleep" {
-  type        = number
-  default     = 120
-  description = "Seconds the provisioner sleeps."
-}
-
-resource "aws_ssm_parameter" "slow" {
-  name  = "/${var.name_prefix}/slow"
-  type  = "String"
-  value = "slow"
-
-  provisioner "local-exec" {
-    command = "sleep ${var.sleep}; echo slept"
-  }
-}
-"""
+from tools.soak import SLOW_APPLY, processes_under
 
 
 def slow_configuration(folder: Path) -> Path:
-    """Write :data:`SLOW_APPLY` into ``folder``; return it."""
+    """Write :data:`tools.soak.SLOW_APPLY` into ``folder`` (one SSM parameter whose provisioner sleeps); return it."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "main.tf").write_text(SLOW_APPLY)
     return folder
