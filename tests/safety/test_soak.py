@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.safety.conftest import ROOT
@@ -44,3 +45,20 @@ def test_three_kills_leave_nothing_and_no_file_with_the_secret(tmp_path: Path) -
     assert lines, f"soak: expected output, got none; stderr:\n{result.stderr[-2000:]}"
     assert lines[-1] == summary_line(3, 0, 0, 0), f"soak: expected a clean summary, got:\n{result.stdout[-3000:]}"
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_processes_under_sees_a_working_folder_and_an_argument(tmp_path: Path) -> None:
+    """What the soak counts as left: a process working in the folder, and one naming it in its arguments."""
+    from tools.soak import processes_under
+
+    working = subprocess.Popen(["sleep", "30"], cwd=tmp_path)
+    naming = subprocess.Popen(["sh", "-c", 'sleep 30; echo "$0"', str(tmp_path / "x")])
+    try:
+        time.sleep(0.2)
+        seen = processes_under(tmp_path)
+        assert f"process {working.pid} (sleep)" in seen and f"process {naming.pid} (sh)" in seen, seen
+    finally:
+        for process in (working, naming):
+            process.kill()
+            process.wait()
+    assert processes_under(tmp_path) == []
