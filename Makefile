@@ -112,11 +112,13 @@ example: toolchain
 	cd $(EXAMPLE_DIR)/repo && env -u HARNESS_SCENARIOS_DIR -u HARNESS_RESULTS_DIR ../venv/bin/fargate-harness test --dir infra/services/catalog
 	cd $(EXAMPLE_DIR)/repo && env -u HARNESS_SCENARIOS_DIR -u HARNESS_RESULTS_DIR ../venv/bin/python -m pytest -p no:cacheprovider
 
-## soak: SIGKILL runs at seeded random points (every reference scenario and an ALB + EFS configuration),
-## `fargate-harness sweep --results-dir` after each, then count what moto still holds and which files hold
-## the planted secret; then again with each run on its own emulator (the default target), counting the processes
-## a killed run left. Ends with "soak summary: ..." twice; exit 1 when anything is left. Not part of `make test`.
-SOAK_KILLS ?= 20
+## soak: SIGKILL runs of the CLI and of pytest -n 2 at seeded, printed random points (every reference scenario,
+## cross-account-ecr's two providers included, and an ALB + EFS configuration), then Ctrl-C twice under -n 2 and an
+## apply past its --tf-timeout; `fargate-harness sweep --results-dir` after each, then count what moto still holds,
+## the files holding the planted secret and the processes left under the results folder. Once on one shared
+## emulator, once with each run on its own. 2 x SOAK_KILLS kills; ends with "soak summary: ..." twice; exit 1 when
+## anything is left. Not part of `make test`.
+SOAK_KILLS ?= 25
 SOAK_SEED  ?= 7
 .PHONY: soak
 soak: toolchain

@@ -9,8 +9,16 @@ services the configurations use, in both accounts (not only tagged resources; mo
 the default VPC and AWS managed policies and keys are left out explicitly), and searches every file
 under the results folder for the planted secret value (``HARNESS_SECRET_VALUE``, never printed).
 
-The last line is ``soak summary: <kills> kills, <n> left after sweep, <m> files with the secret``: ``n``
-counts distinct resources seen after any sweep, ``m`` distinct files. Exit 1 when either is not 0.
+Every fourth kill is of ``pytest -n 2`` on two of the configurations (the plugin's fixtures, two xdist
+workers), the others of the CLI; the kill points are drawn from ``--seed`` and printed. After the kills, two more
+events: Ctrl-C twice under ``pytest -n 2`` (exit 130 expected) and an apply past its ``--tf-timeout`` (exit 124
+expected, on a configuration whose provisioner sleeps). After each event the soak waits for the run's processes to
+end (a supervisor gives Terraform 5 s to stop once the harness is gone), sweeps, and counts every process whose
+working folder, output or arguments lie under the results folder.
+
+The last line is ``soak summary: <kills> kills, <n> left after sweep, <m> files with the secret, <p> processes
+left``: ``n`` counts distinct resources seen after any sweep, ``m`` distinct files, ``p`` processes still there
+after the sweep (and any event that did not exit as expected). Exit 1 when any is not 0.
 
 The runner writes ``run.json`` into each run folder right after copying the configuration; a child killed
 before that leaves a folder without one, and the soak writes it from what it knows (the child's pid, the
@@ -20,6 +28,7 @@ emulator, the accounts), and says so in the summary.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -49,12 +58,57 @@ ACCOUNTS = (EMBEDDED_ACCOUNT, EMBEDDED_REGISTRY_ACCOUNT)
 #: a run that finishes before its kill is not a kill, so the window shrinks to the shortest run seen
 #: (:func:`next_window`). The earliest point still leaves the CLI time to start Terraform.
 KILL_WINDOW = (0.5, 4.0)
-SUMMARY = "soak summary: {kills} kills, {left} left after sweep, {files} files with the secret"
+SUMMARY = "soak summary: {kills} kills, {left} left after sweep, {files} files with the secret, {procs} processes left"
+#: One kill in this many is of ``pytest -n 2`` (the others of the CLI).
+PYTEST_EVERY = 4
+#: Seconds the soak waits, after an event, for the run's processes to end before it sweeps.
+SETTLE = 10.0
+#: The configuration of the deadline event (and of the safety tests): one SSM parameter whose ``local-exec``
+#: provisioner runs a shell that runs ``sleep`` (a grandchild of Terraform).
+SLOW_APPLY = """\
+terraform {
+  required_providers {
+    aws = {
+      source = "hashicorp/aws"
+    }
+  }
+}
+
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of every name (the harness sets it)."
+}
+
+variable "sleep" {
+  type        = number
+  default     = 120
+  description = "Seconds the provisioner sleeps."
+}
+
+resource "aws_ssm_parameter" "slow" {
+  name  = "/${var.name_prefix}/slow"
+  type  = "String"
+  value = "slow"
+
+  provisioner "local-exec" {
+    command = "sleep ${var.sleep}; echo slept"
+  }
+}
+"""
+PYTEST_FILE = """
+import pytest
+
+pytestmark = pytest.mark.scenario({name!r})
 
 
-def summary_line(kills: int, left: int, files: int) -> str:
+def test_applied(applied):
+    assert applied.outputs is not None
+"""
+
+
+def summary_line(kills: int, left: int, files: int, procs: int = 0) -> str:
     """The soak's last line."""
-    return SUMMARY.format(kills=kills, left=left, files=files)
+    return SUMMARY.format(kills=kills, left=left, files=files, procs=procs)
 
 
 # Census: everything moto holds for the services used, defaults excluded -----------------------------------------
@@ -222,6 +276,8 @@ def prepare_scenarios(workdir: Path, endpoint: str) -> list[str]:
     destination = workdir / "scenarios" / "alb-efs"
     shutil.copytree(ALB_EFS, destination)
     names.append("alb-efs")
+    (workdir / "slow-apply").mkdir()
+    (workdir / "slow-apply" / "main.tf").write_text(SLOW_APPLY)
     return names
 
 
@@ -263,6 +319,16 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "fargate_harness.cli", *args]
 
 
+def _pytest(workdir: Path, run_id: str, names: Sequence[str]) -> list[str]:
+    """``pytest -n 2`` on a test file per configuration of ``names`` (one per worker: the plugin distributes by
+    file), in a repository of its own under ``workdir``."""
+    repo = workdir / "pytest" / run_id
+    (repo / "tests").mkdir(parents=True)
+    for index, name in enumerate(names):
+        (repo / "tests" / f"test_{index}.py").write_text(PYTEST_FILE.format(name=name))
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2", str(repo / "tests")]
+
+
 def run_once(
     index: int,
     scenario: str,
@@ -273,15 +339,22 @@ def run_once(
     region: str,
     env: dict[str, str],
     latest: float = KILL_WINDOW[1],
+    kind: str = "cli",
+    other: str = "",
 ) -> tuple[float | None, float, int]:
-    """Start one run, SIGKILL it at a random point between ``KILL_WINDOW[0]`` and ``latest`` seconds after its
-    folder appears; return (seconds to the kill or None, seconds it lived after its folder appeared, recorded)."""
+    """Start one run (``kind``: the CLI on ``scenario``, or ``pytest`` -n 2 on ``scenario`` and ``other``), SIGKILL
+    it at a random point between ``KILL_WINDOW[0]`` and ``latest`` seconds after its folder appears; return (seconds
+    to the kill or None, seconds it lived after its folder appeared, run.json files the soak wrote)."""
     run_id = f"soak-{index:03d}"
     child_env = {**env, "HARNESS_RUN_ID": run_id}
     run_dir = workdir / "results" / run_id
+    if kind == "pytest":
+        argv = _pytest(workdir, run_id, [scenario, other])
+    else:
+        argv = _cli("run", "--jobs", "1", "--scenario", scenario, "--tf-scenarios-dir", str(workdir / "scenarios"))
     started = time.monotonic()
     child = subprocess.Popen(
-        _cli("run", "--jobs", "1", "--scenario", scenario, "--tf-scenarios-dir", str(workdir / "scenarios")),
+        argv,
         cwd=workdir,
         env=child_env,
         stdout=subprocess.DEVNULL,
@@ -289,7 +362,7 @@ def run_once(
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while child.poll() is None and time.monotonic() < deadline and not any(run_dir.glob("*/config")):
             time.sleep(0.05)
         appeared = time.monotonic()
@@ -302,9 +375,65 @@ def run_once(
         lived = time.monotonic() - appeared
     finally:
         if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)  # the CLI and its Terraform, with no chance to clean up
+            os.killpg(child.pid, signal.SIGKILL)  # the harness (and its workers), with no chance to clean up
         child.wait()
     return killed_after, lived, _record_missing_runs(run_dir, child.pid, endpoint, region)
+
+
+def interrupted_twice(
+    index: int, scenarios: Sequence[str], rng: random.Random, workdir: Path, env: dict[str, str]
+) -> str:
+    """Ctrl-C twice, 2 s apart, under ``pytest -n 2``, at a random point after its first run folder appears; ""
+    when pytest exited 130 without a traceback, else what it did."""
+    run_id = f"soak-{index:03d}"
+    argv = ["env", "--default-signal=INT", *_pytest(workdir, run_id, scenarios)]
+    child = subprocess.Popen(
+        argv,
+        cwd=workdir,
+        env={**env, "HARNESS_RUN_ID": run_id},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while child.poll() is None and time.monotonic() < deadline:
+            if any((workdir / "results" / run_id).glob("*/config")):
+                break
+            time.sleep(0.05)
+        time.sleep(rng.uniform(*KILL_WINDOW))
+        os.killpg(child.pid, signal.SIGINT)
+        time.sleep(2)
+        with contextlib.suppress(OSError):
+            os.killpg(child.pid, signal.SIGINT)
+        output, _ = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    if child.returncode != 130 or "Traceback" in output:
+        return f"Ctrl-C twice: exit {child.returncode}{', a traceback' if 'Traceback' in output else ''}"
+    return ""
+
+
+def past_deadline(index: int, workdir: Path, env: dict[str, str]) -> str:
+    """An apply past ``--tf-timeout apply=5s`` (its provisioner sleeps 120 s); "" when the CLI exited 124 naming
+    the stage, else what it did."""
+    run_id = f"soak-{index:03d}"
+    argv = _cli("run", "--jobs", "1", "--dir", str(workdir / "slow-apply"), "--tf-timeout", "apply=5s,grace=20s")
+    done = subprocess.run(
+        argv,
+        cwd=workdir,
+        env={**env, "HARNESS_RUN_ID": run_id},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 124 or "`terraform apply` reached its deadline" not in done.stdout + done.stderr:
+        return f"deadline: exit {done.returncode}"
+    return ""
 
 
 def next_window(latest: float, finished_after: float | None) -> float:
@@ -316,30 +445,103 @@ def next_window(latest: float, finished_after: float | None) -> float:
 
 
 def processes_under(folder: Path) -> list[str]:
-    """Processes whose working folder or standard output is under ``folder``: what a killed run left running."""
+    """Processes whose working folder, standard output or error, or any argument lies under ``folder``: what a run
+    left running (Terraform and its plugins work in the run's copy, the emulator logs there, a provisioner runs
+    there). Zombies are not counted: they have ended, and wait only for their parent to read their status."""
     found = []
+    prefix = str(folder)
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
-        for link in ("cwd", "fd/1"):
-            try:
-                if os.readlink(proc / link).startswith(str(folder)):
-                    found.append(f"process {proc.name} ({(proc / 'comm').read_text().strip()})")
-                    break
-            except OSError:
+        try:
+            if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
                 continue
+            places = [os.readlink(proc / link) for link in ("cwd", "fd/1", "fd/2") if os.path.lexists(proc / link)]
+            places += (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            name = (proc / "comm").read_text().strip()
+        except OSError:
+            continue
+        if any(place.startswith(prefix) or f"={prefix}" in place for place in places):
+            found.append(f"process {proc.name} ({name})")
     return found
 
 
+def settle(results: Path, seconds: float = SETTLE) -> None:
+    """Wait up to ``seconds`` for the processes of the runs under ``results`` to end."""
+    deadline = time.monotonic() + seconds
+    while processes_under(results) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+class Tally:
+    """What the soak found after every event: resources after the sweep, files with the secret, processes left."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        secret: str,
+        sweep_env: dict[str, str],
+        out: Callable[[str], None],
+        shared: tuple[Any, AccountClients] | None,
+    ) -> None:
+        self.workdir, self.secret, self.sweep_env, self.out, self.shared = workdir, secret, sweep_env, out, shared
+        self.results = workdir / "results"
+        self.left: set[str] = set()
+        self.leaked: set[Path] = set()
+        self.stray: set[str] = set()
+
+    def check(self, what: str, problem: str = "") -> None:
+        """Wait for the runs' processes, sweep, count; ``problem``: the event did not end as expected."""
+        settle(self.results)
+        swept = subprocess.run(
+            _cli("sweep", "--results-dir", str(self.results), "--tf-scenarios-dir", str(self.workdir / "scenarios")),
+            cwd=self.workdir,
+            env=self.sweep_env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
+        )
+        with (self.workdir / "sweeps.log").open("a") as log:
+            log.write(f"--- after {what}\n{swept.stdout}{swept.stderr}")
+        remaining = census(self.shared[0], reach=self.shared[1]) if self.shared else []
+        if swept.returncode:
+            remaining.append(f"sweep exit {swept.returncode} after {what}")
+        time.sleep(1.0)
+        procs = [f"{line} after {what}" for line in processes_under(self.results)]
+        procs += [f"{problem} ({what})"] if problem else []
+        hits = files_with(self.secret, self.results)
+        self.left.update(remaining)
+        self.leaked.update(hits)
+        self.stray.update(procs)
+        self.out(
+            f"{what}: sweep exit {swept.returncode}, {len(remaining)} left, {len(hits)} files with the secret, "
+            f"{len(procs)} processes left"
+        )
+        for line in [*remaining, *procs]:
+            self.out(f"  left: {line}")
+        for path in hits:
+            self.out(f"  secret in: {path.relative_to(self.workdir)}")
+
+
 def soak(
-    kills: int, seed: int, workdir: Path, out: Callable[[str], None] = print, *, own_emulator: bool = False
-) -> tuple[int, int, int]:
-    """Run the soak; return (kills, distinct resources left after a sweep, distinct files with the secret).
+    kills: int,
+    seed: int,
+    workdir: Path,
+    out: Callable[[str], None] = print,
+    *,
+    own_emulator: bool = False,
+    events: bool = True,
+) -> tuple[int, int, int, int]:
+    """Run the soak; return (kills, distinct resources left after a sweep, distinct files with the secret,
+    processes left after a sweep or events that did not end as expected).
 
     ``own_emulator``: each run starts the harness's own emulator, as by default (no shared endpoint). What it
     held dies with it, so what is counted as left is any process of a killed run still running (the emulator,
-    Terraform, the provider) and any sweep that did not exit 0."""
+    Terraform, the provider) and any sweep that did not exit 0. ``events``: Ctrl-C twice and a deadline after the
+    kills."""
     rng = random.Random(seed)
+    out(f"soak: seed {seed}, {kills} kills, {'own emulator per run' if own_emulator else 'one shared emulator'}")
     secret = "soak-" + secrets.token_hex(16)
     base_env = {k: v for k, v in os.environ.items() if k not in ("HARNESS_FAULTS", "HARNESS_EMBEDDED_ENDPOINT")}
     saved = {name: os.environ.pop(name, None) for name in ("HARNESS_FAULTS", "HARNESS_EMBEDDED_ENDPOINT")}
@@ -351,22 +553,24 @@ def soak(
     assert target.endpoint_url is not None
     try:
         names = prepare_scenarios(workdir, target.endpoint_url)
+        quick = [name for name in names if name not in ("alb-efs", "broken")]  # pytest: two applies of seconds
         env = {
             **base_env,
             "HARNESS_EMBEDDED_ENDPOINT": target.endpoint_url,
             "HARNESS_RESULTS_DIR": str(workdir / "results"),
+            "HARNESS_SCENARIOS_DIR": str(workdir / "scenarios"),
             "HARNESS_SECRET_VALUE": secret,
         }
         if own_emulator:
             del env["HARNESS_EMBEDDED_ENDPOINT"]
         sweep_env = {**env, "HARNESS_RESULTS_DIR": str(workdir / "sweep-results")}
-        reach = AccountClients(target)
-        left: set[str] = set()
-        leaked: set[Path] = set()
+        tally = Tally(workdir, secret, sweep_env, out, None if own_emulator else (target, AccountClients(target)))
         done = attempts = 0
         latest = KILL_WINDOW[1]
         while done < kills and attempts < kills * 3:
-            scenario = names[attempts % len(names)]
+            kind = "pytest" if done % PYTEST_EVERY == PYTEST_EVERY - 1 else "cli"
+            scenario = (quick if kind == "pytest" else names)[attempts % len(quick if kind == "pytest" else names)]
+            other = quick[(attempts + 1) % len(quick)]
             after, lived, recorded = run_once(
                 attempts,
                 scenario,
@@ -375,52 +579,31 @@ def soak(
                 endpoint="" if own_emulator else target.endpoint_url,
                 region=target.region,
                 env=env,
-                latest=latest,
+                latest=latest + (3.0 if kind == "pytest" else 0.0),
+                kind=kind,
+                other=other,
             )
-            latest = next_window(latest, lived if after is None else None)
+            if kind == "cli":
+                latest = next_window(latest, lived if after is None else None)
             attempts += 1
-            swept = subprocess.run(
-                _cli(
-                    "sweep",
-                    "--results-dir",
-                    str(workdir / "results"),
-                    "--tf-scenarios-dir",
-                    str(workdir / "scenarios"),
-                ),
-                cwd=workdir,
-                env=sweep_env,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=900,
-            )
-            (workdir / "sweeps.log").open("a").write(
-                f"--- after run {attempts} ({scenario})\n{swept.stdout}{swept.stderr}"
-            )
-            if own_emulator:
-                time.sleep(1.0)  # the parent-death signal reaches the run's children at once; their exit takes a moment
-                remaining = processes_under(workdir / "results") + (
-                    [f"sweep exit {swept.returncode}"] if swept.returncode else []
-                )
-            else:
-                remaining = census(target, reach=reach)
-            hits = files_with(secret, workdir / "results")
-            left.update(remaining)
-            leaked.update(hits)
+            label = f"{scenario} + {other} under pytest -n 2" if kind == "pytest" else scenario
+            note = f", run.json written by the soak for {recorded} folder(s)" if recorded else ""
             if after is None:
-                what = f"run {attempts}: {scenario} finished before the kill"
+                what = f"run {attempts}: {label} finished before the kill{note}"
             else:
                 done += 1
-                what = f"kill {done}/{kills}: {scenario} at {after:.1f}s"
-            note = f", run.json written by the soak for {recorded} folder(s)" if recorded else ""
-            out(
-                f"{what}: sweep exit {swept.returncode}, {len(remaining)} left, {len(hits)} files with the secret{note}"
-            )
-            for line in remaining:
-                out(f"  left: {line}")
-            for path in hits:
-                out(f"  secret in: {path.relative_to(workdir)}")
-        return done, len(left), len(leaked)
+                what = f"kill {done}/{kills}: {label} at {after:.1f}s{note}"
+            tally.check(what)
+        if not events:
+            return done, len(tally.left), len(tally.leaked), len(tally.stray)
+        attempts += 1
+        pair = [name for name in ("cross-account-ecr", "secrets") if name in quick] or quick[:2]
+        tally.check(
+            f"Ctrl-C twice under pytest -n 2 ({' + '.join(pair)})", interrupted_twice(attempts, pair, rng, workdir, env)
+        )
+        attempts += 1
+        tally.check("apply past --tf-timeout apply=5s", past_deadline(attempts, workdir, env))
+        return done, len(tally.left), len(tally.leaked), len(tally.stray)
     finally:
         target.stop()
 
@@ -436,18 +619,25 @@ def main(argv: Iterable[str] | None = None) -> int:
         action="store_true",
         help="each run on the harness's own emulator (the default target) instead of one shared server",
     )
+    parser.add_argument(
+        "--no-events", action="store_true", help="kills only: no Ctrl-C twice, no deadline reached after them"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     started = time.monotonic()
     if args.workdir:
         workdir = Path(args.workdir).resolve()
         workdir.mkdir(parents=True, exist_ok=True)
-        kills, left, files = soak(args.kills, args.seed, workdir, own_emulator=args.own_emulator)
+        kills, left, files, procs = soak(
+            args.kills, args.seed, workdir, own_emulator=args.own_emulator, events=not args.no_events
+        )
     else:
         with tempfile.TemporaryDirectory(prefix="fh-soak-") as tmp:
-            kills, left, files = soak(args.kills, args.seed, Path(tmp), own_emulator=args.own_emulator)
+            kills, left, files, procs = soak(
+                args.kills, args.seed, Path(tmp), own_emulator=args.own_emulator, events=not args.no_events
+            )
     print(f"wall time {time.monotonic() - started:.0f}s")
-    print(summary_line(kills, left, files))
-    return 1 if left or files else 0
+    print(summary_line(kills, left, files, procs))
+    return 1 if left or files or procs else 0
 
 
 if __name__ == "__main__":

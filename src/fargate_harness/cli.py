@@ -26,12 +26,12 @@ from fargate_harness.lifecycle import (
     run_checks,
     run_preflight,
 )
-from fargate_harness.options import Options, destroy_on_sigterm, resolve_options, validate_arn_option
+from fargate_harness.options import TIMEOUT_HELP, Options, destroy_on_sigterm, resolve_options, validate_arn_option
 from fargate_harness.preflight import plan_command
+from fargate_harness.processes import INTERRUPTS
 from fargate_harness.runner import hcl, toolchain
 from fargate_harness.runner.diagnostics import reason_line
 from fargate_harness.runner.isolation import isolate_run
-from fargate_harness.runner.processes import INTERRUPTS
 from fargate_harness.targets import TARGETS, Target, start_target, stop_target
 from fargate_harness.targets.account_guard import allowed_from_env
 
@@ -63,6 +63,7 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allowed-accounts", default=None, help="account ids the run may touch (env HARNESS_ALLOWED_ACCOUNTS)"
     )
+    parser.add_argument("--tf-timeout", default=None, help="deadline per Terraform stage: " + TIMEOUT_HELP)
 
 
 def _add_configuration_options(parser: argparse.ArgumentParser) -> None:

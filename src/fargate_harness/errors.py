@@ -46,6 +46,15 @@ class InterruptedRun(HarnessError):
     """The run was interrupted (SIGINT or SIGTERM): what was applied is destroyed unless told to stop at once."""
 
 
+class StageTimeout(HarnessError):
+    """A Terraform command ran past its stage's deadline (``--tf-timeout``): it was stopped as on a first interrupt
+    (its state written), killed if it outlived the grace; what was applied is destroyed. Exit code 124."""
+
+    def __init__(self, message: str, stage: str) -> None:
+        self.stage = stage
+        super().__init__(message)
+
+
 class TeardownError(HarnessError):
     """The destroy after a run failed: resources may remain (the run's folder keeps the state). Reported apart
     from the configuration's verdict."""

@@ -12,7 +12,7 @@ batch fails before its checks it is destroyed and each member runs alone, so eve
 configuration gives by itself.
 
 Interrupts (SIGINT, and SIGTERM turned into one by :func:`fargate_harness.options.destroy_on_sigterm`): the first
-lets every running Terraform command write its state (:data:`~fargate_harness.runner.processes.INTERRUPTS`),
+lets every running Terraform command write its state (:data:`~fargate_harness.processes.INTERRUPTS`),
 skips what has not started and the checks of what has, and destroys what was applied; the second stops at once
 and names the folders whose state is kept, for ``fargate-harness sweep``.
 """
@@ -35,10 +35,11 @@ from fargate_harness.configurations import unavailable
 from fargate_harness.errors import ConfigurationError, HarnessError, InterruptedRun, TeardownError
 from fargate_harness.model.ownership import ownership_tags
 from fargate_harness.options import run_id, validate_arn_option
+from fargate_harness.processes import INTERRUPTS
 from fargate_harness.report import write_summary
 from fargate_harness.runner import batch, tftest
+from fargate_harness.runner.command import REACHED as DEADLINES_REACHED
 from fargate_harness.runner.masking import Masker, secret_forms
-from fargate_harness.runner.processes import INTERRUPTS
 from fargate_harness.runner.run import SENSITIVE_VARIABLES, Progress, TerraformRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.base import Target
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 
 #: Exit codes every command shares (the README's table).
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TEARDOWN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: A stage reached its ``--tf-timeout`` deadline (as timeout(1) exits).
+EXIT_TIMEOUT = 124
 
 
 @dataclass
@@ -82,9 +85,12 @@ class Outcome:
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:
-    """The command's exit code: 130 interrupted, 2 bad input, 1 a verdict failed, 3 only a teardown failed."""
+    """The command's exit code: 130 interrupted, 124 a deadline reached, 2 bad input, 1 a verdict failed, 3 only a
+    teardown failed."""
     if any(o.interrupted for o in outcomes) or INTERRUPTS.requested.is_set():
         return EXIT_INTERRUPTED
+    if DEADLINES_REACHED:  # a stage past its --tf-timeout: stopped, destroyed, named in the outcome's error
+        return EXIT_TIMEOUT
     if any(o.bad_input for o in outcomes):
         return EXIT_BAD_INPUT
     if not all(o.ok for o in outcomes if not o.skipped):

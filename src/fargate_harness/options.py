@@ -53,6 +53,62 @@ def validate_arn_option(name: str, value: object, kinds: tuple[str, ...] = PRINC
     raise ConfigurationError(f"{name} is {text!r}: expected an IAM ARN of the form {forms}")
 
 
+#: The stages ``--tf-timeout`` names: Terraform's commands, and ``other`` for every other one (``show``, ``state``,
+#: ``providers``...); ``grace`` is the second, shorter limit after a deadline (then the command is killed).
+STAGES = ("init", "plan", "apply", "destroy", "test", "other", "grace")
+#: Seconds per stage when ``--tf-timeout`` does not say otherwise: what a real stack fits with room to spare. An
+#: apply of a Fargate service behind a load balancer takes minutes (an ALB alone is 3-5 min on AWS, a service waits
+#: for a steady state up to 10 min, an RDS instance 10-40 min), a destroy as long (an ENI release is slow); an init
+#: downloads providers; ``show`` and ``state`` are local. The grace covers what Terraform finishes after an
+#: interrupt (an operation in flight: the provider's own wait, 60 s for provider 3.39's aws_lb).
+DEFAULT_TIMEOUTS: dict[str, float] = {
+    "init": 15 * 60,
+    "plan": 30 * 60,
+    "apply": 90 * 60,
+    "destroy": 60 * 60,
+    "test": 90 * 60,
+    "other": 10 * 60,
+    "grace": 2 * 60,
+}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+TIMEOUT_HELP = (
+    "stage=duration[,stage=duration...] (env HARNESS_TF_TIMEOUT), e.g. apply=20m,destroy=15m; stages: "
+    + ", ".join(STAGES)
+    + "; durations 90s, 20m, 1.5h, or seconds; 0 or off: no deadline"
+)
+
+
+def parse_timeouts(text: str | None) -> dict[str, float]:
+    """Seconds per stage (:data:`STAGES`; 0: no deadline) from ``--tf-timeout``'s ``stage=duration,...``, over
+    :data:`DEFAULT_TIMEOUTS`. ConfigurationError, naming the part and the form expected, on anything else."""
+    table = dict(DEFAULT_TIMEOUTS)
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        stage, _, value = (piece.strip().lower() for piece in part.partition("="))
+        duration = _DURATION.fullmatch(value)
+        if stage not in STAGES or not (duration or value in ("off", "none")):
+            raise ConfigurationError(
+                f"--tf-timeout / HARNESS_TF_TIMEOUT: {part.strip()!r} is not stage=duration; expected {TIMEOUT_HELP}"
+            )
+        table[stage] = float(duration.group(1)) * _UNITS[duration.group(2)] if duration else 0.0
+    if table["grace"] <= 0:
+        raise ConfigurationError(
+            "--tf-timeout / HARNESS_TF_TIMEOUT: grace must be more than 0 (the seconds Terraform gets to stop after "
+            "a deadline, before it is killed); give e.g. grace=60s"
+        )
+    return table
+
+
+def deadline_for(cmd: str) -> tuple[float | None, float]:
+    """(seconds ``terraform CMD`` may run, or None; the grace after it), from ``HARNESS_TF_TIMEOUT`` (which
+    :meth:`Options.validate` sets from the command line, the pytest option or the ini file)."""
+    table = parse_timeouts(os.environ.get(SETTINGS["tf_timeout"][0]))
+    seconds = table[cmd if cmd in STAGES and cmd != "grace" else "other"]
+    return (seconds or None), table["grace"]
+
+
 def env_flag(name: str) -> bool:
     """True when environment variable ``name`` holds 1/true/yes/on."""
     return os.environ.get(name, "").strip().lower() in TRUE
@@ -95,6 +151,7 @@ class Options:
     registry_role_arn: str | None = None
     region: str | None = None
     allowed_accounts: str | None = None
+    tf_timeout: str | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -106,6 +163,9 @@ class Options:
     def validate(self, needs_scenarios: bool = True) -> Options:
         """Fail early, with the fix, on settings that cannot work (the scenarios folder only when the run
         uses our scenarios: a user's repository applies its own folders and has none)."""
+        if self.tf_timeout:
+            parse_timeouts(self.tf_timeout)
+            os.environ[SETTINGS["tf_timeout"][0]] = self.tf_timeout  # every run of the process, and its workers
         if self.registry_role_arn:
             validate_arn_option("--registry-role-arn / HARNESS_REGISTRY_ROLE_ARN", self.registry_role_arn, ("role",))
         if needs_scenarios and not self.scenarios_dir.is_dir():
@@ -142,6 +202,7 @@ SETTINGS: dict[str, tuple[str, str | None]] = {
     "aws_region": ("HARNESS_AWS_REGION", None),
     "allowed_accounts": ("HARNESS_ALLOWED_ACCOUNTS", None),
     "tf_report": ("HARNESS_REPORT", None),
+    "tf_timeout": ("HARNESS_TF_TIMEOUT", None),
 }
 
 
@@ -173,4 +234,5 @@ def resolve_options(
         registry_role_arn=get("registry_role_arn"),
         region=get("aws_region"),
         allowed_accounts=get("allowed_accounts"),
+        tf_timeout=get("tf_timeout"),
     )

@@ -21,6 +21,7 @@ from fargate_harness.configurations import skip_reason, unavailable
 from fargate_harness.errors import ConfigurationError, TargetError, TeardownError
 from fargate_harness.lifecycle import Lifecycle
 from fargate_harness.options import SETTINGS, Options, destroy_on_sigterm, env_flag, resolve_options, run_id, setting
+from fargate_harness.processes import second_interrupt_stops_at_once
 from fargate_harness.report import Collector, failure_message, load_summaries, render
 from fargate_harness.runner import batch, toolchain
 from fargate_harness.runner.isolation import isolate_network, isolate_run
@@ -42,6 +43,7 @@ _INI: dict[str, str] = {
     "aws_region": "harness_aws_region",
     "allowed_accounts": "harness_allowed_accounts",
     "tf_report": "harness_report",
+    "tf_timeout": "harness_tf_timeout",
 }
 
 
@@ -80,6 +82,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--allowed-accounts",
         help="comma-separated account ids the run may touch (env HARNESS_ALLOWED_ACCOUNTS; required on --target aws)",
     )
+    group.addoption(
+        "--tf-timeout", help="deadline per Terraform stage, e.g. apply=20m,destroy=15m (env HARNESS_TF_TIMEOUT)"
+    )
     for dest, ini in _INI.items():
         parser.addini(ini, f"default for --{dest.replace('_', '-')}", default=SETTINGS[dest][1])
 
@@ -114,6 +119,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except ConfigurationError as exc:
             status = isolate_network(skip=f"the harness's settings are not usable yet ({exc})")
         config.stash[_ISOLATION_KEY] = status.describe()
+        second_interrupt_stops_at_once(lambda: stopped_at_once(config))
     destroy_on_sigterm()
     _CONFIG["config"] = config
     if _stored_durations(config) is not None:
@@ -151,6 +157,17 @@ def check_sandbox(options: Options) -> None:
     let it go; ConfigurationError or TargetError when it cannot be used."""
     target = start_target(options, options.results_dir / "check-target")
     target.stop()
+
+
+def stopped_at_once(config: pytest.Config) -> str:
+    """The line after a second Ctrl-C: the session stopped at once, and the run folders whose state is kept."""
+    run_dir = options_from_config(config).run_dir
+    folders = sorted(str(manifest.parent) for manifest in run_dir.glob("*/run.json"))
+    kept = "; the state of what was applied is kept in " + ", ".join(folders) if folders else ""
+    return (
+        f"stopped at once (second interrupt){kept}: resources may remain; run `fargate-harness sweep --results-dir "
+        f"{run_dir}` to destroy them"
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -9,7 +9,7 @@ import pytest
 from fargate_harness import checks
 from fargate_harness.aws import ecr, ecs
 from fargate_harness.checks import AppliedRun
-from fargate_harness.runner.processes import stat_fields
+from fargate_harness.processes import stat_fields
 from tests.scenarios._support import need, reference, run_check
 
 pytestmark = pytest.mark.scenario("basic")

@@ -128,3 +128,31 @@ def test_a_plan_over_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("HARNESS_MAX_RESOURCES", "-1")
     with pytest.raises(ConfigurationError, match="HARNESS_MAX_RESOURCES is '-1'"):
         max_resources()
+
+
+def test_tf_timeout_per_stage_over_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fargate_harness.options import DEFAULT_TIMEOUTS, deadline_for, parse_timeouts
+
+    table = parse_timeouts("apply=20m, destroy=1.5h,plan=90s,init=45,test=off,grace=500ms")
+    assert (table["apply"], table["destroy"], table["plan"], table["init"]) == (1200, 5400, 90, 45)
+    assert table["test"] == 0 and table["grace"] == 0.5 and table["other"] == DEFAULT_TIMEOUTS["other"]
+    monkeypatch.setenv("HARNESS_TF_TIMEOUT", "apply=10s,other=0")
+    assert deadline_for("apply") == (10, DEFAULT_TIMEOUTS["grace"])
+    assert deadline_for("show") == (None, DEFAULT_TIMEOUTS["grace"]), "other=0: no deadline for show"
+    assert deadline_for("destroy") == (DEFAULT_TIMEOUTS["destroy"], DEFAULT_TIMEOUTS["grace"])
+
+
+@pytest.mark.parametrize("text", ["apply", "apply=soon", "deploy=10m", "apply=-1s", "grace=0"])
+def test_a_bad_tf_timeout_names_the_part_and_the_form(text: str) -> None:
+    from fargate_harness.options import parse_timeouts
+
+    with pytest.raises(ConfigurationError, match=r"--tf-timeout / HARNESS_TF_TIMEOUT: .*(stage=duration|grace)"):
+        parse_timeouts(text)
+
+
+def test_tf_timeout_from_the_options_reaches_every_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HARNESS_TF_TIMEOUT", "")  # restored (removed) after the test: validate() sets it
+    Options(tf_timeout="apply=7m", scenarios_dir=tmp_path).validate()
+    from fargate_harness.options import deadline_for
+
+    assert deadline_for("apply")[0] == 420

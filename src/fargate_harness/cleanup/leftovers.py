@@ -33,10 +33,10 @@ from typing import Any
 
 from fargate_harness.cleanup.sweep import SweepReport, SweepTarget, sweep
 from fargate_harness.errors import ConfigurationError, HarnessError, TerraformError
+from fargate_harness.processes import stat_fields
 from fargate_harness.runner.command import TerraformCli
 from fargate_harness.runner.diagnostics import RetryPolicy
 from fargate_harness.runner.masking import redact_kept_run
-from fargate_harness.runner.processes import stat_fields
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.kept import listening
 
@@ -386,6 +386,7 @@ def _destroy(record: RunRecord, outcome: FolderOutcome, target: SweepTarget, too
         # the harness's own emulator died with its run (it holds everything in memory): nothing remains
         state = record.tfdir / STATE_FILE
         state.replace(state.with_name(STATE_FILE + ".emulator-gone"))
+        redact_kept_run(record.folder)  # the state kept aside holds secrets; the var files still say which
         outcome.notes.append(
             f"the embedded emulator the run used ({record.endpoint}) is gone, and what it held with it: "
             f"nothing to destroy; its state is kept as {STATE_FILE}.emulator-gone"

@@ -4,63 +4,59 @@ Written here rather than through tftest's ``execute_command`` because a test har
 tftest reads standard output to its end before standard error (a full error pipe blocks Terraform), leaves
 Terraform running when the caller is interrupted, and starts it in the caller's process group, where a
 terminal's Ctrl-C kills it in the middle of an apply with the state lock held. Here each command runs in a
-session of its own, stops with the harness (PR_SET_PDEATHSIG, SIGTERM), and receives the interrupt the harness received,
-forwarded by :data:`~fargate_harness.runner.processes.INTERRUPTS`, so that it can write its state first.
+session of its own under a supervisor (:func:`fargate_harness.supervisor.supervise`) that ends the whole tree with
+the command and with the harness, receives the interrupt the harness received, forwarded by
+:data:`~fargate_harness.processes.INTERRUPTS`, so that Terraform can write its state first, and may be given a
+deadline, reached like a first interrupt.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import signal
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fargate_harness import supervisor
 from fargate_harness.errors import InterruptedRun, ToolchainError
-from fargate_harness.runner.processes import INTERRUPTS, kill_group, stop_with_parent
+from fargate_harness.processes import INTERRUPTS, kill_group, lifeline
 
-#: On Linux, Terraform runs under this small POSIX shell, the leader of a process group of its own that holds
-#: Terraform and the provider plugins Terraform starts. It passes a SIGINT on to Terraform (which then writes its
-#: state), and when the harness dies (PR_SET_PDEATHSIG gives the shell SIGTERM) it stops the whole group: Terraform
-#: exits on SIGTERM without ending its plugins, which were left running, orphaned, after a kill -9 of the harness.
-#: A shell starts a background command with SIGINT ignored; ``env --default-signal=INT`` (GNU coreutils >= 8.31)
-#: gives it back (Terraform, a Go program, would take it back anyway; a stand-in script cannot).
-SUPERVISOR = (
-    # a SIGINT before Terraform has started (or before its pid is known) is remembered, then passed on
-    "trap 'pending=1' INT\n"
-    "trap 'trap - TERM; kill -s TERM 0' TERM\n"
-    'env --default-signal=INT "$@" &\n'
-    "child=$!\n"
-    "trap 'kill -INT \"$child\" 2>/dev/null' INT\n"
-    '[ -z "$pending" ] || kill -INT "$child" 2>/dev/null\n'
-    "while :; do\n"
-    '  wait "$child"; status=$?\n'
-    '  kill -0 "$child" 2>/dev/null || exit "$status"\n'
-    "done\n"
-)
+#: Signals the supervisor handles; blocked while it starts (a blocked signal stays pending across exec), so that an
+#: interrupt, or the harness's end, that comes before its handlers exist is not lost.
+_HELD = {signal.SIGINT, signal.SIGTERM, signal.SIGCHLD}
+
+#: Every deadline reached in this process, as ``"terraform <cmd> in <folder> (<seconds>s)"``: the command's exit
+#: code says so (124, see :mod:`fargate_harness.lifecycle`).
+REACHED: list[str] = []
+_REACHED_LOCK = threading.Lock()
 
 
 @functools.cache
 def supervised() -> bool:
-    """Whether Terraform runs under :data:`SUPERVISOR`: on Linux (where the parent-death signal exists) with a
-    ``/bin/sh`` and an ``env`` that can give a signal back its default action."""
-    if not sys.platform.startswith("linux") or not Path("/bin/sh").exists():
-        return False
-    try:
-        answer = subprocess.run(["env", "--default-signal=INT", "true"], capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return answer.returncode == 0
+    """Whether Terraform runs under the supervisor: on Linux (/proc, prctl and the subreaper exist)."""
+    return sys.platform.startswith("linux") and Path("/proc/self/stat").exists()
+
+
+def supervisor_command(argv: list[str]) -> list[str]:
+    """The command line that runs ``argv`` under the supervisor, given this process's lifeline."""
+    return [sys.executable, "-I", "-S", str(Path(supervisor.__file__).resolve()), str(lifeline()), *argv]
 
 
 @dataclass(frozen=True)
 class CommandOutput:
-    """What one Terraform command printed and how it ended. ``interrupted``: SIGINT was forwarded to it."""
+    """What one Terraform command printed and how it ended. ``interrupted``: SIGINT was forwarded to it;
+    ``timed_out``: it reached its deadline (and was stopped as on an interrupt, or killed after the grace)."""
 
     retcode: int
     out: str
     err: str
     interrupted: bool = False
+    timed_out: bool = False
 
 
 @dataclass
@@ -71,20 +67,28 @@ class TerraformCli:
     binary: Path
     env: dict[str, str] = field(default_factory=dict)
 
-    def execute_command(self, cmd: str, *args: str) -> CommandOutput:
+    def execute_command(
+        self, cmd: str, *args: str, deadline: float | None = None, grace: float = 120.0
+    ) -> CommandOutput:
         """Run ``terraform CMD ARGS`` to its end.
 
         On the first interrupt (KeyboardInterrupt in this thread, or :meth:`Interrupts.interrupt` from another),
         Terraform is sent SIGINT and waited for; the KeyboardInterrupt is raised again once it has exited. On the
         second, it is killed at once. :class:`InterruptedRun` when the harness was already told to stop at once.
+
+        ``deadline``: seconds the command may run; then it is sent SIGINT as on a first interrupt (Terraform writes
+        its state and exits), and killed as on a second when it is still running ``grace`` seconds later. The
+        output then says ``timed_out``.
         """
         if INTERRUPTS.forced.is_set():
             raise InterruptedRun(f"`terraform {cmd}` not started: the run was stopped at once (second interrupt)")
         since = INTERRUPTS.count
+        command = [str(self.binary), cmd, *args]
+        held = supervised()
+        if held:  # arguments reach Terraform as they are, never parsed by a shell
+            command = supervisor_command(command)
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
         try:
-            command = [str(self.binary), cmd, *args]
-            if supervised():  # arguments reach Terraform as they are, never parsed by the shell
-                command = ["/bin/sh", "-c", SUPERVISOR, "terraform", *command]
             process = subprocess.Popen(
                 command,
                 cwd=self.tfdir,
@@ -96,26 +100,48 @@ class TerraformCli:
                 encoding="utf-8",
                 errors="replace",
                 start_new_session=True,
-                preexec_fn=stop_with_parent,  # noqa: PLW1509 - prctl only, no locks taken
+                pass_fds=(lifeline(),) if held else (),
             )
         except OSError as exc:
             raise ToolchainError(f"cannot run Terraform ({self.binary}): {exc}") from exc
+        finally:
+            if held:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         INTERRUPTS.track(process, since)
-        caught: KeyboardInterrupt | None = None
         try:
-            while True:
-                try:
-                    out, err = process.communicate()
-                    break
-                except KeyboardInterrupt as exc:
-                    caught = caught or exc
-                    if INTERRUPTS.interrupt():  # the second: stop at once
-                        kill_group(process)
-                        process.wait()
-                        raise
+            out, err, caught, timed_out = self._wait(process, cmd, deadline, grace)
         finally:
             INTERRUPTS.untrack(process)
         if caught is not None:
             raise caught
         interrupted = INTERRUPTS.requested.is_set() and process.returncode != 0
-        return CommandOutput(process.returncode, out or "", err or "", interrupted)
+        return CommandOutput(process.returncode, out or "", err or "", interrupted and not timed_out, timed_out)
+
+    def _wait(
+        self, process: subprocess.Popen[str], cmd: str, deadline: float | None, grace: float
+    ) -> tuple[str, str, KeyboardInterrupt | None, bool]:
+        """Standard output and error, the first KeyboardInterrupt caught, and whether the deadline was reached."""
+        caught: KeyboardInterrupt | None = None
+        timed_out = False
+        ends = None if deadline is None else time.monotonic() + deadline
+        while True:
+            try:
+                out, err = process.communicate(timeout=None if ends is None else max(0.0, ends - time.monotonic()))
+                return out or "", err or "", caught, timed_out
+            except subprocess.TimeoutExpired:
+                if not timed_out:  # the deadline: stop as on a first interrupt, then the grace
+                    timed_out = True
+                    with _REACHED_LOCK:
+                        REACHED.append(f"terraform {cmd} in {self.tfdir} ({deadline:g}s)")
+                    with contextlib.suppress(OSError):
+                        process.send_signal(signal.SIGINT)
+                    ends = time.monotonic() + grace
+                else:  # the grace: stop as on a second interrupt
+                    kill_group(process)
+                    ends = None
+            except KeyboardInterrupt as exc:
+                caught = caught or exc
+                if INTERRUPTS.interrupt():  # the second: stop at once
+                    kill_group(process)
+                    process.wait()
+                    raise

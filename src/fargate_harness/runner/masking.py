@@ -228,9 +228,10 @@ def protect_var_files(folder: Path) -> None:
 
 def redact_kept_run(workdir: Path) -> list[Path]:
     """Redact the var files of a run folder whose harness died before it could (``kill -9``): the generated
-    ``harness.tfvars.json`` / ``harness-user.tfvars`` and the copy's ``*.tfvars``, with every value of a variable
-    the copied root module declares sensitive. Reads the folder's ``run.json`` (the root's copy, the user's var
-    files); returns the files it changed. For the sweeper of killed runs."""
+    ``harness.tfvars.json`` / ``harness-user.tfvars``, the copy's ``*.tfvars`` and a state kept aside because its
+    emulator died with the run, with every value of a variable the copied root module declares sensitive. Reads
+    the folder's ``run.json`` (the root's copy, the user's var files); returns the files it changed. For the
+    sweeper of killed runs."""
     from fargate_harness.runner import hcl
 
     try:
@@ -251,4 +252,5 @@ def redact_kept_run(workdir: Path) -> list[Path]:
         if variable is not None and variable.sensitive:
             masker.add(*secret_forms(given.value))
     owned = [p for p in generated if p.is_file()] + var_files_under(workdir / "config")
+    owned += sorted((workdir / "config").rglob("terraform.tfstate.emulator-gone"))  # kept aside: nothing to destroy
     return [path for path in owned if redact_file(path, masker)]

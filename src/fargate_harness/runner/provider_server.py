@@ -29,8 +29,8 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from fargate_harness.processes import die_with_parent, terminate
 from fargate_harness.runner import hcl
-from fargate_harness.runner.processes import die_with_parent, terminate
 
 LOG = logging.getLogger("fargate_harness.runner.provider_server")
 #: The variable Terraform reads, and the line a provider in debug mode prints with its value.

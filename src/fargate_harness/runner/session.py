@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fargate_harness.errors import InterruptedRun, TerraformError
+from fargate_harness.errors import InterruptedRun, StageTimeout, TerraformError
+from fargate_harness.options import deadline_for
 from fargate_harness.runner.command import CommandOutput, TerraformCli
 from fargate_harness.runner.diagnostics import RetryPolicy
 from fargate_harness.runner.masking import Masker
@@ -178,12 +179,19 @@ class Session:
         self._env_for(cmd)
         for attempt in range(1, attempts + 1):
             self.log(f"\n$ {' '.join(argv)}  (attempt {attempt})\n")
+            deadline, grace = deadline_for(cmd)
             with private_files():
-                result = self.cli.execute_command(cmd, *args)
+                result = self.cli.execute_command(cmd, *args, deadline=deadline, grace=grace)
             code, out, err = result.retcode, result.out or "", result.err or ""
             shown = f"[{len(out)} characters of state or plan values, not logged]\n" if holds_values and out else out
             self.log(shown + err + f"\n[exit {code}]\n")
             self._guard_check(cmd)
+            if getattr(result, "timed_out", False):
+                raise StageTimeout(
+                    f"{self.name}: `terraform {cmd}` reached its deadline ({cmd}={deadline:g}s, --tf-timeout) and was "
+                    f"stopped as on Ctrl-C; {self.masker(err.strip()[-500:])}",
+                    cmd,
+                )
             if code in ok:
                 return result
             if getattr(result, "interrupted", False):  # a stand-in of execute_command may not say

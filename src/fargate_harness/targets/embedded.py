@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 
 from fargate_harness.errors import TargetError
-from fargate_harness.runner.processes import die_with_parent, terminate
+from fargate_harness.processes import die_with_parent, terminate
 from fargate_harness.targets.aws import check_profile
 from fargate_harness.targets.base import Target, fresh_account_id, session_client, shared_session
 from fargate_harness.targets.faults import FaultProfile, FaultProxy

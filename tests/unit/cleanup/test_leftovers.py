@@ -258,6 +258,23 @@ def test_a_state_from_the_harness_own_emulator_that_is_gone_holds_nothing(moto: 
     assert f"{TFDIR}/terraform.tfstate.emulator-gone" in names(folder)
 
 
+def test_a_state_kept_aside_holds_no_secret(moto: Target, tmp_path: Path) -> None:
+    """The state of a run whose emulator died is kept aside, with the run's sensitive values masked (the soak found
+    the planted secret in it); the generated var file that named the value is removed with the resources."""
+    planted = "planted-Value-4343"
+    state = json.loads(json.dumps(FULL_STATE))
+    state["outputs"] = {"kept": {"value": planted, "type": "string", "sensitive": True}}
+    folder = run_folder(tmp_path, pid=dead_pid(), endpoint="http://127.0.0.1:1", state=state)
+    (folder / TFDIR / "variables.tf").write_text('variable "secret_value" {\n  sensitive = true\n}\n')
+    (folder / "harness.tfvars.json").write_text(json.dumps({"secret_value": planted}))
+
+    clean_leftovers(tmp_path, moto)
+
+    kept = (folder / TFDIR / "terraform.tfstate.emulator-gone").read_text()
+    assert planted not in kept, "the state kept aside still holds the run's secret value"
+    assert "harness.tfvars.json" not in names(folder)
+
+
 def test_a_killed_runs_sensitive_values_are_redacted_by_the_sweep(moto: Target, tmp_path: Path) -> None:
     """kill -9 gives the harness no chance to redact the var files of its copy (a user's secrets.auto.tfvars); the
     sweep does it, after the destroy (the generated var files it removes)."""

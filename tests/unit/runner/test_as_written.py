@@ -350,7 +350,7 @@ class _FakeTf:
         self.calls: list[tuple[str, ...]] = []
         self.env: dict[str, str] = {}
 
-    def execute_command(self, cmd: str, *args: str) -> CommandOutput:
+    def execute_command(self, cmd: str, *args: str, **_deadline: float | None) -> CommandOutput:
         self.calls.append((cmd, *args))
         queue = self.answers[cmd]
         return queue.pop(0) if len(queue) > 1 else queue[0]

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from fargate_harness.errors import InterruptedRun
+from fargate_harness.processes import INTERRUPTS
 from fargate_harness.runner.command import TerraformCli
-from fargate_harness.runner.processes import INTERRUPTS
 
 FAKE = """#!/bin/sh
 echo "started $1" >&2
@@ -177,7 +177,7 @@ def test_the_second_interrupt_kills_the_plugins_too(tmp_path: Path) -> None:
 def test_an_interrupt_that_comes_while_a_command_starts_reaches_it() -> None:
     """Under load the interrupt can come after the process exists and before it is tracked: tracking then passes
     on what it missed (and only that: a command started after the interrupt, the destroy, is left alone)."""
-    from fargate_harness.runner.processes import Interrupts
+    from fargate_harness.processes import Interrupts
 
     interrupts = Interrupts()
     since = interrupts.count
@@ -193,3 +193,97 @@ def test_an_interrupt_that_comes_while_a_command_starts_reaches_it() -> None:
         for process in (missed, later):
             process.kill()
             process.wait()
+
+
+def _processes_in(folder: Path) -> list[int]:
+    """Processes (not zombies) whose working folder is ``folder``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and os.readlink(proc / "cwd") == str(folder) and _alive(int(proc.name)):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def _none_left(folder: Path, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while _processes_in(folder):
+        assert time.monotonic() < deadline, f"{what}: processes {_processes_in(folder)} still run in {folder}"
+        time.sleep(0.05)
+
+
+#: Terraform as a provisioner leaves it: a child of a child that outlives Terraform in the command's group, and one
+#: that left the group (``setsid``) and whose parent died, adopted by the supervisor as subreaper.
+LEAVES_CHILDREN = """#!/bin/sh
+sh -c 'sleep 300; echo slept' >/dev/null 2>&1 &
+setsid sh -c 'sleep 301; echo slept' >/dev/null 2>&1 &
+echo started > "$PWD/started"
+exit 0
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the supervisor is Linux's")
+def test_nothing_terraform_started_outlives_the_command(tmp_path: Path) -> None:
+    """A provisioner's child still in the group when Terraform exits, and an orphan that left the group, end with
+    the command (both outlived it before the supervisor ended the group and became a subreaper)."""
+    binary = tmp_path / "terraform"
+    binary.write_text(LEAVES_CHILDREN)
+    binary.chmod(0o755)
+    result = TerraformCli(tmp_path, binary, dict(os.environ)).execute_command("apply")
+    assert result.retcode == 0 and (tmp_path / "started").exists(), result
+    _none_left(tmp_path, 2, "after the command ended")
+
+
+#: A Terraform, and a plugin, that ignore SIGTERM: only a SIGKILL ends them (the plugins a killed run left behind
+#: were started after the SIGTERM reached the group, or never got it).
+LINGERS = """#!/bin/sh
+trap '' INT TERM
+sh -c 'sleep 300; echo slept' >/dev/null 2>&1 &
+echo started > "$PWD/plugin"
+sleep 300
+"""
+
+KILL_HARNESS_AT = """
+import os, sys, threading, time
+from pathlib import Path
+from fargate_harness.runner.command import TerraformCli
+threading.Timer(float(sys.argv[3]), lambda: os.kill(os.getpid(), 9)).start()
+TerraformCli(Path(sys.argv[1]), Path(sys.argv[2]), dict(os.environ)).execute_command("apply")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the supervisor is Linux's")
+@pytest.mark.parametrize("moment", [0.0, 0.03, 0.08, 0.15, 0.4])
+def test_a_harness_killed_at_any_moment_leaves_nothing(tmp_path: Path, moment: float) -> None:
+    """SIGKILL of the harness while the supervisor starts, while Terraform starts, and while its plugins run: the
+    lifeline's end-of-file reaches the supervisor, which ends the whole tree (within its grace for Terraform)."""
+    binary = tmp_path / "terraform"
+    binary.write_text(LINGERS)
+    binary.chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "HARNESS_ORPHAN_GRACE": "0.5"}
+    argv = [sys.executable, "-c", KILL_HARNESS_AT, str(tmp_path), str(binary), str(moment)]
+    harness = subprocess.Popen(argv, env=env)
+    assert harness.wait(timeout=30) == -9
+    _none_left(tmp_path, 4, f"harness killed {moment}s in")
+
+
+def test_a_deadline_stops_the_command_as_a_first_interrupt(cli: TerraformCli, tmp_path: Path) -> None:
+    """At its deadline the command gets SIGINT and is let write its state; the output says it timed out."""
+    started = time.monotonic()
+    result = cli.execute_command("apply", deadline=0.5)
+    assert result.timed_out and not result.interrupted and result.retcode == 1, result
+    assert (tmp_path / "state").read_text() == "written\n", "the stand-in was not let finish its state"
+    assert time.monotonic() - started < 5
+
+
+def test_past_the_grace_the_command_is_killed(tmp_path: Path) -> None:
+    binary = tmp_path / "terraform"
+    binary.write_text(PLUGIN_FAKE.replace("trap 'exit 1' INT TERM", "trap '' INT"))  # ignores the interrupt
+    binary.chmod(0o755)
+    started = time.monotonic()
+    result = TerraformCli(tmp_path, binary, dict(os.environ)).execute_command("apply", deadline=0.3, grace=0.5)
+    assert result.timed_out and result.retcode != 0, result
+    assert time.monotonic() - started < 5, "the grace must end the command"
+    _none_left(tmp_path, 2, "after the grace")

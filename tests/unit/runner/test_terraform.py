@@ -417,7 +417,7 @@ class FakeTf:
         self.on_call: dict[str, Callable[[], object]] = {}
         self.env: dict[str, str] = {}
 
-    def execute_command(self, cmd: str, *args: str) -> CommandOutput:
+    def execute_command(self, cmd: str, *args: str, **_deadline: float | None) -> CommandOutput:
         self.calls.append((cmd, *args))
         if cmd in self.on_call:
             self.on_call[cmd]()
