@@ -63,7 +63,11 @@ class TerraformTestFile(pytest.File):
     def collect(self) -> list[pytest.Item]:
         parsed = hcl.parse_file(self.path)
         names = [name for block in parsed.get("run") or [] for name in block]
-        return [TerraformTestRun.from_parent(self, name=name) for name in names]
+        root, relative = configuration_of(self.path)
+        items: list[pytest.Item] = [TerraformTestRun.from_parent(self, name=name) for name in names]
+        for item in items:  # the Markdown report tallies them under the configuration's test file
+            item.user_properties.append(("scenario", f"{root.name}/{relative}"))
+        return items
 
     def run_file(self) -> FileResult | None:
         """Run the whole file once (the first item asks); a bad input is every item's error."""
