@@ -14,9 +14,9 @@ PUSHED_LATER = {"images": "assume-pushed"}
 def test_catalog_would_start(terraform_apply: TerraformApply) -> None:
     catalog = terraform_apply(INFRA / "services" / "catalog", preflight=PUSHED_LATER)
     assert catalog.assert_tasks_start() == 1
-    catalog.role("catalog-execution").assert_allows(
-        "ecr:BatchGetImage", catalog.inventory.repositories()[0]["arn"]
-    )
+    (repository,) = catalog.inventory.repositories
+    assert repository.arn, f"catalog: {repository.address}: expected an ARN in the state"
+    catalog.role("catalog-execution").assert_allows("ecr:BatchGetImage", repository.arn)
 
 
 def test_a_missing_secret_grant_is_named(terraform_apply: TerraformApply) -> None:
