@@ -190,17 +190,17 @@ class TestDeployRole:
         run_check(applied_class, check)
 
 
-@pytest.mark.terraform(str(CONFIGS / "alb-platform"))
-class TestAlbPlatform:
+@pytest.mark.terraform(str(CONFIGS / "service-platform"))
+class TestServicePlatform:
     """VPC, security groups, an ALB, EFS with an access point, and a service module used by two services with
     autoscaling; the network module configures its own provider."""
 
     def test_child_module_provider_is_redirected(self, applied_class: ScenarioRun) -> None:
         network = applied_class.tfdir / "modules" / "network" / OVERRIDE_FILE
-        assert network.is_file(), f"alb-platform: expected an override in {network.parent}"
+        assert network.is_file(), f"service-platform: expected an override in {network.parent}"
         assert "endpoints {" in network.read_text()
         assert not (applied_class.tfdir / "modules" / "service" / OVERRIDE_FILE).exists(), (
-            "alb-platform: modules/service inherits its provider; no override expected there"
+            "service-platform: modules/service inherits its provider; no override expected there"
         )
 
     def test_inventory_finds_both_services(self, applied_class: ScenarioRun) -> None:
