@@ -192,8 +192,10 @@ class TestDeployRole:
 
 @pytest.mark.terraform(str(CONFIGS / "service-platform"))
 class TestServicePlatform:
-    """VPC, security groups, an ALB, EFS with an access point, and a service module used by two services with
-    autoscaling; the network module configures its own provider."""
+    """VPC, security groups, EFS with an access point, and a service module used by two services with
+    autoscaling; the network module configures its own provider. (It had an ALB until provider 3.39's 60 s wait
+    in every ``aws_lb`` create made it the suite's longest unit; the load balancer proved nothing the rest does
+    not: the redirection of a child module's provider is what this class is for.)"""
 
     def test_child_module_provider_is_redirected(self, applied_class: ScenarioRun) -> None:
         network = applied_class.tfdir / "modules" / "network" / OVERRIDE_FILE
@@ -208,7 +210,7 @@ class TestServicePlatform:
         assert sorted(td.family for td in inventory.task_definitions) == ["staging-api", "staging-worker"]
         assert len(inventory.roles) == 4
         assert len(inventory.file_systems()) == 1 and len(inventory.access_points()) == 1
-        assert {"aws_lb", "aws_lb_target_group", "aws_appautoscaling_target", "aws_security_group"} <= set(
+        assert {"aws_appautoscaling_target", "aws_appautoscaling_policy", "aws_security_group", "aws_vpc"} <= set(
             inventory.counts
         )
 
