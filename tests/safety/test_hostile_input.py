@@ -105,130 +105,156 @@ def probe(tmp_path: Path, planted: str) -> RunProbe:
     return run
 
 
-def test_a_sensitive_value_from_auto_tfvars_echoed_by_the_provider_is_masked_everywhere(
-    probe: RunProbe,
-) -> None:
-    """The AWS provider echoes a bad ``type`` ("expected type to be one of [...], got <value>"); the value comes
-    from the configuration's own ``secrets.auto.tfvars``. SSM PutParameter types:
-    https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html"""
-    result = probe("secret-tfvars")
-    assert result.code == 2, result.shown()  # a value the provider version refuses is bad input
-    assert "expected type to be one of [String StringList SecureString], got ***" in result.output, result.shown()[
-        -3000:
-    ]
-    # the same configuration through preflight --json and through the pytest plugin with a JUnit file
-    preflight = subprocess.run(
-        [sys.executable, "-m", "fargate_harness.cli", "preflight", "--dir", str(result.folder), "--json"],
-        cwd=ROOT,
-        env=result.env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    tests = result.results.parent / "user-tests"
-    tests.mkdir()
-    (tests / "test_probe.py").write_text(
-        f"import pytest\n\npytestmark = pytest.mark.terraform({str(result.folder)!r})\n\n\n"
-        "def test_applied(applied):\n    assert applied.resources\n"
-    )
-    junit = result.results / "junit.xml"
-    pytest_args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-n", "0", "test_probe.py"]
-    plugin = subprocess.run(
-        [sys.executable, "-m", "pytest", *pytest_args, f"--junitxml={junit}"],
-        cwd=tests,
-        env=result.env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    result.output += preflight.stdout + preflight.stderr + plugin.stdout + plugin.stderr
-    assert preflight.returncode == 2 and '"apply_error"' in preflight.stdout, result.shown()  # bad input: exit 2
-    assert "got ***" in preflight.stdout and "got ***" in junit.read_text(), result.shown()
-    assert plugin.returncode == 1, result.shown()
-    copied = list(result.results.rglob("secrets.auto.tfvars"))
-    assert copied, "the failed run keeps its folder, with its copy of the configuration"
-    modes = {str(p): oct(stat.S_IMODE(p.stat().st_mode)) for p in copied}
-    assert set(modes.values()) == {"0o600"}, f"copied var files: expected 0o600, got {modes}"
-    assert not result.leaks(), f"the planted value: expected in no file or output, got in {result.leaks()}"
+class TestWhatLeavesTheRun:
+    """Probes about what a run sends or writes: a masked sensitive value, a refused request, the namespace."""
+
+    def test_a_sensitive_value_from_auto_tfvars_echoed_by_the_provider_is_masked_everywhere(
+        self,
+        probe: RunProbe,
+    ) -> None:
+        """The AWS provider echoes a bad ``type`` ("expected type to be one of [...], got <value>"); the value comes
+        from the configuration's own ``secrets.auto.tfvars``. SSM PutParameter types:
+        https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html"""
+        result = probe("secret-tfvars")
+        assert result.code == 2, result.shown()  # a value the provider version refuses is bad input
+        assert "expected type to be one of [String StringList SecureString], got ***" in result.output, result.shown()[
+            -3000:
+        ]
+        # the same configuration through preflight --json and through the pytest plugin with a JUnit file
+        preflight = subprocess.run(
+            [sys.executable, "-m", "fargate_harness.cli", "preflight", "--dir", str(result.folder), "--json"],
+            cwd=ROOT,
+            env=result.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        tests = result.results.parent / "user-tests"
+        tests.mkdir()
+        (tests / "test_probe.py").write_text(
+            f"import pytest\n\npytestmark = pytest.mark.terraform({str(result.folder)!r})\n\n\n"
+            "def test_applied(applied):\n    assert applied.resources\n"
+        )
+        junit = result.results / "junit.xml"
+        pytest_args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-n", "0", "test_probe.py"]
+        plugin = subprocess.run(
+            [sys.executable, "-m", "pytest", *pytest_args, f"--junitxml={junit}"],
+            cwd=tests,
+            env=result.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        result.output += preflight.stdout + preflight.stderr + plugin.stdout + plugin.stderr
+        assert preflight.returncode == 2 and '"apply_error"' in preflight.stdout, result.shown()  # bad input
+        assert "got ***" in preflight.stdout and "got ***" in junit.read_text(), result.shown()
+        assert plugin.returncode == 1, result.shown()
+        copied = list(result.results.rglob("secrets.auto.tfvars"))
+        assert copied, "the failed run keeps its folder, with its copy of the configuration"
+        modes = {str(p): oct(stat.S_IMODE(p.stat().st_mode)) for p in copied}
+        assert set(modes.values()) == {"0o600"}, f"copied var files: expected 0o600, got {modes}"
+        assert not result.leaks(), f"the planted value: expected in no file or output, got in {result.leaks()}"
+
+    def test_a_refused_request_fails_the_run_wherever_the_process_ran(self, probe: RunProbe) -> None:
+        """A local-exec ``curl`` with ``working_dir = "/"``: refused by the guard, and the run fails (exit 2)."""
+        result = probe("provisioner-root")
+        assert result.code == 2, result.shown()
+        assert "`terraform apply` tried to reach sts.us-east-1.amazonaws.com" in result.output, result.shown()
+        assert "sent by curl, a program the configuration runs itself" in result.output, result.shown()
+        assert "remote modules" not in result.output, result.shown()
+        assert not result.leaks(), f"the planted value: expected in no file or output, got in {result.leaks()}"
+
+    @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="network namespaces are Linux's")
+    def test_a_namespaced_provisioner_cannot_reach_the_hosts_loopback(
+        self, probe: RunProbe, host_listener: tuple[int, list[str]], tmp_path: Path
+    ) -> None:
+        """The provisioner connects straight to the listener's port on 127.0.0.1 (no proxy). Run with isolation
+        turned off, it reaches the listener (the control: the probe can tell); run as the CLI runs by default, in
+        its namespace, it cannot, and the apply fails on curl's "Failed to connect"."""
+        port, paths = host_listener
+        control = probe("host-loopback", "--var", f"port={port}", env={"HARNESS_NETWORK_ISOLATION": "0"})
+        assert len(paths) == 1, f"control: expected the plain run to reach the host's listener, got {paths}"
+        assert "network guard" not in control.output
+        isolated = probe("host-loopback", "--var", f"port={port}")
+        if "network isolation: proxy guard only" in isolated.output:
+            pytest.skip(isolated.output.split("network isolation: proxy guard only", 1)[1].splitlines()[0])
+        assert "network isolation: kernel namespace (loopback only)" in isolated.output, isolated.shown()
+        assert len(paths) == 1, f"the namespaced provisioner reached the host's listener: {paths}"
+        assert isolated.code == 1 and "Failed to connect to 127.0.0.1" in isolated.output, isolated.shown()
+        assert not isolated.leaks() and not control.leaks()
 
 
-def test_a_refused_request_fails_the_run_wherever_the_process_ran(probe: RunProbe) -> None:
-    """A local-exec ``curl`` with ``working_dir = "/"``: refused by the guard, and the run fails (exit 2)."""
-    result = probe("provisioner-root")
-    assert result.code == 2, result.shown()
-    assert "`terraform apply` tried to reach sts.us-east-1.amazonaws.com" in result.output, result.shown()
-    assert "sent by curl, a program the configuration runs itself" in result.output, result.shown()
-    assert "remote modules" not in result.output, result.shown()
-    assert not result.leaks(), f"the planted value: expected in no file or output, got in {result.leaks()}"
+class TestRefusedInput:
+    """Probes the run refuses or redirects by name before anything leaves (a class of its own: with
+    ``--dist loadscope`` the two classes run on two workers)."""
 
+    def test_the_aws_provider_under_another_local_name_is_redirected(self, probe: RunProbe) -> None:
+        """``amazon = { source = "hashicorp/aws" }``: applied, planned and destroyed on the emulator, no refusal. The
+        run fails only the checks that look for task definitions (it has none)."""
+        result = probe("local-name")
+        assert "network guard" not in result.output, result.shown()
+        assert "ERROR" not in result.output, result.shown()
+        line = next(line for line in result.output.splitlines() if line.startswith("local-name "))
+        assert line.split()[2] == "1", f"expected 1 resource applied, got the row {line!r}"
+        overrides = list(result.results.rglob(OVERRIDE_FILE))
+        assert overrides and 'provider "amazon" {' in overrides[0].read_text(), overrides
+        assert result.code == 1 and "no aws_ecs_task_definition in the state" in result.output, result.shown()
+        assert not result.leaks()
 
-def test_the_aws_provider_under_another_local_name_is_redirected(probe: RunProbe) -> None:
-    """``amazon = { source = "hashicorp/aws" }``: applied, planned and destroyed on the emulator, no refusal. The
-    run fails only the checks that look for task definitions (it has none)."""
-    result = probe("local-name")
-    assert "network guard" not in result.output, result.shown()
-    assert "ERROR" not in result.output, result.shown()
-    line = next(line for line in result.output.splitlines() if line.startswith("local-name "))
-    assert line.split()[2] == "1", f"expected 1 resource applied, got the row {line!r}"
-    overrides = list(result.results.rglob(OVERRIDE_FILE))
-    assert overrides and 'provider "amazon" {' in overrides[0].read_text(), overrides
-    assert result.code == 1 and "no aws_ecs_task_definition in the state" in result.output, result.shown()
-    assert not result.leaks()
+    def test_a_users_override_file_that_sets_endpoints_is_refused_by_name(self, probe: RunProbe) -> None:
+        result = probe("user-override")
+        assert result.code == 2, result.shown()
+        assert 'user-override/zzz_override.tf: provider "aws" sets endpoints' in result.output, result.shown()
+        assert "remote modules" not in result.output and "Traceback" not in result.output
+        assert not result.leaks()
 
+    def test_a_plan_over_the_resource_limit_is_refused_before_apply(self, probe: RunProbe) -> None:
+        """``count = 1001`` against the default limit of 1,000 resources on an emulator."""
+        result = probe("too-many")
+        assert result.code == 2, result.shown()
+        assert "too-many: the plan creates 1,001 resources; expected at most 1,000" in result.output, result.shown()
+        assert "nothing was applied" in result.output
+        line = next(line for line in result.output.splitlines() if line.startswith("too-many "))
+        assert line.split()[2] == "0", f"expected no resource applied, got the row {line!r}"
+        assert not result.leaks()
 
-def test_a_users_override_file_that_sets_endpoints_is_refused_by_name(probe: RunProbe) -> None:
-    result = probe("user-override")
-    assert result.code == 2, result.shown()
-    assert 'user-override/zzz_override.tf: provider "aws" sets endpoints' in result.output, result.shown()
-    assert "remote modules" not in result.output and "Traceback" not in result.output
-    assert not result.leaks()
+    def test_an_oversized_variable_is_refused_by_name(self, probe: RunProbe, tmp_path: Path) -> None:
+        big = tmp_path / "big.tfvars"
+        big.write_text(f'payload = "{"x" * (2 * 1024 * 1024)}"\n')
+        result = probe("oversized", "--var-file", str(big))
+        assert result.code == 2, result.shown()
+        assert f"variable payload (from {big}): expected at most 1,048,576 bytes, got 2,097,152" in result.output, (
+            result.shown()
+        )
+        assert "received message larger than max" not in result.output
+        assert not result.leaks()
 
+    def test_a_deployer_that_is_not_an_arn_is_refused_before_apply(self, probe: RunProbe) -> None:
+        result = probe("local-name", "--deployer", "notanarn")
+        assert result.code == 2, result.shown()
+        assert "deployer is 'notanarn': expected an IAM ARN of the form arn:aws:iam::" in result.output, result.shown()
+        assert ": apply " not in result.output, "nothing may be applied"
+        assert "ValueError" not in result.output and "Traceback" not in result.output
+        assert not result.leaks()
 
-def test_a_plan_over_the_resource_limit_is_refused_before_apply(probe: RunProbe) -> None:
-    """``count = 1001`` against the default limit of 1,000 resources on an emulator."""
-    result = probe("too-many")
-    assert result.code == 2, result.shown()
-    assert "too-many: the plan creates 1,001 resources; expected at most 1,000" in result.output, result.shown()
-    assert "nothing was applied" in result.output
-    line = next(line for line in result.output.splitlines() if line.startswith("too-many "))
-    assert line.split()[2] == "0", f"expected no resource applied, got the row {line!r}"
-    assert not result.leaks()
+    @pytest.mark.parametrize("target", ["embedded", "aws"])
+    def test_a_missing_profile_is_named_on_every_target(self, probe: RunProbe, tmp_path: Path, target: str) -> None:
+        """The ``aws`` target is refused before any request (the profile is checked first): no connection leaves."""
+        config = tmp_path / "aws-config"
+        config.write_text("[profile sandbox]\nregion = us-east-1\n")
+        env = {"AWS_PROFILE": "nosuch", "AWS_CONFIG_FILE": str(config), "AWS_REGION": "us-east-1"}
+        result = probe("local-name", "--target", target, env=env)
+        assert result.code == 2, result.shown()
+        assert "AWS_PROFILE names the AWS profile 'nosuch'" in result.output, result.shown()
+        assert "moto[server]" not in result.output and "Traceback" not in result.output, result.shown()
+        assert not result.leaks()
 
-
-def test_an_oversized_variable_is_refused_by_name(probe: RunProbe, tmp_path: Path) -> None:
-    big = tmp_path / "big.tfvars"
-    big.write_text(f'payload = "{"x" * (2 * 1024 * 1024)}"\n')
-    result = probe("oversized", "--var-file", str(big))
-    assert result.code == 2, result.shown()
-    assert f"variable payload (from {big}): expected at most 1,048,576 bytes, got 2,097,152" in result.output, (
-        result.shown()
-    )
-    assert "received message larger than max" not in result.output
-    assert not result.leaks()
-
-
-def test_a_deployer_that_is_not_an_arn_is_refused_before_apply(probe: RunProbe) -> None:
-    result = probe("local-name", "--deployer", "notanarn")
-    assert result.code == 2, result.shown()
-    assert "deployer is 'notanarn': expected an IAM ARN of the form arn:aws:iam::" in result.output, result.shown()
-    assert ": apply " not in result.output, "nothing may be applied"
-    assert "ValueError" not in result.output and "Traceback" not in result.output
-    assert not result.leaks()
-
-
-@pytest.mark.parametrize("target", ["embedded", "aws"])
-def test_a_missing_profile_is_named_on_every_target(probe: RunProbe, tmp_path: Path, target: str) -> None:
-    """The ``aws`` target is refused before any request (the profile is checked first): no connection leaves."""
-    config = tmp_path / "aws-config"
-    config.write_text("[profile sandbox]\nregion = us-east-1\n")
-    env = {"AWS_PROFILE": "nosuch", "AWS_CONFIG_FILE": str(config), "AWS_REGION": "us-east-1"}
-    result = probe("local-name", "--target", target, env=env)
-    assert result.code == 2, result.shown()
-    assert "AWS_PROFILE names the AWS profile 'nosuch'" in result.output, result.shown()
-    assert "moto[server]" not in result.output and "Traceback" not in result.output, result.shown()
-    assert not result.leaks()
+    def test_every_probe_folder_is_used_by_a_test(self) -> None:
+        used = {"secret-tfvars", "provisioner-root", "local-name", "user-override", "too-many", "oversized"}
+        used |= {"host-loopback"}
+        assert {p.name for p in HOSTILE.iterdir() if p.is_dir()} == used
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -255,29 +281,3 @@ def host_listener() -> Iterator[tuple[int, list[str]]]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="network namespaces are Linux's")
-def test_a_namespaced_provisioner_cannot_reach_the_hosts_loopback(
-    probe: RunProbe, host_listener: tuple[int, list[str]], tmp_path: Path
-) -> None:
-    """The provisioner connects straight to the listener's port on 127.0.0.1 (no proxy). Run with isolation
-    turned off, it reaches the listener (the control: the probe can tell); run as the CLI runs by default, in
-    its namespace, it cannot, and the apply fails on curl's "Failed to connect"."""
-    port, paths = host_listener
-    control = probe("host-loopback", "--var", f"port={port}", env={"HARNESS_NETWORK_ISOLATION": "0"})
-    assert len(paths) == 1, f"control: expected the plain run to reach the host's listener, got {paths}"
-    assert "network guard" not in control.output
-    isolated = probe("host-loopback", "--var", f"port={port}")
-    if "network isolation: proxy guard only" in isolated.output:
-        pytest.skip(isolated.output.split("network isolation: proxy guard only", 1)[1].splitlines()[0])
-    assert "network isolation: kernel namespace (loopback only)" in isolated.output, isolated.shown()
-    assert len(paths) == 1, f"the namespaced provisioner reached the host's listener: {paths}"
-    assert isolated.code == 1 and "Failed to connect to 127.0.0.1" in isolated.output, isolated.shown()
-    assert not isolated.leaks() and not control.leaks()
-
-
-def test_every_probe_folder_is_used_by_a_test() -> None:
-    used = {"secret-tfvars", "provisioner-root", "local-name", "user-override", "too-many", "oversized"}
-    used |= {"host-loopback"}
-    assert {p.name for p in HOSTILE.iterdir() if p.is_dir()} == used

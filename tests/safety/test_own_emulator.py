@@ -73,82 +73,87 @@ def _processes_writing_under(folder: Path) -> list[int]:
     return found
 
 
-def test_without_keep_nothing_outlives_the_run(tmp_path: Path) -> None:
-    results = tmp_path / "results"
-    answer = cli("run", "--dir", str(BASIC), env={**_env(results), "HARNESS_EMBEDDED_ENDPOINT": ""})
-    assert answer.returncode == 0, answer.stdout + answer.stderr
-    assert list(results.glob("*/summaries/*.json")), "a passing run leaves its summary"
-    kept = ("summaries", RUN_MARKER)  # the marker says `clean` may remove the folder
-    left = sorted(str(p.relative_to(results)) for p in results.glob("*/*") if p.name not in kept)
-    assert left == [], f"a passing run leaves nothing but its summaries (and marker) under results/, got {left}"
-    assert _processes_writing_under(results) == [], "a process of the run outlived it"
-    assert "emulator kept" not in answer.stderr
-    assert not list(results.glob("emulators/*.json")), "no emulator record without --keep"
+class TestARunsOwnEmulator:
+    """A run on its own emulator ends with nothing left, or with the emulator kept for inspection."""
+
+    def test_without_keep_nothing_outlives_the_run(self, tmp_path: Path) -> None:
+        results = tmp_path / "results"
+        answer = cli("run", "--dir", str(BASIC), env={**_env(results), "HARNESS_EMBEDDED_ENDPOINT": ""})
+        assert answer.returncode == 0, answer.stdout + answer.stderr
+        assert list(results.glob("*/summaries/*.json")), "a passing run leaves its summary"
+        kept = ("summaries", RUN_MARKER)  # the marker says `clean` may remove the folder
+        left = sorted(str(p.relative_to(results)) for p in results.glob("*/*") if p.name not in kept)
+        assert left == [], f"a passing run leaves nothing but its summaries (and marker) under results/, got {left}"
+        assert _processes_writing_under(results) == [], "a process of the run outlived it"
+        assert "emulator kept" not in answer.stderr
+        assert not list(results.glob("emulators/*.json")), "no emulator record without --keep"
+
+    def test_keep_leaves_an_emulator_to_inspect_and_sweep_finishes_it(self, tmp_path: Path) -> None:
+        results = tmp_path / "results"
+        answer = cli("run", "--dir", str(BASIC), "--keep", env={**_env(results), "HARNESS_EMBEDDED_ENDPOINT": ""})
+        assert answer.returncode == 0, answer.stdout + answer.stderr
+        kept = re.search(r"emulator kept at (http://127\.0\.0\.1:\d+) \(pid (\d+)\)", answer.stderr)
+        assert kept, f"expected the kept emulator's address, got: {answer.stderr}"
+        endpoint, pid = kept.group(1), int(kept.group(2))
+        try:
+            assert listening(endpoint), "the kept emulator must still answer after the command exited"
+            assert _processes_writing_under(results) == [pid], "only the kept emulator may outlive the run"
+            manifest = _manifest(results)
+            names: list[str] = []
+            for account in ["123456789012", *manifest["accounts"]]:  # type: ignore[misc]
+                names += _role_names(endpoint, str(account))
+            assert any(str(manifest["prefix"]) in name for name in names), f"expected the kept run's roles, got {names}"
+
+            listed = cli("emulators", "--results-dir", str(results))
+            assert endpoint in listed.stdout and "running" in listed.stdout, listed.stdout
+
+            swept = cli("sweep", "--results-dir", str(results), env={"HARNESS_EMBEDDED_ENDPOINT": ""})
+            assert swept.returncode == 0, swept.stdout + swept.stderr
+            assert "1 destroyed, 0 failed; stopped" in swept.stdout, swept.stdout
+            _wait_until(lambda: not listening(endpoint), 15, "sweep must stop the kept emulator")
+            assert not list(results.glob("emulators/*.json")), "the kept emulator's record must be removed"
+        finally:
+            if listening(endpoint):
+                os.kill(pid, signal.SIGKILL)
 
 
-def test_keep_leaves_an_emulator_to_inspect_and_sweep_finishes_it(tmp_path: Path) -> None:
-    results = tmp_path / "results"
-    answer = cli("run", "--dir", str(BASIC), "--keep", env={**_env(results), "HARNESS_EMBEDDED_ENDPOINT": ""})
-    assert answer.returncode == 0, answer.stdout + answer.stderr
-    kept = re.search(r"emulator kept at (http://127\.0\.0\.1:\d+) \(pid (\d+)\)", answer.stderr)
-    assert kept, f"expected the kept emulator's address, got: {answer.stderr}"
-    endpoint, pid = kept.group(1), int(kept.group(2))
-    try:
-        assert listening(endpoint), "the kept emulator must still answer after the command exited"
-        assert _processes_writing_under(results) == [pid], "only the kept emulator may outlive the run"
-        manifest = _manifest(results)
-        names: list[str] = []
-        for account in ["123456789012", *manifest["accounts"]]:  # type: ignore[misc]
-            names += _role_names(endpoint, str(account))
-        assert any(str(manifest["prefix"]) in name for name in names), f"expected the kept run's roles, got {names}"
+class TestKill9:
+    """``kill -9`` of a run (a class of its own: with ``--dist loadscope`` the classes run on two workers)."""
 
-        listed = cli("emulators", "--results-dir", str(results))
-        assert endpoint in listed.stdout and "running" in listed.stdout, listed.stdout
+    @pytest.mark.parametrize("configuration", [BASIC, CROSS_ACCOUNT], ids=["one-provider", "two-providers"])
+    def test_kill_9_takes_the_emulator_with_it_and_sweep_exits_0(self, tmp_path: Path, configuration: Path) -> None:
+        """One provider configuration: its provider is the harness's own process. Two (cross-account-ecr): Terraform
+        starts the provider plugins itself, and they must stop with it."""
+        results = tmp_path / "results"
+        env = {**os.environ, **_env(results)}
+        env.pop("HARNESS_EMBEDDED_ENDPOINT", None)
+        run = subprocess.Popen(
+            [sys.executable, "-m", "fargate_harness.cli", "run", "--dir", str(configuration)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+
+            def applying() -> bool:
+                states = list(results.glob("*/*/config/**/terraform.tfstate"))
+                return bool(states) and '"type"' in states[0].read_text()
+
+            _wait_until(applying, 120, "no resource appeared in the run's state within 120 s")
+        finally:
+            os.kill(run.pid, signal.SIGKILL)  # the harness only: its children must die with it
+            run.wait()
+        endpoint = str(_manifest(results)["endpoint"])
+        _wait_until(lambda: not listening(endpoint), 15, f"the run's emulator at {endpoint} outlived a kill -9")
+        _wait_until(lambda: not processes_under(results), 30, "processes of the killed run outlived it")
 
         swept = cli("sweep", "--results-dir", str(results), env={"HARNESS_EMBEDDED_ENDPOINT": ""})
         assert swept.returncode == 0, swept.stdout + swept.stderr
-        assert "1 destroyed, 0 failed; stopped" in swept.stdout, swept.stdout
-        _wait_until(lambda: not listening(endpoint), 15, "sweep must stop the kept emulator")
-        assert not list(results.glob("emulators/*.json")), "the kept emulator's record must be removed"
-    finally:
-        if listening(endpoint):
-            os.kill(pid, signal.SIGKILL)
-
-
-@pytest.mark.parametrize("configuration", [BASIC, CROSS_ACCOUNT], ids=["one-provider", "two-providers"])
-def test_kill_9_takes_the_emulator_with_it_and_sweep_exits_0(tmp_path: Path, configuration: Path) -> None:
-    """One provider configuration: its provider is the harness's own process. Two (cross-account-ecr): Terraform
-    starts the provider plugins itself, and they must stop with it."""
-    results = tmp_path / "results"
-    env = {**os.environ, **_env(results)}
-    env.pop("HARNESS_EMBEDDED_ENDPOINT", None)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "fargate_harness.cli", "run", "--dir", str(configuration)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-
-        def applying() -> bool:
-            states = list(results.glob("*/*/config/**/terraform.tfstate"))
-            return bool(states) and '"type"' in states[0].read_text()
-
-        _wait_until(applying, 120, "no resource appeared in the run's state within 120 s")
-    finally:
-        os.kill(run.pid, signal.SIGKILL)  # the harness only: its children must die with it
-        run.wait()
-    endpoint = str(_manifest(results)["endpoint"])
-    _wait_until(lambda: not listening(endpoint), 15, f"the run's emulator at {endpoint} outlived a kill -9")
-    _wait_until(lambda: not processes_under(results), 30, "processes of the killed run outlived it")
-
-    swept = cli("sweep", "--results-dir", str(results), env={"HARNESS_EMBEDDED_ENDPOINT": ""})
-    assert swept.returncode == 0, swept.stdout + swept.stderr
-    assert "is gone, and what it held with it" in swept.stdout, swept.stdout
-    assert not list(results.glob("*/*/config/**/terraform.tfstate")), "the dead emulator's state must not stay live"
-    assert list(results.glob("*/*/config/**/terraform.tfstate.emulator-gone")), "the state is kept aside, not lost"
+        assert "is gone, and what it held with it" in swept.stdout, swept.stdout
+        assert not list(results.glob("*/*/config/**/terraform.tfstate")), "the dead emulator's state must not stay live"
+        assert list(results.glob("*/*/config/**/terraform.tfstate.emulator-gone")), "the state is kept aside, not lost"
 
 
 KEPT_EU = ROOT / "tests" / "data" / "configs" / "kept-eu-service"

@@ -21,7 +21,7 @@ from tests.safety.conftest import ROOT
 from tools.soak import processes_under
 
 BASIC = ROOT / "scenarios" / "basic"
-ALB = ROOT / "tests" / "data" / "configs" / "alb-platform"
+WAIT = ROOT / "tests" / "data" / "configs" / "cluster-wait"
 TEST_FILE = """
 import pytest
 
@@ -106,12 +106,13 @@ def test_ctrl_c_mid_apply_destroys_and_leaves_no_process(
 def test_ctrl_c_while_an_apply_waits_lets_it_finish_before_the_destroy(
     tmp_path: Path, emulator: EmbeddedTarget
 ) -> None:
-    """The case where waiting matters: provider 3.39's ``aws_lb`` create waits about 60 s after the load balancer
-    exists (NOTES.md). Interrupted then, Terraform finishes that wait and writes its state before it exits; a
-    destroy started earlier would meet its state lock ("Error acquiring the state lock") and retry."""
+    """The case where waiting matters: provider 3.39's ``aws_ecs_cluster`` create waits about 10 s after the
+    cluster exists (tests/data/configs/cluster-wait). Interrupted then, Terraform finishes that wait and writes its
+    state before it exits; a destroy started earlier would meet its state lock ("Error acquiring the state lock")
+    and retry."""
     repo = tmp_path / "repo"
     (repo / "tests").mkdir(parents=True)
-    (repo / "tests" / "test_infra.py").write_text(TEST_FILE.format(path=str(ALB)))
+    (repo / "tests" / "test_infra.py").write_text(TEST_FILE.format(path=str(WAIT)))
     results = tmp_path / "results"
     assert emulator.endpoint_url
     env = {**os.environ, "HARNESS_RESULTS_DIR": str(results), "HARNESS_EMBEDDED_ENDPOINT": emulator.endpoint_url}
@@ -121,22 +122,23 @@ def test_ctrl_c_while_an_apply_waits_lets_it_finish_before_the_destroy(
         args, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
 
-    def balancers() -> list[str]:
-        names: list[str] = []
+    def clusters() -> list[str]:
+        """The active clusters (a deleted cluster stays listed as INACTIVE, on AWS as on moto)."""
+        arns: list[str] = []
         for account in _accounts(emulator, results):
-            elbv2 = emulator.in_account(account).client("elbv2")
-            names += [lb["LoadBalancerName"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
-        return names
+            ecs = emulator.in_account(account).client("ecs")
+            listed = ecs.list_clusters()["clusterArns"]
+            described = ecs.describe_clusters(clusters=listed)["clusters"] if listed else []
+            arns += [c["clusterArn"] for c in described if c["status"] == "ACTIVE"]
+        return arns
 
     try:
         deadline = time.monotonic() + 300
-        while not balancers():
-            assert session.poll() is None, (
-                f"the session ended before its load balancer: {session.communicate()[0][-2000:]}"
-            )
-            assert time.monotonic() < deadline, "no load balancer within 300 s"
-            time.sleep(0.5)
-        time.sleep(2)  # the provider is now in its wait for the load balancer
+        while not clusters():
+            assert session.poll() is None, f"the session ended before its cluster: {session.communicate()[0][-2000:]}"
+            assert time.monotonic() < deadline, "no cluster within 300 s"
+            time.sleep(0.2)
+        time.sleep(2)  # the provider is now in its wait for the cluster
         os.killpg(session.pid, signal.SIGINT)
         output, _ = session.communicate(timeout=600)
     finally:
@@ -145,7 +147,7 @@ def test_ctrl_c_while_an_apply_waits_lets_it_finish_before_the_destroy(
             session.wait()
     assert session.returncode == 2, f"expected exit 2, got {session.returncode}:\n{output[-3000:]}"
     assert "state lock" not in output and "retrying" not in output, output[-3000:]
-    assert balancers() == [], f"the load balancer outlived the interrupted run:\n{output[-3000:]}"
+    assert clusters() == [], f"the cluster outlived the interrupted run:\n{output[-3000:]}"
     assert processes_under(results) == [], "processes of the session outlived it"
 
 

@@ -14,11 +14,14 @@ docstring.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import pytest
 
+from fargate_harness import checks
 from fargate_harness.aws import ecr, ecs, iam
 from fargate_harness.checks import AppliedRun
 from fargate_harness.plugin import Together
@@ -435,3 +438,66 @@ def test_preflight_warns_and_the_task_starts(case: WarningCase, broken: Together
 @pytest.mark.parametrize("case", _params(WARNING))
 def test_json_report_says_it_would_start_with_warnings(case: WarningCase, broken: Together) -> None:
     case.json_says_it_would_start_with_warnings(broken.run(case.case))
+
+
+# -- fixes in the configuration's own terms, end to end ------------------------------------------------------------
+# ``broken/secret-not-granted`` passes no secret to the execution-role module (``secret_arns = []``), so the task
+# cannot read its two secrets. The assertion users call (``AppliedRun.assert_tasks_start()``) must say so with the
+# Terraform addresses of the secrets, the module argument that feeds the role's policy and the policy resource, and
+# ``fix:``; never the emulator's account or the secrets' random suffixes in the fix. The case's member of the
+# module's batch is what a test of that configuration alone receives (tests/scenarios/test_batch.py).
+# AWS documentation: Amazon ECS Developer Guide, "Pass Secrets Manager secrets through Amazon ECS environment
+# variables" (the execution role needs ``secretsmanager:GetSecretValue`` on each secret),
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+
+SECRETS = ("aws_secretsmanager_secret.api_key", "aws_secretsmanager_secret.db_credentials")
+POLICY = "module.execution_role.aws_iam_role_policy.this[0]"
+SECRET_NOT_GRANTED = _params([c for c in BROKEN if isinstance(c, SecretNotGranted)])
+
+
+def _message(applied: AppliedRun) -> str:
+    with pytest.raises(AssertionError) as raised:
+        applied.assert_tasks_start()
+    return str(raised.value)
+
+
+@pytest.mark.parametrize("case", SECRET_NOT_GRANTED)
+def test_assertion_names_the_secrets_and_the_fix_in_terraform_terms(case: BrokenCase, broken: Together) -> None:
+    applied = broken.run(case.case)
+    message = _message(applied)
+    header, *lines = message.splitlines()
+    (definition,) = applied.inventory.task_definitions
+    assert header == (
+        f"{applied.name}: expected every task to start, got task definition {definition.label} not starting "
+        "(2 findings below, one per line)"
+    ), message
+    for address, line in zip(SECRETS, sorted(lines, key=lambda text: "db_credentials" in text), strict=True):
+        head = f"{applied.name}: {definition.address}: expected secretsmanager:GetSecretValue on {address} ("
+        assert line.startswith(head), f"{applied.name}: {address}: expected a line starting {head!r}, got {line!r}"
+        assert "; fix: " in line, f"{applied.name}: {address}: expected a fix, got {line!r}"
+        fix = line.split("; fix: ", 1)[1]
+        assert f"add {address}.arn (" in fix, f"{applied.name}: {address}: expected the secret's reference in {fix!r}"
+        assert "to the argument secret_arns of module.execution_role (" in fix, (
+            f"{applied.name}: {address}: expected the module argument feeding the policy in {fix!r}"
+        )
+        assert POLICY in fix and re.search(r"main\.tf:\d+\)", fix), (
+            f"{applied.name}: {address}: expected {POLICY} with its file:line in {fix!r}"
+        )
+        assert not re.search(r"\d{12}|arn:", fix), f"{applied.name}: {address}: expected no ARN in the fix {fix!r}"
+
+
+@pytest.mark.parametrize("case", SECRET_NOT_GRANTED)
+def test_cli_json_and_table_carry_the_fix(case: BrokenCase, broken: Together) -> None:
+    applied = broken.run(case.case)
+    (report,) = checks.preflight_reports(applied)
+    (definition,) = applied.inventory.task_definitions
+    document = json.loads(report.to_json())
+    assert document["terraform_address"] == definition.address
+    denied = [r for r in document["requirements"] if not r["allowed"]]
+    assert sorted(r["resource_address"] for r in denied) == sorted(SECRETS)
+    assert {r["terraform_address"] for r in denied} == {POLICY}
+    assert all(r["fix"] and r["terraform_fix"] for r in denied), denied
+    table = report.table()
+    fixes = [line.strip() for line in table.splitlines() if line.strip().startswith("fix:")]
+    assert len(fixes) == 2 and all(POLICY in line for line in fixes), table
+    assert not any(re.search(r"\d{12}", line) for line in fixes), table

@@ -50,6 +50,9 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
 
 
+CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
+
+
 @pytest.fixture
 def tripwires(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if main() gets as far as preparing Terraform or building a target."""
@@ -533,3 +536,20 @@ def test_sweep_ends_with_the_total_of_what_it_did(
     assert lines[-1] == (
         "in all: 0 run folder(s), 0 destroyed; 0 resource(s) found, 0 deleted, 0 failed (dry run: nothing was removed)"
     ), lines
+
+
+@pytest.mark.usefixtures("tripwires")
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--dir", "/nonexistent/infra"], "no such folder"),
+        (["run", "--dir", str(CONFIGS / "tutorial-web"), "--var", "app_name"], "expected NAME=VALUE"),
+        (["preflight", "--dir", str(CONFIGS / "tutorial-web"), "--var-file", "/nonexistent.tfvars"], "no such file"),
+    ],
+)
+def test_bad_dir_input_exits_2_with_the_fix_before_anything_starts(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refused while the arguments are read, before Terraform or a target is prepared (the tripwires)."""
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

@@ -28,11 +28,6 @@ variable "container_port" {
   type        = number
 }
 
-variable "vpc_id" {
-  description = "VPC of the target group"
-  type        = string
-}
-
 variable "subnet_ids" {
   description = "Subnets of the tasks"
   type        = list(string)
@@ -41,21 +36,6 @@ variable "subnet_ids" {
 variable "security_group_id" {
   description = "Security group of the tasks"
   type        = string
-}
-
-variable "listener_arn" {
-  description = "ALB listener the service's rule is added to"
-  type        = string
-}
-
-variable "path_pattern" {
-  description = "Path pattern routed to the service"
-  type        = string
-}
-
-variable "priority" {
-  description = "Listener rule priority"
-  type        = number
 }
 
 variable "file_system_id" {

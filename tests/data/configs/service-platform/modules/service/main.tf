@@ -79,31 +79,6 @@ resource "aws_ecs_task_definition" "this" {
   }])
 }
 
-resource "aws_lb_target_group" "this" {
-  name        = var.name
-  port        = var.container_port
-  protocol    = "HTTP"
-  target_type = "ip"
-  vpc_id      = var.vpc_id
-  health_check {
-    path = "/health"
-  }
-}
-
-resource "aws_lb_listener_rule" "this" {
-  listener_arn = var.listener_arn
-  priority     = var.priority
-  action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.this.arn
-  }
-  condition {
-    path_pattern {
-      values = [var.path_pattern]
-    }
-  }
-}
-
 resource "aws_ecs_service" "this" {
   name            = var.name
   cluster         = var.cluster_arn
@@ -114,12 +89,6 @@ resource "aws_ecs_service" "this" {
     subnets         = var.subnet_ids
     security_groups = [var.security_group_id]
   }
-  load_balancer {
-    target_group_arn = aws_lb_target_group.this.arn
-    container_name   = "app"
-    container_port   = var.container_port
-  }
-  depends_on = [aws_lb_listener_rule.this]
   lifecycle {
     ignore_changes = [desired_count]
   }

@@ -1,6 +1,7 @@
 # A small platform the way teams write one: a network module (with its own provider block, as older
-# modules have), an ALB, an EFS file system shared by the services, and one service module used by two
-# services, each behind the ALB with application autoscaling. Fixed names from terraform.tfvars.
+# modules have), an EFS file system shared by the services, and one service module used by two internal
+# services in private subnets, each with application autoscaling. Fixed names from terraform.tfvars.
+# (No load balancer: provider 3.39 waits about 60 s in every aws_lb create, on any emulator.)
 terraform {
   required_providers {
     aws = {
@@ -23,28 +24,6 @@ module "network" {
 
 resource "aws_ecs_cluster" "this" {
   name = "${var.environment}-platform"
-}
-
-resource "aws_lb" "this" {
-  name               = "${var.environment}-platform"
-  load_balancer_type = "application"
-  internal           = false
-  subnets            = module.network.public_subnet_ids
-  security_groups    = [module.network.alb_security_group_id]
-}
-
-resource "aws_lb_listener" "http" {
-  load_balancer_arn = aws_lb.this.arn
-  port              = 80
-  protocol          = "HTTP"
-  default_action {
-    type = "fixed-response"
-    fixed_response {
-      content_type = "text/plain"
-      message_body = "not found"
-      status_code  = "404"
-    }
-  }
 }
 
 resource "aws_efs_file_system" "shared" {
@@ -86,12 +65,8 @@ module "api" {
   cluster_name      = aws_ecs_cluster.this.name
   image             = var.api_image
   container_port    = 8080
-  vpc_id            = module.network.vpc_id
   subnet_ids        = module.network.private_subnet_ids
   security_group_id = module.network.service_security_group_id
-  listener_arn      = aws_lb_listener.http.arn
-  path_pattern      = "/api/*"
-  priority          = 10
   file_system_id    = aws_efs_file_system.shared.id
   access_point_id   = aws_efs_access_point.shared.id
 }
@@ -104,12 +79,8 @@ module "worker" {
   cluster_name      = aws_ecs_cluster.this.name
   image             = var.worker_image
   container_port    = 9090
-  vpc_id            = module.network.vpc_id
   subnet_ids        = module.network.private_subnet_ids
   security_group_id = module.network.service_security_group_id
-  listener_arn      = aws_lb_listener.http.arn
-  path_pattern      = "/jobs/*"
-  priority          = 20
   file_system_id    = aws_efs_file_system.shared.id
   access_point_id   = aws_efs_access_point.shared.id
 }

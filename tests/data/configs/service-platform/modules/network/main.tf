@@ -16,18 +16,6 @@ resource "aws_vpc" "this" {
   }
 }
 
-resource "aws_internet_gateway" "this" {
-  vpc_id = aws_vpc.this.id
-}
-
-resource "aws_subnet" "public" {
-  count                   = 2
-  vpc_id                  = aws_vpc.this.id
-  cidr_block              = cidrsubnet(var.cidr_block, 8, count.index)
-  availability_zone       = data.aws_availability_zones.available.names[count.index]
-  map_public_ip_on_launch = true
-}
-
 resource "aws_subnet" "private" {
   count             = 2
   vpc_id            = aws_vpc.this.id
@@ -35,33 +23,15 @@ resource "aws_subnet" "private" {
   availability_zone = data.aws_availability_zones.available.names[count.index]
 }
 
-resource "aws_security_group" "alb" {
-  name        = "${var.environment}-alb"
-  description = "HTTP from anywhere"
-  vpc_id      = aws_vpc.this.id
-  ingress {
-    from_port   = 80
-    to_port     = 80
-    protocol    = "tcp"
-    cidr_blocks = ["0.0.0.0/0"]
-  }
-  egress {
-    from_port   = 0
-    to_port     = 0
-    protocol    = "-1"
-    cidr_blocks = ["0.0.0.0/0"]
-  }
-}
-
 resource "aws_security_group" "service" {
   name        = "${var.environment}-service"
-  description = "From the ALB only"
+  description = "From inside the VPC only"
   vpc_id      = aws_vpc.this.id
   ingress {
-    from_port       = 0
-    to_port         = 65535
-    protocol        = "tcp"
-    security_groups = [aws_security_group.alb.id]
+    from_port   = 0
+    to_port     = 65535
+    protocol    = "tcp"
+    cidr_blocks = [var.cidr_block]
   }
   egress {
     from_port   = 0
