@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +256,7 @@ def redact_var_files(
     masker: Masker,
     declared: Mapping[str, hcl.Variable],
     user_variables: Mapping[str, Any],
-    is_sensitive: Any,
+    is_sensitive: Callable[[str], bool],
 ) -> None:
     """Replace sensitive values in the generated var files by ``***`` once the run is over: a kept folder must not
     hold them (a destroy from it does not need them). ``is_sensitive(name)`` says which variables are. The state,

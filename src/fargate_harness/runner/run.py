@@ -118,6 +118,7 @@ class TerraformRun:
         self.tfdir = self.workdir
         self.session: Session | None = None
         self._state: dict[str, Any] | None = None
+        self._applied: AppliedState | None = None
         self._serial: contextlib.ExitStack | None = None
         self.schema: provider_schema.ProviderSchema | None = None
         #: The last plan refreshed every object and wanted no change, and nothing was applied since: the state
@@ -351,13 +352,11 @@ class TerraformRun:
     def applied_state(self) -> AppliedState:
         """The state after the last apply, as a read-only value (the same one until the state changes)."""
         state = self.state
-        cached: AppliedState | None = getattr(self, "_applied", None)
-        if cached is None or cached.state is not state:
-            cached = AppliedState(
+        if self._applied is None or self._applied.state is not state:
+            self._applied = AppliedState(
                 self.name, self.source, self.prefix, self.tfdir, state, dict(self.outputs), dict(self.variables)
             )
-            self._applied = cached
-        return cached
+        return self._applied
 
     def forget(self, address: str) -> None:
         """``terraform state rm ADDRESS``: the destroy leaves that resource alone. For emulator gaps only (an
