@@ -98,9 +98,17 @@ def folder(tmp_path: Path) -> Configuration:
 
 @pytest.fixture(autouse=True)
 def no_interrupt_left() -> Iterator[None]:
+    """No interrupt or reached deadline before or after: another test of the worker may have left the
+    process-wide ones set."""
+    _clear_interrupts()
     yield
+    _clear_interrupts()
+
+
+def _clear_interrupts() -> None:
     lifecycle_module.INTERRUPTS.requested.clear()
     lifecycle_module.INTERRUPTS.forced.clear()
+    lifecycle_module.DEADLINES_REACHED.clear()  # a deadline test of this worker leaves exit code 124 behind
 
 
 def _lifecycle(
