@@ -483,6 +483,7 @@ class Lifecycle:
                 variables=variables,
                 tags=ownership_tags(run_id(), configuration.name, prefix),
                 masker=masker,
+                sensitive=SENSITIVE_VARIABLES,
                 judge=judge,
             )
             self._say(f"{test.name}: terraform test in a fresh account")

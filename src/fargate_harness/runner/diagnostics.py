@@ -14,6 +14,8 @@ from typing import Any
 
 from fargate_harness.errors import ConfigurationError, NotIdempotentError
 from fargate_harness.runner import hcl
+from fargate_harness.runner.toolchain import Toolchain
+from fargate_harness.targets.base import Target
 
 #: Terraform errors worth another attempt: pattern -> the reason logged with the retry.
 RETRYABLE_ERRORS: dict[str, str] = {
@@ -439,6 +441,45 @@ class Diagnosis:
     user_variables: Mapping[str, Any]
     is_sensitive: Callable[[str], bool]
     masker: Callable[[str], str]
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        source: Path,
+        modules: Sequence[hcl.ModuleConfig],
+        target: Target,
+        toolchain: Toolchain,
+        *,
+        variables: Mapping[str, Any],
+        user_variables: Mapping[str, Any],
+        sensitive: Sequence[str],
+        masker: Callable[[str], str],
+        provider_version: str | None = None,
+    ) -> Diagnosis:
+        """The diagnosis of a run of ``source`` on ``target``: ``sensitive`` names the harness's own secret
+        variables; the configuration's ``sensitive`` ones are read from its root module."""
+        return cls(
+            name=name,
+            source=source,
+            modules=modules,
+            is_emulator=target.is_emulator,
+            target_name=target.name,
+            provider_version=provider_version,
+            mirror_versions=toolchain.mirror_versions,
+            provider_source=toolchain.provider_source,
+            variables=variables,
+            user_variables=user_variables,
+            is_sensitive=lambda variable: sensitive_variable(variable, modules[0].variables, sensitive),
+            masker=masker,
+        )
+
+
+def sensitive_variable(name: str, declared: Mapping[str, hcl.Variable], sensitive: Sequence[str]) -> bool:
+    """Whether the variable ``name`` holds a secret: one of the harness's own (``sensitive``), or declared
+    ``sensitive`` by the configuration."""
+    variable = declared.get(name)
+    return name in sensitive or bool(variable and variable.sensitive)
 
 
 def explain(cmd: str, text: str, run: Diagnosis) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,29 +43,36 @@ class Placement:
 
 @dataclass(frozen=True)
 class Request:
-    """What placement reads: the run's name, source and modules, the target it was given, the values the
-    configuration and the user give its variables, the harness's variables, and the run's choices."""
+    """What placement reads: the run's name, source and modules, the target it was given, the harness's variables,
+    the user's var files and values by name, and the run's choices."""
 
     name: str
     source: Path
     modules: list[hcl.ModuleConfig]
     target: Target
-    values: Mapping[str, as_written.Value]
     variables: Mapping[str, Any]
     prefix: str
     isolate: bool
+    var_files: tuple[Path, ...] = ()
+    user_variables: Mapping[str, Any] = field(default_factory=dict)
     account_id: str | None = None
     keep_region: bool = True
 
 
 def place(request: Request) -> Placement:
-    """The run's :class:`Placement`: its account first (:func:`_account`), then its region (:func:`_region`)."""
-    target, changes, serial = _account(request)
-    target, region_changes, drop_region = _region(request, target)
+    """The run's :class:`Placement`: its account first (:func:`_account`), then its region (:func:`_region`), from
+    the values the configuration and the user give its variables (never the harness's), in Terraform's precedence."""
+    values = as_written.variable_values(
+        request.source, request.modules[0].variables, request.var_files, request.user_variables, environ=os.environ
+    )
+    target, changes, serial = _account(request, values)
+    target, region_changes, drop_region = _region(request, values, target)
     return Placement(target, tuple(changes + region_changes), serial, drop_region)
 
 
-def _account(request: Request) -> tuple[Target, list[str], tuple[str, str] | None]:
+def _account(
+    request: Request, values: Mapping[str, as_written.Value]
+) -> tuple[Target, list[str], tuple[str, str] | None]:
     """The account the run deploys into.
 
     On an emulator: the account id given to the run, else the account the configuration names by ID
@@ -78,7 +86,7 @@ def _account(request: Request) -> tuple[Target, list[str], tuple[str, str] | Non
     named = (
         as_written.NamedAccount(request.account_id, "the account id given to the run")
         if request.account_id
-        else as_written.named_account(request.modules, dict(request.values))
+        else as_written.named_account(request.modules, dict(values))
     )
     if named is not None and named.account is None:
         changes.append(
@@ -125,14 +133,13 @@ def _account(request: Request) -> tuple[Target, list[str], tuple[str, str] | Non
     return target, changes, (f"{request.source}|{target.region}", f"configuration {request.source}")
 
 
-def _region(request: Request, target: Target) -> tuple[Target, list[str], bool]:
+def _region(request: Request, values: Mapping[str, as_written.Value], target: Target) -> tuple[Target, list[str], bool]:
     """The region the run deploys to: the configuration's own when it gives one (the run's target, and so every
     read of the checks and the preflight, follows it), else the target's, given where the configuration reads it
     (its ``region`` variable; ``AWS_REGION`` for a provider block with no region)."""
     if not request.keep_region:
         return target, [], False
     changes: list[str] = []
-    values = request.values
     harness_region = request.variables.get("region")
     drop_region = harness_region is not None and "region" in values  # the configuration's (or the user's) stands
     if harness_region is not None and not drop_region:

@@ -38,6 +38,7 @@ from fargate_harness.runner.diagnostics import (
     failed_objects,
     fatal,
     not_idempotent,
+    sensitive_variable,
 )
 from fargate_harness.runner.masking import Masker, check_sizes, given_values, protect_var_files, secret_forms
 from fargate_harness.runner.session import Session
@@ -129,8 +130,7 @@ class TerraformRun:
     # -- the session -------------------------------------------------------------------------------
     def is_sensitive(self, name: str) -> bool:
         """Whether the variable ``name`` holds a secret: the harness's own, or declared ``sensitive``."""
-        variable = self.declared.get(name)
-        return name in self.sensitive or bool(variable and variable.sensitive)
+        return sensitive_variable(name, self.declared, self.sensitive)
 
     def _command(self, cmd: str, *args: str, **options: Any) -> Any:
         assert self.session is not None, "prepare() first"
@@ -201,19 +201,17 @@ class TerraformRun:
     def _place(self) -> None:
         """Decide where the run deploys (:func:`~fargate_harness.runner.placement.place`), once, before any
         command; hold the serial lock of fixed names until :meth:`down`."""
-        values = as_written.variable_values(
-            self.source, self.declared, self.var_files, self.user_variables, environ=os.environ
-        )
         where = placement.place(
             placement.Request(
                 name=self.name,
                 source=self.source,
                 modules=self.modules,
                 target=self.target,
-                values=values,
                 variables=self.variables,
                 prefix=self.prefix,
                 isolate=bool(self.isolate),
+                var_files=self.var_files,
+                user_variables=self.user_variables,
                 account_id=self.account_id,
                 keep_region=self.keep_region,
             )
@@ -506,19 +504,17 @@ def read_outputs(run: TerraformRun, raw: Mapping[str, Any]) -> dict[str, Any]:
 
 def diagnosis(run: TerraformRun) -> Diagnosis:
     """What :func:`~fargate_harness.runner.diagnostics.explain` knows of ``run``."""
-    return Diagnosis(
-        name=run.name,
-        source=run.source,
-        modules=run.modules,
-        is_emulator=run.target.is_emulator,
-        target_name=run.target.name,
-        provider_version=run.provider_version,
-        mirror_versions=run.toolchain.mirror_versions,
-        provider_source=run.toolchain.provider_source,
+    return Diagnosis.of(
+        run.name,
+        run.source,
+        run.modules,
+        run.target,
+        run.toolchain,
         variables=run.variables,
         user_variables=run.user_variables,
-        is_sensitive=run.is_sensitive,
+        sensitive=run.sensitive,
         masker=run.masker,
+        provider_version=run.provider_version,
     )
 
 

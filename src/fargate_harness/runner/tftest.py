@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fargate_harness.errors import ConfigurationError
-from fargate_harness.runner import as_written, hcl, overrides, placement, provider_schema
+from fargate_harness.runner import hcl, overrides, placement, provider_schema
 from fargate_harness.runner.diagnostics import Diagnosis, RetryPolicy, explain
 from fargate_harness.runner.masking import Masker
 from fargate_harness.runner.session import Session
@@ -179,6 +178,8 @@ class TerraformTest:
     variables: Mapping[str, Any] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     masker: Masker = field(default_factory=Masker)
+    #: The harness's own secret variables (their values are never shown in a message).
+    sensitive: tuple[str, ...] = ()
     judge: Judge | None = None
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=1))
 
@@ -208,15 +209,12 @@ class TerraformTest:
         ConfigurationError for what the configuration or the toolchain must fix before any test runs."""
         self.workdir.mkdir(parents=True, mode=0o700)
         tfdir = copy_configuration(self.source, self.workdir / "config", exclude=(self.results_dir,), with_tests=True)
-        declared = self.modules[0].variables
-        values = as_written.variable_values(self.source, declared, (), {}, environ=os.environ)
         where = placement.place(
             placement.Request(
                 name=self.name,
                 source=self.source,
                 modules=self.modules,
                 target=self.target,
-                values=values,
                 variables=self.variables,
                 prefix=self.prefix,
                 isolate=True,  # fixed names of two test files would collide in one account
@@ -240,18 +238,15 @@ class TerraformTest:
             changes=changes,
         )
         backend = overrides.write_backend_override(self.modules[0], tfdir)
-        diagnosis = Diagnosis(
-            name=self.name,
-            source=self.source,
-            modules=self.modules,
-            is_emulator=target.is_emulator,
-            target_name=target.name,
-            provider_version=None,
-            mirror_versions=self.toolchain.mirror_versions,
-            provider_source=self.toolchain.provider_source,
+        diagnosis = Diagnosis.of(
+            self.name,
+            self.source,
+            self.modules,
+            target,
+            self.toolchain,
             variables=self.variables,
             user_variables={},
-            is_sensitive=lambda name: bool((v := self.modules[0].variables.get(name)) and v.sensitive),
+            sensitive=self.sensitive,
             masker=self.masker,
         )
         session = Session(
