@@ -52,6 +52,15 @@ def test_an_addition_covered_by_what_was_held_is_no_widening() -> None:
     assert role.widened(()) == [], "a scoped ARN after '*' before narrows, it does not widen"
 
 
+def test_a_narrowing_from_star_to_exact_arns_passes() -> None:
+    """``secrets`` upgraded from ``star-secrets`` (GetSecretValue on "*" before, on the scenario's ARNs after): the
+    star is removed and nothing widens (tests/scenarios/test_upgrade.py proves the diff is read from real plans)."""
+    role = RoleDiff("module.role.aws_iam_role.this", ("app", "app"), added={SCOPED}, removed={STAR}, held={STAR})
+    report = UpgradeReport("secrets", "star-secrets", "secrets", roles=[role]).accepting(())
+    assert report.ok and report.failures == [], report.text()
+    assert "  - secretsmanager:GetSecretValue on *" in report.text(), report.text()
+
+
 # -- the sides of ``upgrade --dir PATH --from REF_OR_PATH`` (git and folders; no AWS) ---------------------------
 
 WIDEN_ROOT = Path(__file__).resolve().parents[1] / "data" / "upgrade" / "widen-root"
