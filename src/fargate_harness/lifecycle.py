@@ -38,7 +38,6 @@ from fargate_harness.options import run_id, validate_arn_option
 from fargate_harness.processes import INTERRUPTS
 from fargate_harness.report import write_summary
 from fargate_harness.runner import batch, tftest
-from fargate_harness.runner.command import REACHED as DEADLINES_REACHED
 from fargate_harness.runner.masking import Masker, secret_forms
 from fargate_harness.runner.run import SENSITIVE_VARIABLES, Progress, TerraformRun
 from fargate_harness.runner.toolchain import Toolchain
@@ -89,7 +88,7 @@ def exit_code(outcomes: Sequence[Outcome]) -> int:
     teardown failed."""
     if any(o.interrupted for o in outcomes) or INTERRUPTS.requested.is_set():
         return EXIT_INTERRUPTED
-    if DEADLINES_REACHED:  # a stage past its --tf-timeout: stopped, destroyed, named in the outcome's error
+    if any(o.run is not None and o.run.deadlines_reached for o in outcomes):  # stopped, destroyed, named in its error
         return EXIT_TIMEOUT
     if any(o.bad_input for o in outcomes):
         return EXIT_BAD_INPUT

@@ -14,13 +14,14 @@ import pytest
 
 from fargate_harness import lifecycle as lifecycle_module
 from fargate_harness.configurations import Configuration
-from fargate_harness.errors import ConfigurationError, InterruptedRun, TerraformError
+from fargate_harness.errors import ConfigurationError, InterruptedRun, StageTimeout, TerraformError
 from fargate_harness.lifecycle import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_TEARDOWN,
+    EXIT_TIMEOUT,
     Lifecycle,
     Outcome,
     exit_code,
@@ -58,6 +59,7 @@ class FakeRun:
     timings: dict[str, float] = field(default_factory=dict)
     resources: list[str] = field(default_factory=list)
     preflight_options: dict[str, Any] = field(default_factory=dict)
+    deadlines_reached: list[str] = field(default_factory=list)
 
     @property
     def workdir(self) -> Path:
@@ -66,6 +68,8 @@ class FakeRun:
     def _stage(self, stage: str) -> None:
         self.calls.append(stage)
         if stage in self.fail:
+            if isinstance(self.fail[stage], StageTimeout):  # as the session's command line records it
+                self.deadlines_reached.append(f"terraform {stage} in {self.workdir} (10s)")
             raise self.fail[stage]
 
     def prepare(self) -> None:
@@ -98,8 +102,7 @@ def folder(tmp_path: Path) -> Configuration:
 
 @pytest.fixture(autouse=True)
 def no_interrupt_left() -> Iterator[None]:
-    """No interrupt or reached deadline before or after: another test of the worker may have left the
-    process-wide ones set."""
+    """No interrupt before or after: another test of the worker may have left the process-wide one set."""
     _clear_interrupts()
     yield
     _clear_interrupts()
@@ -108,7 +111,6 @@ def no_interrupt_left() -> Iterator[None]:
 def _clear_interrupts() -> None:
     lifecycle_module.INTERRUPTS.requested.clear()
     lifecycle_module.INTERRUPTS.forced.clear()
-    lifecycle_module.DEADLINES_REACHED.clear()  # a deadline test of this worker leaves exit code 124 behind
 
 
 def _lifecycle(
@@ -172,6 +174,18 @@ def test_each_failure_is_finished_and_coded(
     assert runs[0].failed, f"{stage}: a failed run keeps its folder"
     assert not work_ran, f"{stage}: nothing to check after a failed start"
     assert exit_code([outcome]) == code, (stage, outcome)
+
+
+def test_a_deadline_reached_is_124_for_its_own_run_only(make: Make, folder: Configuration) -> None:
+    """The deadline belongs to the run whose stage reached it: a later lifecycle in the same process (a pytest
+    worker, or the CLI's next configuration) is judged on its own."""
+    runs: list[FakeRun] = []
+    timed_out = make(runs, apply=StageTimeout("cfg: `terraform apply` reached its deadline", "apply"))
+    outcome = timed_out.one(folder, _checked)
+    assert exit_code([outcome]) == EXIT_TIMEOUT and runs[0].calls[-1] == "destroy", runs[0].calls
+    later = make(runs).one(folder, _checked)
+    assert exit_code([later]) == EXIT_OK, "a deadline of an earlier run must not make this one's exit code"
+    assert exit_code([outcome, later]) == EXIT_TIMEOUT
 
 
 def test_a_failed_destroy_is_its_own_code_and_not_the_verdict(

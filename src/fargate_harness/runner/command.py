@@ -17,7 +17,6 @@ import functools
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +28,6 @@ from fargate_harness.processes import INTERRUPTS, kill_group, lifeline
 #: Signals the supervisor handles; blocked while it starts (a blocked signal stays pending across exec), so that an
 #: interrupt, or the harness's end, that comes before its handlers exist is not lost.
 _HELD = {signal.SIGINT, signal.SIGTERM, signal.SIGCHLD}
-
-#: Every deadline reached in this process, as ``"terraform <cmd> in <folder> (<seconds>s)"``: the command's exit
-#: code says so (124, see :mod:`fargate_harness.lifecycle`).
-REACHED: list[str] = []
-_REACHED_LOCK = threading.Lock()
 
 
 @functools.cache
@@ -66,6 +60,9 @@ class TerraformCli:
     tfdir: Path
     binary: Path
     env: dict[str, str] = field(default_factory=dict)
+    #: Every deadline this folder's commands reached, as ``"terraform <cmd> in <folder> (<seconds>s)"``: the exit
+    #: code of the command that ran them says so (124, see :func:`fargate_harness.lifecycle.exit_code`).
+    reached: list[str] = field(default_factory=list)
 
     def execute_command(
         self, cmd: str, *args: str, deadline: float | None = None, grace: float = 120.0
@@ -131,8 +128,7 @@ class TerraformCli:
             except subprocess.TimeoutExpired:
                 if not timed_out:  # the deadline: stop as on a first interrupt, then the grace
                     timed_out = True
-                    with _REACHED_LOCK:
-                        REACHED.append(f"terraform {cmd} in {self.tfdir} ({deadline:g}s)")
+                    self.reached.append(f"terraform {cmd} in {self.tfdir} ({deadline:g}s)")
                     with contextlib.suppress(OSError):
                         process.send_signal(signal.SIGINT)
                     ends = time.monotonic() + grace

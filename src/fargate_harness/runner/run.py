@@ -145,6 +145,11 @@ class TerraformRun:
         return self.session.retries if self.session is not None else 0
 
     @property
+    def deadlines_reached(self) -> list[str]:
+        """The stages of this run that reached their ``--tf-timeout`` deadline (each stopped, then destroyed)."""
+        return self.session.cli.reached if self.session is not None else []
+
+    @property
     def provider_pid(self) -> int | None:
         """The process id of the AWS provider this run's commands attach to, or None."""
         return self.session.provider_pid if self.session is not None else None
