@@ -33,6 +33,7 @@ from typing import Any
 
 from fargate_harness.cleanup.sweep import SweepReport, SweepTarget, sweep
 from fargate_harness.errors import ConfigurationError, HarnessError, TerraformError
+from fargate_harness.options import deadline_for
 from fargate_harness.processes import stat_fields
 from fargate_harness.runner.command import TerraformCli
 from fargate_harness.runner.diagnostics import RetryPolicy
@@ -242,24 +243,32 @@ def _recorded_var_files(record: RunRecord) -> list[str]:
 def _terraform(tools: Toolchain, tfdir: Path, env: Mapping[str, str], *args: str, target: Any = None) -> None:
     """One Terraform command in a run's copy through the runner's command line (its own session, dies with the
     harness, interrupts forwarded), retried as the runner retries (:data:`~fargate_harness.runner.run.
-    RETRYABLE_ERRORS`), and through the target's network guard on emulators (never for ``init``)."""
+    RETRYABLE_ERRORS`), and through the target's network guard on emulators (never for ``init``). Its stage's
+    ``--tf-timeout`` deadline applies as in a run: a destroy that hangs is stopped and reported, never waited on."""
     command, rest = args[0], args[1:]
     guard = getattr(target, "guard", None)
     cli = TerraformCli(
         tfdir, tools.terraform, {**env, **(guard.env() if guard is not None and command != "init" else {})}
     )
     policy = RetryPolicy()
+    deadline, grace = deadline_for(command)
     for attempt in range(1, policy.attempts + 1):
-        result = cli.execute_command(command, *rest)
-        if result.retcode == 0:
+        result = cli.execute_command(command, *rest, deadline=deadline, grace=grace)
+        if result.retcode == 0 and not result.timed_out:
             return
         why = policy.reason(result.err + result.out)
-        if why and attempt < policy.attempts and not result.interrupted:
+        if why and attempt < policy.attempts and not result.interrupted and not result.timed_out:
             LOG.warning("sweep: retrying `terraform %s` in %s (%s)", command, tfdir, why)
             time.sleep(policy.pause_seconds)
             continue
         argv = [str(tools.terraform), *args]
-        raise TerraformError(argv, result.retcode, "\n".join(result.err.strip().splitlines()[-15:]), "")
+        tail = "\n".join(result.err.strip().splitlines()[-15:])
+        if result.timed_out:
+            tail = (
+                f"reached its deadline ({command}={deadline:g}s, --tf-timeout / HARNESS_TF_TIMEOUT) and was stopped "
+                f"as on Ctrl-C; the state is kept for the next sweep\n{tail}"
+            )
+        raise TerraformError(argv, result.retcode, tail, "")
 
 
 def _redact(record: RunRecord, outcome: FolderOutcome) -> None:

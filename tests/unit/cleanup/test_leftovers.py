@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -291,3 +292,22 @@ def test_a_killed_runs_sensitive_values_are_redacted_by_the_sweep(moto: Target, 
     still_there = planted in copied.read_text()  # a bool: pytest must not print the file's text on failure
     assert not still_there, "the killed run's sensitive value is still in its copied var file"
     assert any("secret values redacted in secrets.auto.tfvars" in note for note in outcome.notes), outcome.notes
+
+
+def test_a_destroy_that_hangs_is_stopped_at_its_deadline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sweep's Terraform commands keep the stage deadlines of a run (``--tf-timeout`` / HARNESS_TF_TIMEOUT): a
+    destroy that never ends is stopped as on Ctrl-C, then killed after the grace, and reported; before, a sweep
+    waited on it for ever."""
+    from fargate_harness.cleanup.leftovers import _terraform
+    from fargate_harness.errors import TerraformError
+    from fargate_harness.runner.toolchain import Toolchain
+
+    hanging = tmp_path / "terraform"
+    hanging.write_text("#!/bin/sh\ntrap '' INT\nsleep 60\n")  # deaf to Ctrl-C: only the grace's kill ends it
+    hanging.chmod(0o755)
+    tools = Toolchain(hanging, "1.11.4", "test", "mirror", tmp_path / "rc", tmp_path / "cache")
+    monkeypatch.setenv("HARNESS_TF_TIMEOUT", "destroy=1s,grace=1s")
+    started = time.monotonic()
+    with pytest.raises(TerraformError, match=r"reached its deadline \(destroy=1s"):
+        _terraform(tools, tmp_path, dict(os.environ), "destroy", "-auto-approve")
+    assert time.monotonic() - started < 20, "the destroy must end at its deadline plus the grace"
