@@ -12,9 +12,12 @@ import copy
 import importlib.metadata
 import json
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 from fargate_harness.aws import ecr, efs, iam, kms, logs, s3, secrets, ssm
 from fargate_harness.aws._policy import decode_document, raise_if_not_found
@@ -27,6 +30,8 @@ from fargate_harness.preflight.requirements import (
     parameter_value_froms,
 )
 from fargate_harness.targets.base import Target
+
+_T = TypeVar("_T")
 
 AWS_MANAGED_POLICY_PREFIXES = (
     "arn:aws:iam::aws:policy/",
@@ -152,6 +157,28 @@ def emulator_label(target: Target) -> str:
 def role_name(role_arn: str) -> str:
     """The role name of a role ARN (paths dropped)."""
     return arn_parts(role_arn)[4].split("/")[-1]
+
+
+#: Attempts of a read made without botocore's retries (see :func:`_asked_again_without_an_answer`).
+_UNANSWERED_ATTEMPTS = 3
+_THROTTLED = ("Throttling", "ThrottlingException", "TooManyRequestsException")
+
+
+def _asked_again_without_an_answer(read: Callable[[], _T]) -> _T:
+    """``read()``, asked again (up to :data:`_UNANSWERED_ATTEMPTS` times) while it gets no answer: a connection
+    closed or refused, a read timed out, or a throttle. For the reads made without botocore's retries because an
+    error status is itself the answer (an emulator's 500 for an API it lacks); the last failure is raised."""
+    for attempt in range(1, _UNANSWERED_ATTEMPTS + 1):
+        try:
+            return read()
+        except (ConnectionClosedError, EndpointConnectionError, ReadTimeoutError):
+            if attempt == _UNANSWERED_ATTEMPTS:
+                raise
+        except ClientError as error:
+            if _client_error_code(error) not in _THROTTLED or attempt == _UNANSWERED_ATTEMPTS:
+                raise
+        time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _client_error_code(error: Exception) -> str:
@@ -564,7 +591,12 @@ class AwsFacts(LiveReader):
             if client is None:
                 return []
             try:
-                return ecr.get_pull_through_cache_rules(client, registry_id=account)
+                return _asked_again_without_an_answer(
+                    lambda: ecr.get_pull_through_cache_rules(client, registry_id=account)
+                )
+            except (ConnectionClosedError, EndpointConnectionError, ReadTimeoutError) as error:
+                self.unreadable.append(f"{note}: no answer ({type(error).__name__})")
+                return []
             except client.exceptions.ClientError as error:  # moto lacks the API; AWS may deny it
                 code = _client_error_code(error)
                 if self.target.is_emulator and code.startswith("5"):
