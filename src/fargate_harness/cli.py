@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from fargate_harness import __version__, checks, configurations
 from fargate_harness import cli_maintenance as maintenance
+from fargate_harness.cleanup.leftovers import sweep_killed_run
 from fargate_harness.errors import ConfigurationError, HarnessError, TargetError
 from fargate_harness.lifecycle import (
     EXIT_FAILED,
@@ -347,6 +348,7 @@ def command_run(args: argparse.Namespace) -> int:
             registry_hint=REGISTRY_HINT,
             account_id=args.account_id,
             say=say,
+            after_kill=sweep_killed_run,
         )
         outcomes = lifecycle.many(
             chosen,
@@ -416,6 +418,7 @@ def command_preflight(args: argparse.Namespace) -> int:
                 progress=print_progress,
                 account_id=args.account_id,
                 say=say,
+                after_kill=sweep_killed_run,
             )
             for configuration in chosen:
                 answers.append(
@@ -516,7 +519,14 @@ def command_upgrade(args: argparse.Namespace) -> int:
             tools = toolchain.prepare(options.tf_binary, options.provider_source)
             target = start_target(options, options.run_dir / "emulator-upgrade")
             lifecycle = Lifecycle(
-                target, tools, options.run_dir, keep=options.keep, worker="upg", progress=print_progress, say=say
+                target,
+                tools,
+                options.run_dir,
+                keep=options.keep,
+                worker="upg",
+                progress=print_progress,
+                say=say,
+                after_kill=sweep_killed_run,
             )
             try:
                 report = upgrade_sides(
@@ -540,7 +550,9 @@ def command_upgrade(args: argparse.Namespace) -> int:
         isolate(options)
         tools = toolchain.prepare(options.tf_binary, options.provider_source)
         target = start_target(options, options.run_dir / "emulator-upgrade")
-        lifecycle = Lifecycle(target, tools, options.run_dir, keep=options.keep, worker="upg", say=say)
+        lifecycle = Lifecycle(
+            target, tools, options.run_dir, keep=options.keep, worker="upg", say=say, after_kill=sweep_killed_run
+        )
         try:
             report = check_upgrade(
                 path,

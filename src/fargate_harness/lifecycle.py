@@ -97,6 +97,9 @@ def exit_code(outcomes: Sequence[Outcome]) -> int:
     return EXIT_TEARDOWN if any(o.destroy_error for o in outcomes) else EXIT_OK
 
 
+#: Sweeps one run's own resources: (what was deleted, what could not be), each as ``"<kind> <id>"``.
+AfterKill = Callable[[TerraformRun], tuple[list[str], list[str]]]
+
 #: What a lifecycle does with an applied run: fill the outcome (results, reports, nothing).
 Work = Callable[[AppliedRun, Outcome], None]
 
@@ -136,6 +139,7 @@ class Lifecycle:
         registry_hint: str = "",
         account_id: str | None = None,
         say: Callable[[str], None] | None = None,
+        after_kill: AfterKill | None = None,
     ) -> None:
         self.target = target
         self.tools = tools
@@ -148,6 +152,9 @@ class Lifecycle:
         self.account_id = account_id
         #: Told one line of news at a time (the batch, what the harness changed about a deployment).
         self.say = say
+        #: Sweeps a run's own resources after one of its commands was killed at the end of its deadline's grace
+        #: (:func:`fargate_harness.cleanup.leftovers.sweep_killed_run`: the clean-up layer, above this one).
+        self.after_kill = after_kill
 
     # -- one run ---------------------------------------------------------------------------------------
     def new_run(
@@ -224,12 +231,27 @@ class Lifecycle:
         """Destroy (unless kept) and write the run's summary (with the preflight verdicts ``applied``'s checks
         reached); the folder is kept on any failure. Returns the teardown's error (masked), or "". Never raises for
         a teardown failure: the caller reports it apart."""
-        problem = _teardown(run, lambda: run.down(failed=failed))
+        problem = "\n".join(p for p in (_teardown(run, lambda: run.down(failed=failed)), self._swept(run)) if p)
         interrupted = INTERRUPTS.requested.is_set()
         reports = applied.reads.all_reports() if applied is not None else []
         text = "\n".join(p for p in (error, problem) if p)
         write_summary(run, self.results_dir, text, interrupted=interrupted, reports=reports)
         return problem
+
+    def _swept(self, run: TerraformRun) -> str:
+        """After a command of ``run`` was killed at the end of its grace, Terraform had no time to write into the
+        state what it had created: the run's own resources (its prefix, its accounts) are swept, and what was found
+        is told. Returns what could not be deleted ("" when nothing). Not after a second interrupt (stop at once),
+        nor for a kept run."""
+        if not run.killed or run.keep or INTERRUPTS.forced.is_set() or self.after_kill is None:
+            return ""
+        swept, failed = self.after_kill(run)
+        if swept and self.say is not None:
+            self.say(f"{run.name}: swept what the killed command had created outside its state: {', '.join(swept)}")
+        if failed:
+            run.failed = True
+            return f"{run.name}: after the killed command, these could not be swept: {'; '.join(failed)}"
+        return ""
 
     @contextlib.contextmanager
     def applied(
@@ -370,7 +392,9 @@ class Lifecycle:
 
     def finish_batch(self, group: batch.Batch, views: Iterable[AppliedRun], *, failed: bool) -> str:
         """Destroy the batch once (folder kept when ``failed``), a summary per member; the teardown's error."""
-        problem = _teardown(group.run, lambda: group.down(failed=failed))
+        problem = "\n".join(
+            p for p in (_teardown(group.run, lambda: group.down(failed=failed)), self._swept(group.run)) if p
+        )
         for view in views:
             view.failed = view.failed or failed or bool(problem)
             write_summary(

@@ -17,6 +17,7 @@ import pytest
 
 from fargate_harness import configurations
 from fargate_harness.checks import AppliedRun, run_of
+from fargate_harness.cleanup.leftovers import sweep_killed_run
 from fargate_harness.configurations import skip_reason, unavailable
 from fargate_harness.errors import ConfigurationError, TargetError, TeardownError
 from fargate_harness.lifecycle import Lifecycle
@@ -496,6 +497,7 @@ def lifecycle_of(
         progress=_progress(request.config),
         registry_hint=REGISTRY_HINT,
         say=_news(request.config),
+        after_kill=sweep_killed_run,
     )
 
 

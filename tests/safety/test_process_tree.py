@@ -10,6 +10,7 @@ are not Terraform's to end). Every process is started with SIGINT at its default
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -45,8 +46,6 @@ def sleepers(results: Path) -> list[int]:
 
 def parameters(emulator: EmbeddedTarget, results: Path) -> list[str]:
     """SSM parameters of every account the runs under ``results`` deployed into."""
-    import json
-
     names: list[str] = []
     accounts = {emulator.account_id()}
     for manifest in results.glob("*/*/run.json"):
@@ -133,6 +132,31 @@ def test_an_apply_past_its_deadline_is_stopped_destroyed_and_named(tmp_path: Pat
     assert processes_under(results) == [], "processes of the run outlived it"
     left = [name for name in parameters(emulator, results) if name.endswith("/slow")]
     assert left == [], f"the run that timed out left {left} behind:\n{err[-3000:]}"
+
+
+CLUSTER_WAIT = ROOT / "tests" / "data" / "configs" / "cluster-wait"
+
+
+def test_what_an_apply_killed_after_its_grace_created_is_swept_by_the_run(
+    tmp_path: Path, emulator: EmbeddedTarget
+) -> None:
+    """``--tf-timeout apply=6s,grace=1s`` on ``cluster-wait``: at the deadline provider 3.39 is inside its 10 s wait
+    after CreateCluster, Terraform waits for it past the grace and is killed before it writes the cluster into its
+    state. The destroy from the state cannot see the cluster: the run sweeps its own resources (the cluster carries
+    its ownership tags) and says so, and nothing is left."""
+    results = tmp_path / "results"
+    run = _start_cli(CLUSTER_WAIT, results, emulator, "--tf-timeout", "apply=6s,grace=1s")
+    out, err = _ended(run, 240)
+    assert run.returncode == 124, f"expected exit 124 (a deadline reached), got {run.returncode}:\n{err[-3000:]}"
+    assert "swept what the killed command had created outside its state: ecs-cluster " in out + err, (out + err)[-3000:]
+    time.sleep(1)
+    assert processes_under(results) == [], "processes of the run outlived it"
+    (manifest,) = results.glob("*/*/run.json")
+    account = str(json.loads(manifest.read_text())["accounts"][0])
+    ecs = emulator.in_account(account).client("ecs")
+    listed = ecs.list_clusters()["clusterArns"]  # a deleted cluster stays listed, INACTIVE, as on AWS
+    left = [c["clusterArn"] for c in ecs.describe_clusters(clusters=listed)["clusters"] if c["status"] != "INACTIVE"]
+    assert left == [], f"cluster-wait: the killed apply's cluster was left behind in {account}: {left}"
 
 
 def test_a_bad_timeout_is_refused_with_exit_2(tmp_path: Path) -> None:

@@ -60,6 +60,7 @@ class FakeRun:
     resources: list[str] = field(default_factory=list)
     preflight_options: dict[str, Any] = field(default_factory=dict)
     deadlines_reached: list[str] = field(default_factory=list)
+    killed: list[str] = field(default_factory=list)
 
     @property
     def workdir(self) -> Path:
@@ -186,6 +187,40 @@ def test_a_deadline_reached_is_124_for_its_own_run_only(make: Make, folder: Conf
     later = make(runs).one(folder, _checked)
     assert exit_code([later]) == EXIT_OK, "a deadline of an earlier run must not make this one's exit code"
     assert exit_code([outcome, later]) == EXIT_TIMEOUT
+
+
+def test_a_command_killed_after_its_grace_has_the_runs_own_swept_after_the_destroy(
+    make: Make, folder: Configuration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed at the end of its grace, Terraform wrote nothing more into its state: the destroy from it can leave
+    what the command had created, so the run's own resources are swept after it (docs/security.md, deadlines)."""
+    runs: list[FakeRun] = []
+    life = make(runs, apply=StageTimeout("cfg: `terraform apply` reached its deadline", "apply"))
+    swept: list[tuple[str, list[str]]] = []
+    news: list[str] = []
+
+    def after_kill(run: Any) -> tuple[list[str], list[str]]:
+        swept.append((run.name, list(run.calls)))
+        return ["ssm-parameter /fh-t-000000/slow"], []
+
+    life.after_kill, life.say = after_kill, news.append
+    original = FakeRun._stage
+
+    def killed_apply(run: FakeRun, stage: str) -> None:
+        if stage == "apply":
+            run.killed.append(f"terraform apply in {run.workdir}")
+        original(run, stage)
+
+    monkeypatch.setattr(FakeRun, "_stage", killed_apply)
+    outcome = life.one(folder, _checked)
+    monkeypatch.undo()
+    assert swept == [(folder.name, runs[0].calls)] and runs[0].calls[-1] == "destroy", (swept, runs[0].calls)
+    assert any("ssm-parameter /fh-t-000000/slow" in line for line in news), news
+    assert exit_code([outcome]) == EXIT_TIMEOUT and not outcome.destroy_error
+    untouched = make([])
+    untouched.after_kill = after_kill
+    untouched.one(folder, _checked)
+    assert len(swept) == 1, "a run whose commands were not killed is not swept"
 
 
 def test_a_failed_destroy_is_its_own_code_and_not_the_verdict(

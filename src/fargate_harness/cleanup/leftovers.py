@@ -31,13 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fargate_harness.cleanup.sweep import SweepReport, SweepTarget, sweep
+from botocore.exceptions import BotoCoreError, ClientError
+
+from fargate_harness.cleanup.sweep import SweepReport, SweepTarget, is_harness_prefix, sweep
 from fargate_harness.errors import ConfigurationError, HarnessError, TerraformError
 from fargate_harness.options import deadline_for
 from fargate_harness.processes import stat_fields
 from fargate_harness.runner.command import TerraformCli
 from fargate_harness.runner.diagnostics import RetryPolicy
 from fargate_harness.runner.masking import redact_kept_run
+from fargate_harness.runner.run import TerraformRun
 from fargate_harness.runner.toolchain import Toolchain
 from fargate_harness.targets.kept import listening
 
@@ -417,6 +420,28 @@ def _destroy(record: RunRecord, outcome: FolderOutcome, target: SweepTarget, too
     except (HarnessError, OSError) as error:
         outcome.notes.append(f"terraform destroy failed: {error}")
         outcome.failed = True
+
+
+def sweep_killed_run(run: TerraformRun) -> tuple[list[str], list[str]]:
+    """Sweep ``run``'s own resources (tagged with, or named with, its prefix) in its accounts: what one of its
+    commands, killed at the end of its deadline's grace, created but never wrote into the state. The lifecycle calls
+    it after the destroy (:attr:`fargate_harness.lifecycle.Lifecycle.after_kill`). Returns (deleted, not deleted),
+    each ``"<kind> <id>"`` (with the error for the second)."""
+    target = run.target
+    try:
+        accounts = [target.account_id(), *([target.registry_account_id] if target.registry_account_id else [])]
+    except (HarnessError, BotoCoreError, ClientError):
+        accounts = ["primary", "registry"]
+    harness_shaped = is_harness_prefix(run.prefix)
+    report = sweep(
+        target,
+        accounts=accounts,
+        prefixes=[run.prefix] if harness_shaped else [],
+        folder_prefixes=[] if harness_shaped else [run.prefix],
+    )
+    deleted = [f"{item.kind} {item.identifier}" for item in report.items if item.deleted]
+    failed = [f"{item.kind} {item.identifier}: {item.error}" for item in report.items if item.error]
+    return deleted, failed
 
 
 def _debris(folder: Path) -> bool:

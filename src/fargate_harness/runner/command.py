@@ -63,6 +63,9 @@ class TerraformCli:
     #: Every deadline this folder's commands reached, as ``"terraform <cmd> in <folder> (<seconds>s)"``: the exit
     #: code of the command that ran them says so (124, see :func:`fargate_harness.lifecycle.exit_code`).
     reached: list[str] = field(default_factory=list)
+    #: Every command of this folder the harness killed before it could finish (its deadline's grace ran out), as
+    #: ``"terraform <cmd> in <folder>"``: its state may lack what it had created (see :attr:`TerraformRun.killed`).
+    killed: list[str] = field(default_factory=list)
 
     def execute_command(
         self, cmd: str, *args: str, deadline: float | None = None, grace: float = 120.0
@@ -133,6 +136,7 @@ class TerraformCli:
                         process.send_signal(signal.SIGINT)
                     ends = time.monotonic() + grace
                 else:  # the grace: stop as on a second interrupt
+                    self.killed.append(f"terraform {cmd} in {self.tfdir}")
                     kill_group(process)
                     ends = None
             except KeyboardInterrupt as exc:

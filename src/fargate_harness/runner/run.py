@@ -150,6 +150,12 @@ class TerraformRun:
         return self.session.cli.reached if self.session is not None else []
 
     @property
+    def killed(self) -> list[str]:
+        """The commands of this run killed after their deadline's grace: Terraform had no time to write into its
+        state what they created, so a destroy from the state may leave it (the lifecycle then sweeps the run's own)."""
+        return self.session.cli.killed if self.session is not None else []
+
+    @property
     def provider_pid(self) -> int | None:
         """The process id of the AWS provider this run's commands attach to, or None."""
         return self.session.provider_pid if self.session is not None else None
