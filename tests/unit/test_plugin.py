@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fargate_harness.plugin import longest_scopes_first, xdist_scope
+from fargate_harness.plugin import _news, _progress, longest_scopes_first, xdist_scope
 
 IDS = [
     "tests/unit/test_a.py::test_one",
@@ -191,3 +191,27 @@ def test_a_failing_test_s_message_and_fix_reach_the_markdown_report(tmp_path: Pa
         "  - prod: aws_iam_role.execution: expected ecr:BatchGetImage to be allowed, got Denied implicitly "
         "(CannotPullContainerError)\n    - fix: add the repository ARN in iam.tf:4"
     ) in text, text
+
+
+class _Verbosity:
+    """What ``_progress`` and ``_news`` read of a pytest config."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+        self.workerinput = {"workerid": "gw1"}
+
+    def get_verbosity(self) -> int:
+        return self.level
+
+
+@pytest.mark.parametrize("level", [0, -1])
+def test_without_v_no_stage_line_and_no_news(level: int) -> None:
+    """pytest's default and ``-q``: quiet (``tests/safety/test_pytest_progress.py`` shows the lines of ``-v`` reach
+    the terminal through pytest's capture)."""
+    config = _Verbosity(level)
+    assert _progress(config) is None and _news(config) is None  # type: ignore[arg-type]
+
+
+def test_with_v_stage_lines_and_news() -> None:
+    config = _Verbosity(1)
+    assert _progress(config) is not None and _news(config) is not None  # type: ignore[arg-type]
