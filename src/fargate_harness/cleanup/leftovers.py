@@ -364,11 +364,14 @@ def clean_leftovers(
             _destroy(record, outcome, target, tools)
     if not dead:
         return report
-    wanted: list[str] = list(dict.fromkeys([*accounts, *(a for record, _ in dead for a in record.accounts)]))
+    # the target's own account always: a run that never asked for its account (killed early in its apply) recorded
+    # only the registry's, and what it created outside its state is in the primary one
+    recorded = [a for record, _ in dead for a in record.accounts]
+    wanted = list(dict.fromkeys([*accounts, *recorded, _primary_account(target)]))
     report.sweep = sweep(
         target,
         dry_run=dry_run,
-        accounts=wanted or ("primary", "registry"),
+        accounts=wanted,
         folder_prefixes=[record.prefix for record, _ in dead],
     )
     for record, outcome in dead:
@@ -389,6 +392,14 @@ def clean_leftovers(
         _redact(record, outcome)
         _write_outcome(record, outcome)
     return report
+
+
+def _primary_account(target: SweepTarget) -> str:
+    """The target's own account id (``"primary"`` when it cannot be asked)."""
+    try:
+        return str(target.client("sts").get_caller_identity()["Account"])
+    except (BotoCoreError, ClientError):
+        return "primary"
 
 
 def _destroy(record: RunRecord, outcome: FolderOutcome, target: SweepTarget, tools: Toolchain | None) -> None:

@@ -16,9 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from fargate_harness.errors import ConfigurationError, HarnessError
+from fargate_harness.errors import ConfigurationError
 from fargate_harness.options import run_id
 from fargate_harness.runner import as_written, hcl, workspace
 from fargate_harness.runner.masking import Masker, redact_file, var_files_under
@@ -289,6 +287,9 @@ def write_manifest(
     changes: Iterable[str],
 ) -> None:
     """``run.json``: what a sweeper of killed runs needs to find and destroy what this run built."""
+    accounts = [target.known_account_id] if target.known_account_id else []
+    if target.registry_account_id:
+        accounts.append(target.registry_account_id)
     manifest = {
         "run_id": run_id(),
         "prefix": prefix,
@@ -297,7 +298,7 @@ def write_manifest(
         "target": target.name,
         "endpoint": target.endpoint_url,
         "region": target.region,
-        "accounts": _accounts(target),
+        "accounts": accounts,
         "pid": os.getpid(),
         "started": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "tfdir": str(tfdir),
@@ -305,19 +306,6 @@ def write_manifest(
         "changes": list(changes),
     }
     (workdir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
-
-
-def _accounts(target: Target) -> list[str]:
-    """The run's account, then the registry account: asked of the target now when nobody has asked yet, so that
-    the sweep of a killed run looks where its resources are (a run killed mid-apply had not always asked)."""
-    try:
-        primary: str | None = target.account_id()
-    except (HarnessError, BotoCoreError, ClientError):
-        primary = target.known_account_id  # an unreachable target: the sweep falls back to every account it knows
-    accounts = [primary] if primary else []
-    if target.registry_account_id and target.registry_account_id not in accounts:
-        accounts.append(target.registry_account_id)
-    return accounts
 
 
 def record_changes(workdir: Path, changes: Iterable[str]) -> None:

@@ -168,6 +168,23 @@ def test_an_untagged_bucket_of_a_dead_run_is_swept_in_the_account_it_recorded(mo
     assert left == ["fh-gw1-ffffff-app-data", "team-data"], "the folder's sweep must touch only its own prefix"
 
 
+def test_the_targets_own_account_is_swept_though_the_record_names_only_the_registry(
+    moto: Target, tmp_path: Path
+) -> None:
+    """A run killed before anything asked for its account records only the registry's: make soak's kill of alb-efs
+    3.9 s in left EFS mount targets in the primary account, which the folder's sweep did not look at."""
+    folder = run_folder(tmp_path, pid=dead_pid(), endpoint=moto.endpoint_url)
+    record = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**record, "accounts": ["210987654321"]}))
+    s3 = moto.client("s3")
+    s3.create_bucket(Bucket=f"{PREFIX}-app-data")
+
+    report = clean_leftovers(tmp_path, moto)
+
+    assert report.folders[0].swept == [f"s3-bucket {PREFIX}-app-data"], report.table()
+    assert s3.list_buckets()["Buckets"] == []
+
+
 def test_a_state_with_resources_from_another_endpoint_is_kept_and_the_destroy_skipped(
     moto: Target, tmp_path: Path
 ) -> None:
