@@ -245,7 +245,10 @@ class Lifecycle:
         nor for a kept run."""
         if not run.killed or run.keep or INTERRUPTS.forced.is_set() or self.after_kill is None:
             return ""
-        swept, failed = self.after_kill(run)
+        try:
+            swept, failed = self.after_kill(run)
+        except Exception as exc:  # a teardown failure is reported apart, never raised (see finish)
+            swept, failed = [], [f"the sweep itself failed: {run.masker(str(exc))}"]
         if swept and self.say is not None:
             self.say(f"{run.name}: swept what the killed command had created outside its state: {', '.join(swept)}")
         if failed:
