@@ -185,6 +185,10 @@ class NetworkGuard:
 
     def _handle(self, handler: socketserver.StreamRequestHandler) -> None:
         line = handler.rfile.readline(8192).decode("latin-1")
+        if not line.strip():
+            # a connection that sent no request (a port probe, a client that gave up): nothing could have left, and
+            # recording it would stop whichever run asks first (its process is often gone before it is looked up)
+            return
         while handler.rfile.readline(8192) not in (b"\r\n", b"\n", b""):
             pass  # the request's headers
         match = _REQUEST_LINE.match(line)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -51,6 +52,17 @@ def test_plain_and_tunnelled_requests_are_refused_and_recorded(guard: NetworkGua
     hosts = [r.host for r in guard.take()]
     assert hosts == ["elasticloadbalancing.us-east-1.amazonaws.com", "sts.amazonaws.com:443"]
     assert guard.take() == [], "take() empties the record"
+
+
+def test_a_connection_that_sends_no_request_is_no_refusal(guard: NetworkGuard) -> None:
+    """A port probe (``targets.kept.listening`` polling an emulator's port that another run's guard now holds) made
+    the guard record an empty host, and the next run to ask stopped its ``terraform init`` for it."""
+    port = int(guard.url.rsplit(":", 1)[1].rstrip("/"))
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
+    assert _through(guard, "http://sts.amazonaws.com/") == 403, "the guard must still answer requests"
+    assert [r.host for r in guard.take()] == ["sts.amazonaws.com"]
 
 
 def test_refusals_are_attributed_to_the_asking_process_folder(guard: NetworkGuard, tmp_path: Path) -> None:
