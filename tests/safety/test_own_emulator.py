@@ -17,6 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from fargate_harness.cleanup.leftovers import pid_alive
 from fargate_harness.options import RUN_MARKER
 from fargate_harness.targets.kept import listening
 from tests.safety.conftest import ROOT, cli
@@ -128,10 +129,11 @@ class TestARunsOwnEmulator:
             swept = cli("sweep", "--results-dir", str(results), env={"HARNESS_EMBEDDED_ENDPOINT": ""})
             assert swept.returncode == 0, swept.stdout + swept.stderr
             assert "1 destroyed, 0 failed; stopped" in swept.stdout, swept.stdout
-            _wait_until(lambda: not listening(endpoint), 15, "sweep must stop the kept emulator")
+            # its process, not its port: another worker's guard or emulator may take the port once it is free
+            _wait_until(lambda: not pid_alive(pid), 15, "sweep must stop the kept emulator")
             assert not list(results.glob("emulators/*.json")), "the kept emulator's record must be removed"
         finally:
-            if listening(endpoint):
+            if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
         if not inspected:
             pytest.skip("the kept run and its sweep passed; the printed inspect command needs the AWS CLI")
@@ -166,7 +168,10 @@ class TestKill9:
             os.kill(run.pid, signal.SIGKILL)  # the harness only: its children must die with it
             run.wait()
         endpoint = str(_manifest(results)["endpoint"])
-        _wait_until(lambda: not listening(endpoint), 15, f"the run's emulator at {endpoint} outlived a kill -9")
+        # the emulator writes its log under the results folder; its port may be another process's a moment later
+        _wait_until(
+            lambda: not _processes_writing_under(results), 15, f"the run's emulator at {endpoint} outlived a kill -9"
+        )
         _wait_until(lambda: not processes_under(results), 30, "processes of the killed run outlived it")
 
         swept = cli("sweep", "--results-dir", str(results), env={"HARNESS_EMBEDDED_ENDPOINT": ""})
