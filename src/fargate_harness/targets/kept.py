@@ -19,6 +19,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from fargate_harness.processes import stat_fields
 from fargate_harness.targets.embedded import EmbeddedTarget
 
 FOLDER = "emulators"
@@ -39,8 +40,10 @@ class KeptEmulator:
 
     @property
     def alive(self) -> bool:
-        """The recorded process still answers on its endpoint."""
-        return listening(self.endpoint)
+        """The recorded process is still the emulator serving the endpoint: its pid runs the harness's moto server on
+        the endpoint's port (a port is soon another process's once free, and a pid too: neither alone is proof, and
+        :meth:`stop` must never signal a stranger)."""
+        return _serves(self.pid, self.endpoint) and listening(self.endpoint)
 
     def stop(self, grace: float = 10.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL) and remove the record."""
@@ -54,6 +57,18 @@ class KeptEmulator:
                     os.kill(self.pid, signal.SIGKILL)
         self.path.unlink(missing_ok=True)
         self.path.with_suffix(".aws-config").unlink(missing_ok=True)
+
+
+def _serves(pid: int, endpoint: str) -> bool:
+    """Whether process ``pid`` is a living moto server of the harness started for ``endpoint``'s port."""
+    try:
+        if stat_fields(pid)[0] in ("Z", "X"):
+            return False
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, IndexError):
+        return False
+    port = str(urllib.parse.urlsplit(endpoint).port or "").encode()
+    return any(b"moto_server" in part for part in argv) and port in argv
 
 
 def listening(endpoint: str | None) -> bool:

@@ -52,7 +52,10 @@ def test_the_inspect_command_run_as_printed_lists_the_run_s_task_definitions(tmp
         )
         results = tmp_path / "results"
         _record(results, target.endpoint_url, RUN_REGION, [RUN_ACCOUNT])
-        record = kept.KeptEmulator(results / kept.FOLDER / "1.json", 1, target.endpoint_url, "us-east-1", "", "now")
+        assert target.pid is not None
+        record = kept.KeptEmulator(
+            results / kept.FOLDER / "1.json", target.pid, target.endpoint_url, "us-east-1", "", "now"
+        )
         record.path.parent.mkdir(parents=True)
         message = kept.kept_message(record, results)
         assert "took them with it" not in message, message
@@ -65,5 +68,23 @@ def test_the_inspect_command_run_as_printed_lists_the_run_s_task_definitions(tmp
         assert done.returncode == 0, f"{command}\n{done.stderr}"
         families = re.findall(r"task-definition/([\w-]+):", done.stdout)
         assert families == ["web-kept"], f"{command}: expected the run's task definition web-kept, got {done.stdout}"
+    finally:
+        target.stop()
+
+
+def test_a_kept_emulator_is_alive_only_while_its_own_process_serves_its_port(tmp_path: Path) -> None:
+    """A port and a pid are both reused once free: a record whose pid is another process, or whose port another
+    process now holds, is not alive (and ``stop`` signals no stranger)."""
+    target = EmbeddedTarget(region="us-east-1", warm_up=False)
+    target.start()
+    try:
+        assert target.pid is not None and target.endpoint_url
+        own = kept.KeptEmulator(tmp_path / "1.json", target.pid, target.endpoint_url, "us-east-1", "", "now")
+        assert own.alive
+        stranger = kept.KeptEmulator(tmp_path / "2.json", os.getpid(), target.endpoint_url, "us-east-1", "", "now")
+        assert not stranger.alive, "this pytest process listens on no port of the record: not the emulator"
+        stranger.stop()  # removes the record, signals nothing
+        elsewhere = f"http://127.0.0.1:{int(target.endpoint_url.rsplit(':', 1)[1]) + 1}"
+        assert not kept.KeptEmulator(tmp_path / "3.json", target.pid, elsewhere, "us-east-1", "", "now").alive
     finally:
         target.stop()
