@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import shutil
@@ -50,6 +51,8 @@ REFERENCE_FILE = "reference_checks.py"
 PREFLIGHT_SCHEMA_VERSION = 2
 #: How ``run``'s report names the configurations applied as one root (their Terraform seconds are the batch's).
 BATCH_LINE = "batch: "
+#: The CLI's lifecycles: each sweeps a run's own resources after one of its commands was killed at its grace.
+_lifecycle = functools.partial(Lifecycle, after_kill=sweep_killed_run)
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -339,7 +342,7 @@ def command_run(args: argparse.Namespace) -> int:
     hcl.prefetch([c.path for c in chosen])  # parsed while the emulator starts
     target = start_target(options, options.run_dir / "emulator-cli")
     try:
-        lifecycle = Lifecycle(
+        lifecycle = _lifecycle(
             target,
             tools,
             options.run_dir,
@@ -348,7 +351,6 @@ def command_run(args: argparse.Namespace) -> int:
             registry_hint=REGISTRY_HINT,
             account_id=args.account_id,
             say=say,
-            after_kill=sweep_killed_run,
         )
         outcomes = lifecycle.many(
             chosen,
@@ -410,7 +412,7 @@ def command_preflight(args: argparse.Namespace) -> int:
     try:
         if chosen:
             assert tools is not None
-            lifecycle = Lifecycle(
+            lifecycle = _lifecycle(
                 target,
                 tools,
                 options.run_dir,
@@ -418,7 +420,6 @@ def command_preflight(args: argparse.Namespace) -> int:
                 progress=print_progress,
                 account_id=args.account_id,
                 say=say,
-                after_kill=sweep_killed_run,
             )
             for configuration in chosen:
                 answers.append(
@@ -518,15 +519,8 @@ def command_upgrade(args: argparse.Namespace) -> int:
             isolate(options)
             tools = toolchain.prepare(options.tf_binary, options.provider_source)
             target = start_target(options, options.run_dir / "emulator-upgrade")
-            lifecycle = Lifecycle(
-                target,
-                tools,
-                options.run_dir,
-                keep=options.keep,
-                worker="upg",
-                progress=print_progress,
-                say=say,
-                after_kill=sweep_killed_run,
+            lifecycle = _lifecycle(
+                target, tools, options.run_dir, keep=options.keep, worker="upg", progress=print_progress, say=say
             )
             try:
                 report = upgrade_sides(
@@ -550,9 +544,7 @@ def command_upgrade(args: argparse.Namespace) -> int:
         isolate(options)
         tools = toolchain.prepare(options.tf_binary, options.provider_source)
         target = start_target(options, options.run_dir / "emulator-upgrade")
-        lifecycle = Lifecycle(
-            target, tools, options.run_dir, keep=options.keep, worker="upg", say=say, after_kill=sweep_killed_run
-        )
+        lifecycle = _lifecycle(target, tools, options.run_dir, keep=options.keep, worker="upg", say=say)
         try:
             report = check_upgrade(
                 path,
@@ -583,7 +575,7 @@ def command_test(args: argparse.Namespace) -> int:
     tools = toolchain.prepare(options.tf_binary, options.provider_source)
     target = start_target(options, options.run_dir / "emulator-test")
     try:
-        lifecycle = Lifecycle(target, tools, options.run_dir, keep=options.keep, worker="tst", say=say)
+        lifecycle = _lifecycle(target, tools, options.run_dir, keep=options.keep, worker="tst", say=say)
         results = lifecycle.terraform_tests(configuration, args.filter or ())
     finally:
         say_kept(stop_target(target, options))

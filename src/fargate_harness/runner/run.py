@@ -151,8 +151,7 @@ class TerraformRun:
 
     @property
     def killed(self) -> list[str]:
-        """The commands of this run killed after their deadline's grace: Terraform had no time to write into its
-        state what they created, so a destroy from the state may leave it (the lifecycle then sweeps the run's own)."""
+        """Commands killed after their grace: the state may lack what they created (the lifecycle sweeps)."""
         return self.session.cli.killed if self.session is not None else []
 
     @property
@@ -456,11 +455,6 @@ class TerraformRun:
             f"cd {self.tfdir} && AWS_REGION={self.target.region} TF_CLI_CONFIG_FILE={self.toolchain.cli_config} "
             f"{self.toolchain.terraform} destroy -auto-approve {files}".rstrip()
         )
-
-    @property
-    def total_seconds(self) -> float:
-        """Seconds spent in Terraform stages so far."""
-        return sum(self.timings.values())
 
 
 def _check_inputs(run: TerraformRun) -> None:
