@@ -199,13 +199,14 @@ def end_descendants(grace: float = 2.0) -> list[int]:
             os.kill(pid, signal.SIGKILL)
     ends = time.monotonic() + grace
     while True:
-        left = [pid for pid in stopped if _running(pid)]
+        left = [pid for pid in stopped if running(pid)]
         if not left or time.monotonic() > ends:
             return left
         time.sleep(0.02)
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (from /proc)."""
     try:
         return stat_fields(pid)[0] not in ("Z", "X")
     except OSError:

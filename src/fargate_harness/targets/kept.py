@@ -19,7 +19,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from fargate_harness.processes import stat_fields
+from fargate_harness.processes import running
 from fargate_harness.targets.embedded import EmbeddedTarget
 
 FOLDER = "emulators"
@@ -61,11 +61,11 @@ class KeptEmulator:
 
 def _serves(pid: int, endpoint: str) -> bool:
     """Whether process ``pid`` is a living moto server of the harness started for ``endpoint``'s port."""
+    if not running(pid):
+        return False
     try:
-        if stat_fields(pid)[0] in ("Z", "X"):
-            return False
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (OSError, IndexError):
+    except OSError:
         return False
     port = str(urllib.parse.urlsplit(endpoint).port or "").encode()
     return any(b"moto_server" in part for part in argv) and port in argv
