@@ -231,12 +231,16 @@ class Lifecycle:
         """Destroy (unless kept) and write the run's summary (with the preflight verdicts ``applied``'s checks
         reached); the folder is kept on any failure. Returns the teardown's error (masked), or "". Never raises for
         a teardown failure: the caller reports it apart."""
-        problem = "\n".join(p for p in (_teardown(run, lambda: run.down(failed=failed)), self._swept(run)) if p)
+        problem = self._down(run, lambda: run.down(failed=failed))
         interrupted = INTERRUPTS.requested.is_set()
         reports = applied.reads.all_reports() if applied is not None else []
         text = "\n".join(p for p in (error, problem) if p)
         write_summary(run, self.results_dir, text, interrupted=interrupted, reports=reports)
         return problem
+
+    def _down(self, run: TerraformRun, down: Callable[[], None]) -> str:
+        """``down`` (a run's or a batch's destroy), then the sweep after a killed command: what went wrong, or ""."""
+        return "\n".join(problem for problem in (_teardown(run, down), self._swept(run)) if problem)
 
     def _swept(self, run: TerraformRun) -> str:
         """After a command of ``run`` was killed at the end of its grace, Terraform had no time to write into the
@@ -395,9 +399,7 @@ class Lifecycle:
 
     def finish_batch(self, group: batch.Batch, views: Iterable[AppliedRun], *, failed: bool) -> str:
         """Destroy the batch once (folder kept when ``failed``), a summary per member; the teardown's error."""
-        problem = "\n".join(
-            p for p in (_teardown(group.run, lambda: group.down(failed=failed)), self._swept(group.run)) if p
-        )
+        problem = self._down(group.run, lambda: group.down(failed=failed))
         for view in views:
             view.failed = view.failed or failed or bool(problem)
             write_summary(
